@@ -1,0 +1,32 @@
+#!/usr/bin/env bash
+# Installs every Debian package mpq builds, tests and benchmarks with. Idempotent: packages already
+# present are skipped, and `apt-get update` runs once (only when something is missing).
+set -euo pipefail
+
+PACKAGES=(
+  build-essential cmake ninja-build ccache pkg-config clang-format
+  libonnx-dev libprotobuf-dev        # ONNX model import/export (protobuf messages + checker + shape inference)
+  libdnnl-dev                        # oneDNN: AMX/VNNI int8, bf16, fp32 CPU kernels
+  nlohmann-json3-dev                 # calibration tables, manifests, --json output
+  libcli11-dev                       # the mpq command line
+  zlib1g-dev                         # gzipped IDX datasets
+  libgtest-dev libgmock-dev          # unit tests
+  libbenchmark-dev                   # micro-benchmarks
+  dataset-fashion-mnist              # built-in demo/test data
+  libonnx-testdata                   # ONNX conformance node tests
+  python3-torch python3-torchvision python3-onnx python3-numpy  # exporter tests and peer benchmarks (/usr/bin/python3)
+  libopenblas0-openmp                # fast BLAS for torch fp32 (reference BLAS is ~100x slower)
+)
+
+missing=()
+for p in "${PACKAGES[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if ((${#missing[@]})); then
+  SUDO=""
+  [ "$(id -u)" -ne 0 ] && SUDO=sudo
+  echo "setup: installing ${missing[*]}" >&2
+  $SUDO apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi
+echo "setup: all packages present" >&2

@@ -1,0 +1,130 @@
+#include <map>
+
+#include "ir/op_def.h"
+
+namespace mpq {
+
+namespace ops {
+#define MPQ_OP(op) OpDef def_##op();
+#include "ir/ops.def"
+#undef MPQ_OP
+}  // namespace ops
+
+const char* quant_rule_name(QuantRule r) {
+  switch (r) {
+    case QuantRule::kFloatOnly: return "float-only";
+    case QuantRule::kRequant: return "requant";
+    case QuantRule::kPassthrough: return "passthrough";
+  }
+  return "?";
+}
+
+namespace {
+struct Registry {
+  std::vector<OpDef> defs;
+  std::vector<const OpDef*> ptrs;
+  Registry() {
+#define MPQ_OP(op)                   \
+  defs.push_back(ops::def_##op());   \
+  defs.back().kind = OpKind::op;     \
+  if (defs.back().name.empty()) defs.back().name = #op;
+#include "ir/ops.def"
+#undef MPQ_OP
+    for (auto& d : defs) ptrs.push_back(&d);
+  }
+};
+const Registry& registry() {
+  static const Registry r;
+  return r;
+}
+}  // namespace
+
+const OpDef& op_def(OpKind k) { return registry().defs.at(static_cast<size_t>(k)); }
+const std::vector<const OpDef*>& all_op_defs() { return registry().ptrs; }
+
+const OpDef* find_op_def(std::string_view name) {
+  for (const OpDef* d : registry().ptrs)
+    if (d->name == name) return d;
+  return nullptr;
+}
+
+const OpDef* find_onnx_op(std::string_view domain, std::string_view op_type, int opset) {
+  std::string_view dom = domain == "ai.onnx" ? "" : domain;
+  for (const OpDef* d : registry().ptrs)
+    if (!d->onnx.op_type.empty() && d->onnx.op_type == op_type && d->onnx.domain == dom &&
+        opset >= d->onnx.min_opset && opset <= d->onnx.max_opset)
+      return d;
+  return nullptr;
+}
+
+void apply_attr_schema(Node& n) {
+  const OpDef& d = n.def();
+  for (const auto& [key, val] : n.attrs.all()) {
+    const AttrSpec* spec = nullptr;
+    for (const auto& s : d.attrs)
+      if (s.name == key) spec = &s;
+    if (!spec) {
+      bool internal = false;
+      for (const auto& s : d.onnx.internal_attrs) internal |= s == key;
+      if (!internal)
+        unsupported(str("attribute is not supported by mpq's ", d.name)).node(n.name).key(key).raise();
+      continue;
+    }
+    AttrType got = attr_value_type(val);
+    if (got != spec->type) {
+      // Accept an int where a float is expected (ONNX writers are loose about this).
+      if (spec->type == AttrType::kFloat && got == AttrType::kInt) {
+        n.attrs.set(key, static_cast<float>(std::get<int64_t>(val)));
+        continue;
+      }
+      invalid_input(str("attribute has type ", attr_type_name(got), ", expected ",
+                        attr_type_name(spec->type)))
+          .node(n.name)
+          .key(key)
+          .raise();
+    }
+  }
+  for (const auto& s : d.attrs) {
+    if (n.attrs.has(s.name)) continue;
+    if (s.default_value)
+      n.attrs.set(s.name, *s.default_value);
+    else if (!s.optional)
+      invalid_input(str(d.name, " requires this attribute")).node(n.name).key(s.name).raise();
+  }
+}
+
+void infer_node(Node& n) {
+  const OpDef& d = n.def();
+  int nin = static_cast<int>(n.inputs.size());
+  if (nin < d.min_inputs || nin > d.max_inputs)
+    invalid_input(str(d.name, " takes ", d.min_inputs, "..", d.max_inputs, " inputs, got ", nin))
+        .node(n.name)
+        .raise();
+  for (Value* in : n.inputs)
+    if (in && !in->has_type)
+      invalid_input("input '" + in->name + "' has no known type (dangling value?)")
+          .node(n.name)
+          .raise();
+  std::vector<TypeInfo> outs;
+  try {
+    outs = d.infer(n);
+  } catch (const Error& e) {
+    throw e.with_node(n.name);
+  }
+  if (outs.size() < n.outputs.size())
+    internal_error(str(d.name, " inferred ", outs.size(), " outputs for ", n.outputs.size()))
+        .node(n.name)
+        .raise();
+  for (size_t i = 0; i < n.outputs.size(); ++i) {
+    n.outputs[i]->dtype = outs[i].dtype;
+    n.outputs[i]->shape = outs[i].shape;
+    n.outputs[i]->has_type = true;
+  }
+}
+
+void infer_shapes(Graph& g) {
+  g.sort();
+  for (auto& n : g.nodes()) infer_node(*n);
+}
+
+}  // namespace mpq
