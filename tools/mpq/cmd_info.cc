@@ -18,4 +18,6 @@ void register_info(CLI::App& app, std::function<int()>& action) {
   });
 }
 
+MPQ_REGISTER_COMMAND(register_info);
+
 }  // namespace mpq::cli
