@@ -244,8 +244,13 @@ std::string markdown(const std::vector<TestResult>& results,
   if (!any) md << "None.\n";
   md << "\n## Op types not in the registry\n\n";
   std::map<std::string, int> not_in;
-  for (const auto& [op, row] : rows)
-    if (row.skipped_op == row.total()) not_in[op] = row.total();
+  for (const auto& [op, row] : rows) {
+    bool known = false;
+    for (const OpDef* d : all_op_defs())
+      known |= (d->onnx.domain.empty() ? d->onnx.op_type
+                                       : d->onnx.domain + "::" + d->onnx.op_type) == op;
+    if (!known) not_in[op] = row.total();
+  }
   std::string sep;
   for (const auto& [op, n] : not_in) md << sep << op << " (" << n << ")", sep = ", ";
   md << "\n";
