@@ -31,7 +31,7 @@ struct LayerPrecision {
   int weight_bits = 0;
   int input_bits = 0;
   int output_bits = 0;
-  std::vector<float> weight_scale;       // NNI's exported weight scale(s), if any
+  std::vector<float> weight_scale;  // NNI's exported weight scale(s), if any
   std::vector<int32_t> weight_zero_point;
   std::optional<float> tracked_min_input, tracked_max_input;
   std::optional<float> tracked_min_output, tracked_max_output;
