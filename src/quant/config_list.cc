@@ -211,7 +211,7 @@ ConfigList ConfigList::parse_string(const std::string& text, const std::string& 
   json j;
   try {
     j = json::parse(text);
-  } catch (const json::parse_error& e) {
+  } catch (const json::exception& e) {  // syntax errors and numbers out of range
     invalid_input(str("config_list is not valid JSON: ", e.what())).file(source).raise();
   }
   if (!j.is_array())

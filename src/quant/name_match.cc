@@ -30,18 +30,19 @@ size_t edit_distance(std::string_view a, std::string_view b) {
 std::vector<std::string> near_matches(const std::string& name,
                                       const std::vector<std::string>& candidates, size_t max) {
   const size_t limit = std::max<size_t>(2, name.size() / 3);
-  std::set<std::pair<size_t, std::string>> ranked;
-  for (const auto& c : candidates) {
+  std::set<std::pair<size_t, size_t>> ranked;  // (distance, first index of the candidate)
+  for (size_t i = 0; i < candidates.size(); ++i) {
+    const std::string& c = candidates[i];
     size_t d = edit_distance(name, c);
     // A candidate that contains the name (or is contained in it) is a near match too.
     bool sub = !name.empty() && !c.empty() &&
                (c.find(name) != std::string::npos || name.find(c) != std::string::npos);
-    if (d <= limit || sub) ranked.insert({d, c});
+    if (d <= limit || sub) ranked.insert({d, i});
   }
   std::vector<std::string> out;
-  for (const auto& [d, c] : ranked) {
+  for (const auto& [d, i] : ranked) {
     if (out.size() >= max) break;
-    if (out.empty() || out.back() != c) out.push_back(c);
+    if (std::find(out.begin(), out.end(), candidates[i]) == out.end()) out.push_back(candidates[i]);
   }
   return out;
 }

@@ -14,8 +14,8 @@ bool is_glob(std::string_view s);
 bool glob_match(const std::string& pattern, const std::string& name);
 // Levenshtein distance.
 size_t edit_distance(std::string_view a, std::string_view b);
-// Up to `max` candidates closest to `name` (ties broken by name), among those within a distance
-// of max(2, |name|/3); the closest ones first. Candidates may repeat; each is listed once.
+// Up to `max` candidates closest to `name` (ties keep the candidates' order), among those within a
+// distance of max(2, |name|/3); the closest ones first. Candidates may repeat; each is listed once.
 std::vector<std::string> near_matches(const std::string& name,
                                       const std::vector<std::string>& candidates, size_t max = 3);
 // ", "-joined, quoted list for messages: "'a', 'b'".

@@ -142,6 +142,7 @@ TEST(ConfigList, NotAListIsAnError) {
   EXPECT_EQ(s.file, "cfg.json");
   EXPECT_NE(s.message.find("list"), std::string::npos);
   EXPECT_EQ(parse_error("[{").code, Code::kInvalidInput);  // not JSON
+  EXPECT_EQ(parse_error(R"([{"quant_bits": 1e999}])").code, Code::kInvalidInput);
 }
 
 TEST(ConfigList, UnknownKeysWarnWithSuggestion) {
