@@ -52,3 +52,26 @@ def load(split, shape, limit=None):
     if limit is not None and limit > 0:
         images, labels = images[:limit], labels[:limit]
     return prepare(images, shape), labels
+
+
+def _main():
+    import argparse
+
+    ap = argparse.ArgumentParser(description="Write a prepared Fashion-MNIST split as NPY files "
+                                 "(float32 NCHW images, int64 labels), e.g. for ort_bench.js.")
+    ap.add_argument("--split", default="test", choices=["train", "test"], help="split (default test)")
+    ap.add_argument("--shape", default="1,28,28", help="model input C,H,W: 1,28,28 or 3,32,32")
+    ap.add_argument("--limit", type=int, default=0, help="first N samples only (0 = all)")
+    ap.add_argument("--images", required=True, help="output .npy for the images")
+    ap.add_argument("--labels", required=True, help="output .npy for the labels")
+    args = ap.parse_args()
+    shape = tuple(int(s) for s in args.shape.split(","))
+    x, y = load(args.split, shape, args.limit or None)
+    for arr, path in ((x, args.images), (y, args.labels)):
+        with open(path + ".tmp", "wb") as f:
+            np.save(f, arr)
+        os.replace(path + ".tmp", path)
+
+
+if __name__ == "__main__":
+    _main()
