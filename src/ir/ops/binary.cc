@@ -9,8 +9,8 @@ std::vector<TypeInfo> infer_binary(const Node& n) {
   const Value& a = in(n, 0);
   const Value& b = in(n, 1);
   if (a.dtype != b.dtype)
-    invalid_input(
-        str("inputs have different dtypes: ", dtype_name(a.dtype), " and ", dtype_name(b.dtype)))
+    invalid_input(str("inputs have different dtypes: ", dtype_name(a.dtype), " and ",
+                      dtype_name(b.dtype)))
         .raise();
   return {{a.dtype, broadcast_shapes(a.shape, b.shape)}};
 }
