@@ -1,12 +1,12 @@
-// Single-thread throughput (per CPU second of the thread) of the reference GEMM kernel and of the reference Conv on every conv
-// layer shape of torchvision ResNet-50 at 224x224 (batch 1), through the registry's forward.
-// Build (from the repository root, after scripts/build.sh):
+// Single-thread throughput (per CPU second of the thread) of the reference GEMM kernel and of the
+// reference Conv on every conv layer shape of torchvision ResNet-50 at 224x224 (batch 1), through
+// the registry's forward. Build (from the repository root, after scripts/build.sh):
 //   g++ -O2 -std=gnu++20 -Isrc bench/ref_ops_bench.cc build/libmpq_lib.a -o build/ref_ops_bench
 // Run: build/ref_ops_bench [repeats]
 #include <algorithm>
-#include <ctime>
 #include <cstdio>
 #include <cstdlib>
+#include <ctime>
 #include <random>
 #include <vector>
 
@@ -67,14 +67,14 @@ int main(int argc, char** argv) {
     int64_t cin, cout, k, s, p, hw, count;
   };
   const std::vector<L> layers = {
-      {3, 64, 7, 2, 3, 224, 1},     {64, 64, 1, 1, 0, 56, 1},     {64, 64, 3, 1, 1, 56, 3},
-      {64, 256, 1, 1, 0, 56, 4},    {256, 64, 1, 1, 0, 56, 2},    {256, 128, 1, 1, 0, 56, 1},
-      {128, 128, 3, 2, 1, 56, 1},   {128, 512, 1, 1, 0, 28, 4},   {256, 512, 1, 2, 0, 56, 1},
-      {512, 128, 1, 1, 0, 28, 3},   {128, 128, 3, 1, 1, 28, 3},   {512, 256, 1, 1, 0, 28, 1},
-      {256, 256, 3, 2, 1, 28, 1},   {256, 1024, 1, 1, 0, 14, 6},  {512, 1024, 1, 2, 0, 28, 1},
-      {1024, 256, 1, 1, 0, 14, 5},  {256, 256, 3, 1, 1, 14, 5},   {1024, 512, 1, 1, 0, 14, 1},
-      {512, 512, 3, 2, 1, 14, 1},   {512, 2048, 1, 1, 0, 7, 3},   {1024, 2048, 1, 2, 0, 14, 1},
-      {2048, 512, 1, 1, 0, 7, 2},   {512, 512, 3, 1, 1, 7, 2},
+      {3, 64, 7, 2, 3, 224, 1},    {64, 64, 1, 1, 0, 56, 1},    {64, 64, 3, 1, 1, 56, 3},
+      {64, 256, 1, 1, 0, 56, 4},   {256, 64, 1, 1, 0, 56, 2},   {256, 128, 1, 1, 0, 56, 1},
+      {128, 128, 3, 2, 1, 56, 1},  {128, 512, 1, 1, 0, 28, 4},  {256, 512, 1, 2, 0, 56, 1},
+      {512, 128, 1, 1, 0, 28, 3},  {128, 128, 3, 1, 1, 28, 3},  {512, 256, 1, 1, 0, 28, 1},
+      {256, 256, 3, 2, 1, 28, 1},  {256, 1024, 1, 1, 0, 14, 6}, {512, 1024, 1, 2, 0, 28, 1},
+      {1024, 256, 1, 1, 0, 14, 5}, {256, 256, 3, 1, 1, 14, 5},  {1024, 512, 1, 1, 0, 14, 1},
+      {512, 512, 3, 2, 1, 14, 1},  {512, 2048, 1, 1, 0, 7, 3},  {1024, 2048, 1, 2, 0, 14, 1},
+      {2048, 512, 1, 1, 0, 7, 2},  {512, 512, 3, 1, 1, 7, 2},
   };
   double total_t = 0, total_mac = 0;
   const OpDef& conv = op_def(OpKind::Conv);

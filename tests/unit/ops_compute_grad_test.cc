@@ -3,6 +3,7 @@
 // differences of the fp32 forward are accurate to rounding; a wrong rule misses by O(1).
 #include <random>
 
+#include "ir/ops/window.h"
 #include "op_test_util.h"
 
 namespace mpq {
@@ -40,10 +41,15 @@ TEST(ConvBackward, FiniteDifferences) {
       {{1, 5, 4, 3}, {3, 5, 1, 1}, conv_attrs(1, {1, 1}, {1, 1}, {0, 0, 0, 0}), "pointwise"},
       {{2, 2, 9}, {3, 2, 3}, conv_attrs(1, {2}, {2}, {1, 2}), "1-D"},
   };
-  for (const Case& c : cases) {
-    Tensor X = random_tensor(rng, c.x), W = random_tensor(rng, c.w);
-    Tensor B = random_tensor(rng, {c.w[0]});
-    gradient_check(OpKind::Conv, c.a, {X, W, B}, {0, 1, 2}, c.name);
+  for (int64_t budget : {int64_t{1} << 20, int64_t{1}}) {  // whole image, then one row per chunk
+    const int64_t old = ops::set_im2col_budget(budget);
+    for (const Case& c : cases) {
+      Tensor X = random_tensor(rng, c.x), W = random_tensor(rng, c.w);
+      Tensor B = random_tensor(rng, {c.w[0]});
+      gradient_check(OpKind::Conv, c.a, {X, W, B}, {0, 1, 2},
+                     std::string(c.name) + " budget " + std::to_string(budget));
+    }
+    ops::set_im2col_budget(old);
   }
   // Without bias: two gradients.
   gradient_check(OpKind::Conv, conv_attrs(1, {1, 1}, {1, 1}, {0, 0, 0, 0}),

@@ -135,7 +135,8 @@ std::vector<Tensor> conv_forward(const Node& n, const std::vector<Tensor>& in) {
   const int64_t HW = p.h.in * p.w.in, P = p.h.out * p.w.out, Kc = g.Cg * p.h.k * p.w.k;
   const bool depthwise = g.Cg == 1 && g.Mg == 1;
   const bool pointwise = is_pointwise(p);
-  std::vector<float> col(depthwise || pointwise ? 0 : static_cast<size_t>(Kc * P));
+  const int64_t rows = im2col_chunk_rows(Kc, p), OW = p.w.out;
+  std::vector<float> col(depthwise || pointwise ? 0 : static_cast<size_t>(Kc * rows * OW));
   const float* x = X.data<float>();
   const float* w = W.data<float>();
   float* y = Y.data<float>();
@@ -148,12 +149,15 @@ std::vector<Tensor> conv_forward(const Node& n, const std::vector<Tensor>& in) {
         depthwise_plane(xg, wg, p, yg);
         continue;
       }
-      const float* cols = xg;
-      if (!pointwise) {
-        im2col(xg, g.Cg, p, col.data());
-        cols = col.data();
+      if (pointwise) {
+        sgemm(false, false, g.Mg, P, Kc, 1.f, wg, Kc, xg, P, 0.f, yg, P);
+        continue;
       }
-      sgemm(false, false, g.Mg, P, Kc, 1.f, wg, Kc, cols, P, 0.f, yg, P);
+      for (int64_t oh0 = 0; oh0 < p.h.out; oh0 += rows) {  // Y[:, rows] = W_g * col(rows)
+        const int64_t oh1 = std::min(p.h.out, oh0 + rows), np = (oh1 - oh0) * OW;
+        im2col(xg, g.Cg, p, col.data(), oh0, oh1);
+        sgemm(false, false, g.Mg, np, Kc, 1.f, wg, Kc, col.data(), np, 0.f, yg + oh0 * OW, P);
+      }
     }
     if (has_b) {
       const float* bias = B.data<float>();
@@ -181,9 +185,10 @@ std::vector<Tensor> conv_backward(const Node& n, const std::vector<Tensor>& in,
   const Plane p = to_plane(g.axes);
   const int64_t HW = p.h.in * p.w.in, P = p.h.out * p.w.out, Kc = g.Cg * p.h.k * p.w.k;
   const bool pointwise = is_pointwise(p);
+  const int64_t rows = im2col_chunk_rows(Kc, p), OW = p.w.out;
   Tensor GX(DType::f32, X.shape()), GW(DType::f32, W.shape());
-  std::vector<float> col(pointwise ? 0 : static_cast<size_t>(Kc * P));
-  std::vector<float> gcol(static_cast<size_t>(Kc * P));
+  std::vector<float> col(pointwise ? 0 : static_cast<size_t>(Kc * rows * OW));
+  std::vector<float> gcol(pointwise ? 0 : static_cast<size_t>(Kc * rows * OW));
   const float* x = X.data<float>();
   const float* w = W.data<float>();
   const float* gy = GY.data<float>();
@@ -194,20 +199,21 @@ std::vector<Tensor> conv_backward(const Node& n, const std::vector<Tensor>& in,
       const float* xg = x + (b * g.C + grp * g.Cg) * HW;
       const float* gyg = gy + (b * g.M + grp * g.Mg) * P;
       const float* wg = w + grp * g.Mg * Kc;
-      const float* cols = xg;
-      if (!pointwise) {
-        im2col(xg, g.Cg, p, col.data());
-        cols = col.data();
-      }
-      // dW_g [Mg, Kc] += dY_g [Mg, P] * col^T [P, Kc]
-      sgemm(false, true, g.Mg, Kc, P, 1.f, gyg, P, cols, P, 1.f, gw + grp * g.Mg * Kc, Kc);
-      // dcol [Kc, P] = W_g^T [Kc, Mg] * dY_g [Mg, P]
+      float* gwg = gw + grp * g.Mg * Kc;
       float* gxg = gx + (b * g.C + grp * g.Cg) * HW;
-      if (pointwise) {
+      if (pointwise) {  // col is X itself
+        sgemm(false, true, g.Mg, Kc, P, 1.f, gyg, P, xg, P, 1.f, gwg, Kc);
         sgemm(true, false, Kc, P, g.Mg, 1.f, wg, Kc, gyg, P, 0.f, gxg, P);
-      } else {
-        sgemm(true, false, Kc, P, g.Mg, 1.f, wg, Kc, gyg, P, 0.f, gcol.data(), P);
-        col2im_add(gcol.data(), g.Cg, p, gxg);
+        continue;
+      }
+      for (int64_t oh0 = 0; oh0 < p.h.out; oh0 += rows) {
+        const int64_t oh1 = std::min(p.h.out, oh0 + rows), np = (oh1 - oh0) * OW;
+        im2col(xg, g.Cg, p, col.data(), oh0, oh1);
+        // dW_g [Mg, Kc] += dY_g(rows) [Mg, np] * col^T [np, Kc]
+        sgemm(false, true, g.Mg, Kc, np, 1.f, gyg + oh0 * OW, P, col.data(), np, 1.f, gwg, Kc);
+        // dcol [Kc, np] = W_g^T [Kc, Mg] * dY_g(rows) [Mg, np], scattered back into dX
+        sgemm(true, false, Kc, np, g.Mg, 1.f, wg, Kc, gyg + oh0 * OW, P, 0.f, gcol.data(), np);
+        col2im_add(gcol.data(), g.Cg, p, gxg, oh0, oh1);
       }
     }
   }

@@ -152,16 +152,21 @@ std::vector<Tensor> deconv_forward(const Node& n, const std::vector<Tensor>& in)
   Tensor Y(DType::f32, g.out_shape);
   const Plane p = to_plane(g.axes);
   const int64_t HW = p.h.out * p.w.out, OHW = p.h.in * p.w.in, Kc = g.Mg * p.h.k * p.w.k;
-  std::vector<float> col(static_cast<size_t>(Kc * HW));
+  const int64_t rows = im2col_chunk_rows(Kc, p), W_ = p.w.out;  // chunks of X's rows
+  std::vector<float> col(static_cast<size_t>(Kc * rows * W_));
   const float* x = X.data<float>();
   const float* w = W.data<float>();
   float* y = Y.data<float>();
   for (int64_t b = 0; b < g.N; ++b) {
     for (int64_t grp = 0; grp < g.G; ++grp) {
-      // col [Mg*KH*KW, H*W] = W_g^T * X_g where W_g is [Cg, Mg*KH*KW].
-      sgemm(true, false, Kc, HW, g.Cg, 1.f, w + grp * g.Cg * Kc, Kc,
-            x + (b * g.C + grp * g.Cg) * HW, HW, 0.f, col.data(), HW);
-      col2im_add(col.data(), g.Mg, p, y + (b * g.M + grp * g.Mg) * OHW);
+      const float* xg = x + (b * g.C + grp * g.Cg) * HW;
+      for (int64_t h0 = 0; h0 < p.h.out; h0 += rows) {
+        // col [Mg*KH*KW, rows*W] = W_g^T * X_g(rows) where W_g is [Cg, Mg*KH*KW].
+        const int64_t h1 = std::min(p.h.out, h0 + rows), np = (h1 - h0) * W_;
+        sgemm(true, false, Kc, np, g.Cg, 1.f, w + grp * g.Cg * Kc, Kc, xg + h0 * W_, HW, 0.f,
+              col.data(), np);
+        col2im_add(col.data(), g.Mg, p, y + (b * g.M + grp * g.Mg) * OHW, h0, h1);
+      }
     }
     if (has_b) {
       const float* bias = B.data<float>();
