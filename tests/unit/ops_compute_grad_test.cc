@@ -57,6 +57,35 @@ TEST(ConvBackward, FiniteDifferences) {
                  "no bias");
 }
 
+TEST(ConvTransposeBackward, FiniteDifferences) {
+  std::mt19937 rng(37);
+  struct Case {
+    Shape x, w;
+    Attributes a;
+    const char* name;
+  };
+  Attributes out_shape = conv_attrs(2, {3, 2}, {1, 1}, {});
+  out_shape.set("output_shape", std::vector<int64_t>{10, 8});
+  Attributes out_pad = conv_attrs(1, {2, 2}, {2, 1}, {1, 0, 0, 1});
+  out_pad.set("output_padding", std::vector<int64_t>{1, 1});
+  const std::vector<Case> cases = {
+      {{2, 3, 3, 4}, {3, 2, 3, 3}, conv_attrs(1, {2, 2}, {1, 1}, {1, 1, 1, 1}), "stride 2 pad 1"},
+      {{1, 4, 3, 3}, {4, 1, 3, 3}, out_shape, "groups, output_shape (negative pad)"},
+      {{1, 2, 3, 3}, {2, 2, 2, 3}, out_pad, "dilation, output_padding"},
+      {{2, 2, 5}, {2, 3, 3}, conv_attrs(1, {2}, {1}, {}, "SAME_UPPER"), "1-D SAME_UPPER"},
+  };
+  for (int64_t budget : {int64_t{1} << 20, int64_t{1}}) {
+    const int64_t old = ops::set_im2col_budget(budget);
+    for (const Case& c : cases) {
+      const int64_t M = c.w[1] * c.a.i("group");
+      gradient_check(OpKind::ConvTranspose, c.a,
+                     {random_tensor(rng, c.x), random_tensor(rng, c.w), random_tensor(rng, {M})},
+                     {0, 1, 2}, std::string(c.name) + " budget " + std::to_string(budget));
+    }
+    ops::set_im2col_budget(old);
+  }
+}
+
 TEST(GemmBackward, FiniteDifferencesAllTransposesAndBroadcastC) {
   std::mt19937 rng(32);
   const int64_t M = 4, N = 5, K = 3;
