@@ -2,7 +2,7 @@
 // reference Conv on every conv layer shape of torchvision ResNet-50 at 224x224 (batch 1), through
 // the registry's forward. Build (from the repository root, after scripts/build.sh):
 //   g++ -O2 -std=gnu++20 -Isrc bench/ref_ops_bench.cc build/libmpq_lib.a -o build/ref_ops_bench
-// Run: build/ref_ops_bench [repeats]
+// Run: build/ref_ops_bench [repeats] [avx512|avx2|generic]
 #include <algorithm>
 #include <cstdio>
 #include <cstdlib>
@@ -35,6 +35,10 @@ Tensor rnd(Shape s, std::mt19937& rng) {
 
 int main(int argc, char** argv) {
   const int reps = argc > 1 ? std::atoi(argv[1]) : 3;
+  if (argc > 2 && !ops::sgemm_set_isa(argv[2])) {
+    std::fprintf(stderr, "GEMM variant '%s' is not available on this CPU\n", argv[2]);
+    return 2;
+  }
   std::mt19937 rng(1);
   std::printf("GEMM variant: %s\n", ops::sgemm_isa());
   struct G {
