@@ -51,6 +51,15 @@ TEST(ConvBackward, FiniteDifferences) {
     }
     ops::set_im2col_budget(old);
   }
+  // Images batched into one GEMM, with a partial last block (budget of two images' columns).
+  {
+    const int64_t old = ops::set_im2col_budget(2 * 18 * 6);  // Kc 18, 2x3 outputs: blocks of 2 + 1
+    gradient_check(OpKind::Conv, conv_attrs(1, {1, 1}, {1, 1}, {1, 1, 0, 0}),
+                   {random_tensor(rng, {3, 2, 3, 4}), random_tensor(rng, {3, 2, 3, 3}),
+                    random_tensor(rng, {3})},
+                   {0, 1, 2}, "batched images");
+    ops::set_im2col_budget(old);
+  }
   // Without bias: two gradients.
   gradient_check(OpKind::Conv, conv_attrs(1, {1, 1}, {1, 1}, {0, 0, 0, 0}),
                  {random_tensor(rng, {1, 2, 4, 4}), random_tensor(rng, {2, 2, 2, 2})}, {0, 1},

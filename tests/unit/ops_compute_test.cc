@@ -159,6 +159,17 @@ TEST(ConvForward, ChunkedIm2colMatchesDirectLoops) {
   ops::set_im2col_budget(old);
 }
 
+TEST(ConvForward, ImagesBatchedIntoOneGemmWithAPartialLastBlock) {
+  std::mt19937 rng(13);
+  // 5 images of 4x5 outputs, Kc = 3*3*2 = 18: a budget of two images' columns gives blocks 2+2+1.
+  const int64_t old = ops::set_im2col_budget(2 * 18 * 20);
+  check_conv({5, 1, 2, 7, 6, 7, 3, 3, 1, 1, 1, 1, 0, 0, 0, 0, "NOTSET", true, false}, rng,
+             "batched 3x3");
+  check_conv({5, 2, 3, 2, 4, 5, 1, 1, 1, 1, 1, 1, 0, 0, 0, 0, "NOTSET", true, false}, rng,
+             "batched pointwise, groups");
+  ops::set_im2col_budget(old);
+}
+
 TEST(ConvForward, LargeShapesExerciseGemmBlocking) {
   std::mt19937 rng(11);
   // K = 40*3*3 = 360 (> one 256-deep slice), N = 21*21, M = 70 (partial micro-tiles).

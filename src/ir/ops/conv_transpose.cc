@@ -152,7 +152,7 @@ std::vector<Tensor> deconv_forward(const Node& n, const std::vector<Tensor>& in)
   Tensor Y(DType::f32, g.out_shape);
   const Plane p = to_plane(g.axes);
   const int64_t HW = p.h.out * p.w.out, OHW = p.h.in * p.w.in, Kc = g.Mg * p.h.k * p.w.k;
-  const int64_t rows = im2col_chunk_rows(Kc, p), W_ = p.w.out;  // chunks of X's rows
+  const int64_t rows = im2col_blocking(1, Kc, p).rows, W_ = p.w.out;  // chunks of X's rows
   std::vector<float> col(static_cast<size_t>(Kc * rows * W_));
   const float* x = X.data<float>();
   const float* w = W.data<float>();
@@ -194,7 +194,7 @@ std::vector<Tensor> deconv_backward(const Node& n, const std::vector<Tensor>& in
         .raise();
   const Plane p = to_plane(g.axes);
   const int64_t HW = p.h.out * p.w.out, OHW = p.h.in * p.w.in, Kc = g.Mg * p.h.k * p.w.k;
-  const int64_t rows = im2col_chunk_rows(Kc, p), W_ = p.w.out;
+  const int64_t rows = im2col_blocking(1, Kc, p).rows, W_ = p.w.out;
   std::vector<float> col(static_cast<size_t>(Kc * rows * W_));
   Tensor GX(DType::f32, X.shape()), GW(DType::f32, W.shape());
   const float* x = X.data<float>();

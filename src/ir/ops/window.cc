@@ -117,14 +117,16 @@ void valid_range(const Axis& a, int64_t kk, int64_t* lo, int64_t* hi) {
   *hi = std::clamp<int64_t>(floor_div(a.in - 1 - off, a.stride) + 1, *lo, a.out);
 }
 
-void im2col(const float* x, int64_t C, const Plane& p, float* col, int64_t oh0, int64_t oh1) {
+void im2col(const float* x, int64_t C, const Plane& p, float* col, int64_t oh0, int64_t oh1,
+            int64_t ld) {
   const int64_t H = p.h.in, W = p.w.in, OW = p.w.out, P = (oh1 - oh0) * OW;
+  if (ld < 0) ld = P;
   for (int64_t c = 0; c < C; ++c) {
     for (int64_t kh = 0; kh < p.h.k; ++kh) {
       int64_t hlo, hhi;
       valid_range(p.h, kh, &hlo, &hhi);
       hlo = std::clamp(hlo, oh0, oh1), hhi = std::clamp(hhi, hlo, oh1);
-      for (int64_t kw = 0; kw < p.w.k; ++kw, col += P) {
+      for (int64_t kw = 0; kw < p.w.k; ++kw, col += ld) {
         int64_t wlo, whi;
         valid_range(p.w, kw, &wlo, &whi);
         std::fill(col, col + (hlo - oh0) * OW, 0.f);
@@ -146,14 +148,16 @@ void im2col(const float* x, int64_t C, const Plane& p, float* col, int64_t oh0, 
   }
 }
 
-void col2im_add(const float* col, int64_t C, const Plane& p, float* x, int64_t oh0, int64_t oh1) {
-  const int64_t H = p.h.in, W = p.w.in, OW = p.w.out, P = (oh1 - oh0) * OW;
+void col2im_add(const float* col, int64_t C, const Plane& p, float* x, int64_t oh0, int64_t oh1,
+                int64_t ld) {
+  const int64_t H = p.h.in, W = p.w.in, OW = p.w.out;
+  if (ld < 0) ld = (oh1 - oh0) * OW;
   for (int64_t c = 0; c < C; ++c) {
     for (int64_t kh = 0; kh < p.h.k; ++kh) {
       int64_t hlo, hhi;
       valid_range(p.h, kh, &hlo, &hhi);
       hlo = std::clamp(hlo, oh0, oh1), hhi = std::clamp(hhi, hlo, oh1);
-      for (int64_t kw = 0; kw < p.w.k; ++kw, col += P) {
+      for (int64_t kw = 0; kw < p.w.k; ++kw, col += ld) {
         int64_t wlo, whi;
         valid_range(p.w, kw, &wlo, &whi);
         for (int64_t oh = hlo; oh < hhi; ++oh) {
@@ -174,9 +178,23 @@ namespace {
 int64_t im2col_budget = int64_t{1} << 20;  // floats (4 MB)
 }
 
-int64_t im2col_chunk_rows(int64_t col_rows, const Plane& p) {
-  return std::clamp<int64_t>(im2col_budget / std::max<int64_t>(1, col_rows * p.w.out), 1,
-                             std::max<int64_t>(1, p.h.out));
+ColBlocking im2col_blocking(int64_t N, int64_t col_rows, const Plane& p) {
+  constexpr int64_t kSmallImage = 1024;  // output pixels below which images are batched
+  constexpr int64_t kTargetCols = 2048;  // GEMM width aimed at when batching
+  const int64_t P = p.h.out * p.w.out, per_image = std::max<int64_t>(1, col_rows * P);
+  ColBlocking b;
+  if (P < kSmallImage && N > 1) {
+    b.imgs =
+        std::min({N, (kTargetCols + P - 1) / std::max<int64_t>(P, 1), im2col_budget / per_image});
+    b.imgs = std::max<int64_t>(b.imgs, 1);
+  }
+  if (b.imgs > 1) {
+    b.rows = std::max<int64_t>(p.h.out, 1);
+  } else {
+    b.rows = std::clamp<int64_t>(im2col_budget / std::max<int64_t>(1, col_rows * p.w.out), 1,
+                                 std::max<int64_t>(1, p.h.out));
+  }
+  return b;
 }
 
 int64_t set_im2col_budget(int64_t floats) {
