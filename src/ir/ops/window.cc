@@ -179,21 +179,21 @@ int64_t im2col_budget = int64_t{1} << 20;  // floats (4 MB)
 }
 
 ColBlocking im2col_blocking(int64_t N, int64_t col_rows, const Plane& p) {
+  // Batching pays while a GEMM is narrow; past ~512 columns it only pushes the im2col buffer out
+  // of L2, so aim at ~1 MB of columns (wider for shallow K, where per-call overhead dominates).
   constexpr int64_t kSmallImage = 1024;  // output pixels below which images are batched
-  constexpr int64_t kTargetCols = 2048;  // GEMM width aimed at when batching
-  const int64_t P = p.h.out * p.w.out, per_image = std::max<int64_t>(1, col_rows * P);
+  const int64_t P = std::max<int64_t>(1, p.h.out * p.w.out);
+  const int64_t cols =
+      std::clamp<int64_t>((int64_t{1} << 18) / std::max<int64_t>(col_rows, 1), 512, 4096);
   ColBlocking b;
-  if (P < kSmallImage && N > 1) {
-    b.imgs =
-        std::min({N, (kTargetCols + P - 1) / std::max<int64_t>(P, 1), im2col_budget / per_image});
-    b.imgs = std::max<int64_t>(b.imgs, 1);
-  }
-  if (b.imgs > 1) {
+  if (P < kSmallImage && N > 1)
+    b.imgs = std::max<int64_t>(
+        1, std::min({N, (cols + P - 1) / P, im2col_budget / std::max<int64_t>(1, col_rows * P)}));
+  if (b.imgs > 1)
     b.rows = std::max<int64_t>(p.h.out, 1);
-  } else {
+  else
     b.rows = std::clamp<int64_t>(im2col_budget / std::max<int64_t>(1, col_rows * p.w.out), 1,
                                  std::max<int64_t>(1, p.h.out));
-  }
   return b;
 }
 
