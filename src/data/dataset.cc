@@ -303,7 +303,7 @@ std::unique_ptr<Dataset> open_dataset(const DataSpec& spec, const Shape& model_i
   std::string name = spec.source, labels_file = spec.labels;
   auto norm = spec.normalize;
   const std::string fm = "fashion-mnist";
-  if (spec.source.rfind(fm, 0) == 0) {
+  if (spec.source == fm || spec.source.rfind(fm + ":", 0) == 0) {
     const std::string split = spec.source.size() > fm.size() + 1 && spec.source[fm.size()] == ':'
                                   ? spec.source.substr(fm.size() + 1)
                                   : "";
