@@ -272,8 +272,8 @@ TensorRange choose_range(const HistogramObserver& h, CalibMethod m, const Method
   r.min = h.count() ? std::max(h.min(), -tf) : 0.f;
   r.max = h.count() ? std::min(h.max(), tf) : 0.f;
   if (r.min > r.max) r.min = r.max = 0.f;  // T = 0 with data on one side of 0
-  r.stats["observed_min"] = h.min();
-  r.stats["observed_max"] = h.max();
+  r.stats["observed_min"] = json_float(h.min());
+  r.stats["observed_max"] = json_float(h.max());
   r.stats["count"] = static_cast<double>(h.count());
   r.stats["zero_count"] = static_cast<double>(h.zero_count());
   r.stats["bins"] = static_cast<double>(h.bins().size());

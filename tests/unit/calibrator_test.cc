@@ -1,14 +1,17 @@
 // Calibration: known distributions give known ranges, streaming histograms keep fixed memory,
 // results are byte-identical whatever the thread count, and bad data is reported by tensor and
 // image.
-#include "quant/calibrator.h"
+#include "mpq/calibrator.h"
 
 #include <gtest/gtest.h>
 
 #include <cmath>
+#include <cstdio>
+#include <fstream>
 #include <random>
 
 #include "ir/op_def.h"
+#include "quant/calibrator.h"
 #include "quant/model_hash.h"
 #include "quant/observers.h"
 
@@ -396,6 +399,67 @@ TEST(Calibrator, EmptyDatasetAndBadOptions) {
   CalibrationOptions o2;
   o2.batch_size = 0;
   EXPECT_THROW(Calibrator(m.g, o2), Error);
+}
+
+}  // namespace
+}  // namespace mpq::quant
+
+namespace mpq::quant {
+namespace {
+
+TEST(Calibrator, CacheMatchesOnlySameModelDataAndOptions) {
+  SmallModel m;
+  TensorDataset ds({4}, gaussian(4 * 64, 20));
+  CalibrationOptions o;
+  o.calib_images = 32;
+  Calibrator c(m.g, o);
+  CalibrationTable t = parse_calibration_table(calibration_table_to_json(c.run(ds)), "cache.json");
+  const std::string mh = model_hash(m.g), dh = data_hash(ds, c.sample(ds));
+  EXPECT_EQ(cache_mismatch(t, mh, dh, c.options_json(ds)), "");
+  EXPECT_NE(cache_mismatch(t, "fnv1a64:x", dh, c.options_json(ds)).find("model hash differs"),
+            std::string::npos);
+  o.seed = 1;  // another sample of the data
+  Calibrator c2(m.g, o);
+  EXPECT_NE(cache_mismatch(t, mh, data_hash(ds, c2.sample(ds)), c2.options_json(ds))
+                .find("data hash differs"),
+            std::string::npos);
+  o.seed = 0;
+  o.method = CalibMethod::kMse;
+  Calibrator c3(m.g, o);
+  EXPECT_NE(cache_mismatch(t, mh, dh, c3.options_json(ds)).find("options differ"),
+            std::string::npos);
+  CalibrationTable nni = parse_calibration_table(R"({"add": {"output_bits": 8}})", "nni.json");
+  EXPECT_NE(cache_mismatch(nni, mh, dh, c.options_json(ds)), "");
+}
+
+TEST(Calibrator, PublicApi) {
+  SmallModel m;
+  TensorDataset ds({4}, gaussian(4 * 64, 21));
+  const std::string cfg = testing::TempDir() + "/api_cfg.json";
+  {
+    std::ofstream f(cfg);
+    f << R"([{"quant_types": ["output"], "quant_bits": 8, "op_types": ["ReLU"], "quant_bitz": 1}])";
+  }
+  mpq::Calibrator c(
+      m.g, {.method = "percentile", .percentile = 99.0, .calib_images = 50, .config_list = cfg});
+  CalibrationTable t = c.calibrate(ds);
+  EXPECT_EQ(t.header.method, "percentile");
+  EXPECT_EQ(t.header.num_samples, 50);
+  ASSERT_EQ(t.layers.size(), 1u);
+  EXPECT_EQ(t.layers.begin()->first, "relu");
+  ASSERT_EQ(c.warnings().size(), 1u);  // the unknown key
+  const std::string out = testing::TempDir() + "/api_calib.json";
+  mpq::Calibrator::save(t, out);
+  EXPECT_EQ(calibration_table_to_json(mpq::Calibrator::load(out)), calibration_table_to_json(t));
+  try {
+    mpq::Calibrator(m.g, {.method = "kl"});
+    FAIL();
+  } catch (const Error& e) {
+    EXPECT_EQ(e.status().key, "method");
+    EXPECT_NE(e.status().message.find("unknown calibration method 'kl'"), std::string::npos);
+  }
+  std::remove(cfg.c_str());
+  std::remove(out.c_str());
 }
 
 }  // namespace
