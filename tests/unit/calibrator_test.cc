@@ -464,3 +464,46 @@ TEST(Calibrator, PublicApi) {
 
 }  // namespace
 }  // namespace mpq::quant
+
+namespace mpq::quant {
+namespace {
+
+TEST(Calibrator, WeightsPerOutputChannelSymmetric) {
+  Graph g;
+  Value* x = g.add_input("x", DType::f32, {-1, 1, 3, 3});
+  // Channel 0 spans [-0.5, 0.25] -> amax 0.5; channel 1 spans [-0.1, 2] -> amax 2.
+  std::vector<float> w(18, 0.f);
+  w[0] = -0.5f, w[1] = 0.25f, w[9] = -0.1f, w[10] = 2.f;
+  Value* wv = g.add_constant("conv.weight", Tensor::from<float>({2, 1, 3, 3}, w));
+  Node* conv = g.add_node(OpKind::Conv, "Conv_0", {x, wv}, {"c"});
+  conv->module_path = "conv";
+  g.add_output(conv->outputs[0]);
+  for (auto& n : g.nodes()) apply_attr_schema(*n);
+  infer_shapes(g);
+  TensorDataset ds({1, 3, 3}, gaussian(9 * 20, 30));
+  CalibrationOptions o;
+  o.method = CalibMethod::kMinMax;
+  CalibrationTable t = Calibrator(g, o).run(ds);
+  const WeightRange& r = t.weights.at("conv.weight");
+  EXPECT_EQ(r.axis, 0);
+  EXPECT_EQ(r.min, (std::vector<float>{-0.5f, -2.f}));
+  EXPECT_EQ(r.max, (std::vector<float>{0.5f, 2.f}));
+  const LayerPrecision& l = t.layers.at("conv");
+  EXPECT_EQ(l.weight_bits, 8);
+  EXPECT_EQ(l.weight_scale, (std::vector<float>{0.5f / 127.f, 2.f / 127.f}));
+  EXPECT_EQ(l.weight_zero_point, (std::vector<int32_t>{0, 0}));
+  EXPECT_EQ(*l.tracked_min_input, t.tensors.at("x").min);
+  EXPECT_EQ(*l.tracked_max_output, t.tensors.at("c").max);
+  // A config_list with NNI's defaults (uint, per_tensor_affine) gives NNI's weight scale.
+  auto cfg = ConfigList::parse_string(
+      R"([{"quant_types": ["weight", "input"], "quant_bits": 8, "op_types": ["Conv2d"]}])");
+  CalibrationTable t2 = Calibrator(g, o, cfg.resolve(g)).run(ds);
+  const LayerPrecision& l2 = t2.layers.at("conv");
+  ASSERT_EQ(l2.weight_scale.size(), 1u);
+  EXPECT_FLOAT_EQ(l2.weight_scale[0], 2.5f / 255.f);  // [-0.5, 2] over 255 levels
+  EXPECT_EQ(l2.weight_zero_point[0], 51);             // 0 - round(-0.5 / (2.5/255)) = 51
+  EXPECT_EQ(l2.output_bits, 0);
+}
+
+}  // namespace
+}  // namespace mpq::quant
