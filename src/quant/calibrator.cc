@@ -26,14 +26,6 @@ class ReferenceRunner : public BatchRunner {
   ReferenceExecutor ex_;
 };
 
-// Index of the first NaN/inf in t, or -1.
-int64_t first_non_finite(const Tensor& t) {
-  const float* p = t.data<float>();
-  for (int64_t i = 0, n = t.numel(); i < n; ++i)
-    if (!std::isfinite(p[i])) return i;
-  return -1;
-}
-
 std::string json_quote(const std::string& s) {
   std::string out = "\"";
   for (char c : s) {
@@ -91,7 +83,9 @@ ActivationCollector::ActivationCollector(const Graph& g, int bins, int threads)
 void ActivationCollector::observe(const Value& v, const Tensor& t,
                                   const std::vector<int64_t>& image_ids, int64_t first) {
   if (t.dtype() != DType::f32 || v.is_constant()) return;
-  const int64_t bad = first_non_finite(t);
+  auto it = obs_.find(v.name);
+  if (it == obs_.end()) it = obs_.emplace(v.name, HistogramObserver(bins_)).first;
+  const int64_t bad = it->second.observe(t.data<float>(), t.numel(), threads_);
   if (bad >= 0) {
     const float x = t.data<float>()[bad];
     const int64_t n = static_cast<int64_t>(image_ids.size());
@@ -112,9 +106,6 @@ void ActivationCollector::observe(const Value& v, const Tensor& t,
         .key(v.name)
         .raise();
   }
-  auto it = obs_.find(v.name);
-  if (it == obs_.end()) it = obs_.emplace(v.name, HistogramObserver(bins_)).first;
-  it->second.observe(t.data<float>(), t.numel(), threads_);
 }
 
 size_t ActivationCollector::memory_bytes() const {
