@@ -1,10 +1,11 @@
 // NNI's scale/zero-point formulas (nni.md §2.2) on hand-computed cases for each dtype x scheme,
 // and the quantize step's rounding and saturation.
-#include "backends/reference/executor.h"
-#include "ir/op_def.h"
 #include "quant/quant_math.h"
 
 #include <gtest/gtest.h>
+
+#include "backends/reference/executor.h"
+#include "ir/op_def.h"
 
 namespace mpq::quant {
 namespace {
@@ -141,7 +142,6 @@ TEST(QuantMath, FakeQuantMatchesQuantizeThenDequantize) {
 
 }  // namespace
 }  // namespace mpq::quant
-
 
 namespace mpq::quant {
 namespace {
