@@ -212,7 +212,12 @@ double entropy_threshold(const HistogramObserver& h, int levels, double* best_kl
     if (hist[j]) last = j + 1;
   if (levels < 2) invalid_input(str("entropy levels must be >= 2, got ", levels)).raise();
   if (last == 0) return 0.0;
-  if (last <= levels) return h.amax();  // fewer occupied bins than levels: nothing to gain
+  // Data with few distinct values (e.g. images stored as u8: 256 levels, with a spike at the
+  // background value) fits the quantization grid as it is; KL over such a comb of bins rewards
+  // putting the clip right after a spike, clipping real values. Keep the whole range there.
+  int64_t nonzero = 0;
+  for (int64_t j = 0; j < nb; ++j) nonzero += hist[j] != 0;
+  if (last <= levels || nonzero <= 2 * levels) return h.amax();
   // Prefix sums make each candidate O(levels): count, non-empty bins, and sum of p*ln(p) with
   // p = count/total (P without outliers).
   std::vector<int64_t> cnt(nb + 1, 0), nz(nb + 1, 0);
@@ -328,6 +333,9 @@ TensorRange choose_range(const HistogramObserver& h, CalibMethod m, const Method
   r.stats["count"] = static_cast<double>(h.count());
   r.stats["zero_count"] = static_cast<double>(h.zero_count());
   r.stats["bins"] = static_cast<double>(h.bins().size());
+  int64_t nonzero = 0;
+  for (int64_t c : h.bins()) nonzero += c != 0;
+  r.stats["nonzero_bins"] = static_cast<double>(nonzero);
   r.stats["bin_width"] = h.bin_width();
   r.stats["threshold"] = t;
   return r;
