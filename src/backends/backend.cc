@@ -69,6 +69,12 @@ const KernelInfo* KernelRegistry::find(std::string_view backend, const Node& nod
   return nullptr;
 }
 
+const KernelInfo* KernelRegistry::by_name(std::string_view name) const {
+  for (const auto& k : kernels_)
+    if (k.name == name) return &k;
+  return nullptr;
+}
+
 const Backend* find_backend(std::string_view name) {
   if (name == "reference") return &reference_backend();
 #ifdef MPQ_HAVE_DNNL

@@ -57,6 +57,8 @@ struct TensorSpec {
 class BackendContext {
  public:
   virtual ~BackendContext() = default;
+  virtual void begin_run() {}  // before the first kernel of a run (e.g. sets the thread count)
+  virtual void end_run() {}    // after the last one (e.g. waits for the stream)
 };
 
 struct KernelSetup {
@@ -124,6 +126,7 @@ class KernelRegistry {
   // with the reason in *why_not.
   const KernelInfo* find(std::string_view backend, const Node& node, Precision p,
                          std::string* why_not = nullptr) const;
+  const KernelInfo* by_name(std::string_view name) const;
   const std::vector<KernelInfo>& all() const { return kernels_; }
 
  private:

@@ -47,6 +47,11 @@ dnnl::memory::desc md_of(const TensorSpec& s, int64_t batch) { return md_of(s, b
 
 CpuContext::CpuContext(int threads) : threads_(threads), stream_(engine()) {}
 
+void CpuContext::begin_run() {
+  // OpenMP's thread count is per calling thread: each caller of an engine sets its own.
+  if (threads_ > 0) omp_set_num_threads(threads_);
+}
+
 dnnl::memory CpuContext::scratchpad(const dnnl::memory::desc& md) {
   size_t need = md.get_size();
   if (need > cap_) {

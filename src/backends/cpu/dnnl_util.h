@@ -27,6 +27,8 @@ dnnl::memory::format_tag plain_tag(size_t rank);
 class CpuContext : public BackendContext {
  public:
   explicit CpuContext(int threads);
+  void begin_run() override;
+  void end_run() override { stream_.wait(); }
   dnnl::stream& stream() { return stream_; }
   int threads() const { return threads_; }
   // A scratchpad memory for `md`, backed by a buffer this context grows as needed.
@@ -35,7 +37,6 @@ class CpuContext : public BackendContext {
  private:
   int threads_;
   dnnl::stream stream_;
-  std::vector<char, std::allocator<char>> scratch_;
   void* aligned_ = nullptr;
   std::unique_ptr<char[]> raw_;
   size_t cap_ = 0;

@@ -3,6 +3,8 @@
 #include <cmath>
 #include <cstring>
 
+#include "quant/quant_math.h"
+
 namespace mpq::cpu {
 
 void quantize_weights_per_oc(const float* w, int64_t oc, int64_t per_oc, int8_t* q, float* scales) {
@@ -10,12 +12,12 @@ void quantize_weights_per_oc(const float* w, int64_t oc, int64_t per_oc, int8_t*
     const float* row = w + o * per_oc;
     float m = 0.f;
     for (int64_t i = 0; i < per_oc; ++i) m = std::max(m, std::fabs(row[i]));
-    float s = m > 0.f ? m / 127.f : 1.f;
-    scales[o] = s;
-    for (int64_t i = 0; i < per_oc; ++i) {
-      float r = std::nearbyint(row[i] / s);
-      q[o * per_oc + i] = static_cast<int8_t>(std::min(127.f, std::max(-127.f, r)));
-    }
+    // mpq's one scale rule (quant_math): int8 narrow symmetric, scale = amax / 127.
+    const quant::ScaleZeroPoint sz = quant::compute_scale_zero_point(-m, m, 8, quant::QuantDtype::kInt, true);
+    const quant::QRange r = quant::quant_range(8, quant::QuantDtype::kInt);
+    scales[o] = sz.scale;
+    for (int64_t i = 0; i < per_oc; ++i)
+      q[o * per_oc + i] = static_cast<int8_t>(quant::quantize_value(row[i], sz.scale, 0, r));
   }
 }
 

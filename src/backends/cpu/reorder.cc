@@ -7,6 +7,7 @@
 
 #include "backends/cpu/dnnl_util.h"
 #include "backends/cpu/kernels.h"
+#include "quant/quant_math.h"
 
 namespace mpq::cpu {
 
@@ -15,12 +16,9 @@ namespace {
 template <typename Q, typename F>
 void quantize_loop(const F* src, Q* dst, const Shape& s, bool nchw_to_nhwc, float scale, int32_t zp,
                    float (*load)(F)) {
-  constexpr float lo = std::is_signed_v<Q> ? -128.f : 0.f;
-  constexpr float hi = std::is_signed_v<Q> ? 127.f : 255.f;
-  auto q = [&](float x) {
-    float r = std::nearbyint(x / scale) + static_cast<float>(zp);
-    return static_cast<Q>(r < lo ? lo : (r > hi ? hi : r));
-  };
+  // The storage type's full range (an s8 tensor quantized narrow never reaches -128 anyway).
+  const quant::QRange range{std::is_signed_v<Q> ? -128 : 0, std::is_signed_v<Q> ? 127 : 255};
+  auto q = [&](float x) { return static_cast<Q>(quant::quantize_value(x, scale, zp, range)); };
   const int64_t total = shape_numel(s);
   if (!nchw_to_nhwc) {
     for (int64_t i = 0; i < total; ++i) dst[i] = q(load(src[i]));
