@@ -20,7 +20,9 @@ void PassContext::record(const Node& host, const Node& absorbed_node) {
   }
 }
 
-bool is_op(const Node& n, const char* name) { return n.def().name == name; }
+bool is_op(const Node& n, const char* name) {
+  return n.def().name == name;
+}
 
 void set_output(Node* node, size_t idx, Value* v) {
   Value* old = node->outputs.at(idx);
