@@ -47,7 +47,8 @@ Node* sole_consumer(const Graph& g, const Value* v) {
 
 void run_passes(Graph& g, PassContext& ctx, const std::vector<std::unique_ptr<Pass>>& passes) {
   for (const auto& p : passes) {
-    for (int round = 0; round < 16 && p->run(g, ctx); ++round) {
+    // Each run rewrites at least one node when it returns true: bounded by the node count.
+    for (size_t round = 0, cap = g.nodes().size() + 1; round < cap && p->run(g, ctx); ++round) {
     }
     g.sort();
     verify(g);
