@@ -422,7 +422,7 @@ class Builder {
           // A float residual is quantized with its own range when it has one (the sum post-op
           // reads it as int8 with its scale); without a range it stays float and the output
           // is float too (see below).
-          if (!is_q(cur.dtype) && (!residual || vq_.count(v))) {
+          if (!is_q(cur.dtype) && (!residual || quant_known(v))) {
             want.dtype = vq_dtype_.at(v);
             want.quant = vq_.at(v);
           }
@@ -453,7 +453,7 @@ class Builder {
           } else if (d.exec == Precision::kInt8 && f.any_output_dtype) {
             const bool float_residual = n->inputs.size() > 3 && n->inputs[3] &&
                                         !is_q(specs_[tensor_of(n->inputs[3])].dtype);
-            if (vq_.count(o) && consumer_wants_int8(o) && !float_residual) {
+            if (consumer_wants_int8(o) && !float_residual && quant_known(o)) {
               s.dtype = vq_dtype_.at(o);
               s.quant = vq_.at(o);
             } else {

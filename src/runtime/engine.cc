@@ -1,5 +1,7 @@
 #include "runtime/engine.h"
 
+#include <chrono>
+
 namespace mpq::runtime {
 
 Engine::Engine(plan::Plan plan, std::vector<std::unique_ptr<Kernel>> kernels)
@@ -44,6 +46,11 @@ ExecutionContext::ExecutionContext(std::shared_ptr<const Engine> engine, int thr
     }
     step_ctx_.push_back(it->second.get());
   }
+}
+
+void ExecutionContext::set_profiling(bool on) {
+  profiling_ = on;
+  step_ms_.assign(engine_->plan_.steps.size(), 0.0);
 }
 
 int64_t ExecutionContext::check_inputs(const std::vector<Tensor>& inputs) const {
@@ -123,10 +130,17 @@ std::vector<Tensor> ExecutionContext::run(const std::vector<Tensor>& inputs) {
     for (int t : st.inputs) a.inputs.push_back(t >= 0 ? ptr[t] : nullptr);
     for (int t : st.outputs) a.outputs.push_back(const_cast<void*>(ptr[t]));
     a.ctx = step_ctx_[s];
+    const auto t0 =
+        profiling_ ? std::chrono::steady_clock::now() : std::chrono::steady_clock::time_point();
     try {
       e.kernels_[s]->run(a);
     } catch (const Error& err) {
       throw err.with_node(st.node->name);
+    }
+    if (profiling_) {
+      step_ctx_[s]->end_run();  // wait for the step itself
+      step_ms_[s] +=
+          std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
     }
   }
   for (auto& [name, ctx] : backend_ctx_) ctx->end_run();
