@@ -1,5 +1,6 @@
 #include "train/batchnorm_train.h"
 
+#include <algorithm>
 #include <cmath>
 #include <cstring>
 #include <vector>
@@ -27,6 +28,9 @@ float bn_epsilon(const Node& n) { return n.attrs.f("epsilon", 1e-5f); }
 float bn_momentum(const Node& n) { return n.attrs.f("momentum", 0.9f); }
 
 namespace {
+// Channels per parallel chunk: enough elements per chunk to pay for the thread hand-off.
+int64_t channel_grain(BnDims d) { return std::max<int64_t>(1, (1 << 15) / std::max<int64_t>(d.count(), 1)); }
+
 template <typename F>
 void for_channel(BnDims d, int64_t c, F&& f) {  // f(index) over the channel's elements
   for (int64_t o = 0; o < d.outer; ++o) {
@@ -55,7 +59,7 @@ void bn_forward_train(const float* x, BnDims d, const float* gamma, const float*
           for_channel(d, c, [&](int64_t i) { y[i] = static_cast<float>((x[i] - mu) * k + beta[c]); });
         }
       },
-      1);
+      channel_grain(d));
 }
 
 void bn_forward_infer(const float* x, BnDims d, const float* gamma, const float* beta,
@@ -69,7 +73,7 @@ void bn_forward_infer(const float* x, BnDims d, const float* gamma, const float*
           for_channel(d, c, [&](int64_t i) { y[i] = x[i] * k + sh; });
         }
       },
-      1);
+      channel_grain(d));
 }
 
 void bn_backward_train(const float* x, const float* dy, BnDims d, const float* gamma,
@@ -97,7 +101,7 @@ void bn_backward_train(const float* x, const float* dy, BnDims d, const float* g
           });
         }
       },
-      1);
+      channel_grain(d));
 }
 
 void bn_update_running(float* rm, float* rv, const float* mean, const float* var, int64_t C,
