@@ -41,9 +41,9 @@ struct LrSchedule {
   int64_t step_size = 1;            // kStep: multiply by gamma every step_size epochs
   std::vector<int64_t> milestones;  // kMultiStep: multiply by gamma at each of these epochs
   double gamma = 0.1;
-  int64_t t_max = 1;                // kCosine: period in epochs (or in steps if per_iteration)
+  int64_t t_max = 1;  // kCosine: period in epochs (or in steps if per_iteration)
   double eta_min = 0.0;
-  bool per_iteration = false;       // kCosine: advance every step instead of every epoch
+  bool per_iteration = false;  // kCosine: advance every step instead of every epoch
 
   static LrSchedule constant() { return {}; }
   static LrSchedule step(int64_t step_size, double gamma) {

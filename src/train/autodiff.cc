@@ -98,7 +98,9 @@ void Autodiff::set_bypass(const Node* n, bool on) {
     bypass_.erase(n);
 }
 
-std::map<std::string, double> Autodiff::timing() const { return timing_; }
+std::map<std::string, double> Autodiff::timing() const {
+  return timing_;
+}
 
 void Autodiff::ensure_shapes(int64_t batch) {
   if (shapes_batch_ == batch) return;
@@ -205,12 +207,12 @@ std::unique_ptr<Autodiff::Plan> Autodiff::build_plan(int64_t batch) {
     for (size_t o = 0; o < n.outputs.size(); ++o) {
       const Value* v = n.outputs[o];
       if (!shape_is_static(v->shape))
-        unsupported(str("output '", v->name, "' has shape ", shape_str(v->shape),
-                        " at batch size ", batch, "; training needs static shapes"))
+        unsupported(str("output '", v->name, "' has shape ", shape_str(v->shape), " at batch size ",
+                        batch, "; training needs static shapes"))
             .node(n.name)
             .raise();
       Layout l = v->dtype == DType::f32 && v->shape.size() == 4 ? st.kernel->output_layout(o, ctx)
-                                                                 : Layout::kPlain;
+                                                                : Layout::kPlain;
       if (bypass_.count(&n) && ctx.in[0]) l = ctx.in[0]->layout;
       Slot* s = new_slot(v, v->name, v->shape, l);
       s->data = Tensor(v->dtype, physical_shape(v->shape, l));
@@ -225,8 +227,8 @@ std::unique_ptr<Autodiff::Plan> Autodiff::build_plan(int64_t batch) {
   const Value* gout = g_.outputs()[0];
   Slot* out = slot_of(gout);
   if (out->data.dtype() != DType::f32)
-    invalid_input(str("the model output is ", dtype_name(out->data.dtype()),
-                      "; training needs float logits"))
+    invalid_input(
+        str("the model output is ", dtype_name(out->data.dtype()), "; training needs float logits"))
         .key(gout->name)
         .raise();
   p->output = converted(out, Layout::kPlain);
@@ -254,7 +256,8 @@ Autodiff::Plan& Autodiff::plan_for(int64_t batch) {
 const Tensor& Autodiff::forward(const Tensor& x, bool training) {
   const Value* in = g_.inputs()[0];
   if (declared_.empty()) declared_ = in->shape;
-  bool ok = x.dtype() == DType::f32 && x.rank() == static_cast<int>(declared_.size()) && x.rank() > 0;
+  bool ok =
+      x.dtype() == DType::f32 && x.rank() == static_cast<int>(declared_.size()) && x.rank() > 0;
   for (int d = 1; ok && d < x.rank(); ++d) ok = declared_[d] < 0 || declared_[d] == x.dim(d);
   if (!ok)
     invalid_input(str("data has ", dtype_name(x.dtype()), shape_str(x.shape()),

@@ -24,12 +24,18 @@ BnDims bn_dims(const Shape& s, Layout l) {
   return d;
 }
 
-float bn_epsilon(const Node& n) { return n.attrs.f("epsilon", 1e-5f); }
-float bn_momentum(const Node& n) { return n.attrs.f("momentum", 0.9f); }
+float bn_epsilon(const Node& n) {
+  return n.attrs.f("epsilon", 1e-5f);
+}
+float bn_momentum(const Node& n) {
+  return n.attrs.f("momentum", 0.9f);
+}
 
 namespace {
 // Channels per parallel chunk: enough elements per chunk to pay for the thread hand-off.
-int64_t channel_grain(BnDims d) { return std::max<int64_t>(1, (1 << 15) / std::max<int64_t>(d.count(), 1)); }
+int64_t channel_grain(BnDims d) {
+  return std::max<int64_t>(1, (1 << 15) / std::max<int64_t>(d.count(), 1));
+}
 
 template <typename F>
 void for_channel(BnDims d, int64_t c, F&& f) {  // f(index) over the channel's elements
@@ -56,7 +62,8 @@ void bn_forward_train(const float* x, BnDims d, const float* gamma, const float*
           mean[c] = static_cast<float>(mu);
           var[c] = static_cast<float>(v);
           const double k = gamma[c] / std::sqrt(v + eps);
-          for_channel(d, c, [&](int64_t i) { y[i] = static_cast<float>((x[i] - mu) * k + beta[c]); });
+          for_channel(d, c,
+                      [&](int64_t i) { y[i] = static_cast<float>((x[i] - mu) * k + beta[c]); });
         }
       },
       channel_grain(d));
@@ -168,7 +175,8 @@ class BatchNormTrainKernel : public TrainKernel {
  private:
   void copy_stats(StepContext& ctx) {
     for (size_t o = 1; o < ctx.out.size() && o < 3; ++o)
-      if (ctx.out[o]) std::memcpy(ctx.out[o]->data.raw(), ctx.in[2 + o]->data.raw(), d_.C * sizeof(float));
+      if (ctx.out[o])
+        std::memcpy(ctx.out[o]->data.raw(), ctx.in[2 + o]->data.raw(), d_.C * sizeof(float));
   }
 
   float eps_, momentum_;

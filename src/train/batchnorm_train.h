@@ -30,8 +30,8 @@ void bn_forward_infer(const float* x, BnDims d, const float* gamma, const float*
 void bn_backward_train(const float* x, const float* dy, BnDims d, const float* gamma,
                        const float* mean, const float* var, float eps, float* dx, float* dgamma,
                        float* dbeta);
-void bn_update_running(float* running_mean, float* running_var, const float* mean,
-                       const float* var, int64_t C, int64_t count, float momentum);
+void bn_update_running(float* running_mean, float* running_var, const float* mean, const float* var,
+                       int64_t C, int64_t count, float momentum);
 
 // The reference training kernel for BatchNormalization (any layout, rank >= 2).
 std::unique_ptr<TrainKernel> make_batchnorm_train_kernel(const Node& n);

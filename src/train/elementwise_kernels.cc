@@ -43,6 +43,8 @@ std::unique_ptr<TrainKernel> make_add(const Node& n) {
 
 }  // namespace
 
-void register_elementwise_kernels() { register_kernel("Add", make_add, "add"); }
+void register_elementwise_kernels() {
+  register_kernel("Add", make_add, "add");
+}
 
 }  // namespace mpq::train

@@ -9,7 +9,9 @@
 
 namespace mpq::train {
 
-const char* layout_name(Layout l) { return l == Layout::kNhwc ? "nhwc" : "plain"; }
+const char* layout_name(Layout l) {
+  return l == Layout::kNhwc ? "nhwc" : "plain";
+}
 
 Shape physical_shape(const Shape& s, Layout l) {
   if (l == Layout::kNhwc && s.size() == 4) return {s[0], s[2], s[3], s[1]};
@@ -25,7 +27,8 @@ bool same_bytes(const Shape& s, Layout a, Layout b) {
 const Tensor& StepContext::grad_out(size_t o) {
   Slot& s = *out[o];
   if (!s.has_grad) {
-    if (!s.grad.defined() || s.grad.empty()) s.grad = Tensor(DType::f32, physical_shape(s.shape, s.layout));
+    if (!s.grad.defined() || s.grad.empty())
+      s.grad = Tensor(DType::f32, physical_shape(s.shape, s.layout));
     std::memset(s.grad.raw(), 0, s.grad.nbytes());
     s.has_grad = true;
   }
@@ -58,8 +61,8 @@ void StepContext::grad_in_done(size_t i) {
 void StepContext::accumulate_grad(size_t i, const Tensor& g) {
   Slot& s = *in[i];
   if (g.numel() != s.grad.numel())
-    internal_error(str("gradient of '", s.name, "' has ", g.numel(), " elements, expected ",
-                       s.grad.numel()))
+    internal_error(
+        str("gradient of '", s.name, "' has ", g.numel(), " elements, expected ", s.grad.numel()))
         .raise();
   if (s.has_grad) {
     add_into(s.grad, g);
@@ -98,7 +101,8 @@ class ReferenceKernel : public TrainKernel {
   void backward(StepContext& ctx) override {
     const Node& n = *ctx.node;
     if (!n.def().backward)
-      unsupported(str(n.op_name(), " has no backward rule: training cannot pass gradients through it"))
+      unsupported(
+          str(n.op_name(), " has no backward rule: training cannot pass gradients through it"))
           .node(n.name)
           .raise();
     std::vector<Tensor> args = inputs(ctx);

@@ -12,7 +12,8 @@ void check_shapes(const Tensor& logits, const Tensor& labels) {
                       dtype_name(logits.dtype()), shape_str(logits.shape()),
                       "; a model for classification ends with a Gemm/MatMul of shape [N, classes]"))
         .raise();
-  if (labels.rank() != 1 || labels.dim(0) != logits.dim(0) || !dtype_info(labels.dtype()).is_integer)
+  if (labels.rank() != 1 || labels.dim(0) != logits.dim(0) ||
+      !dtype_info(labels.dtype()).is_integer)
     invalid_input(str("labels are ", dtype_name(labels.dtype()), shape_str(labels.shape()),
                       ", expected integers [", logits.dim(0), "]"))
         .raise();
@@ -25,8 +26,9 @@ LossResult softmax_cross_entropy(const Tensor& logits, const Tensor& labels, Ten
   const std::vector<int64_t> y = labels.to_int64s();
   for (int64_t i = 0; i < N; ++i)
     if (y[i] < 0 || y[i] >= K)
-      invalid_input(str("label ", y[i], " of sample ", i, " in the batch is out of range: the model has ",
-                        K, " classes (0..", K - 1, ")"))
+      invalid_input(str("label ", y[i], " of sample ", i,
+                        " in the batch is out of range: the model has ", K, " classes (0..", K - 1,
+                        ")"))
           .raise();
   const float* x = logits.data<float>();
   float* g = grad ? grad->data<float>() : nullptr;

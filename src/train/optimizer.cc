@@ -63,7 +63,8 @@ class SgdOptimizer : public Optimizer {
       const float* g = p.grad.data<float>();
       float* buf = c_.momentum != 0.0 ? s.a.data<float>() : nullptr;
       const float lr = static_cast<float>(lr_), wd = static_cast<float>(c_.weight_decay);
-      const float mom = static_cast<float>(c_.momentum), damp = static_cast<float>(1.0 - c_.dampening);
+      const float mom = static_cast<float>(c_.momentum),
+                  damp = static_cast<float>(1.0 - c_.dampening);
       const bool nest = c_.nesterov;
       parallel_for(p.data.numel(), [&](int64_t b, int64_t e) {
         for (int64_t i = b; i < e; ++i) {
@@ -91,15 +92,16 @@ class AdamOptimizer : public Optimizer {
     lr_ = base_lr_ = lr;
   }
   std::string describe() const override {
-    return str(decoupled_ ? "AdamW" : "Adam", "(lr=", lr_, ", betas=(", b1_, ", ", b2_, "), eps=", eps_,
-               ", weight_decay=", wd_, ")");
+    return str(decoupled_ ? "AdamW" : "Adam", "(lr=", lr_, ", betas=(", b1_, ", ", b2_,
+               "), eps=", eps_, ", weight_decay=", wd_, ")");
   }
   void step(std::vector<Param>& params) override {
     ++steps_;
     for (Param& p : params) {
       if (!p.has_grad || p.frozen) continue;
       State& s = state_[p.value];
-      if (s.a.empty()) s.a = Tensor(DType::f32, p.data.shape()), s.b = Tensor(DType::f32, p.data.shape());
+      if (s.a.empty())
+        s.a = Tensor(DType::f32, p.data.shape()), s.b = Tensor(DType::f32, p.data.shape());
       const int64_t t = ++s.steps;
       const double bc1 = 1.0 - std::pow(b1_, static_cast<double>(t));
       const double bc2 = 1.0 - std::pow(b2_, static_cast<double>(t));
@@ -140,7 +142,8 @@ std::unique_ptr<Optimizer> make_optimizer(const OptimizerConfig& cfg) {
     check(s->lr > 0 && std::isfinite(s->lr), "lr", str("SGD lr must be > 0, got ", s->lr));
     check(s->momentum >= 0 && s->momentum < 1, "momentum",
           str("SGD momentum must be in [0, 1), got ", s->momentum));
-    check(s->weight_decay >= 0, "weight_decay", str("weight_decay must be >= 0, got ", s->weight_decay));
+    check(s->weight_decay >= 0, "weight_decay",
+          str("weight_decay must be >= 0, got ", s->weight_decay));
     check(!s->nesterov || (s->momentum > 0 && s->dampening == 0), "nesterov",
           "Nesterov momentum needs momentum > 0 and dampening 0");
     return std::make_unique<SgdOptimizer>(*s);
@@ -154,7 +157,8 @@ std::unique_ptr<Optimizer> make_optimizer(const OptimizerConfig& cfg) {
   };
   if (const Adam* a = std::get_if<Adam>(&cfg)) {
     adam_checks(a->lr, a->beta1, a->beta2, a->eps, a->weight_decay);
-    return std::make_unique<AdamOptimizer>(a->lr, a->beta1, a->beta2, a->eps, a->weight_decay, false);
+    return std::make_unique<AdamOptimizer>(a->lr, a->beta1, a->beta2, a->eps, a->weight_decay,
+                                           false);
   }
   const AdamW& a = std::get<AdamW>(cfg);
   adam_checks(a.lr, a.beta1, a.beta2, a.eps, a.weight_decay);

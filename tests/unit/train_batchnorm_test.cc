@@ -55,14 +55,16 @@ TEST(TrainBatchNorm, NhwcLayoutGivesTheSameResult) {
   for (int n = 0; n < 2; ++n)
     for (int c = 0; c < 3; ++c)
       for (int k = 0; k < 4; ++k) xh[(n * 4 + k) * 3 + c] = x[(n * 3 + c) * 4 + k];
-  std::vector<float> g = {1.f, 2.f, 3.f}, b = {0.f, 0.f, 1.f}, y(24), yh(24), m(3), v(3), mh(3), vh(3);
+  std::vector<float> g = {1.f, 2.f, 3.f}, b = {0.f, 0.f, 1.f}, y(24), yh(24), m(3), v(3), mh(3),
+                     vh(3);
   bn_forward_train(x.data(), bn_dims(s, Layout::kPlain), g.data(), b.data(), 1e-5f, y.data(),
                    m.data(), v.data());
   bn_forward_train(xh.data(), bn_dims(s, Layout::kNhwc), g.data(), b.data(), 1e-5f, yh.data(),
                    mh.data(), vh.data());
   for (int n = 0; n < 2; ++n)
     for (int c = 0; c < 3; ++c)
-      for (int k = 0; k < 4; ++k) EXPECT_NEAR(yh[(n * 4 + k) * 3 + c], y[(n * 3 + c) * 4 + k], 1e-6);
+      for (int k = 0; k < 4; ++k)
+        EXPECT_NEAR(yh[(n * 4 + k) * 3 + c], y[(n * 3 + c) * 4 + k], 1e-6);
   for (int c = 0; c < 3; ++c) EXPECT_NEAR(mh[c], m[c], 1e-6);
 }
 

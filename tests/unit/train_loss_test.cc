@@ -26,8 +26,9 @@ TEST(TrainLoss, ValueAndGradientMatchHandComputation) {
     Tensor xp = x.clone(), xm = x.clone();
     xp.data<float>()[i] += 1e-2f;
     xm.data<float>()[i] -= 1e-2f;
-    double fd = (softmax_cross_entropy(xp, y, nullptr).loss -
-                 softmax_cross_entropy(xm, y, nullptr).loss) / 2e-2;
+    double fd =
+        (softmax_cross_entropy(xp, y, nullptr).loss - softmax_cross_entropy(xm, y, nullptr).loss) /
+        2e-2;
     EXPECT_NEAR(fd, pg[i], 1e-4) << i;
   }
 }

@@ -41,7 +41,8 @@ TEST(TrainOptimizer, SgdMomentumMatchesHandComputedSteps) {
 
 TEST(TrainOptimizer, SgdNesterovAndWeightDecay) {
   OneParam p({2.0f});
-  auto opt = make_optimizer(SGD{.lr = 0.1, .momentum = 0.9, .weight_decay = 0.01, .nesterov = true});
+  auto opt =
+      make_optimizer(SGD{.lr = 0.1, .momentum = 0.9, .weight_decay = 0.01, .nesterov = true});
   p.grad({1.0f});
   opt->step(p.params);
   // d = 1 + 0.01*2 = 1.02; buf = 1.02; step = d + 0.9*buf = 1.938

@@ -38,8 +38,8 @@ class BatchNormKernel : public TrainKernel {
         flags | dnnl::normalization_flags::use_global_stats);
     infer_pd_ = dnnl::batch_normalization_forward::primitive_desc(id, engine());
     infer_ = dnnl::batch_normalization_forward(infer_pd_);
-    auto bd = dnnl::batch_normalization_backward::desc(dnnl::prop_kind::backward, md_, md_, eps_,
-                                                       flags);
+    auto bd =
+        dnnl::batch_normalization_backward::desc(dnnl::prop_kind::backward, md_, md_, eps_, flags);
     bwd_pd_ = dnnl::batch_normalization_backward::primitive_desc(bd, engine(), train_pd_);
     bwd_ = dnnl::batch_normalization_backward(bwd_pd_);
     cmd_ = memory::desc({d_.C}, dt::f32, tag::a);
@@ -117,7 +117,9 @@ std::unique_ptr<TrainKernel> make_bn(const Node& n) {
 
 }  // namespace
 
-void register_batchnorm() { register_kernel("BatchNormalization", make_bn, "dnnl.batchnorm"); }
+void register_batchnorm() {
+  register_kernel("BatchNormalization", make_bn, "dnnl.batchnorm");
+}
 
 }  // namespace mpq::train::dnnlk
 #endif

@@ -13,7 +13,9 @@ dnnl::stream& stream() {
   return s;
 }
 
-memory::dims dims(const Shape& s) { return memory::dims(s.begin(), s.end()); }
+memory::dims dims(const Shape& s) {
+  return memory::dims(s.begin(), s.end());
+}
 
 memory::desc slot_desc(const Slot& s) {
   static const tag kPlainTags[] = {tag::a, tag::a, tag::ab, tag::abc, tag::abcd, tag::abcde};
@@ -24,12 +26,16 @@ memory::desc slot_desc(const Slot& s) {
   return memory::desc(dims(s.shape), dt::f32, kPlainTags[r]);
 }
 
-memory::desc flat_desc(int64_t n) { return memory::desc({n}, dt::f32, tag::a); }
+memory::desc flat_desc(int64_t n) {
+  return memory::desc({n}, dt::f32, tag::a);
+}
 
 memory wrap(const memory::desc& md, const Tensor& t) {
   return memory(md, engine(), const_cast<void*>(t.raw()));
 }
-memory wrap(const memory::desc& md, void* p) { return memory(md, engine(), p); }
+memory wrap(const memory::desc& md, void* p) {
+  return memory(md, engine(), p);
+}
 
 void Reorder::init(const memory::desc& user, const memory::desc& prim) {
   needed_ = user != prim;

@@ -29,9 +29,9 @@ class ConvKernel : public TrainKernel {
     const Slot& y = *ctx.out[0];
     has_bias_ = ctx.in.size() > 2 && ctx.in[2];
     const int64_t O = w.shape[0];
-    memory::dims wdims = group_ == 1 ? dims(w.shape)
-                                     : memory::dims{group_, O / group_, w.shape[1], w.shape[2],
-                                                    w.shape[3]};
+    memory::dims wdims = group_ == 1
+                             ? dims(w.shape)
+                             : memory::dims{group_, O / group_, w.shape[1], w.shape[2], w.shape[3]};
     memory::desc w_user = memory::desc(wdims, dt::f32, group_ == 1 ? tag::oihw : tag::goihw);
     memory::desc w_any = memory::desc(wdims, dt::f32, tag::any);
     memory::desc x_md = slot_desc(x), y_md = slot_desc(y);
@@ -42,27 +42,28 @@ class ConvKernel : public TrainKernel {
     // oneDNN wants the right padding that makes the output size exact.
     memory::dims pr = {pad_r(x.shape[2], w.shape[2], 0, y.shape[2]),
                        pad_r(x.shape[3], w.shape[3], 1, y.shape[3])};
-    auto fd = has_bias_ ? dnnl::convolution_forward::desc(
-                              dnnl::prop_kind::forward_training, dnnl::algorithm::convolution_direct,
-                              x_md, w_any, b_md, y_md, st, dl, pl, pr)
-                        : dnnl::convolution_forward::desc(
-                              dnnl::prop_kind::forward_training, dnnl::algorithm::convolution_direct,
-                              x_md, w_any, y_md, st, dl, pl, pr);
+    auto fd = has_bias_ ? dnnl::convolution_forward::desc(dnnl::prop_kind::forward_training,
+                                                          dnnl::algorithm::convolution_direct, x_md,
+                                                          w_any, b_md, y_md, st, dl, pl, pr)
+                        : dnnl::convolution_forward::desc(dnnl::prop_kind::forward_training,
+                                                          dnnl::algorithm::convolution_direct, x_md,
+                                                          w_any, y_md, st, dl, pl, pr);
     fwd_pd_ = dnnl::convolution_forward::primitive_desc(fd, engine());
     fwd_ = dnnl::convolution_forward(fwd_pd_);
     w_fwd_.init(w_user, fwd_pd_.weights_desc());
 
     auto bd = dnnl::convolution_backward_data::desc(dnnl::algorithm::convolution_direct, x_md,
-                                                     w_any, y_md, st, dl, pl, pr);
+                                                    w_any, y_md, st, dl, pl, pr);
     bwd_d_pd_ = dnnl::convolution_backward_data::primitive_desc(bd, engine(), fwd_pd_);
     bwd_d_ = dnnl::convolution_backward_data(bwd_d_pd_);
     w_bwd_.init(w_user, bwd_d_pd_.weights_desc());
 
-    auto bw = has_bias_ ? dnnl::convolution_backward_weights::desc(
-                              dnnl::algorithm::convolution_direct, x_md, w_any, b_md, y_md, st, dl,
-                              pl, pr)
-                        : dnnl::convolution_backward_weights::desc(
-                              dnnl::algorithm::convolution_direct, x_md, w_any, y_md, st, dl, pl, pr);
+    auto bw =
+        has_bias_
+            ? dnnl::convolution_backward_weights::desc(dnnl::algorithm::convolution_direct, x_md,
+                                                       w_any, b_md, y_md, st, dl, pl, pr)
+            : dnnl::convolution_backward_weights::desc(dnnl::algorithm::convolution_direct, x_md,
+                                                       w_any, y_md, st, dl, pl, pr);
     bwd_w_pd_ = dnnl::convolution_backward_weights::primitive_desc(bw, engine(), fwd_pd_);
     bwd_w_ = dnnl::convolution_backward_weights(bwd_w_pd_);
     dw_.init(w_user, bwd_w_pd_.diff_weights_desc());
@@ -148,7 +149,9 @@ std::unique_ptr<TrainKernel> make_conv(const Node& n) {
 
 }  // namespace
 
-void register_conv() { register_kernel("Conv", make_conv, "dnnl.conv"); }
+void register_conv() {
+  register_kernel("Conv", make_conv, "dnnl.conv");
+}
 
 }  // namespace mpq::train::dnnlk
 #endif

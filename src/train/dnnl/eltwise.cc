@@ -24,7 +24,8 @@ class EltwiseKernel : public TrainKernel {
 
   void prepare(StepContext& ctx) override {
     md_ = flat_desc(ctx.in[0]->data.numel());
-    auto fd = dnnl::eltwise_forward::desc(dnnl::prop_kind::forward_training, alg_, md_, alpha_, beta_);
+    auto fd =
+        dnnl::eltwise_forward::desc(dnnl::prop_kind::forward_training, alg_, md_, alpha_, beta_);
     fwd_pd_ = dnnl::eltwise_forward::primitive_desc(fd, engine());
     fwd_ = dnnl::eltwise_forward(fwd_pd_);
     auto bd = dnnl::eltwise_backward::desc(alg_, md_, md_, alpha_, beta_);

@@ -24,10 +24,10 @@ class InnerProductKernel : public TrainKernel {
     xmd_ = memory::desc({x.shape[0], K}, dt::f32, tag::nc);
     ymd_ = memory::desc({y.shape[0], M}, dt::f32, tag::nc);
     bmd_ = memory::desc({M}, dt::f32, tag::a);
-    auto fd = has_bias_ ? dnnl::inner_product_forward::desc(dnnl::prop_kind::forward_training,
-                                                             xmd_, w_any, bmd_, ymd_)
-                        : dnnl::inner_product_forward::desc(dnnl::prop_kind::forward_training,
-                                                             xmd_, w_any, ymd_);
+    auto fd = has_bias_ ? dnnl::inner_product_forward::desc(dnnl::prop_kind::forward_training, xmd_,
+                                                            w_any, bmd_, ymd_)
+                        : dnnl::inner_product_forward::desc(dnnl::prop_kind::forward_training, xmd_,
+                                                            w_any, ymd_);
     fwd_pd_ = dnnl::inner_product_forward::primitive_desc(fd, engine());
     fwd_ = dnnl::inner_product_forward(fwd_pd_);
     w_fwd_.init(w_user, fwd_pd_.weights_desc());
@@ -116,7 +116,9 @@ std::unique_ptr<TrainKernel> make_gemm(const Node& n) {
 
 }  // namespace
 
-void register_inner_product() { register_kernel("Gemm", make_gemm, "dnnl.inner_product"); }
+void register_inner_product() {
+  register_kernel("Gemm", make_gemm, "dnnl.inner_product");
+}
 
 }  // namespace mpq::train::dnnlk
 #endif
