@@ -1,0 +1,232 @@
+// config_list: NNI's matching rules (last match wins, exclude by presence, op_types AND op_names)
+// plus globs, and one test per class of bad input.
+#include "quant/config_list.h"
+
+#include <gtest/gtest.h>
+
+#include "ir/op_def.h"
+
+namespace mpq::quant {
+namespace {
+
+// x -> relu1 (module "features.relu1") -> add (x + relu1) -> relu2 ("features.relu2")
+//   -> add2 ("head.add") -> output
+struct TinyGraph {
+  Graph g;
+  Node *relu1, *add, *relu2, *add2;
+  TinyGraph() {
+    Value* x = g.add_input("x", DType::f32, {-1, 4});
+    relu1 = g.add_node(OpKind::Relu, "Relu_0", {x}, 1);
+    relu1->module_path = "features.relu1";
+    add = g.add_node(OpKind::Add, "Add_1", {x, relu1->outputs[0]}, 1);
+    relu2 = g.add_node(OpKind::Relu, "Relu_2", {add->outputs[0]}, 1);
+    relu2->module_path = "features.relu2";
+    add2 = g.add_node(OpKind::Add, "Add_3", {relu2->outputs[0], x}, 1);
+    add2->module_path = "head.add";
+    g.add_output(add2->outputs[0]);
+    infer_shapes(g);
+  }
+};
+
+Status parse_error(const std::string& json) {
+  try {
+    ConfigList::parse_string(json, "cfg.json");
+  } catch (const Error& e) {
+    return e.status();
+  }
+  return Status::Ok();
+}
+
+TEST(ConfigList, LastMatchWinsWithoutMerging) {
+  TinyGraph t;
+  auto c = ConfigList::parse_string(R"([
+    {"quant_types": ["output"], "quant_bits": 8, "op_types": ["ReLU"]},
+    {"quant_types": ["input"], "quant_bits": {"input": 16}, "op_names": ["features.relu2"]}
+  ])");
+  auto r = c.resolve(t.g);
+  ASSERT_EQ(r.nodes.size(), 2u);
+  const auto* s1 = r.find(t.relu1);
+  ASSERT_TRUE(s1);
+  EXPECT_TRUE(s1->output().enabled);
+  EXPECT_EQ(s1->output().bits, 8);
+  EXPECT_EQ(s1->entry, 0);
+  const auto* s2 = r.find(t.relu2);
+  ASSERT_TRUE(s2);
+  EXPECT_EQ(s2->entry, 1);
+  EXPECT_FALSE(s2->output().enabled);  // entry 1 replaces entry 0 entirely: no merging
+  EXPECT_TRUE(s2->input().enabled);
+  EXPECT_EQ(s2->input().bits, 16);
+  EXPECT_TRUE(r.warnings.empty());
+}
+
+TEST(ConfigList, ExcludeByPresenceEvenWhenFalse) {
+  TinyGraph t;
+  auto c = ConfigList::parse_string(R"([
+    {"quant_types": ["output"], "quant_bits": 8, "op_types": ["Relu", "Add"]},
+    {"exclude": false, "op_names": ["Add_1"]}
+  ])");
+  ASSERT_EQ(c.warnings().size(), 1u);  // we warn about the NNI quirk
+  auto r = c.resolve(t.g);
+  EXPECT_TRUE(r.find(t.relu1));
+  EXPECT_FALSE(r.find(t.add));
+  EXPECT_TRUE(r.find(t.add2));
+  // An exclude earlier in the list is overridden by a later match.
+  auto c2 = ConfigList::parse_string(R"([
+    {"exclude": true, "op_names": ["Add_1"]},
+    {"quant_types": ["output"], "quant_bits": 8, "op_types": ["Add"]}
+  ])");
+  EXPECT_TRUE(c2.resolve(t.g).find(t.add));
+}
+
+TEST(ConfigList, OpTypesAndOpNamesMustBothMatch) {
+  TinyGraph t;
+  auto c = ConfigList::parse_string(R"([
+    {"quant_types": ["output"], "quant_bits": 8, "op_types": ["ReLU"], "op_names": ["features.relu1", "head.add"]}
+  ])");
+  auto r = c.resolve(t.g);
+  ASSERT_EQ(r.nodes.size(), 1u);  // head.add is named but is not a ReLU
+  EXPECT_EQ(r.nodes[0].node, t.relu1);
+}
+
+TEST(ConfigList, OnnxNodeNamesModulePathsAndGlobs) {
+  TinyGraph t;
+  auto c = ConfigList::parse_string(R"([
+    {"quant_types": ["output"], "quant_bits": 8, "op_names": ["features.*"]},
+    {"quant_types": ["output"], "quant_bits": 16, "op_names": ["Add_?"]}
+  ])");
+  auto r = c.resolve(t.g);
+  ASSERT_EQ(r.nodes.size(), 4u);
+  EXPECT_EQ(r.find(t.relu1)->output().bits, 8);
+  EXPECT_EQ(r.find(t.relu2)->output().bits, 8);
+  EXPECT_EQ(r.find(t.add)->output().bits, 16);   // ONNX node name
+  EXPECT_EQ(r.find(t.add2)->output().bits, 16);  // glob on the node name, module path differs
+  // Results come in graph order.
+  EXPECT_EQ(r.nodes[0].node, t.relu1);
+  EXPECT_EQ(r.nodes[3].node, t.add2);
+}
+
+TEST(ConfigList, DtypeSchemeDefaultsAndPerTypeDicts) {
+  TinyGraph t;
+  auto c = ConfigList::parse_string(R"([
+    {"quant_types": ["input", "output"], "quant_bits": {"input": 8, "output": 4},
+     "quant_dtype": {"input": "int"}, "quant_scheme": {"output": "per_channel_symmetric"},
+     "op_names": ["Add_1"], "quant_start_step": 100}
+  ])");
+  const auto* s = c.resolve(t.g).find(t.add);
+  ASSERT_TRUE(s);
+  EXPECT_EQ(s->input().dtype, QuantDtype::kInt);
+  EXPECT_EQ(s->input().scheme, QuantScheme::kPerTensorAffine);  // NNI's default
+  EXPECT_EQ(s->input().axis, -1);
+  EXPECT_EQ(s->output().dtype, QuantDtype::kUint);  // NNI's default
+  EXPECT_EQ(s->output().scheme, QuantScheme::kPerChannelSymmetric);
+  EXPECT_EQ(s->output().axis, 1);  // activations: channel axis 1
+  EXPECT_EQ(s->output().bits, 4);
+  EXPECT_FALSE(s->weight().enabled);
+  EXPECT_EQ(s->quant_start_step, 100);
+}
+
+TEST(ConfigList, DefaultConfigQuantizesRequantOps) {
+  TinyGraph t;
+  auto r = default_8bit_config(t.g);
+  // Add is a requant op, Relu passes int8 through.
+  ASSERT_EQ(r.nodes.size(), 2u);
+  EXPECT_EQ(r.nodes[0].node, t.add);
+  EXPECT_EQ(r.nodes[0].input().bits, 8);
+  EXPECT_EQ(r.nodes[0].output().bits, 8);
+  EXPECT_FALSE(r.nodes[0].weight().enabled);  // no constant weight
+}
+
+TEST(ConfigList, NotAListIsAnError) {
+  Status s = parse_error(R"({"quant_types": ["weight"]})");
+  EXPECT_EQ(s.code, Code::kInvalidInput);
+  EXPECT_EQ(s.file, "cfg.json");
+  EXPECT_NE(s.message.find("list"), std::string::npos);
+  EXPECT_EQ(parse_error("[{").code, Code::kInvalidInput);  // not JSON
+  EXPECT_EQ(parse_error(R"([{"quant_bits": 1e999}])").code, Code::kInvalidInput);
+}
+
+TEST(ConfigList, UnknownKeysWarnWithSuggestion) {
+  auto c = ConfigList::parse_string(
+      R"([{"quant_types": ["output"], "quant_bits": 8, "op_types": ["ReLU"], "quant_bit": 4}])",
+      "cfg.json");
+  ASSERT_EQ(c.warnings().size(), 1u);
+  EXPECT_NE(c.warnings()[0].find("quant_bit'"), std::string::npos);
+  EXPECT_NE(c.warnings()[0].find("did you mean 'quant_bits'"), std::string::npos);
+  EXPECT_NE(c.warnings()[0].find("entry 0"), std::string::npos);
+}
+
+TEST(ConfigList, WrongValueTypesAreErrorsNamingEntryAndKey) {
+  const char* base = R"({"quant_types": ["output"], "quant_bits": 8, "op_types": ["ReLU"]})";
+  struct Case {
+    std::string json, key;
+  } cases[] = {
+      {R"([{"quant_types": "output", "quant_bits": 8, "op_types": ["ReLU"]}])", "[0].quant_types"},
+      {R"([{"quant_types": ["outputs"], "quant_bits": 8, "op_types": ["ReLU"]}])",
+       "[0].quant_types"},
+      {R"([{"quant_types": ["output"], "quant_bits": "8", "op_types": ["ReLU"]}])",
+       "[0].quant_bits"},
+      {R"([{"quant_types": ["output"], "quant_bits": 8.5, "op_types": ["ReLU"]}])",
+       "[0].quant_bits"},
+      {R"([{"quant_types": ["output"], "quant_bits": 8, "op_types": "ReLU"}])", "[0].op_types"},
+      {R"([{"quant_types": ["output"], "quant_bits": 8, "op_names": [3]}])", "[0].op_names"},
+      {R"([{"quant_types": ["output"], "quant_bits": 8, "op_types": ["ReLU"], "quant_dtype": "int8"}])",
+       "[0].quant_dtype"},
+      {R"([{"quant_types": ["output"], "quant_bits": 8, "op_types": ["ReLU"],
+            "quant_scheme": {"output": "per_layer"}}])",
+       "[0].quant_scheme.output"},
+      {R"([{"quant_types": ["output"], "quant_bits": 8, "op_types": ["ReLU"], "exclude": "yes"}])",
+       "[0].exclude"},
+      {R"([{"quant_types": ["output"], "quant_bits": 8, "op_types": ["ReLU"], "quant_start_step": -1}])",
+       "[0].quant_start_step"},
+      {str("[", base, R"(, {"quant_types": ["output"], "op_types": ["ReLU"]}])"), "[1].quant_bits"},
+      {str("[", base, R"(, {"quant_types": ["output"], "quant_bits": 8}])"), "[1]"},
+      {str("[", base, ", 7]"), "[1]"},
+  };
+  for (const auto& c : cases) {
+    Status s = parse_error(c.json);
+    EXPECT_EQ(s.code, Code::kInvalidInput) << c.json;
+    EXPECT_EQ(s.key, c.key) << c.json;
+    EXPECT_EQ(s.file, "cfg.json");
+  }
+}
+
+TEST(ConfigList, BitsOutsideOneToThirtyTwo) {
+  for (const char* bits : {"0", "33", "-8", R"({"output": 64})"}) {
+    Status s = parse_error(
+        str(R"([{"quant_types": ["output"], "op_types": ["ReLU"], "quant_bits": )", bits, "}]"));
+    EXPECT_EQ(s.code, Code::kInvalidInput) << bits;
+    EXPECT_NE(s.message.find("1..32"), std::string::npos) << s.message;
+  }
+  EXPECT_EQ(
+      parse_error(R"([{"quant_types": ["output"], "op_types": ["ReLU"], "quant_bits": 32}])").code,
+      Code::kOk);
+}
+
+TEST(ConfigList, BitsDictMustCoverListedTypes) {
+  Status s = parse_error(
+      R"([{"quant_types": ["weight", "input"], "quant_bits": {"weight": 8}, "op_types": ["Conv2d"]}])");
+  EXPECT_EQ(s.code, Code::kInvalidInput);
+  EXPECT_EQ(s.key, "[0].quant_bits");
+  EXPECT_NE(s.message.find("'input'"), std::string::npos);
+}
+
+TEST(ConfigList, OpNamesMatchingNothingWarnWithNearMatches) {
+  TinyGraph t;
+  auto c = ConfigList::parse_string(R"([
+    {"quant_types": ["output"], "quant_bits": 8, "op_names": ["features.relu3", "nothing.*"]},
+    {"quant_types": ["output"], "quant_bits": 8, "op_types": ["Conv2d", "ReLu"]}
+  ])",
+                                    "cfg.json");
+  auto r = c.resolve(t.g);
+  EXPECT_TRUE(r.nodes.empty());
+  ASSERT_EQ(r.warnings.size(), 4u);
+  EXPECT_NE(r.warnings[0].find("'features.relu3' matches no layer"), std::string::npos);
+  EXPECT_NE(r.warnings[0].find("'features.relu1'"), std::string::npos);  // near match listed
+  EXPECT_NE(r.warnings[1].find("'nothing.*'"), std::string::npos);
+  EXPECT_NE(r.warnings[2].find("op_types 'Conv2d' matches no layer"), std::string::npos);
+  EXPECT_NE(r.warnings[3].find("unknown op_types 'ReLu'"), std::string::npos);
+  EXPECT_NE(r.warnings[3].find("'ReLU'"), std::string::npos);
+}
+
+}  // namespace
+}  // namespace mpq::quant
