@@ -1,0 +1,264 @@
+// Conv (ONNX Conv-1/11): 1-D and 2-D NCHW convolution with groups (incl. depthwise), strides,
+// dilations, pads / auto_pad and an optional bias. The reference forward is im2col + the blocked
+// GEMM per (image, group); depthwise convolutions (one input and one output channel per group)
+// use a direct loop instead, where im2col would cost more than the products. 3-D is rejected.
+#include <algorithm>
+
+#include "ir/ops/compute_util.h"
+#include "ir/ops/gemm_kernel.h"
+#include "ir/ops/op_util.h"
+#include "ir/ops/window.h"
+
+namespace mpq::ops {
+
+namespace {
+
+struct ConvGeom {
+  int64_t N = -1, C = -1, M = -1, G = 1, Cg = -1, Mg = -1;
+  std::vector<Axis> axes;
+  Shape out_shape;
+};
+
+// Validates X / W / B shapes (dims may be -1 = unknown) against the attributes.
+ConvGeom conv_geom(const Node& n, const Shape& x, const Shape& w, const Shape* b) {
+  ConvGeom g;
+  const size_t r = x.size();
+  if (r == 5)
+    unsupported("3-D Conv is not supported; mpq handles 1-D and 2-D").node(n.name).raise();
+  if (r != 3 && r != 4)
+    invalid_input(str("input X must be N x C x [H x] W (rank 3 or 4), got ", shape_str(x)))
+        .node(n.name)
+        .raise();
+  if (w.size() != r)
+    invalid_input(
+        str("weights W must have rank ", r, " like X ", shape_str(x), ", got ", shape_str(w)))
+        .node(n.name)
+        .raise();
+  const size_t nsp = r - 2;
+  g.G = n.attrs.i("group", 1);
+  if (g.G < 1) invalid_input(str("group ", g.G, " must be >= 1")).node(n.name).key("group").raise();
+  std::vector<int64_t> kernel(w.begin() + 2, w.end());
+  if (n.attrs.has("kernel_shape")) {
+    const auto& ks = n.attrs.ints("kernel_shape");
+    if (ks.size() != nsp)
+      invalid_input(str("has ", ks.size(), " values for a ", nsp, "-D convolution"))
+          .node(n.name)
+          .key("kernel_shape")
+          .raise();
+    for (size_t i = 0; i < nsp; ++i) {
+      if (kernel[i] >= 0 && kernel[i] != ks[i])
+        invalid_input(
+            str("kernel_shape ", shape_str(ks), " does not match weights W ", shape_str(w)))
+            .node(n.name)
+            .key("kernel_shape")
+            .raise();
+      kernel[i] = ks[i];
+    }
+  }
+  g.N = x[0], g.C = x[1], g.M = w[0], g.Cg = w[1];
+  if (g.C >= 0 && g.Cg >= 0 && g.C != g.Cg * g.G)
+    invalid_input(str("input X has ", g.C, " channels but weights W ", shape_str(w), " with group ",
+                      g.G, " expect ", g.Cg * g.G))
+        .node(n.name)
+        .raise();
+  if (g.M >= 0 && g.M % g.G != 0)
+    invalid_input(str("weights W have ", g.M, " output channels, not divisible by group ", g.G))
+        .node(n.name)
+        .raise();
+  g.Mg = g.M < 0 ? -1 : g.M / g.G;
+  if (b && (b->size() != 1 || ((*b)[0] >= 0 && g.M >= 0 && (*b)[0] != g.M)))
+    invalid_input(str("bias B must have shape [", g.M, "], got ", shape_str(*b)))
+        .node(n.name)
+        .raise();
+  g.axes = resolve_window(n, {x.begin() + 2, x.end()}, kernel, false);
+  g.out_shape = window_output_shape(g.N, g.M, g.axes);
+  return g;
+}
+
+std::vector<TypeInfo> infer_conv(const Node& n) {
+  window_input_spatial(n, 0);
+  expect_float(n, 1);
+  const Value& x = in(n, 0);
+  const Value& w = in(n, 1);
+  if (w.dtype != x.dtype)
+    invalid_input(str("weights W are ", dtype_name(w.dtype), " but X is ", dtype_name(x.dtype)))
+        .node(n.name)
+        .raise();
+  const Value* b = n.input(2);
+  if (b && b->dtype != x.dtype)
+    invalid_input(str("bias B is ", dtype_name(b->dtype), " but X is ", dtype_name(x.dtype)))
+        .node(n.name)
+        .raise();
+  ConvGeom g = conv_geom(n, x.shape, w.shape, b ? &b->shape : nullptr);
+  return {{x.dtype, g.out_shape}};
+}
+
+// Depthwise plane: y[OH, OW] = sum over taps of w[kh, kw] * x[ih, iw] (padding reads as zero).
+void depthwise_plane(const float* x, const float* w, const Plane& p, float* y) {
+  const int64_t W = p.w.in, OW = p.w.out;
+  std::fill(y, y + p.h.out * OW, 0.f);
+  for (int64_t kh = 0; kh < p.h.k; ++kh) {
+    int64_t hlo, hhi;
+    valid_range(p.h, kh, &hlo, &hhi);
+    for (int64_t kw = 0; kw < p.w.k; ++kw) {
+      int64_t wlo, whi;
+      valid_range(p.w, kw, &wlo, &whi);
+      const float wv = w[kh * p.w.k + kw];
+      for (int64_t oh = hlo; oh < hhi; ++oh) {
+        const int64_t ih = oh * p.h.stride - p.h.pad_begin + kh * p.h.dil;
+        const float* src = x + ih * W + (wlo * p.w.stride - p.w.pad_begin + kw * p.w.dil);
+        float* dst = y + oh * OW;
+        if (p.w.stride == 1)
+          for (int64_t ow = wlo; ow < whi; ++ow) dst[ow] += wv * src[ow - wlo];
+        else
+          for (int64_t ow = wlo; ow < whi; ++ow) dst[ow] += wv * src[(ow - wlo) * p.w.stride];
+      }
+    }
+  }
+}
+
+// True when im2col would be the identity (1x1 kernel, stride 1, no padding).
+bool is_pointwise(const Plane& p) {
+  auto id = [](const Axis& a) {
+    return a.k == 1 && a.stride == 1 && a.pad_begin == 0 && a.pad_end == 0;
+  };
+  return id(p.h) && id(p.w);
+}
+
+std::vector<Tensor> conv_forward(const Node& n, const std::vector<Tensor>& in) {
+  const Tensor X = as_f32(in[0]), W = as_f32(in[1]);
+  const bool has_b = in.size() > 2 && !in[2].empty();
+  const Tensor B = has_b ? as_f32(in[2]) : Tensor();
+  ConvGeom g = conv_geom(n, X.shape(), W.shape(), has_b ? &B.shape() : nullptr);
+  Tensor Y(DType::f32, g.out_shape);
+  const Plane p = to_plane(g.axes);
+  const int64_t HW = p.h.in * p.w.in, P = p.h.out * p.w.out, Kc = g.Cg * p.h.k * p.w.k;
+  const bool depthwise = g.Cg == 1 && g.Mg == 1;
+  const bool pointwise = is_pointwise(p);
+  std::vector<float> col(depthwise || pointwise ? 0 : static_cast<size_t>(Kc * P));
+  const float* x = X.data<float>();
+  const float* w = W.data<float>();
+  float* y = Y.data<float>();
+  for (int64_t b = 0; b < g.N; ++b) {
+    for (int64_t grp = 0; grp < g.G; ++grp) {
+      const float* xg = x + (b * g.C + grp * g.Cg) * HW;
+      float* yg = y + (b * g.M + grp * g.Mg) * P;
+      const float* wg = w + grp * g.Mg * Kc;
+      if (depthwise) {
+        depthwise_plane(xg, wg, p, yg);
+        continue;
+      }
+      const float* cols = xg;
+      if (!pointwise) {
+        im2col(xg, g.Cg, p, col.data());
+        cols = col.data();
+      }
+      sgemm(false, false, g.Mg, P, Kc, 1.f, wg, Kc, cols, P, 0.f, yg, P);
+    }
+    if (has_b) {
+      const float* bias = B.data<float>();
+      for (int64_t m = 0; m < g.M; ++m) {
+        float* row = y + (b * g.M + m) * P;
+        for (int64_t i = 0; i < P; ++i) row[i] += bias[m];
+      }
+    }
+  }
+  return {from_f32(Y, in[0].dtype())};
+}
+
+// dX = col2im(W^T dY), dW = dY col^T (summed over the batch), dB = sum of dY per channel.
+std::vector<Tensor> conv_backward(const Node& n, const std::vector<Tensor>& in,
+                                  const std::vector<Tensor>&, const std::vector<Tensor>& gout) {
+  const Tensor X = as_f32(in[0]), W = as_f32(in[1]), GY = as_f32(gout[0]);
+  const bool has_b = in.size() > 2 && !in[2].empty();
+  const Shape bshape = has_b ? in[2].shape() : Shape{};
+  ConvGeom g = conv_geom(n, X.shape(), W.shape(), has_b ? &bshape : nullptr);
+  if (GY.shape() != g.out_shape)
+    internal_error(str("Conv backward: dY has shape ", shape_str(GY.shape()), ", expected ",
+                       shape_str(g.out_shape)))
+        .node(n.name)
+        .raise();
+  const Plane p = to_plane(g.axes);
+  const int64_t HW = p.h.in * p.w.in, P = p.h.out * p.w.out, Kc = g.Cg * p.h.k * p.w.k;
+  const bool pointwise = is_pointwise(p);
+  Tensor GX(DType::f32, X.shape()), GW(DType::f32, W.shape());
+  std::vector<float> col(pointwise ? 0 : static_cast<size_t>(Kc * P));
+  std::vector<float> gcol(static_cast<size_t>(Kc * P));
+  const float* x = X.data<float>();
+  const float* w = W.data<float>();
+  const float* gy = GY.data<float>();
+  float* gx = GX.data<float>();
+  float* gw = GW.data<float>();
+  for (int64_t b = 0; b < g.N; ++b) {
+    for (int64_t grp = 0; grp < g.G; ++grp) {
+      const float* xg = x + (b * g.C + grp * g.Cg) * HW;
+      const float* gyg = gy + (b * g.M + grp * g.Mg) * P;
+      const float* wg = w + grp * g.Mg * Kc;
+      const float* cols = xg;
+      if (!pointwise) {
+        im2col(xg, g.Cg, p, col.data());
+        cols = col.data();
+      }
+      // dW_g [Mg, Kc] += dY_g [Mg, P] * col^T [P, Kc]
+      sgemm(false, true, g.Mg, Kc, P, 1.f, gyg, P, cols, P, 1.f, gw + grp * g.Mg * Kc, Kc);
+      // dcol [Kc, P] = W_g^T [Kc, Mg] * dY_g [Mg, P]
+      float* gxg = gx + (b * g.C + grp * g.Cg) * HW;
+      if (pointwise) {
+        sgemm(true, false, Kc, P, g.Mg, 1.f, wg, Kc, gyg, P, 0.f, gxg, P);
+      } else {
+        sgemm(true, false, Kc, P, g.Mg, 1.f, wg, Kc, gyg, P, 0.f, gcol.data(), P);
+        col2im_add(gcol.data(), g.Cg, p, gxg);
+      }
+    }
+  }
+  std::vector<Tensor> grads{from_f32(GX, in[0].dtype()), from_f32(GW, in[1].dtype())};
+  if (in.size() > 2) {
+    Tensor GB;
+    if (has_b) {
+      GB = Tensor(DType::f32, in[2].shape());
+      float* gb = GB.data<float>();
+      for (int64_t b = 0; b < g.N; ++b)
+        for (int64_t m = 0; m < g.M; ++m) {
+          const float* row = gy + (b * g.M + m) * P;
+          double s = 0;
+          for (int64_t i = 0; i < P; ++i) s += row[i];
+          gb[m] += static_cast<float>(s);
+        }
+      GB = from_f32(GB, in[2].dtype());
+    }
+    grads.push_back(GB);
+  }
+  return grads;
+}
+
+}  // namespace
+
+OpDef def_Conv() {
+  OpDef d;
+  d.doc = "1-D/2-D convolution (groups, depthwise, dilations, strides, pads, auto_pad, bias)";
+  d.min_inputs = 2, d.max_inputs = 3;
+  d.attrs = {
+      attr_string("auto_pad", "NOTSET"), attr_ints_opt("dilations"), attr_int("group", 1),
+      attr_ints_opt("kernel_shape"),     attr_ints_opt("pads"),      attr_ints_opt("strides")};
+  d.infer = infer_conv;
+  d.forward = conv_forward;
+  d.backward = conv_backward;
+  d.quant = QuantRule::kRequant;
+  d.flops = [](const Node& n) -> int64_t {
+    const Value* w = n.input(1);
+    const Value* y = n.outputs.empty() ? nullptr : n.outputs[0];
+    if (!w || !y || !w->has_type || !y->has_type) return 0;
+    // Each output element takes (C / group) * prod(kernel) multiply-accumulates =
+    // prod(W.shape[1:]).
+    return known_numel(y->shape) * known_numel(Shape(w->shape.begin() + 1, w->shape.end()));
+  };
+  d.onnx.op_type = "Conv", d.onnx.min_opset = 1, d.onnx.max_opset = 18;
+  d.unsupported_reason = [](const Node& n) -> std::string {
+    const int r = window_spatial_rank(n, 0, 1);
+    if (r > 2) return str(r, "-D Conv is not supported (mpq handles 1-D and 2-D convolutions)");
+    return "";
+  };
+  return d;
+}
+
+}  // namespace mpq::ops

@@ -1,0 +1,78 @@
+#!/usr/bin/python3
+"""Exports torchvision models with Debian's PyTorch for the model tests.
+
+For each model: <out>/<name>.onnx (random weights, eval mode, opset 13), <name>_input.pb and
+<name>_output.pb (a fixed random input and PyTorch's output, as ONNX TensorProto), and
+<name>_modules.txt (the model's Conv2d/Linear module names, to check mpq's module paths).
+Batch-norm running statistics are randomized so that folding them is really exercised.
+Runs with /usr/bin/python3 (Debian's torch 1.13, torchvision 0.14, onnx 1.12). Models already
+exported by this version of the script are kept.
+"""
+import hashlib
+import os
+import sys
+
+import onnx
+import torch
+import torchvision
+from onnx import numpy_helper
+
+# name -> input size (N, C, H, W): small where the architecture allows (global pooling), since the
+# reference executor is naive; vgg11_bn needs 224 for its 7x7 adaptive pooling to be exportable.
+MODELS = {
+    "resnet18": (1, 3, 160, 160),
+    "mobilenet_v2": (1, 3, 160, 160),
+    "squeezenet1_1": (1, 3, 160, 160),
+    "vgg11_bn": (1, 3, 224, 224),
+    "googlenet": (1, 3, 160, 160),
+}
+
+
+def build(name):
+    kwargs = {"weights": None}
+    if name == "googlenet":
+        kwargs.update(aux_logits=False, init_weights=True)
+    model = getattr(torchvision.models, name)(**kwargs)
+    g = torch.Generator().manual_seed(1)
+    with torch.no_grad():
+        for m in model.modules():
+            if isinstance(m, torch.nn.BatchNorm2d):
+                m.running_mean.copy_(torch.randn(m.num_features, generator=g) * 0.1)
+                m.running_var.copy_(torch.rand(m.num_features, generator=g) + 0.5)
+                m.weight.copy_(torch.rand(m.num_features, generator=g) + 0.5)
+                m.bias.copy_(torch.randn(m.num_features, generator=g) * 0.1)
+    return model.eval()
+
+
+def main():
+    out = sys.argv[1]
+    only = sys.argv[2:] or list(MODELS)
+    os.makedirs(out, exist_ok=True)
+    with open(__file__, "rb") as f:
+        stamp = hashlib.sha256(f.read()).hexdigest()[:16]
+    torch.set_num_threads(2)
+    for name in only:
+        base = os.path.join(out, name)
+        stamp_file = base + ".stamp"
+        if os.path.exists(stamp_file) and open(stamp_file).read() == stamp:
+            continue
+        torch.manual_seed(0)
+        model = build(name)
+        x = torch.randn(*MODELS[name], generator=torch.Generator().manual_seed(2))
+        with torch.no_grad():
+            y = model(x)
+        torch.onnx.export(model, x, base + ".onnx", opset_version=13, input_names=["input"],
+                          output_names=["logits"])
+        onnx.save_tensor(numpy_helper.from_array(x.numpy(), "input"), base + "_input.pb")
+        onnx.save_tensor(numpy_helper.from_array(y.numpy(), "logits"), base + "_output.pb")
+        with open(base + "_modules.txt", "w") as f:
+            for mname, m in model.named_modules():
+                if isinstance(m, (torch.nn.Conv2d, torch.nn.Linear)):
+                    f.write(f"{mname} {type(m).__name__}\n")
+        with open(stamp_file, "w") as f:
+            f.write(stamp)
+        print(f"exported {name} {tuple(x.shape)} -> {base}.onnx")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,107 @@
+// Model test: a torchvision model exported by Debian's PyTorch (export_models.py) must import, run
+// through the reference executor and match PyTorch's output within 1e-4 relative error
+// (max |y - y_torch| / max |y_torch|); its Conv/Gemm nodes must carry the PyTorch module names of
+// the Conv2d/Linear modules; and export -> re-import must give the same graph.
+//   mpq_model_test <folder> <model name>
+#include <chrono>
+#include <cmath>
+#include <fstream>
+#include <iostream>
+#include <map>
+#include <set>
+
+#include "backends/reference/executor.h"
+#include "frontend/onnx/exporter.h"
+#include "frontend/onnx/importer.h"
+#include "frontend/onnx/tensor_proto.h"
+#include "ir/op_def.h"
+#include "ir/printer.h"
+
+using namespace mpq;
+
+namespace {
+
+double seconds_since(std::chrono::steady_clock::time_point t) {
+  return std::chrono::duration<double>(std::chrono::steady_clock::now() - t).count();
+}
+
+// Module paths: every Conv (Gemm) node names a Conv2d (Linear) module, and every such module is
+// named by some node.
+int check_module_paths(const Graph& g, const std::string& modules_file) {
+  std::ifstream f(modules_file);
+  if (!f) {
+    std::cerr << modules_file << ": cannot read\n";
+    return 1;
+  }
+  std::map<std::string, std::set<std::string>> expected;  // op -> module names
+  std::string name, type;
+  while (f >> name >> type) expected[type == "Linear" ? "Gemm" : "Conv"].insert(name);
+  std::map<std::string, std::set<std::string>> found;
+  int errors = 0;
+  for (const auto& n : g.nodes()) {
+    std::string op = n->def().onnx.op_type;
+    if (!expected.count(op)) continue;
+    if (!expected[op].count(n->module_path)) {
+      std::cerr << "node '" << n->name << "' (" << op << "): module path '" << n->module_path
+                << "' is not a module of that type in the PyTorch model\n";
+      ++errors;
+    }
+    found[op].insert(n->module_path);
+  }
+  for (const auto& [op, names] : expected)
+    for (const auto& m : names)
+      if (!found[op].count(m)) {
+        std::cerr << "module '" << m << "' has no " << op << " node\n";
+        ++errors;
+      }
+  return errors;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  if (argc != 3) {
+    std::cerr << "usage: mpq_model_test <folder> <model name>\n";
+    return 2;
+  }
+  const std::string base = std::string(argv[1]) + "/" + argv[2];
+  try {
+    auto t0 = std::chrono::steady_clock::now();
+    auto g = import_onnx(base + ".onnx");
+    double t_import = seconds_since(t0);
+    Tensor x = onnx_io::read_tensor_file(base + "_input.pb");
+    Tensor want = onnx_io::read_tensor_file(base + "_output.pb");
+    t0 = std::chrono::steady_clock::now();
+    std::vector<Tensor> got = ReferenceExecutor(*g).run({x});
+    double t_run = seconds_since(t0);
+    if (got.size() != 1 || got[0].shape() != want.shape()) {
+      std::cerr << "output shape " << (got.empty() ? "none" : shape_str(got[0].shape()))
+                << ", expected " << shape_str(want.shape()) << "\n";
+      return 1;
+    }
+    std::vector<float> a = got[0].to_floats(), b = want.to_floats();
+    double max_diff = 0, max_ref = 0;
+    for (size_t i = 0; i < a.size(); ++i) {
+      double d = std::abs(static_cast<double>(a[i]) - b[i]);
+      max_diff = std::isnan(d) ? INFINITY : std::max(max_diff, d);
+      max_ref = std::max(max_ref, std::abs(static_cast<double>(b[i])));
+    }
+    double rel = max_diff / std::max(max_ref, 1e-30);
+    std::cout << argv[2] << ": " << g->nodes().size() << " nodes, input " << shape_str(x.shape())
+              << ", import " << t_import << " s, run " << t_run << " s, max rel error " << rel
+              << " (max abs diff " << max_diff << ", max |y| " << max_ref << ")\n";
+    int errors = rel <= 1e-4 ? 0 : 1;
+    if (errors) std::cerr << "relative error " << rel << " exceeds 1e-4\n";
+    errors += check_module_paths(*g, base + "_modules.txt");
+
+    auto g2 = import_onnx_bytes(export_onnx_bytes(*g), base + " (re-exported)");
+    if (print_graph(*g) != print_graph(*g2)) {
+      std::cerr << "export -> import changed the graph\n";
+      ++errors;
+    }
+    return errors ? 1 : 0;
+  } catch (const Error& e) {
+    std::cerr << "mpq_model_test: " << e.status().to_string() << "\n";
+    return 1;
+  }
+}
