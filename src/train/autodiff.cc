@@ -30,14 +30,15 @@ struct Autodiff::Plan {
   Slot* output = nullptr;
 };
 
-Autodiff::Autodiff(Graph& g) : g_(g) {
+Autodiff::Autodiff(Graph& g, Value* output) : g_(g), out_value_(output) {
   if (g_.inputs().size() != 1)
     unsupported(str("training needs a model with one input, this one has ", g_.inputs().size()))
         .raise();
-  if (g_.outputs().size() != 1)
+  if (!out_value_ && g_.outputs().size() != 1)
     unsupported(str("training needs a model with one output (the logits), this one has ",
                     g_.outputs().size()))
         .raise();
+  if (!out_value_) out_value_ = g_.outputs()[0];
   if (g_.inputs()[0]->dtype != DType::f32)
     invalid_input("the model input must be float32 for training").key(g_.inputs()[0]->name).raise();
   if (g_.inputs()[0]->shape.empty())
@@ -178,10 +179,25 @@ std::unique_ptr<Autodiff::Plan> Autodiff::build_plan(int64_t batch) {
   p->input->data = Tensor(DType::f32, gin->shape);
   p->primary[gin] = p->input;
 
+  // Only the nodes the differentiated output depends on run.
+  std::unordered_set<const Node*> needed;
+  {
+    std::vector<const Value*> stack = {out_value_};
+    while (!stack.empty()) {
+      const Value* v = stack.back();
+      stack.pop_back();
+      if (!v || !v->producer || needed.count(v->producer)) continue;
+      needed.insert(v->producer);
+      for (const Value* i : v->producer->inputs) stack.push_back(i);
+    }
+  }
+
   for (const auto& np : g_.nodes()) {
     const Node& n = *np;
+    if (!needed.count(&n)) continue;
     Plan::Step st;
     st.node = &n;
+    st.ctx.node = &n;
     st.kernel = make_kernel(n);
     st.label = st.kernel->name();
     StepContext& ctx = st.ctx;
@@ -224,7 +240,7 @@ std::unique_ptr<Autodiff::Plan> Autodiff::build_plan(int64_t batch) {
     p->steps.push_back(std::move(st));
   }
 
-  const Value* gout = g_.outputs()[0];
+  const Value* gout = out_value_;
   Slot* out = slot_of(gout);
   if (out->data.dtype() != DType::f32)
     invalid_input(

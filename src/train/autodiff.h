@@ -38,7 +38,9 @@ class Autodiff {
   // `g` must outlive this object; it must have one float input and one output. Its trainable
   // initializers are updated in place: Graph::clone shares constant storage, so call
   // own_constants() on a clone first when the original must not change.
-  explicit Autodiff(Graph& g);
+  // `output`: the value to differentiate (default: the graph's output), e.g. the logits feeding
+  // a final Softmax.
+  explicit Autodiff(Graph& g, Value* output = nullptr);
   ~Autodiff();
 
   Graph& graph() { return g_; }
@@ -79,6 +81,7 @@ class Autodiff {
   void collect_params();
 
   Graph& g_;
+  Value* out_value_;
   std::vector<Param> params_;
   std::unordered_set<std::string> frozen_;
   std::map<int64_t, std::unique_ptr<Plan>> plans_;

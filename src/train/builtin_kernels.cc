@@ -23,6 +23,7 @@ void register_builtin_kernels() {
 #endif
     register_kernel("BatchNormalization", make_batchnorm_train_kernel, "batchnorm.reference");
     register_elementwise_kernels();
+    register_fake_quantize_kernel();
   });
 }
 

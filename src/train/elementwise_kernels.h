@@ -6,5 +6,6 @@
 namespace mpq::train {
 
 void register_elementwise_kernels();
+void register_fake_quantize_kernel();
 
 }  // namespace mpq::train

@@ -197,12 +197,19 @@ void register_kernel(const std::string& op, KernelFactory f, std::string impl_na
   registry()[d->kind].push_back({std::move(f), std::move(impl_name)});
 }
 
+static bool g_skip_dnnl = false;
+void set_skip_dnnl_kernels(bool on) {
+  g_skip_dnnl = on;
+}
+
 std::unique_ptr<TrainKernel> make_kernel(const Node& n) {
   register_builtin_kernels();
   auto it = registry().find(n.op);
   if (it != registry().end())
-    for (const Entry& e : it->second)
+    for (const Entry& e : it->second) {
+      if (g_skip_dnnl && e.impl.rfind("dnnl.", 0) == 0) continue;
       if (auto k = e.factory(n)) return k;
+    }
   return std::make_unique<ReferenceKernel>();
 }
 

@@ -90,6 +90,9 @@ void register_kernel(const std::string& op, KernelFactory f, std::string impl_na
 std::unique_ptr<TrainKernel> make_kernel(const Node& n);
 // Kernels that convert between layouts (used by the planner).
 std::unique_ptr<TrainKernel> make_layout_kernel(Layout from, Layout to);
+// Tests: when set, kernels whose implementation name starts with "dnnl." are skipped, so the
+// reference rules (and the reference BatchNormalization training kernel) run instead.
+void set_skip_dnnl_kernels(bool on);
 // Registers the built-in kernels once (oneDNN ones when built with oneDNN).
 void register_builtin_kernels();
 

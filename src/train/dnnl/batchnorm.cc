@@ -81,6 +81,7 @@ class BatchNormKernel : public TrainKernel {
     exec(bwd_, {{DNNL_ARG_SRC, x_},
                 {DNNL_ARG_DIFF_DST, wrap(md_, ctx.grad_out(0))},
                 {DNNL_ARG_SCALE, wrap(cmd_, ctx.in[1]->data)},
+                {DNNL_ARG_SHIFT, wrap(cmd_, ctx.in[2]->data)},  // 2.6 asks for it (unused)
                 {DNNL_ARG_MEAN, wrap(cmd_, mean_)},
                 {DNNL_ARG_VARIANCE, wrap(cmd_, var_)},
                 {DNNL_ARG_DIFF_SRC, wrap(md_, *dx)},
