@@ -151,15 +151,16 @@ std::string summary_text(const ModelSummary& s, bool with_nodes) {
       wo = std::max(wo, r.op.size());
       wm = std::max(wm, r.module_path.size());
     }
-    os << "nodes:\n";
-    os << "  " << std::left << std::setw(static_cast<int>(wn)) << "name"
-       << "  " << std::setw(static_cast<int>(wo)) << "op"
-       << "  " << std::setw(static_cast<int>(wm)) << "module"
-       << "  output\n";
+    auto col = [&os](const std::string& v, size_t w) {
+      os << std::left << std::setw(static_cast<int>(w)) << v << "  ";
+    };
+    os << "nodes:\n  ";
+    col("name", wn), col("op", wo), col("module", wm), col("MACs", 9);
+    os << "output\n";
     for (const auto& r : s.nodes) {
-      os << "  " << std::setw(static_cast<int>(wn)) << r.name << "  "
-         << std::setw(static_cast<int>(wo)) << r.op << "  " << std::setw(static_cast<int>(wm))
-         << (r.module_path.empty() ? "-" : r.module_path) << "  ";
+      os << "  ";
+      col(r.name, wn), col(r.op, wo), col(r.module_path.empty() ? "-" : r.module_path, wm);
+      col(r.macs < 0 ? "?" : r.macs == 0 ? "-" : si(static_cast<double>(r.macs)), 9);
       for (size_t i = 0; i < r.outputs.size(); ++i) os << (i ? ", " : "") << type_str(r.outputs[i]);
       os << "\n";
     }
