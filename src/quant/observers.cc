@@ -99,10 +99,18 @@ void count_bins(const float* p, int64_t n, float inv, int nb, int64_t* out) {
     const int64_t end = std::min(n, start + (int64_t{1} << 31));
     int64_t zeros = 0;
     int64_t i = start;
-    for (; i + 4 <= end; i += 4) {
-      const float x0 = p[i], x1 = p[i + 1], x2 = p[i + 2], x3 = p[i + 3];
-      zeros += (x0 == 0.f) + (x1 == 0.f) + (x2 == 0.f) + (x3 == 0.f);
-      ++h[0][bin(x0)], ++h[1][bin(x1)], ++h[2][bin(x2)], ++h[3][bin(x3)];
+    // Indices for 16 values at a time (a loop the compiler vectorizes), then the increments.
+    for (; i + 16 <= end; i += 16) {
+      int idx[16];
+      int z = 0;
+      for (int l = 0; l < 16; ++l) {
+        const float x = p[i + l];
+        idx[l] = bin(x);
+        z += x == 0.f;
+      }
+      zeros += z;
+      for (int l = 0; l < 16; l += 4)
+        ++h[0][idx[l]], ++h[1][idx[l + 1]], ++h[2][idx[l + 2]], ++h[3][idx[l + 3]];
     }
     for (; i < end; ++i) zeros += p[i] == 0.f, ++h[0][bin(p[i])];
     for (size_t j = 0; j < stride; ++j) {

@@ -54,6 +54,10 @@ class ExecutionContext {
 
   const Engine& engine() const { return *engine_; }
 
+  // Per-step wall time of the runs since profiling was enabled (ms, summed; index = plan step).
+  void set_profiling(bool on);
+  const std::vector<double>& step_ms() const { return step_ms_; }
+
  private:
   int64_t check_inputs(const std::vector<Tensor>& inputs) const;
 
@@ -62,6 +66,8 @@ class ExecutionContext {
   Tensor arena_;
   std::unordered_map<std::string, std::unique_ptr<BackendContext>> backend_ctx_;
   std::vector<BackendContext*> step_ctx_;
+  bool profiling_ = false;
+  std::vector<double> step_ms_;
 };
 
 }  // namespace mpq::runtime
