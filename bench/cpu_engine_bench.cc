@@ -164,11 +164,13 @@ int main(int argc, char** argv) {
           const auto& steps = engine->plan().steps;
           double total = 0;
           for (double v : ctx.step_ms()) total += v;
+          std::map<std::string, std::string> impl;
+          for (const auto& r : engine->manifest().layers)
+            if (!impl.count(r.name)) impl[r.name] = r.impl;
           for (size_t s = 0; s < steps.size(); ++s)
-            std::printf("  %-40s %-18s %8.3f ms %5.1f%%  %s\n", steps[s].node->name.c_str(),
+            std::printf("  %-36.36s %-12.12s %8.3f ms %5.1f%%  %s\n", steps[s].node->name.c_str(),
                         steps[s].node->op_name(), ctx.step_ms()[s] / iters,
-                        100.0 * ctx.step_ms()[s] / total,
-                        engine->manifest().layers.empty() ? "" : "");
+                        100.0 * ctx.step_ms()[s] / total, impl[steps[s].node->name].c_str());
           std::printf("  total %.2f ms per run (profiled)\n", total / iters);
         }
       }

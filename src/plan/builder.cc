@@ -153,12 +153,25 @@ class Builder {
     if (it == reqs_.ranges.end()) return false;
     DType dt;
     bool widened = false;
-    vq_[v] = activation_quant(it->second, &dt, &widened);
+    vq_[v] = activation_quant(it->second, feeds_weighted_op(v), &dt, &widened);
     vq_dtype_[v] = dt;
     if (widened)
       notes_.insert(str("range of '", v->name, "' [", it->second.min, ", ", it->second.max,
                         "] was widened to contain 0"));
     return true;
+  }
+
+  // Whether v reaches input 0 of a conv/gemm (directly or through passthrough ops).
+  static bool feeds_weighted_op(const Value* v, int depth = 0) {
+    if (depth > 64) return true;
+    for (const Node* c : v->consumers) {
+      if (c->def().quant == QuantRule::kRequant && has_constant_weights(*c) && c->inputs[0] == v)
+        return true;
+      if (c->def().quant == QuantRule::kPassthrough && !c->outputs.empty() && c->inputs[0] == v &&
+          feeds_weighted_op(c->outputs[0], depth + 1))
+        return true;
+    }
+    return false;
   }
 
   bool int8_producer(const Value* v) const {
