@@ -614,12 +614,20 @@ const TensorSpec& Plan::tensor(const std::string& value_name) const {
   return tensors[it->second];
 }
 
+std::vector<std::unique_ptr<Kernel>> prepare_kernels_impl(Plan& plan);
+
 PreparedPlan build_plan(const Graph& g, const quant::CalibrationTable* table,
                         const BuildOptions& opt) {
   return Builder(g, table, opt).run();
 }
 
 std::vector<std::unique_ptr<Kernel>> prepare_kernels(Plan& plan) {
+  std::vector<std::unique_ptr<Kernel>> kernels = prepare_kernels_impl(plan);
+  for (size_t i = 0; i < kernels.size(); ++i) plan.steps[i].variant = kernels[i]->variant();
+  return kernels;
+}
+
+std::vector<std::unique_ptr<Kernel>> prepare_kernels_impl(Plan& plan) {
   const KernelRegistry& reg = KernelRegistry::instance();
   if (const Backend* b = find_backend(plan.options.backend)) b->begin_prepare(plan.options.threads);
   std::vector<std::unique_ptr<Kernel>> kernels;
@@ -633,6 +641,7 @@ std::vector<std::unique_ptr<Kernel>> prepare_kernels(Plan& plan) {
     s.node = st.node;
     s.precision = st.precision;
     s.max_batch = plan.options.max_batch;
+    s.variant = st.variant;
     for (int i : st.inputs) s.inputs.push_back(i >= 0 ? &plan.tensors[i] : nullptr);
     for (int i : st.outputs) s.outputs.push_back(&plan.tensors[i]);
     try {

@@ -62,6 +62,7 @@ struct Step {
   Precision precision = Precision::kFp32;
   std::string backend;      // "cpu" or "reference"
   std::string kernel_name;  // KernelInfo::name
+  std::string variant;      // the kernel's chosen algorithm (Kernel::variant()), "" = let it choose
   std::vector<int> inputs;  // tensor index per node input (-1: omitted)
   std::vector<int> outputs;
 };

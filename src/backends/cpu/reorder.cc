@@ -43,8 +43,8 @@ void quantize_loop(const F* src, Q* dst, const Shape& s, bool nchw_to_nhwc, floa
     const int64_t chunk = 16384;
 #pragma omp parallel for schedule(static) if (total > 4 * chunk)
     for (int64_t b = 0; b < (total + chunk - 1) / chunk; ++b)
-      quantize_row(src + b * chunk, dst + b * chunk, std::min(chunk, total - b * chunk), 1, scale, zp,
-                   load);
+      quantize_row(src + b * chunk, dst + b * chunk, std::min(chunk, total - b * chunk), 1, scale,
+                   zp, load);
     return;
   }
   const int64_t N = s[0], C = s[1], HW = s[2] * s[3];
