@@ -519,6 +519,7 @@ class Builder {
       for (Value* v : st.node->outputs) st.outputs.push_back(tix_.at(v));
     }
     g.remove_unused();
+    g.sort();  // Reorder nodes were appended: keep the graph topological (clone, export)
     plan.tensors = specs_;
     plan.tensor_index.clear();
     for (size_t i = 0; i < specs_.size(); ++i)
@@ -615,6 +616,23 @@ const TensorSpec& Plan::tensor(const std::string& value_name) const {
 }
 
 std::vector<std::unique_ptr<Kernel>> prepare_kernels_impl(Plan& plan);
+
+Plan Plan::clone() const {
+  Plan p;
+  p.graph = graph->clone();
+  p.tensors = tensors;
+  p.tensor_index = tensor_index;
+  p.steps = steps;
+  for (Step& st : p.steps) {
+    st.node = p.graph->find_node(st.node->name);
+    if (!st.node) internal_error("plan step without its node in the cloned graph").raise();
+  }
+  p.inputs = inputs;
+  p.outputs = outputs;
+  p.options = options;
+  p.manifest = manifest;
+  return p;
+}
 
 PreparedPlan build_plan(const Graph& g, const quant::CalibrationTable* table,
                         const BuildOptions& opt) {

@@ -77,6 +77,8 @@ struct Plan {
   Manifest manifest;
 
   const TensorSpec& tensor(const std::string& value_name) const;
+  // A deep copy (graph cloned, steps pointing into the copy; constants share storage).
+  Plan clone() const;
 };
 
 }  // namespace mpq::plan

@@ -218,17 +218,18 @@ class ConvKernel : public Kernel {
   Tensor gemm_user_weights() const {
     const bool q = prec_ == Precision::kInt8;
     Tensor t(q ? DType::i8 : DType::f32, {oc_, col_k()});
-    const size_t es = q ? 1 : 4;
-    const char* w = static_cast<const char*>(user_w_.raw());
-    char* o = static_cast<char*>(t.raw());
-    for (int64_t oc = 0; oc < oc_; ++oc)
-      for (int64_t c = 0; c < ic_; ++c)
-        for (int64_t ky = 0; ky < kh_; ++ky)
-          for (int64_t kx = 0; kx < kw_; ++kx) {
-            const int64_t from = ((oc * ic_ + c) * kh_ + ky) * kw_ + kx;
-            const int64_t to = oc * col_k() + (ky * kw_ + kx) * ic_ + c;
-            std::memcpy(o + to * es, w + from * es, es);
-          }
+    auto go = [&](const auto* w, auto* o) {
+      const int64_t khw = kh_ * kw_;
+#pragma omp parallel for schedule(static)
+      for (int64_t oc = 0; oc < oc_; ++oc)
+        for (int64_t c = 0; c < ic_; ++c)
+          for (int64_t k = 0; k < khw; ++k)
+            o[oc * col_k() + k * ic_ + c] = w[(oc * ic_ + c) * khw + k];
+    };
+    if (q)
+      go(static_cast<const int8_t*>(user_w_.raw()), t.data<int8_t>());
+    else
+      go(static_cast<const float*>(user_w_.raw()), t.data<float>());
     return t;
   }
 
