@@ -8,17 +8,25 @@
 namespace mpq::cpu {
 
 void quantize_weights_per_oc(const float* w, int64_t oc, int64_t per_oc, int8_t* q, float* scales) {
+  const quant::QRange r = quant::quant_range(8, quant::QuantDtype::kInt);
+#pragma omp parallel for schedule(static) if (oc * per_oc > 65536)
   for (int64_t o = 0; o < oc; ++o) {
     const float* row = w + o * per_oc;
     float m = 0.f;
+#pragma omp simd reduction(max : m)
     for (int64_t i = 0; i < per_oc; ++i) m = std::max(m, std::fabs(row[i]));
     // mpq's one scale rule (quant_math): int8 narrow symmetric, scale = amax / 127.
-    const quant::ScaleZeroPoint sz =
-        quant::compute_scale_zero_point(-m, m, 8, quant::QuantDtype::kInt, true);
-    const quant::QRange r = quant::quant_range(8, quant::QuantDtype::kInt);
-    scales[o] = sz.scale;
-    for (int64_t i = 0; i < per_oc; ++i)
-      q[o * per_oc + i] = static_cast<int8_t>(quant::quantize_value(row[i], sz.scale, 0, r));
+    const float s = quant::compute_scale_zero_point(-m, m, 8, quant::QuantDtype::kInt, true).scale;
+    scales[o] = s;
+    // quant::quantize_value(x, s, 0, r), vectorized: |x / s| <= 127 here (s = amax / 127) up to
+    // rounding, so the 1.5 * 2^23 trick rounds half to even exactly; then saturate.
+    int8_t* qo = q + o * per_oc;
+#pragma omp simd
+    for (int64_t i = 0; i < per_oc; ++i) {
+      float v = (row[i] / s + 12582912.f) - 12582912.f;
+      v = v < r.qmin ? static_cast<float>(r.qmin) : (v > r.qmax ? static_cast<float>(r.qmax) : v);
+      qo[i] = static_cast<int8_t>(v);
+    }
   }
 }
 
