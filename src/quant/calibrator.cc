@@ -2,10 +2,11 @@
 
 #include <algorithm>
 #include <cmath>
+#include <nlohmann/json.hpp>
 #include <numeric>
-#include <random>
 
 #include "core/progress.h"
+#include "data/sampler.h"
 #include "ir/op_def.h"
 #include "quant/model_hash.h"
 
@@ -24,23 +25,6 @@ class ReferenceRunner : public BatchRunner {
  private:
   ReferenceExecutor ex_;
 };
-
-// Uniform draw in [0, n) by rejection (std::uniform_int_distribution differs between libraries).
-uint64_t below(std::mt19937_64& gen, uint64_t n) {
-  const uint64_t limit = UINT64_MAX - UINT64_MAX % n;
-  uint64_t r;
-  do r = gen();
-  while (r >= limit);
-  return r % n;
-}
-
-// Index of the first NaN/inf in t, or -1.
-int64_t first_non_finite(const Tensor& t) {
-  const float* p = t.data<float>();
-  for (int64_t i = 0, n = t.numel(); i < n; ++i)
-    if (!std::isfinite(p[i])) return i;
-  return -1;
-}
 
 std::string json_quote(const std::string& s) {
   std::string out = "\"";
@@ -64,17 +48,9 @@ std::unique_ptr<BatchRunner> make_reference_runner(const Graph& g) {
 }
 
 std::vector<int64_t> sample_indices(int64_t size, int64_t n, uint64_t seed) {
-  std::vector<int64_t> idx(static_cast<size_t>(std::max<int64_t>(size, 0)));
-  std::iota(idx.begin(), idx.end(), int64_t{0});
-  if (n <= 0 || n >= size) return idx;
-  std::mt19937_64 gen(seed);
-  for (int64_t i = 0; i < n; ++i) {  // partial Fisher-Yates: the first n are a uniform sample
-    const int64_t j = i + static_cast<int64_t>(below(gen, static_cast<uint64_t>(size - i)));
-    std::swap(idx[i], idx[j]);
-  }
-  idx.resize(static_cast<size_t>(n));
-  std::sort(idx.begin(), idx.end());  // sequential reads; order fixed by the sample
-  return idx;
+  // The data layer's seeded sampler (shared with training subsets); n <= 0 means all.
+  return data::sample_indices(std::max<int64_t>(size, 0), n <= 0 ? std::max<int64_t>(size, 0) : n,
+                              seed);
 }
 
 std::string data_hash(const data::Dataset& ds, const std::vector<int64_t>& indices,
@@ -102,12 +78,16 @@ std::string data_hash(const data::Dataset& ds, const std::vector<int64_t>& indic
 ActivationCollector::ActivationCollector(const Graph& g, int bins, int threads)
     : g_(g), bins_(bins), threads_(threads) {
   HistogramObserver probe(bins);  // validates `bins` once, up front
+  for (const Node* n : constant_nodes(g))
+    for (const Value* o : n->outputs) skip_.insert(o);
 }
 
 void ActivationCollector::observe(const Value& v, const Tensor& t,
                                   const std::vector<int64_t>& image_ids, int64_t first) {
-  if (t.dtype() != DType::f32 || v.is_constant()) return;
-  const int64_t bad = first_non_finite(t);
+  if (t.dtype() != DType::f32 || v.is_constant() || skip_.count(&v)) return;
+  auto it = obs_.find(v.name);
+  if (it == obs_.end()) it = obs_.emplace(v.name, HistogramObserver(bins_)).first;
+  const int64_t bad = it->second.observe(t.data<float>(), t.numel(), threads_);
   if (bad >= 0) {
     const float x = t.data<float>()[bad];
     const int64_t n = static_cast<int64_t>(image_ids.size());
@@ -128,9 +108,6 @@ void ActivationCollector::observe(const Value& v, const Tensor& t,
         .key(v.name)
         .raise();
   }
-  auto it = obs_.find(v.name);
-  if (it == obs_.end()) it = obs_.emplace(v.name, HistogramObserver(bins_)).first;
-  it->second.observe(t.data<float>(), t.numel(), threads_);
 }
 
 size_t ActivationCollector::memory_bytes() const {
@@ -216,6 +193,24 @@ std::vector<std::string> fill_layers(CalibrationTable& t, const Graph& g, const 
 }
 
 // ------------------------------------------------------------------ Calibrator
+
+std::string cache_mismatch(const CalibrationTable& cached, const std::string& model_hash,
+                           const std::string& data_hash, const std::string& options_json) {
+  if (cached.origin != "mpq") return "it is not an mpq calibration table";
+  if (cached.header.model_hash != model_hash)
+    return str("its model hash differs (", cached.header.model_hash, " vs ", model_hash, ")");
+  if (cached.header.data_hash != data_hash)
+    return str("its data hash differs (", cached.header.data_hash, " vs ", data_hash, ")");
+  nlohmann::json a, b;
+  try {
+    a = nlohmann::json::parse(cached.header.options_json);
+    b = nlohmann::json::parse(options_json);
+  } catch (const std::exception&) {
+    return "its options cannot be read";
+  }
+  if (a != b) return str("its options differ (", a.dump(), " vs ", b.dump(), ")");
+  return "";
+}
 
 Calibrator::Calibrator(const Graph& g, CalibrationOptions o, std::optional<ResolvedConfig> cfg,
                        std::string config_source, std::string config_hash)

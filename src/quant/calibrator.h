@@ -11,6 +11,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <unordered_set>
 #include <vector>
 
 #include "backends/reference/executor.h"
@@ -44,7 +45,7 @@ class BatchRunner {
 std::unique_ptr<BatchRunner> make_reference_runner(const Graph& g);
 
 // Seeded sample of `n` distinct indices of [0, size), sorted; all indices when n <= 0 or
-// n >= size. Identical on every platform (mt19937_64 with hand-written bounded draws).
+// n >= size. Identical on every platform (data::sample_indices).
 std::vector<int64_t> sample_indices(int64_t size, int64_t n, uint64_t seed);
 
 // Hash of the data: the dataset's description, the sample shape, the sampled indices and the
@@ -69,6 +70,7 @@ class ActivationCollector {
   const Graph& g_;
   int bins_, threads_;
   std::map<std::string, HistogramObserver> obs_;
+  std::unordered_set<const Value*> skip_;  // outputs of constant subgraphs (not activations)
 };
 
 // Per-output-channel (axis 0) symmetric ranges of every constant weight of a weighted node.
@@ -81,6 +83,11 @@ std::map<std::string, WeightRange> weight_ranges(const Graph& g);
 // warnings (e.g. a weight type asked of a node without weights).
 std::vector<std::string> fill_layers(CalibrationTable& t, const Graph& g, const ResolvedConfig& cfg,
                                      const std::string& config_source = "");
+
+// Why `cached` cannot stand in for a calibration of the model/data with these hashes and
+// options: "" when it can, else e.g. "its model hash differs (fnv1a64:... vs fnv1a64:...)".
+std::string cache_mismatch(const CalibrationTable& cached, const std::string& model_hash,
+                           const std::string& data_hash, const std::string& options_json);
 
 class Calibrator {
  public:

@@ -26,15 +26,40 @@ void HistogramObserver::grow_to(float amax) {
 
 namespace {
 
-struct Extremes {
+// One pass over the data: min, max and whether every value is finite (x * 0 is NaN exactly for
+// NaN and inf). Eight independent lanes so the compiler vectorizes it; min/max are exact in any
+// order, and the finiteness flag is a sum of zeros (or NaN), so the result is order-independent.
+struct Scan {
   float min = std::numeric_limits<float>::infinity();
   float max = -std::numeric_limits<float>::infinity();
+  bool finite = true;
 };
 
-Extremes extremes(const float* p, int64_t n) {
-  Extremes e;
-  for (int64_t i = 0; i < n; ++i) e.min = std::min(e.min, p[i]), e.max = std::max(e.max, p[i]);
-  return e;
+Scan scan(const float* p, int64_t n) {
+  constexpr int L = 8;
+  float mn[L], mx[L], z[L];
+  for (int l = 0; l < L; ++l)
+    mn[l] = std::numeric_limits<float>::infinity(), mx[l] = -mn[l], z[l] = 0.f;
+  int64_t i = 0;
+  for (; i + L <= n; i += L)
+    for (int l = 0; l < L; ++l) {
+      const float x = p[i + l];
+      mn[l] = x < mn[l] ? x : mn[l];
+      mx[l] = x > mx[l] ? x : mx[l];
+      z[l] += x * 0.f;
+    }
+  for (; i < n; ++i) {
+    const float x = p[i];
+    mn[0] = x < mn[0] ? x : mn[0];
+    mx[0] = x > mx[0] ? x : mx[0];
+    z[0] += x * 0.f;
+  }
+  Scan s;
+  for (int l = 0; l < L; ++l) {
+    s.min = std::min(s.min, mn[l]), s.max = std::max(s.max, mx[l]);
+    s.finite = s.finite && z[l] == 0.f;
+  }
+  return s;
 }
 
 // Runs f(begin, end, part) over `parts` contiguous slices of [0, n).
@@ -53,19 +78,67 @@ void parallel_slices(int64_t n, int parts, F f) {
 }
 
 // Below this many values a batch is counted on one thread (thread start-up would dominate).
-constexpr int64_t kMinValuesPerThread = 1 << 16;
+constexpr int64_t kMinValuesPerThread = 1 << 18;
+
+// Counts |x| of p[0, n) into `out` (nb + 1 slots: the last one counts exact zeros). Branch-free:
+// zeros land in bin 0 and are subtracted afterwards (ReLU outputs are half zeros, which would
+// defeat branch prediction). Four interleaved 32-bit sub-histograms keep runs of equal bins from
+// stalling on one counter; chunks of at most 2^31 values keep the counters from overflowing.
+void count_bins(const float* p, int64_t n, float inv, int nb, int64_t* out) {
+  thread_local std::vector<uint32_t> sub;
+  const size_t stride = static_cast<size_t>(nb);
+  sub.assign(4 * stride, 0u);
+  uint32_t* h[4] = {sub.data(), sub.data() + stride, sub.data() + 2 * stride,
+                    sub.data() + 3 * stride};
+  const int last = nb - 1;
+  auto bin = [inv, last](float x) {
+    const int idx = static_cast<int>(std::fabs(x) * inv);
+    return idx < last ? idx : last;
+  };
+  for (int64_t start = 0; start < n; start += int64_t{1} << 31) {
+    const int64_t end = std::min(n, start + (int64_t{1} << 31));
+    int64_t zeros = 0;
+    int64_t i = start;
+    // Indices for 16 values at a time (a loop the compiler vectorizes), then the increments.
+    for (; i + 16 <= end; i += 16) {
+      int idx[16];
+      int z = 0;
+      for (int l = 0; l < 16; ++l) {
+        const float x = p[i + l];
+        idx[l] = bin(x);
+        z += x == 0.f;
+      }
+      zeros += z;
+      for (int l = 0; l < 16; l += 4)
+        ++h[0][idx[l]], ++h[1][idx[l + 1]], ++h[2][idx[l + 2]], ++h[3][idx[l + 3]];
+    }
+    for (; i < end; ++i) zeros += p[i] == 0.f, ++h[0][bin(p[i])];
+    for (size_t j = 0; j < stride; ++j) {
+      out[j] += static_cast<int64_t>(h[0][j]) + h[1][j] + h[2][j] + h[3][j];
+      h[0][j] = h[1][j] = h[2][j] = h[3][j] = 0;
+    }
+    out[0] -= zeros;
+    out[nb] += zeros;
+  }
+}
 
 }  // namespace
 
-void HistogramObserver::observe(const float* data, int64_t n, int threads) {
-  if (n <= 0) return;
+int64_t HistogramObserver::observe(const float* data, int64_t n, int threads) {
+  if (n <= 0) return -1;
   const int parts =
       static_cast<int>(std::clamp<int64_t>(n / kMinValuesPerThread, 1, std::max(1, threads)));
-  std::vector<Extremes> ex(parts);
-  parallel_slices(n, parts,
-                  [&](int64_t b, int64_t e, int t) { ex[t] = extremes(data + b, e - b); });
-  Extremes all;
-  for (const auto& e : ex) all.min = std::min(all.min, e.min), all.max = std::max(all.max, e.max);
+  std::vector<Scan> sc(parts);
+  parallel_slices(n, parts, [&](int64_t b, int64_t e, int t) { sc[t] = scan(data + b, e - b); });
+  Scan all;
+  for (const auto& e : sc) {
+    all.min = std::min(all.min, e.min), all.max = std::max(all.max, e.max);
+    all.finite = all.finite && e.finite;
+  }
+  if (!all.finite) {  // rare: find the first bad value for the message, change nothing
+    for (int64_t i = 0; i < n; ++i)
+      if (!std::isfinite(data[i])) return i;
+  }
   if (count_ == 0) {
     min_ = all.min, max_ = all.max;
   } else {
@@ -79,33 +152,19 @@ void HistogramObserver::observe(const float* data, int64_t n, int threads) {
     else
       grow_to(amax);
   }
-  const int64_t nb = static_cast<int64_t>(bins_.size());
+  const int nb = static_cast<int>(bins_.size());
   const float inv = range_ > 0.f ? static_cast<float>(nb) / range_ : 0.f;
-  auto count_slice = [&](int64_t b, int64_t e, int64_t* hist, int64_t* zeros) {
-    for (int64_t i = b; i < e; ++i) {
-      const float a = std::fabs(data[i]);
-      if (a == 0.f) {
-        ++*zeros;
-        continue;
-      }
-      int64_t idx = static_cast<int64_t>(a * inv);
-      hist[idx < nb ? idx : nb - 1] += 1;
-    }
-  };
-  if (parts == 1) {
-    count_slice(0, n, bins_.data(), &zeros_);
-  } else {
-    std::vector<std::vector<int64_t>> local(parts, std::vector<int64_t>(bins_.size(), 0));
-    std::vector<int64_t> local_zeros(parts, 0);
-    parallel_slices(n, parts, [&](int64_t b, int64_t e, int t) {
-      count_slice(b, e, local[t].data(), &local_zeros[t]);
-    });
-    for (int t = 0; t < parts; ++t) {  // integer sums: any order gives the same counts
-      for (size_t i = 0; i < bins_.size(); ++i) bins_[i] += local[t][i];
-      zeros_ += local_zeros[t];
-    }
+  // Integer counts per slice, summed afterwards: any order gives the same counts.
+  std::vector<std::vector<int64_t>> local(parts, std::vector<int64_t>(bins_.size() + 1, 0));
+  parallel_slices(n, parts, [&](int64_t b, int64_t e, int t) {
+    count_bins(data + b, e - b, inv, nb, local[t].data());
+  });
+  for (int t = 0; t < parts; ++t) {
+    for (int j = 0; j < nb; ++j) bins_[j] += local[t][j];
+    zeros_ += local[t][nb];
   }
   count_ += n;
+  return -1;
 }
 
 const char* calib_method_name(CalibMethod m) {
@@ -161,7 +220,12 @@ double entropy_threshold(const HistogramObserver& h, int levels, double* best_kl
     if (hist[j]) last = j + 1;
   if (levels < 2) invalid_input(str("entropy levels must be >= 2, got ", levels)).raise();
   if (last == 0) return 0.0;
-  if (last <= levels) return h.amax();  // fewer occupied bins than levels: nothing to gain
+  // Data with few distinct values (e.g. images stored as u8: 256 levels, with a spike at the
+  // background value) fits the quantization grid as it is; KL over such a comb of bins rewards
+  // putting the clip right after a spike, clipping real values. Keep the whole range there.
+  int64_t nonzero = 0;
+  for (int64_t j = 0; j < nb; ++j) nonzero += hist[j] != 0;
+  if (last <= levels || nonzero <= 2 * levels) return h.amax();
   // Prefix sums make each candidate O(levels): count, non-empty bins, and sum of p*ln(p) with
   // p = count/total (P without outliers).
   std::vector<int64_t> cnt(nb + 1, 0), nz(nb + 1, 0);
@@ -272,11 +336,14 @@ TensorRange choose_range(const HistogramObserver& h, CalibMethod m, const Method
   r.min = h.count() ? std::max(h.min(), -tf) : 0.f;
   r.max = h.count() ? std::min(h.max(), tf) : 0.f;
   if (r.min > r.max) r.min = r.max = 0.f;  // T = 0 with data on one side of 0
-  r.stats["observed_min"] = h.min();
-  r.stats["observed_max"] = h.max();
+  r.stats["observed_min"] = json_float(h.min());
+  r.stats["observed_max"] = json_float(h.max());
   r.stats["count"] = static_cast<double>(h.count());
   r.stats["zero_count"] = static_cast<double>(h.zero_count());
   r.stats["bins"] = static_cast<double>(h.bins().size());
+  int64_t nonzero = 0;
+  for (int64_t c : h.bins()) nonzero += c != 0;
+  r.stats["nonzero_bins"] = static_cast<double>(nonzero);
   r.stats["bin_width"] = h.bin_width();
   r.stats["threshold"] = t;
   return r;

@@ -28,10 +28,10 @@ class HistogramObserver {
  public:
   explicit HistogramObserver(int bins = kDefaultHistogramBins);  // bins: a power of two >= 2
 
-  // Adds n finite values (the caller checks finiteness). Counting runs on up to `threads`
-  // threads with private integer histograms summed afterwards: the result is independent of
-  // `threads`.
-  void observe(const float* data, int64_t n, int threads = 1);
+  // Adds n values. Returns -1, or the index of the first NaN/inf (then nothing is added).
+  // Counting runs on up to `threads` threads with private integer histograms summed afterwards:
+  // the result is independent of `threads`.
+  int64_t observe(const float* data, int64_t n, int threads = 1);
 
   int64_t count() const { return count_; }       // values seen, zeros included
   int64_t zero_count() const { return zeros_; }  // exact zeros (not in the histogram)
@@ -70,6 +70,9 @@ struct MethodOptions {
 TensorRange choose_range(const HistogramObserver& h, CalibMethod m, const MethodOptions& o);
 
 // The individual searches, exposed for tests: each returns the clip threshold T on |x|.
+// entropy_threshold keeps the whole range (T = max|x|) when at most 2*levels bins are occupied:
+// data with that few distinct values (u8 images) fits the grid, and KL over a comb of bins
+// favours clipping right after a spike (e.g. the background value).
 double percentile_threshold(const HistogramObserver& h, double percentile);
 double entropy_threshold(const HistogramObserver& h, int levels, double* best_kl = nullptr);
 double mse_threshold(const HistogramObserver& h, int bits, double* best_mse = nullptr);

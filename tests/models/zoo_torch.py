@@ -2,7 +2,7 @@
 
 Used to check that the C++ zoo has PyTorch's module structure, module paths and parameter counts:
     /usr/bin/python3 tests/models/zoo_torch.py            # prints name, #params, module paths
-    /usr/bin/python3 tests/models/zoo_torch.py --check DIR NAME
+    /usr/bin/python3 tests/models/zoo_torch.py --check DIR NAME [DIR NAME ...]
         loads DIR/params/<state_dict key>.npy into model NAME (every parameter and buffer must be
         there with its exact shape), runs DIR/input.npy through it and writes DIR/torch_out.npy
 mnist_naive is NNI's NaiveModel (examples/model_compress/models/mnist/naive.py); resnet18_cifar is
@@ -104,8 +104,9 @@ def check(folder, name):
 
 
 if __name__ == "__main__":
-    if len(sys.argv) == 4 and sys.argv[1] == "--check":
-        check(sys.argv[2], sys.argv[3])
+    if len(sys.argv) >= 4 and sys.argv[1] == "--check" and len(sys.argv) % 2 == 0:
+        for i in range(2, len(sys.argv), 2):
+            check(sys.argv[i], sys.argv[i + 1])
         sys.exit(0)
     names = sys.argv[1:] or list(MODELS)
     for name in names:

@@ -1,14 +1,17 @@
 // Calibration: known distributions give known ranges, streaming histograms keep fixed memory,
 // results are byte-identical whatever the thread count, and bad data is reported by tensor and
 // image.
-#include "quant/calibrator.h"
+#include "mpq/calibrator.h"
 
 #include <gtest/gtest.h>
 
 #include <cmath>
+#include <cstdio>
+#include <fstream>
 #include <random>
 
 #include "ir/op_def.h"
+#include "quant/calibrator.h"
 #include "quant/model_hash.h"
 #include "quant/observers.h"
 
@@ -396,6 +399,132 @@ TEST(Calibrator, EmptyDatasetAndBadOptions) {
   CalibrationOptions o2;
   o2.batch_size = 0;
   EXPECT_THROW(Calibrator(m.g, o2), Error);
+}
+
+}  // namespace
+}  // namespace mpq::quant
+
+namespace mpq::quant {
+namespace {
+
+TEST(Calibrator, CacheMatchesOnlySameModelDataAndOptions) {
+  SmallModel m;
+  TensorDataset ds({4}, gaussian(4 * 64, 20));
+  CalibrationOptions o;
+  o.calib_images = 32;
+  Calibrator c(m.g, o);
+  CalibrationTable t = parse_calibration_table(calibration_table_to_json(c.run(ds)), "cache.json");
+  const std::string mh = model_hash(m.g), dh = data_hash(ds, c.sample(ds));
+  EXPECT_EQ(cache_mismatch(t, mh, dh, c.options_json(ds)), "");
+  EXPECT_NE(cache_mismatch(t, "fnv1a64:x", dh, c.options_json(ds)).find("model hash differs"),
+            std::string::npos);
+  o.seed = 1;  // another sample of the data
+  Calibrator c2(m.g, o);
+  EXPECT_NE(cache_mismatch(t, mh, data_hash(ds, c2.sample(ds)), c2.options_json(ds))
+                .find("data hash differs"),
+            std::string::npos);
+  o.seed = 0;
+  o.method = CalibMethod::kMse;
+  Calibrator c3(m.g, o);
+  EXPECT_NE(cache_mismatch(t, mh, dh, c3.options_json(ds)).find("options differ"),
+            std::string::npos);
+  CalibrationTable nni = parse_calibration_table(R"({"add": {"output_bits": 8}})", "nni.json");
+  EXPECT_NE(cache_mismatch(nni, mh, dh, c.options_json(ds)), "");
+}
+
+TEST(Calibrator, PublicApi) {
+  SmallModel m;
+  TensorDataset ds({4}, gaussian(4 * 64, 21));
+  const std::string cfg = testing::TempDir() + "/api_cfg.json";
+  {
+    std::ofstream f(cfg);
+    f << R"([{"quant_types": ["output"], "quant_bits": 8, "op_types": ["ReLU"], "quant_bitz": 1}])";
+  }
+  mpq::Calibrator c(
+      m.g, {.method = "percentile", .percentile = 99.0, .calib_images = 50, .config_list = cfg});
+  CalibrationTable t = c.calibrate(ds);
+  EXPECT_EQ(t.header.method, "percentile");
+  EXPECT_EQ(t.header.num_samples, 50);
+  ASSERT_EQ(t.layers.size(), 1u);
+  EXPECT_EQ(t.layers.begin()->first, "relu");
+  ASSERT_EQ(c.warnings().size(), 1u);  // the unknown key
+  const std::string out = testing::TempDir() + "/api_calib.json";
+  mpq::Calibrator::save(t, out);
+  EXPECT_EQ(calibration_table_to_json(mpq::Calibrator::load(out)), calibration_table_to_json(t));
+  try {
+    mpq::Calibrator(m.g, {.method = "kl"});
+    FAIL();
+  } catch (const Error& e) {
+    EXPECT_EQ(e.status().key, "method");
+    EXPECT_NE(e.status().message.find("unknown calibration method 'kl'"), std::string::npos);
+  }
+  std::remove(cfg.c_str());
+  std::remove(out.c_str());
+}
+
+}  // namespace
+}  // namespace mpq::quant
+
+namespace mpq::quant {
+namespace {
+
+TEST(Calibrator, WeightsPerOutputChannelSymmetric) {
+  Graph g;
+  Value* x = g.add_input("x", DType::f32, {-1, 1, 3, 3});
+  // Channel 0 spans [-0.5, 0.25] -> amax 0.5; channel 1 spans [-0.1, 2] -> amax 2.
+  std::vector<float> w(18, 0.f);
+  w[0] = -0.5f, w[1] = 0.25f, w[9] = -0.1f, w[10] = 2.f;
+  Value* wv = g.add_constant("conv.weight", Tensor::from<float>({2, 1, 3, 3}, w));
+  Node* conv = g.add_node(OpKind::Conv, "Conv_0", {x, wv}, {"c"});
+  conv->module_path = "conv";
+  g.add_output(conv->outputs[0]);
+  for (auto& n : g.nodes()) apply_attr_schema(*n);
+  infer_shapes(g);
+  TensorDataset ds({1, 3, 3}, gaussian(9 * 20, 30));
+  CalibrationOptions o;
+  o.method = CalibMethod::kMinMax;
+  CalibrationTable t = Calibrator(g, o).run(ds);
+  const WeightRange& r = t.weights.at("conv.weight");
+  EXPECT_EQ(r.axis, 0);
+  EXPECT_EQ(r.min, (std::vector<float>{-0.5f, -2.f}));
+  EXPECT_EQ(r.max, (std::vector<float>{0.5f, 2.f}));
+  const LayerPrecision& l = t.layers.at("conv");
+  EXPECT_EQ(l.weight_bits, 8);
+  EXPECT_EQ(l.weight_scale, (std::vector<float>{0.5f / 127.f, 2.f / 127.f}));
+  EXPECT_EQ(l.weight_zero_point, (std::vector<int32_t>{0, 0}));
+  EXPECT_EQ(*l.tracked_min_input, t.tensors.at("x").min);
+  EXPECT_EQ(*l.tracked_max_output, t.tensors.at("c").max);
+  // A config_list with NNI's defaults (uint, per_tensor_affine) gives NNI's weight scale.
+  auto cfg = ConfigList::parse_string(
+      R"([{"quant_types": ["weight", "input"], "quant_bits": 8, "op_types": ["Conv2d"]}])");
+  CalibrationTable t2 = Calibrator(g, o, cfg.resolve(g)).run(ds);
+  const LayerPrecision& l2 = t2.layers.at("conv");
+  ASSERT_EQ(l2.weight_scale.size(), 1u);
+  EXPECT_FLOAT_EQ(l2.weight_scale[0], 2.5f / 255.f);  // [-0.5, 2] over 255 levels
+  EXPECT_EQ(l2.weight_zero_point[0], 51);             // 0 - round(-0.5 / (2.5/255)) = 51
+  EXPECT_EQ(l2.output_bits, 0);
+}
+
+}  // namespace
+}  // namespace mpq::quant
+
+namespace mpq::quant {
+namespace {
+
+TEST(Observers, EntropyKeepsTheRangeOfFewValuedData) {
+  // Like normalized u8 images: 256 levels, half the pixels at the background value.
+  std::mt19937_64 g(40);
+  std::vector<float> v(300000);
+  for (auto& x : v) {
+    const int pixel = (g() % 2) ? 0 : static_cast<int>(g() % 256);
+    x = (pixel / 255.f - 0.286f) / 0.353f;
+  }
+  auto h = observe_all(v);
+  EXPECT_EQ(entropy_threshold(h, 128), h.amax());
+  TensorRange r = choose_range(h, CalibMethod::kEntropy, {});
+  EXPECT_EQ(r.min, h.min());
+  EXPECT_EQ(r.max, h.max());
+  EXPECT_LE(r.stats.at("nonzero_bins"), 256);
 }
 
 }  // namespace

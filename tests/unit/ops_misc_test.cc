@@ -292,6 +292,23 @@ TEST(OpsSoftmax, Opset11CoercesTo2D) {
     expect_floats(out, {float(1 / z), float(std::exp(1.) / z), float(std::exp(2.) / z),
                         float(std::exp(3.) / z)});
   }
+  // Dynamic batch: the original shape comes from Shape(x) at run time.
+  {
+    Graph g;
+    Value* x = g.add_input("x", DType::f32, {-1, 2, 2});
+    Node* n = g.add_node(OpKind::LogSoftmax, "lsm", {x}, 1, attrs({{"axis", int64_t{1}}}));
+    apply_attr_schema(*n);
+    Value* y = n->outputs[0];
+    op_def(OpKind::LogSoftmax).onnx.import_fixup(g, *n, 12);
+    g.add_output(y);
+    infer_shapes(g);
+    verify(g);
+    EXPECT_EQ(y->shape.size(), 3u);
+    auto out =
+        ReferenceExecutor(g).run({Tensor::from<float>({2, 2, 2}, {0, 0, 0, 0, 1, 1, 1, 1})})[0];
+    EXPECT_EQ(out.shape(), (Shape{2, 2, 2}));
+    expect_floats(out, std::vector<float>(8, -std::log(4.f)));
+  }
   // Last axis under opset 11: no rewrite needed.
   Graph g;
   Value* x = g.add_input("x", DType::f32, {3, 4});

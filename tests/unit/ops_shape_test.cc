@@ -195,6 +195,21 @@ TEST(OpsShape, IdentityAndDropout) {
   EXPECT_EQ(run_op({OpKind::Dropout, {x, Tensor::scalar(0.5f)}})[0].to_floats(), x.to_floats());
 }
 
+TEST(OpsShape, TrainingModeDropoutIsAnUnsupportedVariant) {
+  Graph g;
+  Value* x = g.add_input("x", DType::f32, {2});
+  Value* r = g.add_input("r", DType::f32, {});
+  Value* t = g.add_input("t", DType::boolean, {});
+  Tensor no(DType::boolean, {});
+  Value* off = g.add_constant("off", no);
+  Value* zero = g.add_constant("zero", Tensor::scalar(0.f));
+  const auto& reason = op_def(OpKind::Dropout).unsupported_reason;
+  EXPECT_NE(reason(*g.add_node(OpKind::Dropout, "a", {x, r, t}, 1)), "");
+  EXPECT_EQ(reason(*g.add_node(OpKind::Dropout, "b", {x, r, off}, 1)), "");
+  EXPECT_EQ(reason(*g.add_node(OpKind::Dropout, "c", {x, zero, t}, 1)), "");
+  EXPECT_EQ(reason(*g.add_node(OpKind::Dropout, "d", {x}, 1)), "");
+}
+
 TEST(OpsShape, ShapeWithStartEnd) {
   Tensor x(DType::u8, {2, 3, 4, 5});
   EXPECT_EQ(run_op({OpKind::Shape, {x}})[0].to_int64s(), (std::vector<int64_t>{2, 3, 4, 5}));
@@ -288,6 +303,22 @@ TEST(OpsShape, PadOpset2Attributes) {
   EXPECT_EQ(n->outputs[0]->shape, (Shape{1, 5}));
   EXPECT_EQ(ReferenceExecutor(g).run({Tensor::from<float>({1, 2}, {1, 2})})[0].to_floats(),
             fl({7, 1, 2, 7, 7}));
+}
+
+TEST(OpsShape, PadOpset18ConstantAxesBecomeFullPads) {
+  Graph g;
+  Value* x = g.add_input("x", DType::f32, {1, 2});
+  Value* pads = g.add_constant("pads", i64({2, 1}));
+  Value* axes = g.add_constant("axes", i64({-1}));
+  Node* n = g.add_node(OpKind::Pad, "p", {x, pads, nullptr, axes}, 1);
+  apply_attr_schema(*n);
+  op_def(OpKind::Pad).onnx.import_fixup(g, *n, 18);
+  g.add_output(n->outputs[0]);
+  infer_shapes(g);
+  EXPECT_FALSE(n->has_input(3));
+  EXPECT_EQ(n->inputs[1]->constant->to_int64s(), (std::vector<int64_t>{0, 2, 0, 1}));
+  EXPECT_EQ(ReferenceExecutor(g).run({Tensor::from<float>({1, 2}, {1, 2})})[0].to_floats(),
+            fl({0, 0, 1, 2, 0}));
 }
 
 TEST(OpsShape, GatherAxesAndNegativeIndices) {

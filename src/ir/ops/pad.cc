@@ -141,6 +141,23 @@ OpDef def_Pad() {
   d.onnx = onnx_op("Pad", 2);
   d.onnx.internal_attrs = {"pads", "value"};  // opset 2-10
   d.onnx.import_fixup = [](Graph& g, Node& n, int opset) {
+    if (opset >= 18) {
+      // Constant `axes` (opset 18) are folded into full-rank pads: the opset 11-17 form.
+      if (n.inputs.size() < 4 || !n.inputs[3] || !n.inputs[0] || !n.inputs[0]->has_type) return;
+      auto axes = constant_ints(n, 3);
+      auto pads = constant_ints(n, 1);
+      if (!axes || !pads) return;
+      const int64_t r = static_cast<int64_t>(n.inputs[0]->shape.size());
+      std::vector<int64_t> full(2 * r);
+      auto p = per_dim_pads(*pads, axes, r);
+      for (int64_t i = 0; i < r; ++i) full[i] = p[i].first, full[i + r] = p[i].second;
+      g.set_input(&n, 1,
+                  g.add_constant(g.unique_value_name(n.name + "_pads"),
+                                 Tensor::from<int64_t>({2 * r}, full)));
+      g.set_input(&n, 3, nullptr);
+      n.inputs.resize(3);
+      return;
+    }
     if (opset >= 11) return;
     if (!n.attrs.has("pads"))
       invalid_input("Pad before opset 11 requires the 'pads' attribute")

@@ -329,6 +329,17 @@ OpDef def_Dropout() {
   };
   d.backward = reshape_backward;
   d.quant = QuantRule::kPassthrough;
+  // Training mode is deterministic only when ratio is 0; a training_mode input that is not a
+  // constant false (or a ratio that may be > 0) is rejected at import instead of failing later.
+  d.unsupported_reason = [](const Node& n) -> std::string {
+    if (!n.has_input(2)) return "";
+    auto training = constant_input(n, 2);
+    if (training && training->numel() == 1 && scalar_of(*training, "training_mode") == 0) return "";
+    auto ratio = n.has_input(1) ? constant_input(n, 1) : std::nullopt;
+    if (ratio && ratio->numel() == 1 && scalar_of(*ratio, "ratio") == 0) return "";
+    return "training-mode Dropout (training_mode not a constant false, ratio not a constant 0) "
+           "draws random masks; mpq runs Dropout in inference mode";
+  };
   d.onnx = onnx_op("Dropout", 7);
   d.onnx.internal_attrs = {"ratio"};  // opset 7-11; meaningless at inference
   d.onnx.import_fixup = [](Graph&, Node& n, int opset) {

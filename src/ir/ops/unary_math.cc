@@ -22,7 +22,6 @@ OpDef float_math(const char* doc, const char* op_type, float (*f)(float)) {
   d.onnx = onnx_op(op_type, 6);
   return d;
 }
-}  // namespace
 
 // Backward of y = f(x) written through y: gx = g * dfdy(y).
 BackwardFn through_output(float (*dfdy)(float)) {
@@ -37,6 +36,7 @@ BackwardFn through_output(float (*dfdy)(float)) {
     return std::vector<Tensor>{gx};
   };
 }
+}  // namespace
 
 OpDef def_Sqrt() {
   OpDef d = float_math("sqrt(x) (NaN for x < 0)", "Sqrt", [](float v) { return std::sqrt(v); });
