@@ -13,6 +13,23 @@ void own_constants(Graph& g) {
     if (v->constant) v->constant = v->constant->clone();
 }
 
+int fold_constant_nodes(Graph& g) {
+  std::vector<Node*> todo;
+  for (const auto& n : g.nodes()) {
+    bool no_inputs = true;
+    for (const Value* v : n->inputs) no_inputs &= v == nullptr;
+    if (no_inputs && n->outputs.size() == 1 && n->def().forward) todo.push_back(n.get());
+  }
+  for (Node* n : todo) {
+    std::vector<Tensor> out = n->def().forward(*n, std::vector<Tensor>(n->inputs.size()));
+    if (out.size() != 1) continue;
+    Value* v = n->outputs[0];
+    g.remove_node(n);
+    v->constant = out[0];
+  }
+  return static_cast<int>(todo.size());
+}
+
 struct Autodiff::Plan {
   struct Step {
     const Node* node = nullptr;
@@ -43,6 +60,7 @@ Autodiff::Autodiff(Graph& g, Value* output) : g_(g), out_value_(output) {
     invalid_input("the model input must be float32 for training").key(g_.inputs()[0]->name).raise();
   if (g_.inputs()[0]->shape.empty())
     invalid_input("the model input has no batch dimension").key(g_.inputs()[0]->name).raise();
+  fold_constant_nodes(g_);
   g_.sort();
   collect_params();
 }
