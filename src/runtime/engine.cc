@@ -1,5 +1,7 @@
 #include "runtime/engine.h"
 
+#include <chrono>
+
 namespace mpq::runtime {
 
 Engine::Engine(plan::Plan plan, std::vector<std::unique_ptr<Kernel>> kernels)
@@ -116,7 +118,15 @@ std::vector<Tensor> ExecutionContext::run(const std::vector<Tensor>& inputs) {
     for (int t : st.outputs) a.outputs.push_back(const_cast<void*>(ptr[t]));
     a.ctx = step_ctx_[s];
     try {
-      e.kernels_[s]->run(a);
+      if (profile_) {  // profiling hook (set_profile)
+        if (profile_->size() != p.steps.size()) profile_->assign(p.steps.size(), 0.0);
+        const auto t0 = std::chrono::steady_clock::now();
+        e.kernels_[s]->run(a);
+        (*profile_)[s] +=
+            std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
+      } else {
+        e.kernels_[s]->run(a);
+      }
     } catch (const Error& err) {
       throw err.with_node(st.node->name);
     }

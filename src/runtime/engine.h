@@ -54,6 +54,10 @@ class ExecutionContext {
 
   const Engine& engine() const { return *engine_; }
 
+  // Profiling hook (`mpq bench --profile`): while set, each run adds every step's wall time in ms
+  // to (*ms)[step] (resized to the step count). Asynchronous backends are timed at launch only.
+  void set_profile(std::vector<double>* ms) { profile_ = ms; }
+
  private:
   int64_t check_inputs(const std::vector<Tensor>& inputs) const;
 
@@ -62,6 +66,7 @@ class ExecutionContext {
   Tensor arena_;
   std::unordered_map<std::string, std::unique_ptr<BackendContext>> backend_ctx_;
   std::vector<BackendContext*> step_ctx_;
+  std::vector<double>* profile_ = nullptr;
 };
 
 }  // namespace mpq::runtime
