@@ -71,6 +71,26 @@ BuildOutput build_engine(BuildInputs in) {
   if (in.table) {
     auto w = quant::check_table_matches(*in.table, g, in.force, in.calib_name);
     out.warnings.insert(out.warnings.end(), w.begin(), w.end());
+    if (in.force) {
+      // Forced: layers the model does not have are dropped (each with a warning) instead of
+      // failing the build.
+      for (auto it = in.table->layers.begin(); it != in.table->layers.end();) {
+        quant::CalibrationTable one;
+        one.layers.insert(*it);
+        Result<int> r = capture([&] {
+          quant::resolve_layers(one, g, in.calib_name);
+          return 0;
+        });
+        if (r.ok()) {
+          ++it;
+          continue;
+        }
+        out.warnings.push_back(r.status().to_string() + " (layer ignored: --force)");
+        it = in.table->layers.erase(it);
+      }
+    } else {
+      quant::resolve_layers(*in.table, g, in.calib_name);  // errors name the table's file
+    }
   }
   if (!in.config_list.empty()) {
     if (!in.table) in.table.emplace();
@@ -80,9 +100,10 @@ BuildOutput build_engine(BuildInputs in) {
   try {
     out.engine = runtime::Engine::build(g, in.table ? &*in.table : nullptr, in.options);
   } catch (const Error& e) {
-    // Problems with the table's contents name the table's file.
+    // Missing ranges and --strict failures are about the table's contents: name its file.
+    const std::string& msg = e.status().message;
     if (e.status().file.empty() && !in.calib_name.empty() &&
-        e.status().message.find("range") != std::string::npos)
+        (msg.find("range") != std::string::npos || msg.rfind("strict", 0) == 0))
       throw e.with_file(in.calib_name);
     throw;
   }
