@@ -42,7 +42,7 @@ struct TensorSpec {
   DType dtype = DType::f32;
   Shape shape;  // logical shape (NCHW order for images) at the maximum batch
   Layout layout = Layout::kPlain;
-  bool batched = false;  // dim 0 is the run-time batch
+  bool batched = false;              // dim 0 is the run-time batch
   std::optional<QuantParams> quant;  // set for u8/s8 tensors: real = scale * (q - zero_point)
   std::optional<Tensor> constant;    // weights and other initializers (f32, plain)
 

@@ -22,8 +22,12 @@ struct Decision {
   std::vector<std::string> reasons;
 };
 
-bool is_float_dtype(DType t) { return dtype_info(t).is_float; }
-bool is_q(DType t) { return t == DType::i8 || t == DType::u8; }
+bool is_float_dtype(DType t) {
+  return dtype_info(t).is_float;
+}
+bool is_q(DType t) {
+  return t == DType::i8 || t == DType::u8;
+}
 
 bool same_realization(const TensorSpec& a, const TensorSpec& b) {
   if (a.dtype != b.dtype || (a.shape.size() == 4 && a.layout != b.layout)) return false;
@@ -35,7 +39,9 @@ bool same_realization(const TensorSpec& a, const TensorSpec& b) {
 }
 
 // Ops whose input 0 alone is quantized (weights are constants; a fused residual may stay float).
-bool has_constant_weights(const Node& n) { return n.has_input(1) && n.inputs[1]->is_constant(); }
+bool has_constant_weights(const Node& n) {
+  return n.has_input(1) && n.inputs[1]->is_constant();
+}
 
 bool is_residual_input(const Node& n, size_t i) {
   return i == 3 && (n.def().name == "FusedConv" || n.def().name == "FusedGemm");
@@ -45,7 +51,8 @@ class Builder {
  public:
   Builder(const Graph& g, const quant::CalibrationTable* table, const BuildOptions& opt)
       : original_(g), opt_(opt), reg_(KernelRegistry::instance()) {
-    if (opt.max_batch < 1) invalid_input("the maximum batch must be at least 1").key("batch").raise();
+    if (opt.max_batch < 1)
+      invalid_input("the maximum batch must be at least 1").key("batch").raise();
     if (!find_backend(opt.backend))
       invalid_input("unknown backend '" + opt.backend + "'").key("backend").raise();
     reqs_ = read_requests(g, table, opt);
@@ -98,8 +105,8 @@ class Builder {
       if (v->is_constant() || !v->has_type) continue;
       for (size_t d = 1; d < v->shape.size(); ++d)
         if (v->shape[d] < 0)
-          unsupported(str("value has a dynamic dimension other than the batch: ",
-                          shape_str(v->shape)))
+          unsupported(
+              str("value has a dynamic dimension other than the batch: ", shape_str(v->shape)))
               .key(v->name)
               .raise();
     }
@@ -119,8 +126,8 @@ class Builder {
       if (it == reqs_.ranges.end() || !n->attrs.has("post_ops")) continue;
       RangeInfo r = it->second;
       const auto& ops = n->attrs.strings("post_ops");
-      std::vector<float> p = n->attrs.has("post_op_params") ? n->attrs.floats("post_op_params")
-                                                            : std::vector<float>{};
+      std::vector<float> p =
+          n->attrs.has("post_op_params") ? n->attrs.floats("post_op_params") : std::vector<float>{};
       p.resize(ops.size() * 2, 0.f);
       bool ok = true;
       for (size_t k = 0; k < ops.size() && ok; ++k) {
@@ -157,7 +164,8 @@ class Builder {
   bool int8_producer(const Value* v) const {
     if (!v->producer) return false;
     auto it = dec_.find(v->producer);
-    return it != dec_.end() && it->second.exec == Precision::kInt8 && it->second.backend != "reference";
+    return it != dec_.end() && it->second.exec == Precision::kInt8 &&
+           it->second.backend != "reference";
   }
 
   Precision producer_class(const Value* v) const {
@@ -275,7 +283,8 @@ class Builder {
       return false;
     }
     if (!k) {
-      if (!reference_only) d.reasons.push_back("no " + opt_.backend + " kernel (" + why + "): reference");
+      if (!reference_only)
+        d.reasons.push_back("no " + opt_.backend + " kernel (" + why + "): reference");
       k = reg_.find("reference", n, Precision::kFp32, &why);
       if (!k) unsupported(str("no kernel for ", n.op_name(), ": ", why)).node(n.label()).raise();
     }
@@ -328,7 +337,8 @@ class Builder {
   }
 
   Value* reorder_to(Graph& g, Value* v, const TensorSpec& want) {
-    std::string tag = str(dtype_name(want.dtype), want.shape.size() == 4 ? layout_name(want.layout) : "");
+    std::string tag =
+        str(dtype_name(want.dtype), want.shape.size() == 4 ? layout_name(want.layout) : "");
     if (want.quant) tag += str("_s", want.quant->scale[0], "_z", want.quant->zero_point[0]);
     auto key = std::make_pair(v, tag);
     if (auto it = reorders_.find(key); it != reorders_.end()) return it->second;
@@ -368,7 +378,8 @@ class Builder {
   bool consumer_wants_int8(const Value* o) const {
     for (const Node* c : o->consumers) {
       auto it = dec_.find(c);
-      if (it != dec_.end() && it->second.exec == Precision::kInt8 && it->second.backend != "reference")
+      if (it != dec_.end() && it->second.exec == Precision::kInt8 &&
+          it->second.backend != "reference")
         return true;
     }
     return false;
@@ -408,7 +419,10 @@ class Builder {
           want.dtype = v->dtype;
           want.quant.reset();
         } else if (d.exec == Precision::kInt8) {
-          if (!is_q(cur.dtype) && !residual) {
+          // A float residual is quantized with its own range when it has one (the sum post-op
+          // reads it as int8 with its scale); without a range it stays float and the output
+          // is float too (see below).
+          if (!is_q(cur.dtype) && (!residual || vq_.count(v))) {
             want.dtype = vq_dtype_.at(v);
             want.quant = vq_.at(v);
           }
@@ -437,7 +451,9 @@ class Builder {
             s.dtype = in.dtype;
             s.quant = in.quant;
           } else if (d.exec == Precision::kInt8 && f.any_output_dtype) {
-            if (vq_.count(o) && consumer_wants_int8(o)) {
+            const bool float_residual = n->inputs.size() > 3 && n->inputs[3] &&
+                                        !is_q(specs_[tensor_of(n->inputs[3])].dtype);
+            if (vq_.count(o) && consumer_wants_int8(o) && !float_residual) {
               s.dtype = vq_dtype_.at(o);
               s.quant = vq_.at(o);
             } else {
@@ -492,7 +508,8 @@ class Builder {
     g.remove_unused();
     plan.tensors = specs_;
     plan.tensor_index.clear();
-    for (size_t i = 0; i < specs_.size(); ++i) plan.tensor_index[specs_[i].name] = static_cast<int>(i);
+    for (size_t i = 0; i < specs_.size(); ++i)
+      plan.tensor_index[specs_[i].name] = static_cast<int>(i);
     plan.steps = steps_;
     plan.inputs.clear();
     plan.outputs.clear();

@@ -18,10 +18,10 @@ namespace mpq::plan {
 
 struct Request {
   Precision precision = Precision::kFp32;
-  int bits = 32;          // as requested (4 is recorded and runs int8 where possible)
-  std::string source;     // "config", "calibration" or "default"
+  int bits = 32;             // as requested (4 is recorded and runs int8 where possible)
+  std::string source;        // "config", "calibration" or "default"
   bool is_explicit = false;  // named by the table (not the default)
-  std::string key;        // the table's layer key
+  std::string key;           // the table's layer key
 };
 
 struct RangeInfo {

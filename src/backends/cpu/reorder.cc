@@ -33,8 +33,12 @@ void quantize_loop(const F* src, Q* dst, const Shape& s, bool nchw_to_nhwc, floa
     }
 }
 
-float load_f32(float v) { return v; }
-float load_bf16(uint16_t v) { return bf16_to_float(v); }
+float load_f32(float v) {
+  return v;
+}
+float load_bf16(uint16_t v) {
+  return bf16_to_float(v);
+}
 
 class ReorderKernel : public Kernel {
  public:
@@ -69,7 +73,8 @@ class ReorderKernel : public Kernel {
       const int32_t zp = qzero(to_);
       auto go = [&](auto* dst) {
         if (from_.dtype == DType::f32)
-          quantize_loop(static_cast<const float*>(a.inputs[0]), dst, s, transpose_, sc, zp, load_f32);
+          quantize_loop(static_cast<const float*>(a.inputs[0]), dst, s, transpose_, sc, zp,
+                        load_f32);
         else
           quantize_loop(static_cast<const uint16_t*>(a.inputs[0]), dst, s, transpose_, sc, zp,
                         load_bf16);
@@ -87,7 +92,8 @@ class ReorderKernel : public Kernel {
         {DNNL_ARG_SRC, mem(md_of(from_, a.batch), a.inputs[0])},
         {DNNL_ARG_DST, mem(md_of(to_, a.batch), a.outputs[0])}};
     int32_t zs = qzero(from_), zd = qzero(to_);
-    if (is_int8(from_.dtype) && zs != 0) args[DNNL_ARG_ATTR_ZERO_POINTS | DNNL_ARG_SRC] = zp_mem(zs);
+    if (is_int8(from_.dtype) && zs != 0)
+      args[DNNL_ARG_ATTR_ZERO_POINTS | DNNL_ARG_SRC] = zp_mem(zs);
     if (is_int8(to_.dtype) && zd != 0) args[DNNL_ARG_ATTR_ZERO_POINTS | DNNL_ARG_DST] = zp_mem(zd);
     execute(*p, ctx, std::move(args));
   }
@@ -114,7 +120,8 @@ class ReorderKernel : public Kernel {
         attr.set_zero_points(DNNL_ARG_DST, 0, {DNNL_RUNTIME_S32_VAL});
       dnnl::reorder::primitive_desc pd(engine(), md_of(from_, batch), engine(), md_of(to_, batch),
                                        attr);
-      return std::make_shared<const Prim>(make_prim<dnnl::reorder::primitive_desc, dnnl::reorder>(pd));
+      return std::make_shared<const Prim>(
+          make_prim<dnnl::reorder::primitive_desc, dnnl::reorder>(pd));
     });
   }
 
