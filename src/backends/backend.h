@@ -138,6 +138,8 @@ class Backend {
  public:
   virtual ~Backend() = default;
   virtual std::string name() const = 0;
+  // One line about the library and ISA it runs on (for benchmark and engine reports).
+  virtual std::string describe() const { return name(); }
   virtual std::unique_ptr<BackendContext> make_context(int threads) const = 0;
   // Called once before kernels are prepared (e.g. sets the thread count used to plan work).
   virtual void begin_prepare(int threads) const {}

@@ -153,12 +153,25 @@ class Builder {
     if (it == reqs_.ranges.end()) return false;
     DType dt;
     bool widened = false;
-    vq_[v] = activation_quant(it->second, &dt, &widened);
+    vq_[v] = activation_quant(it->second, feeds_weighted_op(v), &dt, &widened);
     vq_dtype_[v] = dt;
     if (widened)
       notes_.insert(str("range of '", v->name, "' [", it->second.min, ", ", it->second.max,
                         "] was widened to contain 0"));
     return true;
+  }
+
+  // Whether v reaches input 0 of a conv/gemm (directly or through passthrough ops).
+  static bool feeds_weighted_op(const Value* v, int depth = 0) {
+    if (depth > 64) return true;
+    for (const Node* c : v->consumers) {
+      if (c->def().quant == QuantRule::kRequant && has_constant_weights(*c) && c->inputs[0] == v)
+        return true;
+      if (c->def().quant == QuantRule::kPassthrough && !c->outputs.empty() && c->inputs[0] == v &&
+          feeds_weighted_op(c->outputs[0], depth + 1))
+        return true;
+    }
+    return false;
   }
 
   bool int8_producer(const Value* v) const {
@@ -422,7 +435,7 @@ class Builder {
           // A float residual is quantized with its own range when it has one (the sum post-op
           // reads it as int8 with its scale); without a range it stays float and the output
           // is float too (see below).
-          if (!is_q(cur.dtype) && (!residual || vq_.count(v))) {
+          if (!is_q(cur.dtype) && (!residual || quant_known(v))) {
             want.dtype = vq_dtype_.at(v);
             want.quant = vq_.at(v);
           }
@@ -453,7 +466,7 @@ class Builder {
           } else if (d.exec == Precision::kInt8 && f.any_output_dtype) {
             const bool float_residual = n->inputs.size() > 3 && n->inputs[3] &&
                                         !is_q(specs_[tensor_of(n->inputs[3])].dtype);
-            if (vq_.count(o) && consumer_wants_int8(o) && !float_residual) {
+            if (consumer_wants_int8(o) && !float_residual && quant_known(o)) {
               s.dtype = vq_dtype_.at(o);
               s.quant = vq_.at(o);
             } else {

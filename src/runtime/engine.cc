@@ -48,6 +48,11 @@ ExecutionContext::ExecutionContext(std::shared_ptr<const Engine> engine, int thr
   }
 }
 
+void ExecutionContext::set_profiling(bool on) {
+  profiling_ = on;
+  step_ms_.assign(engine_->plan_.steps.size(), 0.0);
+}
+
 int64_t ExecutionContext::check_inputs(const std::vector<Tensor>& inputs) const {
   const plan::Plan& p = engine_->plan_;
   if (inputs.size() != p.inputs.size())
@@ -125,6 +130,8 @@ std::vector<Tensor> ExecutionContext::run(const std::vector<Tensor>& inputs) {
     for (int t : st.inputs) a.inputs.push_back(t >= 0 ? ptr[t] : nullptr);
     for (int t : st.outputs) a.outputs.push_back(const_cast<void*>(ptr[t]));
     a.ctx = step_ctx_[s];
+    const auto t0 =
+        profiling_ ? std::chrono::steady_clock::now() : std::chrono::steady_clock::time_point();
     try {
       if (profile_) {  // profiling hook (set_profile)
         if (profile_->size() != p.steps.size()) profile_->assign(p.steps.size(), 0.0);
@@ -137,6 +144,11 @@ std::vector<Tensor> ExecutionContext::run(const std::vector<Tensor>& inputs) {
       }
     } catch (const Error& err) {
       throw err.with_node(st.node->name);
+    }
+    if (profiling_) {
+      step_ctx_[s]->end_run();  // wait for the step itself
+      step_ms_[s] +=
+          std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
     }
   }
   for (auto& [name, ctx] : backend_ctx_) ctx->end_run();

@@ -54,9 +54,9 @@ class ExecutionContext {
 
   const Engine& engine() const { return *engine_; }
 
-  // Profiling hook (`mpq bench --profile`): while set, each run adds every step's wall time in ms
-  // to (*ms)[step] (resized to the step count). Asynchronous backends are timed at launch only.
-  void set_profile(std::vector<double>* ms) { profile_ = ms; }
+  // Per-step wall time of the runs since profiling was enabled (ms, summed; index = plan step).
+  void set_profiling(bool on);
+  const std::vector<double>& step_ms() const { return step_ms_; }
 
  private:
   int64_t check_inputs(const std::vector<Tensor>& inputs) const;
@@ -66,7 +66,8 @@ class ExecutionContext {
   Tensor arena_;
   std::unordered_map<std::string, std::unique_ptr<BackendContext>> backend_ctx_;
   std::vector<BackendContext*> step_ctx_;
-  std::vector<double>* profile_ = nullptr;
+  bool profiling_ = false;
+  std::vector<double> step_ms_;
 };
 
 }  // namespace mpq::runtime

@@ -78,9 +78,10 @@ int run_bench(const BenchArgs& a) {
 
   std::vector<double> prof;
   if (a.profile) {
-    ctx.set_profile(&prof);
+    ctx.set_profiling(true);
     for (int i = 0; i < a.iters; ++i) ctx.run({x});
-    ctx.set_profile(nullptr);
+    prof = ctx.step_ms();
+    ctx.set_profiling(false);
     for (double& v : prof) v /= a.iters;
   }
   const plan::Plan& p = e.plan();

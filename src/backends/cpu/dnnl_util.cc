@@ -131,6 +131,22 @@ namespace {
 class CpuBackend : public Backend {
  public:
   std::string name() const override { return "cpu"; }
+  std::string describe() const override {
+    const dnnl_version_t* v = dnnl_version();
+    static const std::pair<dnnl::cpu_isa, const char*> kIsa[] = {
+        {dnnl::cpu_isa::avx512_core_amx, "avx512_core_amx (AMX int8/bf16)"},
+        {dnnl::cpu_isa::avx512_core_bf16, "avx512_core_bf16 (VNNI int8, AVX512-BF16)"},
+        {dnnl::cpu_isa::avx512_core_vnni, "avx512_core_vnni (VNNI int8)"},
+        {dnnl::cpu_isa::avx512_core, "avx512_core"},
+        {dnnl::cpu_isa::avx2_vnni, "avx2_vnni"},
+        {dnnl::cpu_isa::avx2, "avx2"}};
+    std::string isa = "other";
+    const dnnl::cpu_isa eff = dnnl::get_effective_cpu_isa();
+    for (const auto& [k, name] : kIsa)
+      if (eff == k) isa = name;
+    return str("oneDNN ", v->major, ".", v->minor, ".", v->patch, ", ISA ", isa, ", OpenMP ",
+               omp_get_max_threads(), " threads max");
+  }
   std::unique_ptr<BackendContext> make_context(int threads) const override {
     return std::make_unique<CpuContext>(threads);
   }
