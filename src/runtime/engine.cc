@@ -133,15 +133,7 @@ std::vector<Tensor> ExecutionContext::run(const std::vector<Tensor>& inputs) {
     const auto t0 =
         profiling_ ? std::chrono::steady_clock::now() : std::chrono::steady_clock::time_point();
     try {
-      if (profile_) {  // profiling hook (set_profile)
-        if (profile_->size() != p.steps.size()) profile_->assign(p.steps.size(), 0.0);
-        const auto t0 = std::chrono::steady_clock::now();
-        e.kernels_[s]->run(a);
-        (*profile_)[s] +=
-            std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
-      } else {
-        e.kernels_[s]->run(a);
-      }
+      e.kernels_[s]->run(a);
     } catch (const Error& err) {
       throw err.with_node(st.node->name);
     }
