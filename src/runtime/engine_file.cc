@@ -8,6 +8,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <ctime>
 #include <map>
 #include <unordered_map>
 
@@ -30,6 +31,12 @@ std::string hex64(uint64_t v) {
   char b[32];
   std::snprintf(b, sizeof b, "c64:%016llx", static_cast<unsigned long long>(v));
   return b;
+}
+
+double process_cpu_ms() {
+  timespec ts{};
+  clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
+  return static_cast<double>(ts.tv_sec) * 1e3 + static_cast<double>(ts.tv_nsec) * 1e-6;
 }
 
 double ms_since(std::chrono::steady_clock::time_point t0) {
@@ -758,6 +765,7 @@ EngineFileContents parse_engine_bytes(const std::string& bytes, const std::strin
 
 LoadedEngine load_engine(const std::string& path) {
   const auto t0 = std::chrono::steady_clock::now();
+  const double cpu0 = process_cpu_ms();
   LoadedEngine le;
   FileBuffer b = read_file(path);
   le.stats.read_ms = ms_since(t0);
@@ -770,6 +778,7 @@ LoadedEngine load_engine(const std::string& path) {
   }
   le.stats.prepare_ms = ms_since(t1);
   le.stats.total_ms = ms_since(t0);
+  le.stats.cpu_ms = process_cpu_ms() - cpu0;
   le.info = std::move(c.info);
   return le;
 }

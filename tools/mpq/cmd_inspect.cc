@@ -91,6 +91,7 @@ int run_inspect(const InspectArgs& a) {
                     {"strict", o.strict}};
     if (!a.no_prepare) {
       j["load_ms"] = stats.total_ms;
+      j["load_cpu_ms"] = stats.cpu_ms;
       j["load"] = {{"read_ms", stats.read_ms},
                    {"verify_ms", stats.verify_ms},
                    {"parse_ms", stats.parse_ms},
@@ -115,8 +116,11 @@ int run_inspect(const InspectArgs& a) {
   std::cout << "\nbuilt for backend " << o.backend << ", batch 1.." << o.max_batch
             << ", default precision " << dp << (o.strict ? ", strict" : "") << "\n";
   if (!a.no_prepare)
-    std::printf("loaded in %.1f ms (read %.1f, verify %.1f, parse %.1f, prepare %.1f)\n",
-                stats.total_ms, stats.read_ms, stats.verify_ms, stats.parse_ms, stats.prepare_ms);
+    std::printf(
+        "loaded in %.1f ms (read %.1f, verify %.1f, parse %.1f, prepare %.1f; %.1f ms of CPU "
+        "time)\n",
+        stats.total_ms, stats.read_ms, stats.verify_ms, stats.parse_ms, stats.prepare_ms,
+        stats.cpu_ms);
   std::cout << "\n";
   print_table(m);
   std::printf(

@@ -1,5 +1,6 @@
 #include "backends/cpu/fused_common.h"
 
+#include <algorithm>
 #include <cmath>
 #include <cstring>
 
@@ -17,8 +18,20 @@ void quantize_weights_per_oc(const float* w, int64_t oc, int64_t per_oc, int8_t*
         quant::compute_scale_zero_point(-m, m, 8, quant::QuantDtype::kInt, true);
     const quant::QRange r = quant::quant_range(8, quant::QuantDtype::kInt);
     scales[o] = sz.scale;
-    for (int64_t i = 0; i < per_oc; ++i)
-      q[o * per_oc + i] = static_cast<int8_t>(quant::quantize_value(row[i], sz.scale, 0, r));
+    // Same result as quant::quantize_value, without its libm call per weight (a third of the
+    // time an int8 engine takes to load): for |v| < 2^22, (v + 1.5*2^23) - 1.5*2^23 rounds half
+    // to even in the default FP mode. Other values (NaN, huge) take the exact path.
+    constexpr float kRound = 12582912.f;
+    for (int64_t i = 0; i < per_oc; ++i) {
+      const float v = row[i] / sz.scale;
+      if (!(std::fabs(v) < 4194304.f)) {
+        q[o * per_oc + i] = static_cast<int8_t>(quant::quantize_value(row[i], sz.scale, 0, r));
+        continue;
+      }
+      const float t = (v + kRound) - kRound;
+      const float c = std::min(std::max(t, static_cast<float>(r.qmin)), static_cast<float>(r.qmax));
+      q[o * per_oc + i] = static_cast<int8_t>(c);
+    }
   }
 }
 
