@@ -1,5 +1,6 @@
 #include "backends/cpu/fused_common.h"
 
+#include <algorithm>
 #include <cmath>
 #include <cstring>
 
@@ -13,19 +14,31 @@ void quantize_weights_per_oc(const float* w, int64_t oc, int64_t per_oc, int8_t*
   for (int64_t o = 0; o < oc; ++o) {
     const float* row = w + o * per_oc;
     float m = 0.f;
-#pragma omp simd reduction(max : m)
-    for (int64_t i = 0; i < per_oc; ++i) m = std::max(m, std::fabs(row[i]));
+    bool nan = false;
+    for (int64_t i = 0; i < per_oc; ++i) {
+      m = std::max(m, std::fabs(row[i]));
+      nan |= row[i] != row[i];
+    }
     // mpq's one scale rule (quant_math): int8 narrow symmetric, scale = amax / 127.
-    const float s = quant::compute_scale_zero_point(-m, m, 8, quant::QuantDtype::kInt, true).scale;
-    scales[o] = s;
-    // quant::quantize_value(x, s, 0, r), vectorized: |x / s| <= 127 here (s = amax / 127) up to
-    // rounding, so the 1.5 * 2^23 trick rounds half to even exactly; then saturate.
-    int8_t* qo = q + o * per_oc;
+    const quant::ScaleZeroPoint sz =
+        quant::compute_scale_zero_point(-m, m, 8, quant::QuantDtype::kInt, true);
+    scales[o] = sz.scale;
+    // Same result as quant::quantize_value, without its libm call per weight: when the row is
+    // finite, |w / scale| <= 127 (scale = amax / 127), and for |v| < 2^22,
+    // (v + 1.5*2^23) - 1.5*2^23 rounds half to even in the default FP mode. The loop has no call
+    // and no branch, so it vectorizes. Rows holding NaN or inf take the exact path.
+    int8_t* qrow = q + o * per_oc;
+    if (nan || !std::isfinite(m) || !(sz.scale > 0.f)) {
+      for (int64_t i = 0; i < per_oc; ++i)
+        qrow[i] = static_cast<int8_t>(quant::quantize_value(row[i], sz.scale, 0, r));
+      continue;
+    }
+    constexpr float kRound = 12582912.f;
+    const float lo = static_cast<float>(r.qmin), hi = static_cast<float>(r.qmax);
 #pragma omp simd
     for (int64_t i = 0; i < per_oc; ++i) {
-      float v = (row[i] / s + 12582912.f) - 12582912.f;
-      v = v < r.qmin ? static_cast<float>(r.qmin) : (v > r.qmax ? static_cast<float>(r.qmax) : v);
-      qo[i] = static_cast<int8_t>(v);
+      const float t = (row[i] / sz.scale + kRound) - kRound;
+      qrow[i] = static_cast<int8_t>(static_cast<int32_t>(std::min(std::max(t, lo), hi)));
     }
   }
 }
