@@ -68,13 +68,16 @@ def model_section(m, rows, work):
                 row["bits"] = (b["mean"], b["parameter_weighted"])
         row["ratios"] = {k: (b["median_ms"] / r["median_ms"] if b else None) for k, b in base.items()}
         out["rows"].append(row)
-    loads = []
+    loads, cpus = [], []
     for i in range(1, 8):
         f = os.path.join(work, f"load_{m}_{i}.json")
         if os.path.exists(f):
-            loads.append(json.load(open(f))["load_ms"])
+            d = json.load(open(f))
+            loads.append(d["load_ms"])
+            cpus.append(d.get("load_cpu_ms", 0.0))
+            out["backend_info"] = d.get("backend_info", "")
     if loads:
-        out["load"] = (statistics.median(loads), min(loads), max(loads))
+        out["load"] = (statistics.median(loads), min(loads), max(loads), statistics.median(cpus))
     return out, by
 
 
@@ -168,7 +171,8 @@ def main():
     flags = sh("grep -o -w 'amx_int8\\|amx_bf16\\|avx512_vnni\\|avx512_bf16' /proc/cpuinfo | sort -u | tr '\\n' ' '")
     versions = {
         "mpq": sh(f"{args.mpq} --version"),
-        "oneDNN": sh("dpkg-query -W -f='${Version}' libdnnl-dev 2>/dev/null"),
+        "oneDNN": sh("dpkg-query -W -f='${Version}' libdnnl-dev 2>/dev/null") + " (" + next(
+            (s.get("backend_info", "") for s in sections.values() if s.get("backend_info")), "") + ")",
         "PyTorch": sh("/usr/bin/python3 -c 'import torch; print(torch.__version__)'"),
         "ONNX Runtime": next((r.get("onnxruntime") for r in rows if r.get("onnxruntime")), "?"),
         "node": sh("node --version"),
@@ -182,7 +186,8 @@ def main():
     for m, s in sections.items():
         if s["load"]:
             print(f"{m}: int8 engine load median {s['load'][0]:.1f} ms "
-                  f"(min {s['load'][1]:.1f}, max {s['load'][2]:.1f}) over 7 loads")
+                  f"(min {s['load'][1]:.1f}, max {s['load'][2]:.1f}; CPU time {s['load'][3]:.1f} ms) "
+                  f"over 7 loads")
     print("\ntargets:")
     for name, value, verdict in tgt:
         print(f"  {verdict:12s} {name}: {value}")
@@ -206,7 +211,8 @@ def main():
         if s["load"]:
             md.append(f"- {m} int8 engine load (read + verify checksum + parse + pack weights for "
                       f"this CPU): median {s['load'][0]:.1f} ms, min {s['load'][1]:.1f}, max "
-                      f"{s['load'][2]:.1f} over 7 loads (`mpq inspect --json`, key `load_ms`).")
+                      f"{s['load'][2]:.1f} over 7 loads, median CPU time {s['load'][3]:.1f} ms "
+                      f"(`mpq inspect --json`, keys `load_ms`, `load_cpu_ms`).")
     md += ["", "Targets:", ""]
     md += [f"- {verdict}: {name}: {value}" for name, value, verdict in tgt]
     md += ["", "Commands (what the script runs per model M and variant V):", "", "```",

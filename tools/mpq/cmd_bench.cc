@@ -113,6 +113,7 @@ int run_bench(const BenchArgs& a) {
     j["images_per_s"] = ips;
     j["round_medians_ms"] = round_medians;
     j["load_ms"] = le.stats.total_ms;
+    j["load_cpu_ms"] = le.stats.cpu_ms;
     j["average_bits"] = bits.mean_bits;
     j["weighted_bits"] = bits.weighted_bits;
     j["accuracy"] = nullptr;

@@ -8,6 +8,7 @@
 #include <sstream>
 
 #include "api/engine_report.h"
+#include "backends/backend.h"
 #include "commands.h"
 #include "runtime/engine_file.h"
 
@@ -84,6 +85,7 @@ int run_inspect(const InspectArgs& a) {
     j["checksum"] = info.checksum;
     j["file_bytes"] = info.file_bytes;
     j["weight_bytes"] = info.weight_bytes;
+    if (const Backend* b = find_backend(o.backend)) j["backend_info"] = b->describe();
     j["options"] = {{"backend", o.backend},
                     {"max_batch", o.max_batch},
                     {"threads", o.threads},
@@ -115,6 +117,8 @@ int run_inspect(const InspectArgs& a) {
   if (!info.config_name.empty()) std::cout << ", config_list " << info.config_name;
   std::cout << "\nbuilt for backend " << o.backend << ", batch 1.." << o.max_batch
             << ", default precision " << dp << (o.strict ? ", strict" : "") << "\n";
+  if (const Backend* b = find_backend(o.backend))
+    std::cout << "backend here: " << b->describe() << "\n";
   if (!a.no_prepare)
     std::printf(
         "loaded in %.1f ms (read %.1f, verify %.1f, parse %.1f, prepare %.1f; %.1f ms of CPU "
