@@ -139,7 +139,8 @@ void register_calibrate(CLI::App& app, std::function<int()>& action) {
   cmd->add_option("--batch", a->batch, "Images per executor run (part of the result)")
       ->capture_default_str()
       ->check(CLI::PositiveNumber);
-  cmd->add_option("--threads", a->threads, "Histogram threads (default: all cores; the table does not depend on it)")
+  cmd->add_option("--threads", a->threads,
+                  "Histogram threads (default: all cores; the table does not depend on it)")
       ->capture_default_str()
       ->check(CLI::PositiveNumber);
   cmd->add_option("--cache", a->cache,
