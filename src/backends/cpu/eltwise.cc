@@ -1,0 +1,107 @@
+// Element-wise activations (oneDNN eltwise): Relu, LeakyRelu, Clip, Sigmoid, Tanh, Elu, Exp in
+// fp32/bf16; Relu and Clip also in int8, where they act on the quantized values directly (the
+// output keeps the input's scale and zero point): relu(x) = max(q, zp), clip = clamp on
+// [lo/s + zp, hi/s + zp].
+#include <cmath>
+#include <limits>
+
+#include "backends/cpu/dnnl_util.h"
+#include "backends/cpu/kernels.h"
+
+namespace mpq::cpu {
+
+namespace {
+
+using alg = dnnl::algorithm;
+
+struct EltwiseOp {
+  const char* name;
+  alg algorithm;
+  bool int8;  // passthrough under int8 quantization
+};
+const EltwiseOp kOps[] = {
+    {"Relu", alg::eltwise_relu, true},         {"LeakyRelu", alg::eltwise_relu, false},
+    {"Clip", alg::eltwise_clip_v2, true},      {"Sigmoid", alg::eltwise_logistic, false},
+    {"Tanh", alg::eltwise_tanh, false},        {"Elu", alg::eltwise_elu, false},
+    {"Exp", alg::eltwise_exp, false},
+};
+
+float const_scalar(const TensorSpec* t, float def) {
+  if (!t) return def;
+  return t->constant->to_floats().at(0);
+}
+
+class EltwiseKernel : public PrimKernel {
+ public:
+  explicit EltwiseKernel(const EltwiseOp& op) : op_(op) {}
+  void prepare(const KernelSetup& s) override {
+    in_ = *s.inputs[0];
+    out_ = *s.outputs[0];
+    const Node& n = *s.node;
+    alg_ = op_.algorithm;
+    const float inf = std::numeric_limits<float>::infinity();
+    if (std::string(op_.name) == "LeakyRelu" || std::string(op_.name) == "Elu")
+      alpha_ = n.attrs.f("alpha", std::string(op_.name) == "Elu" ? 1.f : 0.01f);
+    if (std::string(op_.name) == "Clip") {
+      alpha_ = const_scalar(s.inputs.size() > 1 ? s.inputs[1] : nullptr, -inf);
+      beta_ = const_scalar(s.inputs.size() > 2 ? s.inputs[2] : nullptr, inf);
+    }
+    if (is_int8(in_.dtype)) {
+      // On quantized values: relu -> clip(zp, inf); clip(lo, hi) -> clip(lo/s+zp, hi/s+zp).
+      const float sc = qscale(in_), zp = static_cast<float>(qzero(in_));
+      if (alg_ == alg::eltwise_relu) alpha_ = 0.f, beta_ = inf;
+      alpha_ = alpha_ / sc + zp;
+      beta_ = beta_ / sc + zp;
+      alg_ = alg::eltwise_clip_v2;
+    }
+    init(s.max_batch);
+  }
+  void run(const KernelArgs& a) const override {
+    auto p = prim(a.batch);
+    execute(*p, cpu_ctx(a),
+            {{DNNL_ARG_SRC, mem(md_of(in_, a.batch), a.inputs[0])},
+             {DNNL_ARG_DST, mem(md_of(out_, a.batch), a.outputs[0])}});
+  }
+  std::vector<std::pair<int, int>> inplace() const override { return {{0, 0}}; }
+
+ protected:
+  Prim create(int64_t batch) const override {
+    return guarded(std::string(op_.name) + " " + in_.str(), [&] {
+      dnnl::eltwise_forward::desc d(dnnl::prop_kind::forward_inference, alg_, md_of(in_, batch),
+                                    alpha_, beta_);
+      dnnl::eltwise_forward::primitive_desc pd(d, base_attr(), engine());
+      return make_prim<dnnl::eltwise_forward::primitive_desc, dnnl::eltwise_forward>(pd);
+    });
+  }
+
+ private:
+  EltwiseOp op_;
+  alg alg_;
+  float alpha_ = 0.f, beta_ = 0.f;
+  TensorSpec in_, out_;
+};
+
+}  // namespace
+
+void register_eltwise_kernels(KernelRegistry& r) {
+  for (const EltwiseOp& op : kOps) {
+    auto supports = [op](const Node& n, Precision) -> std::string {
+      if (std::string(op.name) == "Clip")
+        for (size_t i = 1; i < 3; ++i)
+          if (n.has_input(i) && !n.inputs[i]->is_constant())
+            return "Clip bounds are not constants";
+      if (n.inputs.empty() || !n.inputs[0] || !dtype_info(n.inputs[0]->dtype).is_float)
+        return "non-float input";
+      return "";
+    };
+    auto make = [op] { return std::make_unique<EltwiseKernel>(op); };
+    if (op.int8)
+      add_kernel(r, op.name, {Precision::kFp32, Precision::kBf16, Precision::kInt8}, supports,
+                 [](const Node&) { return any_layout_formats(); }, make);
+    else
+      add_kernel(r, op.name, {Precision::kFp32, Precision::kBf16}, supports,
+                 [](const Node&) { return any_layout_formats(); }, make);
+  }
+}
+
+}  // namespace mpq::cpu

@@ -1,0 +1,34 @@
+// Registration of the oneDNN kernels (one function per kernel file, listed in kernel_files.def)
+// and helpers the kernel files share.
+#pragma once
+
+#include <initializer_list>
+
+#include "backends/backend.h"
+
+namespace mpq::cpu {
+
+#define MPQ_CPU_KERNEL_FILE(name) void register_##name##_kernels(KernelRegistry& r);
+#include "backends/cpu/kernel_files.def"
+#undef MPQ_CPU_KERNEL_FILE
+
+// Registers `make` for op `op_name` at each precision, if the op exists in this build's registry
+// (ops are looked up by name so kernel files never need an op switch). Returns false if the op is
+// unknown.
+bool add_kernel(KernelRegistry& r, const char* op_name, std::initializer_list<Precision> precisions,
+                std::function<std::string(const Node&, Precision)> supports,
+                std::function<KernelFormats(const Node&)> formats,
+                std::function<std::unique_ptr<Kernel>()> make);
+
+// Formats of kernels that work on whatever layout their input has (eltwise, pooling...).
+KernelFormats any_layout_formats();
+// Formats of kernels that want NHWC activations and produce NHWC (conv).
+KernelFormats nhwc_formats(bool any_output_dtype);
+
+// DType of activations at a precision (int8 is u8 or s8, decided by the quantization).
+DType float_dtype_of(Precision p);
+
+// Reads an int-list attribute, or `def` repeated `n` times when absent/empty.
+std::vector<int64_t> ints_or(const Node& n, const char* name, size_t count, int64_t def);
+
+}  // namespace mpq::cpu

@@ -1,0 +1,63 @@
+#include "backends/cpu/kernels.h"
+#include "ir/op_def.h"
+
+namespace mpq {
+
+void register_cpu_kernels(KernelRegistry& r) {
+#define MPQ_CPU_KERNEL_FILE(name) cpu::register_##name##_kernels(r);
+#include "backends/cpu/kernel_files.def"
+#undef MPQ_CPU_KERNEL_FILE
+}
+
+namespace cpu {
+
+bool add_kernel(KernelRegistry& r, const char* op_name, std::initializer_list<Precision> precisions,
+                std::function<std::string(const Node&, Precision)> supports,
+                std::function<KernelFormats(const Node&)> formats,
+                std::function<std::unique_ptr<Kernel>()> make) {
+  const OpDef* d = find_op_def(op_name);
+  if (!d) return false;
+  for (Precision p : precisions) {
+    KernelInfo k;
+    k.backend = "cpu";
+    k.op = d->kind;
+    k.precision = p;
+    k.name = str("cpu.", op_name, ".", precision_name(p));
+    if (supports) k.supports = [supports, p](const Node& n) { return supports(n, p); };
+    k.formats = formats;
+    k.make = make;
+    r.add(std::move(k));
+  }
+  return true;
+}
+
+KernelFormats any_layout_formats() {
+  KernelFormats f;
+  f.input_layouts = {Layout::kNHWC, Layout::kPlain};
+  f.output_layout = Layout::kNHWC;
+  f.output_follows_input = true;
+  return f;
+}
+
+KernelFormats nhwc_formats(bool any_output_dtype) {
+  KernelFormats f;
+  f.input_layouts = {Layout::kNHWC};
+  f.output_layout = Layout::kNHWC;
+  f.any_output_dtype = any_output_dtype;
+  return f;
+}
+
+DType float_dtype_of(Precision p) {
+  return p == Precision::kBf16 ? DType::bf16 : p == Precision::kFp16 ? DType::f16 : DType::f32;
+}
+
+std::vector<int64_t> ints_or(const Node& n, const char* name, size_t count, int64_t def) {
+  if (n.attrs.has(name)) {
+    const auto& v = n.attrs.ints(name);
+    if (!v.empty()) return v;
+  }
+  return std::vector<int64_t>(count, def);
+}
+
+}  // namespace cpu
+}  // namespace mpq

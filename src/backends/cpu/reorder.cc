@@ -1,0 +1,144 @@
+// Reorder kernels: the plan's precision/layout boundaries. Float -> int8 quantization is done here
+// with a division per element so that it is bit-identical to ONNX QuantizeLinear (oneDNN's reorder
+// multiplies by 1/scale, which can round ties differently); everything else (dequantize,
+// requantize, bf16 <-> f32, NCHW <-> NHWC) is a oneDNN reorder.
+#include <cmath>
+#include <cstring>
+
+#include "backends/cpu/dnnl_util.h"
+#include "backends/cpu/kernels.h"
+#include "quant/quant_math.h"
+
+namespace mpq::cpu {
+
+namespace {
+
+template <typename Q, typename F>
+void quantize_loop(const F* src, Q* dst, const Shape& s, bool nchw_to_nhwc, float scale, int32_t zp,
+                   float (*load)(F)) {
+  // The storage type's full range (an s8 tensor quantized narrow never reaches -128 anyway).
+  const quant::QRange range{std::is_signed_v<Q> ? -128 : 0, std::is_signed_v<Q> ? 127 : 255};
+  auto q = [&](float x) { return static_cast<Q>(quant::quantize_value(x, scale, zp, range)); };
+  const int64_t total = shape_numel(s);
+  if (!nchw_to_nhwc) {
+    for (int64_t i = 0; i < total; ++i) dst[i] = q(load(src[i]));
+    return;
+  }
+  const int64_t N = s[0], C = s[1], HW = s[2] * s[3];
+  for (int64_t n = 0; n < N; ++n)
+    for (int64_t c = 0; c < C; ++c) {
+      const F* ps = src + (n * C + c) * HW;
+      Q* pd = dst + n * HW * C + c;
+      for (int64_t i = 0; i < HW; ++i) pd[i * C] = q(load(ps[i]));
+    }
+}
+
+float load_f32(float v) { return v; }
+float load_bf16(uint16_t v) { return bf16_to_float(v); }
+
+class ReorderKernel : public Kernel {
+ public:
+  void prepare(const KernelSetup& s) override {
+    from_ = *s.inputs.at(0);
+    to_ = *s.outputs.at(0);
+    if (from_.shape != to_.shape)
+      internal_error(str("reorder changes the shape: ", from_.str(), " -> ", to_.str())).raise();
+    const bool to_q = is_int8(to_.dtype), from_q = is_int8(from_.dtype);
+    if (to_q && !to_.quant) internal_error("quantizing reorder without quant params").raise();
+    if (from_q && !from_.quant) internal_error("dequantizing reorder without quant params").raise();
+    own_quantize_ = to_q && !from_q;
+    if (own_quantize_) {
+      if (from_.dtype != DType::f32 && from_.dtype != DType::bf16)
+        unsupported(str("quantizing from ", dtype_name(from_.dtype))).raise();
+      const bool r4 = from_.shape.size() == 4;
+      transpose_ = r4 && from_.layout == Layout::kPlain && to_.layout == Layout::kNHWC;
+      if (r4 && from_.layout != to_.layout && !transpose_)
+        unsupported("quantizing reorder from NHWC to plain").raise();
+      impl_ = transpose_ ? "mpq:quantize_nchw_to_nhwc" : "mpq:quantize";
+      return;
+    }
+    prim_max_ = make(s.max_batch);
+    impl_ = prim_max_->impl;
+    max_batch_ = s.max_batch;
+  }
+
+  void run(const KernelArgs& a) const override {
+    if (own_quantize_) {
+      Shape s = from_.shape_at(a.batch);
+      const float sc = qscale(to_);
+      const int32_t zp = qzero(to_);
+      auto go = [&](auto* dst) {
+        if (from_.dtype == DType::f32)
+          quantize_loop(static_cast<const float*>(a.inputs[0]), dst, s, transpose_, sc, zp, load_f32);
+        else
+          quantize_loop(static_cast<const uint16_t*>(a.inputs[0]), dst, s, transpose_, sc, zp,
+                        load_bf16);
+      };
+      if (to_.dtype == DType::u8)
+        go(static_cast<uint8_t*>(a.outputs[0]));
+      else
+        go(static_cast<int8_t*>(a.outputs[0]));
+      return;
+    }
+    std::shared_ptr<const Prim> p =
+        a.batch == max_batch_ ? prim_max_ : cache_.get(a.batch, [&](int64_t b) { return make(b); });
+    CpuContext& ctx = cpu_ctx(a);
+    std::unordered_map<int, dnnl::memory> args{
+        {DNNL_ARG_SRC, mem(md_of(from_, a.batch), a.inputs[0])},
+        {DNNL_ARG_DST, mem(md_of(to_, a.batch), a.outputs[0])}};
+    int32_t zs = qzero(from_), zd = qzero(to_);
+    if (is_int8(from_.dtype) && zs != 0) args[DNNL_ARG_ATTR_ZERO_POINTS | DNNL_ARG_SRC] = zp_mem(zs);
+    if (is_int8(to_.dtype) && zd != 0) args[DNNL_ARG_ATTR_ZERO_POINTS | DNNL_ARG_DST] = zp_mem(zd);
+    execute(*p, ctx, std::move(args));
+  }
+
+  std::string impl_name() const override { return impl_; }
+
+ private:
+  static dnnl::memory zp_mem(int32_t z) {
+    dnnl::memory m({{1}, dnnl::memory::data_type::s32, dnnl::memory::format_tag::a}, engine());
+    *static_cast<int32_t*>(m.get_data_handle()) = z;
+    return m;
+  }
+
+  std::shared_ptr<const Prim> make(int64_t batch) const {
+    return guarded("reorder " + from_.str() + " -> " + to_.str(), [&] {
+      dnnl::primitive_attr attr = base_attr();
+      float scale = 1.f;
+      if (is_int8(from_.dtype)) scale *= qscale(from_);
+      if (is_int8(to_.dtype)) scale /= qscale(to_);
+      if (scale != 1.f) attr.set_output_scales(0, {scale});
+      if (is_int8(from_.dtype) && qzero(from_) != 0)
+        attr.set_zero_points(DNNL_ARG_SRC, 0, {DNNL_RUNTIME_S32_VAL});
+      if (is_int8(to_.dtype) && qzero(to_) != 0)
+        attr.set_zero_points(DNNL_ARG_DST, 0, {DNNL_RUNTIME_S32_VAL});
+      dnnl::reorder::primitive_desc pd(engine(), md_of(from_, batch), engine(), md_of(to_, batch),
+                                       attr);
+      return std::make_shared<const Prim>(make_prim<dnnl::reorder::primitive_desc, dnnl::reorder>(pd));
+    });
+  }
+
+  TensorSpec from_, to_;
+  bool own_quantize_ = false, transpose_ = false;
+  std::string impl_;
+  int64_t max_batch_ = 0;
+  std::shared_ptr<const Prim> prim_max_;
+  PerBatchCache<Prim> cache_;
+};
+
+}  // namespace
+
+void register_reorder_kernels(KernelRegistry& r) {
+  KernelInfo k;
+  k.backend = "cpu";
+  k.op = OpKind::Reorder;
+  k.precision = Precision::kFp32;
+  k.name = "cpu.reorder";
+  k.formats = [](const Node&) {
+    return KernelFormats{{Layout::kNHWC, Layout::kPlain}, Layout::kNHWC, true};
+  };
+  k.make = [] { return std::make_unique<ReorderKernel>(); };
+  r.add(std::move(k));
+}
+
+}  // namespace mpq::cpu

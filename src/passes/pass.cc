@@ -1,0 +1,67 @@
+#include "passes/pass.h"
+
+#include <algorithm>
+
+#include "ir/op_def.h"
+#include "ir/verifier.h"
+
+namespace mpq::passes {
+
+void PassContext::record(const Node& host, const Node& absorbed_node) {
+  auto& v = absorbed[host.name];
+  // A host absorbing a node that had itself absorbed others inherits them.
+  auto it = absorbed.find(absorbed_node.name);
+  v.push_back(absorbed_node.name);
+  if (it != absorbed.end() && it->first != host.name) {
+    std::vector<std::string> inner = it->second;
+    absorbed.erase(it);
+    auto& hv = absorbed[host.name];
+    hv.insert(hv.end(), inner.begin(), inner.end());
+  }
+}
+
+bool is_op(const Node& n, const char* name) { return n.def().name == name; }
+
+void set_output(Node* node, size_t idx, Value* v) {
+  Value* old = node->outputs.at(idx);
+  if (old == v) return;
+  if (v->producer && v->producer != node)
+    internal_error("set_output: value '" + v->name + "' still has a producer").raise();
+  old->producer = nullptr;
+  node->outputs[idx] = v;
+  v->producer = node;
+  v->producer_index = static_cast<int>(idx);
+}
+
+Node* sole_consumer(const Graph& g, const Value* v) {
+  if (v->consumers.size() != 1) return nullptr;
+  for (const Value* o : g.outputs())
+    if (o == v) return nullptr;
+  Node* c = v->consumers[0];
+  // The value must be used once by that consumer (Add(x, x) uses it twice).
+  if (std::count(c->inputs.begin(), c->inputs.end(), v) != 1) return nullptr;
+  return c;
+}
+
+void run_passes(Graph& g, PassContext& ctx, const std::vector<std::unique_ptr<Pass>>& passes) {
+  for (const auto& p : passes) {
+    for (int round = 0; round < 16 && p->run(g, ctx); ++round) {
+    }
+    g.sort();
+    verify(g);
+  }
+}
+
+void optimize(Graph& g, PassContext& ctx) {
+  std::vector<std::unique_ptr<Pass>> ps;
+  ps.push_back(make_constant_folding());
+  ps.push_back(make_fold_batchnorm());
+  ps.push_back(make_dead_code_elimination());
+  ps.push_back(make_fuse_activation());
+  ps.push_back(make_fuse_residual());
+  ps.push_back(make_fuse_activation());
+  ps.push_back(make_dead_code_elimination());
+  run_passes(g, ctx, ps);
+}
+
+}  // namespace mpq::passes

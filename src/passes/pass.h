@@ -1,0 +1,58 @@
+// Graph rewrites the engine builder runs before precision assignment (DESIGN.md §1). Each is a
+// small Pass: Graph -> Graph in place, returning whether it changed anything. Passes keep value
+// names where the value survives (a fused chain's output keeps the name of its last op's output),
+// so calibration ranges keyed by the original graph's value names still apply.
+#pragma once
+
+#include <functional>
+#include <map>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "ir/graph.h"
+
+namespace mpq::passes {
+
+struct PassContext {
+  // Host node name -> names of the original nodes folded or fused into it, in order.
+  std::map<std::string, std::vector<std::string>> absorbed;
+  // Optional veto: `absorbed` is fused into `host` only if this returns true (the builder uses it
+  // to keep layers with conflicting requested precisions apart).
+  std::function<bool(const Node& host, const Node& absorbed)> can_fuse;
+  std::vector<std::string> log;  // one line per rewrite
+
+  bool allowed(const Node& host, const Node& absorbed) const {
+    return !can_fuse || can_fuse(host, absorbed);
+  }
+  void record(const Node& host, const Node& absorbed);
+};
+
+class Pass {
+ public:
+  virtual ~Pass() = default;
+  virtual const char* name() const = 0;
+  virtual bool run(Graph& g, PassContext& ctx) const = 0;
+};
+
+std::unique_ptr<Pass> make_constant_folding();  // nodes whose inputs are all constants
+std::unique_ptr<Pass> make_fold_batchnorm();    // BatchNormalization into the preceding Conv/Gemm
+std::unique_ptr<Pass> make_dead_code_elimination();
+std::unique_ptr<Pass> make_fuse_activation();   // Conv/Gemm + Relu/Clip/LeakyRelu -> Fused*
+std::unique_ptr<Pass> make_fuse_residual();     // Conv/Gemm + Add(other) -> Fused* with a sum
+
+// Runs the passes in order (each to a fixed point for the fusions) and verifies the graph after
+// each one.
+void run_passes(Graph& g, PassContext& ctx, const std::vector<std::unique_ptr<Pass>>& passes);
+// The builder's pipeline: fold constants, fold BN, DCE, fuse activations, residuals, activations.
+void optimize(Graph& g, PassContext& ctx);
+
+// Small graph-editing helpers shared by passes.
+bool is_op(const Node& n, const char* name);
+// Makes `node` produce `v` as its output `idx` (v's old producer must be gone); the value it
+// produced before is left without a producer (remove_unused drops it once unused).
+void set_output(Node* node, size_t idx, Value* v);
+// The only consumer of v, or nullptr (several consumers, none, or v is a graph output).
+Node* sole_consumer(const Graph& g, const Value* v);
+
+}  // namespace mpq::passes

@@ -1,0 +1,623 @@
+#include "plan/builder.h"
+
+#include <algorithm>
+#include <cmath>
+#include <set>
+#include <unordered_map>
+
+#include "ir/op_def.h"
+#include "ir/verifier.h"
+#include "passes/pass.h"
+#include "plan/requests.h"
+
+namespace mpq::plan {
+
+namespace {
+
+struct Decision {
+  Request req;
+  Precision exec = Precision::kFp32;
+  std::string backend;
+  const KernelInfo* kernel = nullptr;
+  std::vector<std::string> reasons;
+};
+
+bool is_float_dtype(DType t) { return dtype_info(t).is_float; }
+bool is_q(DType t) { return t == DType::i8 || t == DType::u8; }
+
+bool same_realization(const TensorSpec& a, const TensorSpec& b) {
+  if (a.dtype != b.dtype || (a.shape.size() == 4 && a.layout != b.layout)) return false;
+  if (is_q(a.dtype)) {
+    if (!a.quant || !b.quant) return false;
+    return a.quant->scale == b.quant->scale && a.quant->zero_point == b.quant->zero_point;
+  }
+  return true;
+}
+
+// Ops whose input 0 alone is quantized (weights are constants; a fused residual may stay float).
+bool has_constant_weights(const Node& n) { return n.has_input(1) && n.inputs[1]->is_constant(); }
+
+bool is_residual_input(const Node& n, size_t i) {
+  return i == 3 && (n.def().name == "FusedConv" || n.def().name == "FusedGemm");
+}
+
+class Builder {
+ public:
+  Builder(const Graph& g, const quant::CalibrationTable* table, const BuildOptions& opt)
+      : original_(g), opt_(opt), reg_(KernelRegistry::instance()) {
+    if (opt.max_batch < 1) invalid_input("the maximum batch must be at least 1").key("batch").raise();
+    if (!find_backend(opt.backend))
+      invalid_input("unknown backend '" + opt.backend + "'").key("backend").raise();
+    reqs_ = read_requests(g, table, opt);
+  }
+
+  PreparedPlan run() {
+    optimize_graph();
+    for (int attempt = 0;; ++attempt) {
+      PreparedPlan pp;
+      pp.plan.options = opt_;
+      pp.plan.graph = base_->clone();
+      decide(*pp.plan.graph);
+      check_strict();
+      realize(pp.plan);
+      write_manifest(pp.plan);
+      std::string failed_node, why;
+      try {
+        pp.kernels = prepare_kernels(pp.plan);
+      } catch (const Error& e) {
+        if (e.status().code != Code::kUnsupported || e.status().node.empty() || attempt > 64) throw;
+        failed_node = e.status().node;
+        why = e.status().message;
+      }
+      if (failed_node.empty()) return pp;
+      // The kernel could not be prepared for this configuration: run the node on the reference
+      // backend and build again (the boundaries around it change).
+      forced_[failed_node] = why;
+    }
+  }
+
+ private:
+  // ---- graph: dynamic batch + passes
+  void optimize_graph() {
+    base_ = original_.clone();
+    for (Value* v : base_->inputs()) {
+      if (v->shape.empty())
+        invalid_input("graph inputs need a batch dimension (rank >= 1)").key(v->name).raise();
+      v->shape[0] = -1;
+    }
+    infer_shapes(*base_);
+    passes::PassContext ctx;
+    ctx.can_fuse = [this](const Node& host, const Node& absorbed) {
+      const Request& a = reqs_.of(host.name);
+      const Request& b = reqs_.of(absorbed.name);
+      return !(a.is_explicit && b.is_explicit && a.precision != b.precision);
+    };
+    passes::optimize(*base_, ctx);
+    absorbed_ = ctx.absorbed;
+    for (const auto& v : base_->values()) {
+      if (v->is_constant() || !v->has_type) continue;
+      for (size_t d = 1; d < v->shape.size(); ++d)
+        if (v->shape[d] < 0)
+          unsupported(str("value has a dynamic dimension other than the batch: ",
+                          shape_str(v->shape)))
+              .key(v->name)
+              .raise();
+    }
+    derive_fused_ranges();
+  }
+
+  // A fused activation's output may have no range of its own when the table gave the range of
+  // the host's output (NNI's {'conv1': {output_bits: 8, ...}}): derive it through the activation.
+  void derive_fused_ranges() {
+    for (const auto& [host, absorbed] : absorbed_) {
+      Node* n = base_->find_node(host);
+      const Node* orig = original_.find_node(host);
+      if (!n || !orig || orig->outputs.empty() || n->outputs.empty()) continue;
+      const std::string& out = n->outputs[0]->name;
+      if (reqs_.ranges.count(out)) continue;
+      auto it = reqs_.ranges.find(orig->outputs[0]->name);
+      if (it == reqs_.ranges.end() || !n->attrs.has("post_ops")) continue;
+      RangeInfo r = it->second;
+      const auto& ops = n->attrs.strings("post_ops");
+      std::vector<float> p = n->attrs.has("post_op_params") ? n->attrs.floats("post_op_params")
+                                                            : std::vector<float>{};
+      p.resize(ops.size() * 2, 0.f);
+      bool ok = true;
+      for (size_t k = 0; k < ops.size() && ok; ++k) {
+        if (ops[k] == "Relu") {
+          r.min = std::max(r.min, 0.f), r.max = std::max(r.max, 0.f);
+        } else if (ops[k] == "Clip") {
+          r.min = std::clamp(r.min, p[2 * k], p[2 * k + 1]);
+          r.max = std::clamp(r.max, p[2 * k], p[2 * k + 1]);
+        } else {
+          ok = false;  // LeakyRelu scales negatives; a sum has no known range
+        }
+      }
+      if (!ok) continue;
+      r.source += " (through fused activation)";
+      reqs_.ranges[out] = r;
+    }
+  }
+
+  // ---- precision assignment
+  bool quant_known(const Value* v) {
+    if (vq_.count(v)) return true;
+    auto it = reqs_.ranges.find(v->name);
+    if (it == reqs_.ranges.end()) return false;
+    DType dt;
+    bool widened = false;
+    vq_[v] = activation_quant(it->second, &dt, &widened);
+    vq_dtype_[v] = dt;
+    if (widened)
+      notes_.insert(str("range of '", v->name, "' [", it->second.min, ", ", it->second.max,
+                        "] was widened to contain 0"));
+    return true;
+  }
+
+  bool int8_producer(const Value* v) const {
+    if (!v->producer) return false;
+    auto it = dec_.find(v->producer);
+    return it != dec_.end() && it->second.exec == Precision::kInt8 && it->second.backend != "reference";
+  }
+
+  Precision producer_class(const Value* v) const {
+    if (!v->producer) return Precision::kFp32;
+    auto it = dec_.find(v->producer);
+    return it == dec_.end() ? Precision::kFp32 : it->second.exec;
+  }
+
+  Precision float_default() const {
+    Precision p = opt_.default_or_fp32();
+    return p == Precision::kInt8 ? Precision::kFp32 : p;
+  }
+
+  void decide(Graph& g) {
+    dec_.clear();
+    vq_.clear();
+    vq_dtype_.clear();
+    for (const auto& up : g.nodes()) {
+      Node* n = up.get();
+      Decision d;
+      d.req = reqs_.of(n->name);
+      const QuantRule rule = n->def().quant;
+      Precision want = d.req.precision;
+      if (d.req.bits == 4) d.reasons.push_back("4-bit weights are not implemented: runs int8");
+
+      // Unnamed layers: passthrough ops follow their input; a weightless requant op (residual
+      // Add) runs int8 when its inputs come int8 and its output range is known.
+      if (!d.req.is_explicit && n->has_input(0) && !n->inputs[0]->is_constant()) {
+        const Value* in0 = n->inputs[0];
+        if (rule == QuantRule::kPassthrough) {
+          d.req.source = in0->producer ? "inherited" : "default";
+          if (int8_producer(in0) && quant_known(in0))
+            want = Precision::kInt8;
+          else if (in0->producer)
+            want = producer_class(in0) == Precision::kBf16 ? Precision::kBf16 : float_default();
+          else
+            want = float_default();
+          d.req.precision = want;
+        } else if (rule == QuantRule::kRequant && !has_constant_weights(*n) &&
+                   want != Precision::kInt8) {
+          bool all = !n->outputs.empty() && quant_known(n->outputs[0]);
+          for (const Value* v : n->inputs) all = all && v && int8_producer(v) && quant_known(v);
+          if (all) want = Precision::kInt8, d.req.precision = want, d.req.source = "inherited";
+        }
+      }
+
+      if (auto f = forced_.find(n->name); f != forced_.end()) {
+        d.reasons.push_back("kernel unavailable (" + f->second + "): reference");
+        finish(*n, d, Precision::kFp32, /*reference_only=*/true);
+        continue;
+      }
+      if (want == Precision::kInt8) {
+        if (rule == QuantRule::kFloatOnly) {
+          d.reasons.push_back(str(n->op_name(), " has no int8 form (float-only op)"));
+          want = float_default();
+        } else {
+          const Value* missing = nullptr;
+          for (size_t i = 0; i < n->inputs.size() && !missing; ++i) {
+            const Value* v = n->inputs[i];
+            if (!v || v->is_constant() || is_residual_input(*n, i)) continue;
+            if (rule == QuantRule::kRequant && has_constant_weights(*n) && i != 0) continue;
+            if (!quant_known(v)) missing = v;
+          }
+          if (missing) {
+            if (d.req.is_explicit && !opt_.default_precision)
+              invalid_input(str("layer runs int8 but the range of its input '", missing->name,
+                                "' is unknown: calibrate it (tracked_min_input/tracked_max_input "
+                                "or a tensor range), or pass a default precision to fall back"))
+                  .node(n->label())
+                  .raise();
+            d.reasons.push_back("no calibration range for input '" + missing->name + "'");
+            want = float_default();
+          } else if (rule == QuantRule::kPassthrough && n->inputs.size() > 1) {
+            // Concat-like passthrough: every input must share one quantization.
+            const QuantParams* first = nullptr;
+            for (const Value* v : n->inputs) {
+              if (!v || v->is_constant()) continue;
+              const QuantParams& q = vq_.at(v);
+              if (first && (q.scale != first->scale || q.zero_point != first->zero_point)) {
+                d.reasons.push_back("inputs have different int8 scales");
+                want = float_default();
+                break;
+              }
+              first = &q;
+            }
+          }
+        }
+      }
+      if (want == Precision::kInt8) {
+        if (finish(*n, d, Precision::kInt8, false)) {
+          if (rule == QuantRule::kPassthrough && !n->outputs.empty()) {
+            vq_[n->outputs[0]] = vq_.at(n->inputs[0]);
+            vq_dtype_[n->outputs[0]] = vq_dtype_.at(n->inputs[0]);
+          }
+          continue;
+        }
+        want = float_default();
+      }
+      if (want == Precision::kFp16) {
+        d.reasons.push_back("16-bit float runs as bf16 (no fp16 kernels on " + opt_.backend + ")");
+        want = Precision::kBf16;
+      }
+      if (want == Precision::kBf16 && finish(*n, d, Precision::kBf16, false)) continue;
+      finish(*n, d, Precision::kFp32, false);
+    }
+  }
+
+  // Picks the kernel for `n` at `p` on the chosen backend; false if there is none (the reason is
+  // recorded). At fp32, a miss falls back to the reference backend.
+  bool finish(Node& n, Decision& d, Precision p, bool reference_only) {
+    std::string why;
+    const KernelInfo* k = reference_only ? nullptr : reg_.find(opt_.backend, n, p, &why);
+    if (!k && p != Precision::kFp32) {
+      d.reasons.push_back(str("no ", precision_name(p), " kernel: ", why));
+      return false;
+    }
+    if (!k) {
+      if (!reference_only) d.reasons.push_back("no " + opt_.backend + " kernel (" + why + "): reference");
+      k = reg_.find("reference", n, Precision::kFp32, &why);
+      if (!k) unsupported(str("no kernel for ", n.op_name(), ": ", why)).node(n.label()).raise();
+    }
+    d.exec = p;
+    d.kernel = k;
+    d.backend = k->backend;
+    dec_[&n] = d;
+    return true;
+  }
+
+  void check_strict() {
+    if (!opt_.strict) return;
+    std::vector<std::string> bad;
+    for (const auto& [n, d] : dec_) {
+      if (!d.req.is_explicit) continue;
+      bool ok = d.exec == d.req.precision ||
+                (d.req.precision == Precision::kFp16 && d.exec == Precision::kBf16);
+      if (d.req.bits == 4) ok = false;
+      if (!ok) {
+        std::string r;
+        for (const auto& s : d.reasons) r += (r.empty() ? "" : "; ") + s;
+        bad.push_back(str(n->label(), " (", d.req.bits, "-bit requested, runs ",
+                          precision_name(d.exec), ": ", r, ")"));
+      }
+    }
+    if (bad.empty()) return;
+    std::string msg = "strict: these layers cannot run at their requested precision: ";
+    for (size_t i = 0; i < bad.size(); ++i) msg += (i ? ", " : "") + bad[i];
+    unsupported(msg).raise();
+  }
+
+  // ---- realization: dtypes, layouts, quantization per tensor; Reorder steps at boundaries
+  TensorSpec base_spec(const Value* v) const {
+    TensorSpec s;
+    s.name = v->name;
+    s.dtype = v->dtype;
+    s.shape = v->shape;
+    s.batched = !s.shape.empty() && s.shape[0] < 0 && !v->is_constant();
+    if (s.batched) s.shape[0] = opt_.max_batch;
+    if (v->is_constant()) s.constant = *v->constant;
+    return s;
+  }
+
+  int tensor_of(const Value* v) {
+    auto it = tix_.find(v);
+    if (it != tix_.end()) return it->second;
+    specs_.push_back(base_spec(v));
+    tix_[v] = static_cast<int>(specs_.size()) - 1;
+    return tix_[v];
+  }
+
+  Value* reorder_to(Graph& g, Value* v, const TensorSpec& want) {
+    std::string tag = str(dtype_name(want.dtype), want.shape.size() == 4 ? layout_name(want.layout) : "");
+    if (want.quant) tag += str("_s", want.quant->scale[0], "_z", want.quant->zero_point[0]);
+    auto key = std::make_pair(v, tag);
+    if (auto it = reorders_.find(key); it != reorders_.end()) return it->second;
+    Node* r = g.add_node(find_op_def("Reorder")->kind, g.unique_node_name(v->name + "_to_" + tag),
+                         {v}, {g.unique_value_name(v->name + "@" + tag)});
+    Value* out = r->outputs[0];
+    out->dtype = v->dtype, out->shape = v->shape, out->has_type = true;
+    TensorSpec s = want;
+    s.name = out->name;
+    specs_.push_back(s);
+    tix_[out] = static_cast<int>(specs_.size()) - 1;
+    emit_reorder(r);
+    reorders_[key] = out;
+    return out;
+  }
+
+  void emit_reorder(Node* r) {
+    Decision d;
+    d.req.precision = Precision::kFp32;
+    d.req.source = "boundary";
+    finish(*r, d, Precision::kFp32, false);
+    emit(r);
+  }
+
+  void emit(Node* n) {
+    Step s;
+    s.node = n;
+    const Decision& d = dec_.at(n);
+    s.precision = d.exec;
+    s.backend = d.backend;
+    s.kernel_name = d.kernel->name;
+    for (Value* v : n->inputs) s.inputs.push_back(v ? tensor_of(v) : -1);
+    for (Value* v : n->outputs) s.outputs.push_back(tensor_of(v));
+    steps_.push_back(std::move(s));
+  }
+
+  bool consumer_wants_int8(const Value* o) const {
+    for (const Node* c : o->consumers) {
+      auto it = dec_.find(c);
+      if (it != dec_.end() && it->second.exec == Precision::kInt8 && it->second.backend != "reference")
+        return true;
+    }
+    return false;
+  }
+  bool consumers_all_bf16(const Value* o, const Graph& g) const {
+    for (const Value* go : g.outputs())
+      if (go == o) return false;
+    if (o->consumers.empty()) return false;
+    for (const Node* c : o->consumers) {
+      auto it = dec_.find(c);
+      if (it == dec_.end() || it->second.exec != Precision::kBf16) return false;
+    }
+    return true;
+  }
+
+  void realize(Plan& plan) {
+    Graph& g = *plan.graph;
+    specs_.clear();
+    tix_.clear();
+    steps_.clear();
+    reorders_.clear();
+    for (Value* v : g.inputs()) tensor_of(v);
+    std::vector<Node*> order;
+    for (const auto& up : g.nodes()) order.push_back(up.get());
+    for (Node* n : order) {
+      const Decision& d = dec_.at(n);
+      const KernelFormats f = d.kernel->formats ? d.kernel->formats(*n) : KernelFormats{};
+      const bool ref = d.backend == "reference";
+      for (size_t i = 0; i < n->inputs.size(); ++i) {
+        Value* v = n->inputs[i];
+        if (!v) continue;
+        const TensorSpec cur = specs_[tensor_of(v)];
+        if (v->is_constant() || !is_float_dtype(v->dtype)) continue;
+        TensorSpec want = cur;
+        const bool residual = is_residual_input(*n, i);
+        if (ref) {
+          want.dtype = v->dtype;
+          want.quant.reset();
+        } else if (d.exec == Precision::kInt8) {
+          if (!is_q(cur.dtype) && !residual) {
+            want.dtype = vq_dtype_.at(v);
+            want.quant = vq_.at(v);
+          }
+        } else if (!residual || dtype_size(cur.dtype) == 1) {
+          want.dtype = d.exec == Precision::kBf16 ? DType::bf16 : DType::f32;
+          want.quant.reset();
+        }
+        if (cur.shape.size() == 4) {
+          const auto& ok = ref ? std::vector<Layout>{Layout::kPlain} : f.input_layouts;
+          if (std::find(ok.begin(), ok.end(), cur.layout) == ok.end()) want.layout = ok.at(0);
+        }
+        if (!same_realization(cur, want)) g.set_input(n, i, reorder_to(g, v, want));
+      }
+      for (size_t k = 0; k < n->outputs.size(); ++k) {
+        Value* o = n->outputs[k];
+        TensorSpec s = base_spec(o);
+        if (s.shape.size() == 4 && !ref) {
+          const Value* in0 = n->input(0);
+          s.layout = f.output_follows_input && in0 && !in0->is_constant()
+                         ? specs_[tensor_of(in0)].layout
+                         : f.output_layout;
+        }
+        if (is_float_dtype(o->dtype) && !ref) {
+          if (d.exec == Precision::kInt8 && n->def().quant == QuantRule::kPassthrough) {
+            const TensorSpec& in = specs_[tensor_of(n->inputs[0])];
+            s.dtype = in.dtype;
+            s.quant = in.quant;
+          } else if (d.exec == Precision::kInt8 && f.any_output_dtype) {
+            if (vq_.count(o) && consumer_wants_int8(o)) {
+              s.dtype = vq_dtype_.at(o);
+              s.quant = vq_.at(o);
+            } else {
+              s.dtype = consumers_all_bf16(o, g) ? DType::bf16 : DType::f32;
+            }
+          } else {
+            s.dtype = d.exec == Precision::kBf16 ? DType::bf16 : DType::f32;
+          }
+        }
+        specs_.push_back(s);
+        tix_[o] = static_cast<int>(specs_.size()) - 1;
+      }
+      emit(n);
+    }
+    // Graph outputs are handed to the caller in the model's dtype, plain layout.
+    std::vector<Value*> outs = g.outputs();
+    for (Value* o : outs) {
+      const TensorSpec cur = specs_[tensor_of(o)];
+      TensorSpec want = base_spec(o);
+      if (o->is_constant() || same_realization(cur, want)) continue;
+      if (!o->producer) continue;
+      // The producer now writes `pre`; a Reorder writes the graph output under its own name.
+      Value* pre = g.add_value(g.unique_value_name(o->name + "@" + dtype_name(cur.dtype)));
+      pre->dtype = o->dtype, pre->shape = o->shape, pre->has_type = true;
+      Node* p = o->producer;
+      int idx = o->producer_index;
+      std::vector<Node*> users = o->consumers;
+      for (Node* u : users)
+        for (size_t i = 0; i < u->inputs.size(); ++i)
+          if (u->inputs[i] == o) g.set_input(u, i, pre);
+      o->producer = nullptr;
+      p->outputs[idx] = pre;
+      pre->producer = p;
+      pre->producer_index = idx;
+      const int ti = tix_.at(o);
+      specs_[ti].name = pre->name;
+      tix_.erase(o);
+      tix_[pre] = ti;
+      Node* r = g.add_node(find_op_def("Reorder")->kind, g.unique_node_name(o->name + "_out"),
+                           {pre}, {g.unique_value_name(o->name + "@tmp")});
+      passes::set_output(r, 0, o);
+      specs_.push_back(want);
+      tix_[o] = static_cast<int>(specs_.size()) - 1;
+      emit_reorder(r);
+    }
+    for (auto& st : steps_) {  // indices of renamed tensors are stable; refresh node io
+      st.inputs.clear();
+      st.outputs.clear();
+      for (Value* v : st.node->inputs) st.inputs.push_back(v ? tix_.at(v) : -1);
+      for (Value* v : st.node->outputs) st.outputs.push_back(tix_.at(v));
+    }
+    g.remove_unused();
+    plan.tensors = specs_;
+    plan.tensor_index.clear();
+    for (size_t i = 0; i < specs_.size(); ++i) plan.tensor_index[specs_[i].name] = static_cast<int>(i);
+    plan.steps = steps_;
+    plan.inputs.clear();
+    plan.outputs.clear();
+    for (Value* v : g.inputs()) plan.inputs.push_back(tix_.at(v));
+    for (Value* v : g.outputs()) plan.outputs.push_back(tix_.at(v));
+  }
+
+  // ---- manifest
+  void write_manifest(Plan& plan) {
+    Manifest& m = plan.manifest;
+    m.layers.clear();
+    m.notes.assign(notes_.begin(), notes_.end());
+    double wbits = 0, wsum = 0;
+    for (const Step& st : plan.steps) {
+      const Node& n = *st.node;
+      const Decision& d = dec_.at(st.node);
+      LayerReport r;
+      r.name = n.name;
+      r.module_path = n.module_path;
+      r.op = n.op_name();
+      r.requested = d.req.precision;
+      r.source = d.req.source;
+      r.executed = d.exec;
+      r.backend = d.backend;
+      r.kernel = d.kernel->name;
+      if (auto it = absorbed_.find(n.name); it != absorbed_.end()) r.fused = it->second;
+      for (size_t i = 0; i < st.inputs.size(); ++i)
+        if (st.inputs[i] >= 0 && !plan.tensors[st.inputs[i]].is_constant()) {
+          r.input_dtype = dtype_name(plan.tensors[st.inputs[i]].dtype);
+          break;
+        }
+      if (!st.outputs.empty()) r.output_dtype = dtype_name(plan.tensors[st.outputs[0]].dtype);
+      for (const auto& s : d.reasons) r.reason += (r.reason.empty() ? "" : "; ") + s;
+      if (n.def().name == "Reorder") {
+        r.reason = str(plan.tensors[st.inputs[0]].str(), " -> ", plan.tensors[st.outputs[0]].str());
+        r.requested = r.executed = Precision::kFp32;
+      }
+      m.layers.push_back(r);
+      // Absorbed layers get a row too, so every layer of the model shows how it ran.
+      for (const std::string& a : r.fused) {
+        const Node* on = original_.find_node(a);
+        LayerReport ar;
+        ar.name = a;
+        ar.module_path = on ? on->module_path : "";
+        ar.op = on ? on->op_name() : "?";
+        const Request& q = reqs_.of(a);
+        ar.requested = q.precision;
+        ar.source = q.is_explicit ? q.source : "inherited";
+        if (!q.is_explicit) ar.requested = d.exec;
+        ar.executed = d.exec;
+        ar.backend = r.backend;
+        ar.kernel = r.kernel;
+        ar.reason = "fused into " + n.name;
+        m.layers.push_back(ar);
+      }
+      if (has_constant_weights(n) && n.def().quant == QuantRule::kRequant &&
+          n.inputs[1]->constant->rank() >= 2) {
+        double np = static_cast<double>(n.inputs[1]->constant->numel());
+        wbits += np * precision_bits(d.exec);
+        wsum += np;
+      }
+    }
+    m.average_bits = wsum > 0 ? wbits / wsum : 0.0;
+  }
+
+  const Graph& original_;
+  BuildOptions opt_;
+  const KernelRegistry& reg_;
+  Requests reqs_;
+  std::unique_ptr<Graph> base_;
+  std::map<std::string, std::vector<std::string>> absorbed_;
+  std::map<std::string, std::string> forced_;  // node -> why its kernel failed to prepare
+  std::unordered_map<const Node*, Decision> dec_;
+  std::unordered_map<const Value*, QuantParams> vq_;
+  std::unordered_map<const Value*, DType> vq_dtype_;
+  std::set<std::string> notes_;
+  // realization state
+  std::vector<TensorSpec> specs_;
+  std::unordered_map<const Value*, int> tix_;
+  std::vector<Step> steps_;
+  std::map<std::pair<const Value*, std::string>, Value*> reorders_;
+};
+
+}  // namespace
+
+const TensorSpec& Plan::tensor(const std::string& value_name) const {
+  auto it = tensor_index.find(value_name);
+  if (it == tensor_index.end()) not_found("plan has no tensor '" + value_name + "'").raise();
+  return tensors[it->second];
+}
+
+PreparedPlan build_plan(const Graph& g, const quant::CalibrationTable* table,
+                        const BuildOptions& opt) {
+  return Builder(g, table, opt).run();
+}
+
+std::vector<std::unique_ptr<Kernel>> prepare_kernels(Plan& plan) {
+  const KernelRegistry& reg = KernelRegistry::instance();
+  if (const Backend* b = find_backend(plan.options.backend)) b->begin_prepare(plan.options.threads);
+  std::vector<std::unique_ptr<Kernel>> kernels;
+  std::unordered_map<std::string, LayerReport*> rows;
+  for (auto& r : plan.manifest.layers) rows.emplace(r.name, &r);
+  for (const Step& st : plan.steps) {
+    const KernelInfo* ki = reg.by_name(st.kernel_name);
+    if (!ki) internal_error("unknown kernel " + st.kernel_name).node(st.node->name).raise();
+    std::unique_ptr<Kernel> k = ki->make();
+    KernelSetup s;
+    s.node = st.node;
+    s.precision = st.precision;
+    s.max_batch = plan.options.max_batch;
+    for (int i : st.inputs) s.inputs.push_back(i >= 0 ? &plan.tensors[i] : nullptr);
+    for (int i : st.outputs) s.outputs.push_back(&plan.tensors[i]);
+    try {
+      k->prepare(s);
+    } catch (const Error& e) {
+      throw e.with_node(st.node->name);
+    }
+    if (auto it = rows.find(st.node->name); it != rows.end()) {
+      it->second->impl = k->impl_name();
+      for (auto& r : plan.manifest.layers)
+        if (r.reason == "fused into " + st.node->name) r.impl = it->second->impl;
+    }
+    kernels.push_back(std::move(k));
+  }
+  return kernels;
+}
+
+}  // namespace mpq::plan

@@ -1,0 +1,33 @@
+// The engine builder (DESIGN.md §1, §5): graph passes -> precision assignment -> realized dtypes,
+// layouts and quantization per tensor -> one Reorder step at each boundary -> kernel choice ->
+// kernels prepared (weights packed) -> manifest.
+#pragma once
+
+#include <memory>
+#include <vector>
+
+#include "backends/backend.h"
+#include "plan/plan.h"
+#include "quant/calibration_table.h"
+
+namespace mpq::plan {
+
+// A plan with a prepared kernel per step (same order), ready for runtime::Engine.
+struct PreparedPlan {
+  Plan plan;
+  std::vector<std::unique_ptr<Kernel>> kernels;
+};
+
+// Builds and prepares a plan for `g` (a float graph, as imported). `table` may be null (then every
+// layer runs at the default precision, and int8 needs ranges, so it falls back). Throws
+// kInvalidInput for a bad table (a layer that does not exist, a missing range for a layer asked
+// to run int8 without --default-precision), kUnsupported under `strict` when a requested
+// precision cannot be executed (naming every such layer).
+PreparedPlan build_plan(const Graph& g, const quant::CalibrationTable* table,
+                        const BuildOptions& opt);
+
+// Prepares the kernels of an existing plan (an engine file being loaded): no decision is re-made;
+// weights are packed for this machine. Fills the manifest's impl names.
+std::vector<std::unique_ptr<Kernel>> prepare_kernels(Plan& plan);
+
+}  // namespace mpq::plan

@@ -1,0 +1,81 @@
+// Plan: what the builder decided, as plain data (DESIGN.md §1, §5). It is everything an engine
+// needs besides packed weights, so it can be written to an engine file and an engine rebuilt
+// from it (kernels pack weights when they are prepared):
+//   * the optimized graph (passes applied, Reorder nodes at precision/layout boundaries), owning
+//     the f32 weights;
+//   * per value: its realized TensorSpec (dtype, layout, quantization, shape at max batch);
+//   * per step (= node, in order): the kernel and the executed precision;
+//   * the options it was built with, and the manifest (per-layer report).
+#pragma once
+
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "backends/backend.h"
+#include "core/precision.h"
+#include "ir/graph.h"
+
+namespace mpq::plan {
+
+struct BuildOptions {
+  // Precision of layers the calibration table does not name. Unset means fp32, and then an int8
+  // layer without a range is an error; when set, such a layer falls back (recorded).
+  std::optional<Precision> default_precision;
+  bool strict = false;  // fail (kUnsupported) if any requested precision cannot be executed
+  int64_t max_batch = 1;
+  int threads = 0;  // 0: the library default (OMP_NUM_THREADS)
+  std::string backend = "cpu";
+
+  Precision default_or_fp32() const { return default_precision.value_or(Precision::kFp32); }
+};
+
+// One row of the manifest: an original layer (node of the imported graph) or a boundary step.
+struct LayerReport {
+  std::string name;         // node name in the optimized graph (the host for fused nodes)
+  std::string module_path;  // PyTorch module path, if known
+  std::string op;           // executed op (FusedConv, Conv, Reorder, ...)
+  Precision requested = Precision::kFp32;
+  std::string source;  // "config", "calibration", "default", "inherited", "boundary"
+  Precision executed = Precision::kFp32;
+  std::string backend;  // "cpu", "reference"
+  std::string kernel;   // registry name, e.g. "cpu.FusedConv.int8"
+  std::string impl;     // implementation, e.g. "brgconv:avx512_core_amx_int8"
+  std::vector<std::string> fused;  // original nodes folded/fused into this step
+  std::string input_dtype, output_dtype;
+  std::string reason;  // why executed != requested, fallbacks, widened ranges
+};
+
+struct Manifest {
+  std::vector<LayerReport> layers;
+  std::vector<std::string> notes;  // build-wide remarks (passes run, widened ranges, ...)
+  // Average executed bits over weighted layers (Conv/Gemm/MatMul), weighted by parameter count.
+  double average_bits = 0.0;
+  std::string to_table() const;  // human-readable, one row per step
+  std::string to_json() const;   // keys: name, op, requested, executed, kernel, reason, ...
+};
+
+struct Step {
+  Node* node = nullptr;  // in Plan::graph
+  Precision precision = Precision::kFp32;
+  std::string backend;      // "cpu" or "reference"
+  std::string kernel_name;  // KernelInfo::name
+  std::vector<int> inputs;  // tensor index per node input (-1: omitted)
+  std::vector<int> outputs;
+};
+
+struct Plan {
+  std::unique_ptr<Graph> graph;
+  std::vector<TensorSpec> tensors;  // one per value of `graph` that is used
+  std::map<std::string, int> tensor_index;  // value name -> index
+  std::vector<Step> steps;
+  std::vector<int> inputs, outputs;  // graph inputs/outputs as tensor indices
+  BuildOptions options;
+  Manifest manifest;
+
+  const TensorSpec& tensor(const std::string& value_name) const;
+};
+
+}  // namespace mpq::plan

@@ -1,0 +1,53 @@
+// What the user asked for, read off the calibration table against the ORIGINAL graph (before
+// passes): the requested precision of each layer (NNI bits -> precision, or the default) and the
+// range of each tensor (the table's tensor ranges, overridden by a layer's tracked_*_input /
+// tracked_*_output for that layer's input 0 / output 0).
+#pragma once
+
+#include <map>
+#include <optional>
+#include <string>
+
+#include "core/precision.h"
+#include "core/quant_params.h"
+#include "ir/graph.h"
+#include "plan/plan.h"
+#include "quant/calibration_table.h"
+
+namespace mpq::plan {
+
+struct Request {
+  Precision precision = Precision::kFp32;
+  int bits = 32;          // as requested (4 is recorded and runs int8 where possible)
+  std::string source;     // "config", "calibration" or "default"
+  bool is_explicit = false;  // named by the table (not the default)
+  std::string key;        // the table's layer key
+};
+
+struct RangeInfo {
+  float min = 0.f, max = 0.f;
+  std::string source;  // "tensor" (table.tensors) or "layer <key>"
+  // How to quantize it (NNI's quant_dtype / quant_scheme when the table says; else u8 affine).
+  std::optional<quant::TypeQuantSpec> spec;
+};
+
+struct Requests {
+  std::map<std::string, Request> layers;    // node name -> request (named layers only)
+  std::map<std::string, RangeInfo> ranges;  // value name -> range
+  Request default_request;
+
+  const Request& of(const std::string& node) const {
+    auto it = layers.find(node);
+    return it == layers.end() ? default_request : it->second;
+  }
+};
+
+Requests read_requests(const Graph& original, const quant::CalibrationTable* table,
+                       const BuildOptions& opt);
+
+// The activation quantization of a range: u8 affine (NNI's default, ONNX QuantizeLinear's
+// formulas) unless the spec asks for int/symmetric. *widened is set when the range had to be
+// widened to contain 0.
+QuantParams activation_quant(const RangeInfo& r, DType* dtype, bool* widened);
+
+}  // namespace mpq::plan
