@@ -42,6 +42,9 @@ const KernelRegistry& KernelRegistry::instance() {
 #ifdef MPQ_HAVE_DNNL
     register_cpu_kernels(r);
 #endif
+#ifdef MPQ_HAVE_CUDA
+    register_cuda_kernels(r);
+#endif
     return r;
   }();
   return reg;
@@ -80,6 +83,9 @@ const Backend* find_backend(std::string_view name) {
 #ifdef MPQ_HAVE_DNNL
   if (name == "cpu") return &cpu_backend();
 #endif
+#ifdef MPQ_HAVE_CUDA
+  if (name == "cuda") return &cuda_backend();
+#endif
   return nullptr;
 }
 
@@ -87,6 +93,9 @@ std::vector<std::string> backend_names() {
   std::vector<std::string> v{"reference"};
 #ifdef MPQ_HAVE_DNNL
   v.push_back("cpu");
+#endif
+#ifdef MPQ_HAVE_CUDA
+  v.push_back("cuda");
 #endif
   return v;
 }

@@ -54,6 +54,10 @@ class ExecutionContext {
 
   const Engine& engine() const { return *engine_; }
 
+  // [cuda hook] Kernel-only time in ms of one batch on a device backend (CUDA events around
+  // graph replays of the last run's inputs); negative where the backend cannot measure it.
+  double device_kernel_ms(int64_t batch, int iters);
+
  private:
   int64_t check_inputs(const std::vector<Tensor>& inputs) const;
 
@@ -62,6 +66,7 @@ class ExecutionContext {
   Tensor arena_;
   std::unordered_map<std::string, std::unique_ptr<BackendContext>> backend_ctx_;
   std::vector<BackendContext*> step_ctx_;
+  std::unique_ptr<PlanRunner> runner_;  // set when the plan's backend runs whole plans (cuda)
 };
 
 }  // namespace mpq::runtime

@@ -1,0 +1,97 @@
+#!/usr/bin/env bash
+# The CUDA backend's test and benchmark flow (issue 7).
+#
+#   scripts/gpu_test.sh bundle   (here, no GPU needed) builds mpq_gpu without oneDNN for sm_90 into
+#                                build-gpu/ and collects everything the GPU machine needs into the
+#                                git-ignored gpu_bundle/: the binary, the shared libraries it needs
+#                                that a plain Ubuntu with CUDA lacks (libonnx, libprotobuf, ...),
+#                                the zoo models, calibration tables, the CPU int8 engine's top-1
+#                                and the Fashion-MNIST test set.
+#   scripts/gpu_test.sh run      (on the GPU machine, through the device tool with
+#                                carry: ["gpu_bundle"]) runs the CUDA tests, the engine benchmark
+#                                and the PyTorch peers (bench/peers/gpu_peers.py) in one go, logs
+#                                under $OUT (default ./gpu_out), and prints the table last.
+# STEPS (default "tests,bench,peers") picks what `run` does; MODELS (default
+# "mnist_naive,resnet18_cifar") which models; ITERS the timed samples.
+# Models and tables come from bench/work (bench/cuda/prepare.sh makes them).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+ROOT=$PWD
+BUNDLE=$ROOT/gpu_bundle
+
+bundle() {
+  export CCACHE_BASEDIR=$ROOT
+  cmake -S . -B build-gpu -G Ninja -DCMAKE_BUILD_TYPE=Release -DMPQ_CUDA=ON -DMPQ_DNNL=OFF \
+    -DMPQ_CUDA_ARCHS=90 >/dev/null
+  cmake --build build-gpu -j "${MPQ_JOBS:-2}" --target mpq_gpu
+  rm -rf "$BUNDLE"
+  mkdir -p "$BUNDLE"/{bin,lib,models,data}
+  cp build-gpu/mpq_gpu "$BUNDLE/bin/"
+  strip "$BUNDLE/bin/mpq_gpu"
+  # Shared libraries outside the C/C++ runtime and CUDA driver: those a GPU machine lacks.
+  ldd build-gpu/mpq_gpu | awk '/=> \//{print $3}' | while read -r lib; do
+    case "$(basename "$lib")" in
+      libc.so*|libm.so*|libdl.so*|libpthread.so*|librt.so*|ld-linux*|libstdc++.so*|libgcc_s.so*|libz.so*|libcuda.so*) ;;
+      *) cp -L "$lib" "$BUNDLE/lib/" ;;
+    esac
+  done
+  cp /usr/share/datasets/fashion-mnist/t10k-*.gz "$BUNDLE/data/"
+  for m in mnist_naive resnet18_cifar; do
+    for f in "$m.onnx" "${m}_calib.json" "${m}_cpu_int8_top1.npy"; do
+      [ -f "bench/work/$f" ] && cp "bench/work/$f" "$BUNDLE/models/"
+    done
+  done
+  du -sh "$BUNDLE"/* "$BUNDLE"
+}
+
+run() {
+  OUT=${OUT:-$ROOT/gpu_out}
+  mkdir -p "$OUT"
+  STEPS=${STEPS:-tests,bench,peers}
+  MODELS=${MODELS:-mnist_naive,resnet18_cifar}
+  ITERS=${ITERS:-200}
+  export LD_LIBRARY_PATH=$BUNDLE/lib:${LD_LIBRARY_PATH:-}
+  local bin=$BUNDLE/bin/mpq_gpu
+  nvidia-smi --query-gpu=name,driver_version,clocks.sm,clocks.mem,temperature.gpu --format=csv | tee "$OUT/card.txt"
+  ldd "$bin" | grep "not found" && { echo "gpu_test: missing libraries"; exit 1; }
+  local status=0
+  if [[ $STEPS == *tests* ]]; then
+    "$bin" test --gtest_color=no >"$OUT/tests.log" 2>&1 || status=1
+    grep -E "^\[  (PASSED|FAILED|SKIPPED) |^\[  FAILED|Failure|error|Expected|Which is|got " "$OUT/tests.log" | head -60 || true
+  fi
+  if [[ $STEPS == *bench* || $STEPS == *peers* ]]; then
+    mkdir -p /tmp/fm
+    FASHION_MNIST_DIR=$BUNDLE/data python3 bench/peers/fashion.py --shape 1,28,28 --images /tmp/fm/test_1x28x28.npy --labels /tmp/fm/test_labels.npy
+    FASHION_MNIST_DIR=$BUNDLE/data python3 bench/peers/fashion.py --shape 3,32,32 --images /tmp/fm/test_3x32x32.npy --labels /tmp/fm/test_labels.npy
+  fi
+  if [[ $STEPS == *bench* ]]; then
+    rm -f "$OUT/bench.jsonl"
+    for m in ${MODELS//,/ }; do
+      local shape=1x28x28
+      [ "$m" = resnet18_cifar ] && shape=3x32x32
+      local extra=()
+      [ -f "$BUNDLE/models/${m}_calib.json" ] && extra+=(--calib "$BUNDLE/models/${m}_calib.json")
+      [ -f "$BUNDLE/models/${m}_cpu_int8_top1.npy" ] && extra+=(--cpu-top1 "$BUNDLE/models/${m}_cpu_int8_top1.npy")
+      local prec=${PRECISIONS:-fp32,fp16,int8}
+      [ -f "$BUNDLE/models/${m}_calib.json" ] || prec=${prec//,int8/}
+      "$bin" bench --model "$BUNDLE/models/$m.onnx" --data /tmp/fm/test_$shape.npy \
+        --labels /tmp/fm/test_labels.npy "${extra[@]}" --precisions "$prec" --iters "$ITERS" \
+        --manifest-dir "$OUT" --json "$OUT/bench.jsonl" 2>&1 | tee -a "$OUT/bench.log" || status=1
+    done
+  fi
+  if [[ $STEPS == *peers* ]]; then
+    PYTHONUNBUFFERED=1 python3 bench/peers/gpu_peers.py --models "$MODELS" --data-dir /tmp/fm \
+      --json "$OUT/peers.json" >"$OUT/peers.log" 2>&1 || status=1
+    grep -v "^{" "$OUT/peers.log" | tail -20 || true
+  fi
+  if [[ -f $OUT/bench.jsonl ]]; then
+    python3 bench/cuda/table.py "$OUT/bench.jsonl" "$OUT/peers.json" | tee "$OUT/table.md"
+  fi
+  exit $status
+}
+
+case "${1:-}" in
+  bundle) bundle ;;
+  run) run ;;
+  *) echo "usage: $0 bundle|run" >&2; exit 2 ;;
+esac

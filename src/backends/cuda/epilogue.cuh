@@ -1,0 +1,98 @@
+// The fused epilogue shared by every convolution/GEMM kernel: scale and bias, post-op chain
+// (activations and the residual sum), requantization or conversion, store.
+#pragma once
+
+#include <cuda_fp16.h>
+
+#include "backends/cuda/conv_params.h"
+
+namespace mpq::cuda {
+
+__device__ __forceinline__ float load_as_float(const void* base, int32_t dt, int64_t off,
+                                               float scale, int32_t zp) {
+  switch (dt) {
+    case kDtF32: return static_cast<const float*>(base)[off];
+    case kDtF16: return __half2float(static_cast<const __half*>(base)[off]);
+    case kDtS8: return scale * static_cast<float>(static_cast<const int8_t*>(base)[off] - zp);
+    default: return scale * static_cast<float>(static_cast<const uint8_t*>(base)[off] - zp);
+  }
+}
+
+// Round half to even with saturation (ONNX QuantizeLinear): __float2int_rn rounds to nearest even
+// and saturates out-of-range values; NaN gives 0, i.e. the zero point.
+__device__ __forceinline__ int32_t quantize_to(float v, float scale, int32_t zp, int32_t lo,
+                                               int32_t hi) {
+  int32_t q = __float2int_rn(v / scale);
+  q = q > 0x3fffffff ? 0x3fffffff : (q < -0x3fffffff ? -0x3fffffff : q);
+  q += zp;
+  return q < lo ? lo : (q > hi ? hi : q);
+}
+
+__device__ __forceinline__ void store_from_float(void* base, int32_t dt, int64_t off, float v,
+                                                 float scale, int32_t zp) {
+  switch (dt) {
+    case kDtF32: static_cast<float*>(base)[off] = v; break;
+    case kDtF16: static_cast<__half*>(base)[off] = __float2half_rn(v); break;
+    case kDtS8: static_cast<int8_t*>(base)[off] = static_cast<int8_t>(quantize_to(v, scale, zp, -128, 127)); break;
+    default: static_cast<uint8_t*>(base)[off] = static_cast<uint8_t>(quantize_to(v, scale, zp, 0, 255)); break;
+  }
+}
+
+// Post-op chain on one value at output offset `off` (the residual has the output's shape).
+__device__ __forceinline__ float apply_post_ops(const Epilogue& e, float v, int64_t off) {
+  for (int i = 0; i < e.nops; ++i) {
+    switch (e.ops[i]) {
+      case kOpRelu: v = fmaxf(v, 0.f); break;
+      case kOpClip: v = fminf(fmaxf(v, e.op_a[i]), e.op_b[i]); break;
+      case kOpLeaky: v = v >= 0.f ? v : e.op_a[i] * v; break;
+      case kOpAdd: v += load_as_float(e.res, e.res_dt, off, e.res_scale, e.res_zp); break;
+      default: break;
+    }
+  }
+  return v;
+}
+
+// Finishes one accumulator value of output channel oc at offset off.
+__device__ __forceinline__ float finish_value(const Epilogue& e, float acc, int oc, int64_t off) {
+  return apply_post_ops(e, fmaf(e.alpha[oc], acc, e.beta[oc]), off);
+}
+
+// `count` (1..8) consecutive output channels oc.. at off.. with accumulators v[]. One out-of-line
+// function, so that the kernels' unrolled tiles do not each inline the whole epilogue.
+__device__ __noinline__ void store_run(const Epilogue& e, void* y, int64_t off, int oc,
+                                       const float* v, int count) {
+  float r[8];
+#pragma unroll
+  for (int i = 0; i < 8; ++i)
+    if (i < count) r[i] = finish_value(e, v[i], oc + i, off + i);
+  if (count == 4 && (off & 3) == 0) {
+    switch (e.out_dt) {
+      case kDtF32:
+        *reinterpret_cast<float4*>(static_cast<float*>(y) + off) = make_float4(r[0], r[1], r[2], r[3]);
+        return;
+      case kDtF16: {
+        __half2 a = __floats2half2_rn(r[0], r[1]), b = __floats2half2_rn(r[2], r[3]);
+        uint2 u;
+        u.x = *reinterpret_cast<uint32_t*>(&a);
+        u.y = *reinterpret_cast<uint32_t*>(&b);
+        *reinterpret_cast<uint2*>(static_cast<__half*>(y) + off) = u;
+        return;
+      }
+      case kDtS8:
+      case kDtU8: {
+        const bool s8 = e.out_dt == kDtS8;
+        const int lo = s8 ? -128 : 0, hi = s8 ? 127 : 255;
+        uint32_t u = 0;
+#pragma unroll
+        for (int i = 0; i < 4; ++i)
+          u |= (static_cast<uint32_t>(quantize_to(r[i], e.out_scale, e.out_zp, lo, hi)) & 0xffu) << (8 * i);
+        *reinterpret_cast<uint32_t*>(static_cast<uint8_t*>(y) + off) = u;
+        return;
+      }
+      default: break;
+    }
+  }
+  for (int i = 0; i < count; ++i) store_from_float(y, e.out_dt, off + i, r[i], e.out_scale, e.out_zp);
+}
+
+}  // namespace mpq::cuda

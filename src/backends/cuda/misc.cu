@@ -1,0 +1,144 @@
+// Element-wise and data-movement kernels: conversion (quantize, dequantize, requantize, fp16,
+// NCHW <-> NHWC), pooling, unary activations and same-shape binary ops. Values go through float
+// (dequantized) and are stored with the destination's rounding rule (epilogue.cuh).
+#include "backends/cuda/epilogue.cuh"
+#include "backends/cuda/launch.h"
+
+namespace mpq::cuda {
+
+namespace {
+
+constexpr int kThreads = 256;
+
+unsigned blocks_for(int64_t n) {
+  int64_t b = ceil_div(n, kThreads);
+  return static_cast<unsigned>(b < 1 ? 1 : (b > (1 << 30) ? (1 << 30) : b));
+}
+
+__device__ __forceinline__ float ld(const void* p, const ElemDesc& d, int64_t i) {
+  return load_as_float(p, d.dt, i, d.scale, d.zp);
+}
+__device__ __forceinline__ void st(void* p, const ElemDesc& d, int64_t i, float v) {
+  store_from_float(p, d.dt, i, v, d.scale, d.zp);
+}
+
+// Offset of logical (n, c, h, w) in a rank-4 tensor of dims (C, H, W).
+__device__ __forceinline__ int64_t offset4(bool nhwc, int64_t n, int64_t c, int64_t h, int64_t w,
+                                           int64_t C, int64_t H, int64_t W) {
+  return nhwc ? ((n * H + h) * W + w) * C + c : ((n * C + c) * H + h) * W + w;
+}
+
+__global__ void convert_kernel(const void* src, ElemDesc s, void* dst, ElemDesc d, int64_t total,
+                               int64_t C, int64_t H, int64_t W) {
+  for (int64_t i = blockIdx.x * static_cast<int64_t>(blockDim.x) + threadIdx.x; i < total;
+       i += static_cast<int64_t>(gridDim.x) * blockDim.x) {
+    int64_t si = i;
+    if (s.nhwc != d.nhwc) {
+      // i indexes dst; find the logical coordinates, then the source offset.
+      int64_t n, c, h, w;
+      if (d.nhwc) {
+        c = i % C;
+        int64_t t = i / C;
+        w = t % W, t /= W, h = t % H, n = t / H;
+      } else {
+        w = i % W;
+        int64_t t = i / W;
+        h = t % H, t /= H, c = t % C, n = t / C;
+      }
+      si = offset4(s.nhwc, n, c, h, w, C, H, W);
+    }
+    st(dst, d, i, ld(src, s, si));
+  }
+}
+
+__global__ void pool_kernel(const void* src, ElemDesc s, void* dst, ElemDesc d, PoolParams p,
+                            int64_t total) {
+  for (int64_t i = blockIdx.x * static_cast<int64_t>(blockDim.x) + threadIdx.x; i < total;
+       i += static_cast<int64_t>(gridDim.x) * blockDim.x) {
+    int64_t n, c, oh, ow;
+    if (d.nhwc) {
+      c = i % p.C;
+      int64_t t = i / p.C;
+      ow = t % p.OW, t /= p.OW, oh = t % p.OH, n = t / p.OH;
+    } else {
+      ow = i % p.OW;
+      int64_t t = i / p.OW;
+      oh = t % p.OH, t /= p.OH, c = t % p.C, n = t / p.C;
+    }
+    float acc = p.max ? -INFINITY : 0.f;
+    int count = 0;
+    for (int kh = 0; kh < p.KH; ++kh) {
+      const int64_t ih = oh * p.SH - p.PH + kh * p.DH;
+      for (int kw = 0; kw < p.KW; ++kw) {
+        const int64_t iw = ow * p.SW - p.PW + kw * p.DW;
+        if (ih < 0 || ih >= p.H || iw < 0 || iw >= p.W) {
+          if (p.count_include_pad && ih < p.H + p.PH && iw < p.W + p.PW) ++count;
+          continue;
+        }
+        const float v = ld(src, s, offset4(s.nhwc, n, c, ih, iw, p.C, p.H, p.W));
+        if (p.max)
+          acc = fmaxf(acc, v);
+        else
+          acc += v;
+        ++count;
+      }
+    }
+    if (!p.max) acc = count > 0 ? acc / static_cast<float>(count) : 0.f;
+    st(dst, d, i, acc);
+  }
+}
+
+__global__ void unary_kernel(const void* x, ElemDesc xs, void* y, ElemDesc ys, int64_t n, int op,
+                             float a, float b) {
+  for (int64_t i = blockIdx.x * static_cast<int64_t>(blockDim.x) + threadIdx.x; i < n;
+       i += static_cast<int64_t>(gridDim.x) * blockDim.x) {
+    float v = ld(x, xs, i);
+    if (op == kOpRelu) v = fmaxf(v, 0.f);
+    else if (op == kOpClip) v = fminf(fmaxf(v, a), b);
+    else if (op == kOpLeaky) v = v >= 0.f ? v : a * v;
+    st(y, ys, i, v);
+  }
+}
+
+__global__ void binary_kernel(const void* a, ElemDesc as, const void* b, ElemDesc bs, void* y,
+                              ElemDesc ys, int64_t n, int op) {
+  for (int64_t i = blockIdx.x * static_cast<int64_t>(blockDim.x) + threadIdx.x; i < n;
+       i += static_cast<int64_t>(gridDim.x) * blockDim.x) {
+    const float va = ld(a, as, i), vb = ld(b, bs, i);
+    st(y, ys, i, op == kBinAdd ? va + vb : op == kBinSub ? va - vb : va * vb);
+  }
+}
+
+}  // namespace
+
+cudaError_t convert(const void* src, ElemDesc s, void* dst, ElemDesc d, int64_t n, int64_t c,
+                    int64_t h, int64_t w, cudaStream_t stream) {
+  const int64_t total = n * c * h * w;
+  if (total == 0) return cudaSuccess;
+  convert_kernel<<<blocks_for(total), kThreads, 0, stream>>>(src, s, dst, d, total, c, h, w);
+  return cudaGetLastError();
+}
+
+cudaError_t pool(const void* src, ElemDesc s, void* dst, ElemDesc d, const PoolParams& p,
+                 cudaStream_t stream) {
+  const int64_t total = static_cast<int64_t>(p.N) * p.C * p.OH * p.OW;
+  if (total == 0) return cudaSuccess;
+  pool_kernel<<<blocks_for(total), kThreads, 0, stream>>>(src, s, dst, d, p, total);
+  return cudaGetLastError();
+}
+
+cudaError_t unary(const void* x, ElemDesc xs, void* y, ElemDesc ys, int64_t n, int op, float a,
+                  float b, cudaStream_t stream) {
+  if (n == 0) return cudaSuccess;
+  unary_kernel<<<blocks_for(n), kThreads, 0, stream>>>(x, xs, y, ys, n, op, a, b);
+  return cudaGetLastError();
+}
+
+cudaError_t binary(const void* a, ElemDesc as, const void* b, ElemDesc bs, void* y, ElemDesc ys,
+                   int64_t n, int op, cudaStream_t stream) {
+  if (n == 0) return cudaSuccess;
+  binary_kernel<<<blocks_for(n), kThreads, 0, stream>>>(a, as, b, bs, y, ys, n, op);
+  return cudaGetLastError();
+}
+
+}  // namespace mpq::cuda
