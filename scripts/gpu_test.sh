@@ -26,10 +26,10 @@ bundle() {
   cmake --build build-gpu -j "${MPQ_JOBS:-2}" --target mpq_gpu
   rm -rf "$BUNDLE"
   mkdir -p "$BUNDLE"/{bin,lib,models,data}
-  cp build-gpu/mpq_gpu "$BUNDLE/bin/"
+  cp build-gpu/src/backends/cuda/mpq_gpu "$BUNDLE/bin/"
   strip "$BUNDLE/bin/mpq_gpu"
   # Shared libraries outside the C/C++ runtime and CUDA driver: those a GPU machine lacks.
-  ldd build-gpu/mpq_gpu | awk '/=> \//{print $3}' | while read -r lib; do
+  ldd build-gpu/src/backends/cuda/mpq_gpu | awk '/=> \//{print $3}' | while read -r lib; do
     case "$(basename "$lib")" in
       libc.so*|libm.so*|libdl.so*|libpthread.so*|librt.so*|ld-linux*|libstdc++.so*|libgcc_s.so*|libz.so*|libcuda.so*) ;;
       *) cp -L "$lib" "$BUNDLE/lib/" ;;
@@ -52,7 +52,9 @@ run() {
   ITERS=${ITERS:-200}
   export LD_LIBRARY_PATH=$BUNDLE/lib:${LD_LIBRARY_PATH:-}
   local bin=$BUNDLE/bin/mpq_gpu
-  nvidia-smi --query-gpu=name,driver_version,clocks.sm,clocks.mem,temperature.gpu --format=csv | tee "$OUT/card.txt"
+  # At most 8 files come back from $OUT: tests.log bench.log bench.jsonl manifests.txt peers.json
+  # peers.log table.md.
+  nvidia-smi --query-gpu=name,driver_version,clocks.sm,clocks.mem,temperature.gpu --format=csv | tee "$OUT/bench.log"
   ldd "$bin" | grep "not found" && { echo "gpu_test: missing libraries"; exit 1; }
   local status=0
   if [[ $STEPS == *tests* ]]; then
@@ -65,7 +67,8 @@ run() {
     FASHION_MNIST_DIR=$BUNDLE/data python3 bench/peers/fashion.py --shape 3,32,32 --images /tmp/fm/test_3x32x32.npy --labels /tmp/fm/test_labels.npy
   fi
   if [[ $STEPS == *bench* ]]; then
-    rm -f "$OUT/bench.jsonl"
+    rm -rf "$OUT/bench.jsonl" /tmp/manifests
+    mkdir -p /tmp/manifests
     for m in ${MODELS//,/ }; do
       local shape=1x28x28
       [ "$m" = resnet18_cifar ] && shape=3x32x32
@@ -76,11 +79,13 @@ run() {
       [ -f "$BUNDLE/models/${m}_calib.json" ] || prec=${prec//,int8/}
       "$bin" bench --model "$BUNDLE/models/$m.onnx" --data /tmp/fm/test_$shape.npy \
         --labels /tmp/fm/test_labels.npy "${extra[@]}" --precisions "$prec" --iters "$ITERS" \
-        --manifest-dir "$OUT" --json "$OUT/bench.jsonl" 2>&1 | tee -a "$OUT/bench.log" || status=1
+        --manifest-dir /tmp/manifests --json "$OUT/bench.jsonl" 2>&1 | tee -a "$OUT/bench.log" || status=1
     done
+    for f in /tmp/manifests/*.txt; do echo "== $(basename "$f" .txt)"; cat "$f"; done >"$OUT/manifests.txt"
   fi
   if [[ $STEPS == *peers* ]]; then
     PYTHONUNBUFFERED=1 python3 bench/peers/gpu_peers.py --models "$MODELS" --data-dir /tmp/fm \
+      --variants "${PEER_VARIANTS:-fp32,fp32_graph,tf32_graph,fp16_cl,fp16_cl_graph,compile_fp16}" \
       --json "$OUT/peers.json" >"$OUT/peers.log" 2>&1 || status=1
     grep -v "^{" "$OUT/peers.log" | tail -20 || true
   fi

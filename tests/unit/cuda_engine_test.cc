@@ -105,8 +105,9 @@ TEST(CudaEngine, SmallResnetMatchesReference) {
     auto e = runtime::Engine::build(*g, &table, o);
     for (const auto& l : e->manifest().layers) {
       EXPECT_EQ(l.backend, "cuda") << l.name << " " << l.kernel << " " << l.reason;
-      if (l.op == "FusedConv" || l.op == "FusedGemm" || l.op == "Conv" || l.op == "Gemm")
+      if (l.op == "FusedConv" || l.op == "FusedGemm" || l.op == "Conv" || l.op == "Gemm") {
         EXPECT_EQ(l.executed, p) << l.name << " " << l.reason;
+      }
     }
     runtime::ExecutionContext ctx(e);
     for (int64_t b : {batch, int64_t{5}, batch}) {
@@ -129,7 +130,9 @@ TEST(CudaEngine, SmallResnetMatchesReference) {
       }
       const float tol = p == Precision::kFp32 ? 1e-4f : p == Precision::kFp16 ? 1e-2f : 0.08f;
       EXPECT_LE(maxerr, tol * maxabs) << "batch " << b;
-      if (p != Precision::kInt8) EXPECT_EQ(agree, b);
+      if (p != Precision::kInt8) {
+        EXPECT_EQ(agree, b);
+      }
     }
     EXPECT_GT(ctx.device_kernel_ms(batch, 5), 0.0);
   }

@@ -31,7 +31,8 @@ class CudaPlanRunner : public PlanRunner {
     host_.assign(plan.tensors.size(), nullptr);
     for (size_t t = 0; t < plan.tensors.size(); ++t) {
       if (mem.offset[t] >= 0) dev_[t] = static_cast<char*>(arena_.get()) + mem.offset[t];
-      else if (plan.tensors[t].is_constant()) dev_[t] = host_[t] = plan.tensors[t].constant->raw();
+      else if (plan.tensors[t].is_constant())
+        dev_[t] = host_[t] = const_cast<void*>(plan.tensors[t].constant->raw());
     }
     for (int t : plan.inputs) {
       in_dev_.emplace_back(plan.tensors[t].bytes_at(mb));

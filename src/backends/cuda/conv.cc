@@ -9,6 +9,7 @@
 
 #include "backends/cuda/cuda_util.h"
 #include "backends/cuda/kernels.h"
+#include "ir/op_def.h"
 #include "quant/quant_math.h"
 
 namespace mpq::cuda {
@@ -227,8 +228,9 @@ class ConvKernel : public Kernel {
     if (cands.empty()) internal_error("no CUDA conv configuration compiled for this kind").raise();
     for (int c : cands) MPQ_CUDA_CHECK(conv_prepare(c));
     if (const char* force = std::getenv("MPQ_CUDA_TILE")) {
-      for (int c : cands)
-        if (conv_configs()[c].name == force) cands = {c};
+      auto it = std::find_if(cands.begin(), cands.end(),
+                             [&](int c) { return conv_configs()[c].name == force; });
+      if (it != cands.end()) cands = std::vector<int>{*it};
     }
     cfg_ = cands[0];
     if (cands.size() == 1) return;

@@ -59,7 +59,7 @@ __device__ __forceinline__ float finish_value(const Epilogue& e, float acc, int 
 
 // `count` (1..8) consecutive output channels oc.. at off.. with accumulators v[]. One out-of-line
 // function, so that the kernels' unrolled tiles do not each inline the whole epilogue.
-__device__ __noinline__ void store_run(const Epilogue& e, void* y, int64_t off, int oc,
+static __device__ __noinline__ void store_run(const Epilogue& e, void* y, int64_t off, int oc,
                                        const float* v, int count) {
   float r[8];
 #pragma unroll

@@ -6,6 +6,7 @@
 
 #include "backends/cuda/cuda_util.h"
 #include "backends/cuda/kernels.h"
+#include "ir/op_def.h"
 
 namespace mpq::cuda {
 
