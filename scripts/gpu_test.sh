@@ -17,7 +17,15 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$PWD
-BUNDLE=$ROOT/gpu_bundle
+# The bundle: MPQ_BUNDLE_DIR, else gpu_bundle/ beside the sources. The device tool sends the
+# session's main checkout, not this worktree: bundle with MPQ_BUNDLE_DIR=<main>/gpu_bundle (listed
+# in <main>/.git/info/exclude); the bundle holds a copy of this script and the bench scripts under
+# repo/, and run from there it finds the bundle one level up.
+if [ -x "$ROOT/../bin/mpq_gpu" ]; then
+  BUNDLE=$(cd "$ROOT/.." && pwd)
+else
+  BUNDLE=${MPQ_BUNDLE_DIR:-$ROOT/gpu_bundle}
+fi
 
 bundle() {
   export CCACHE_BASEDIR=$ROOT
@@ -41,7 +49,12 @@ bundle() {
       [ -f "bench/work/$f" ] && cp "bench/work/$f" "$BUNDLE/models/"
     done
   done
-  du -sh "$BUNDLE"/* "$BUNDLE"
+  mkdir -p "$BUNDLE"/repo/{scripts,bench/peers,bench/cuda}
+  cp scripts/gpu_test.sh "$BUNDLE/repo/scripts/"
+  cp bench/peers/*.py "$BUNDLE/repo/bench/peers/"
+  cp bench/cuda/table.py "$BUNDLE/repo/bench/cuda/"
+  du -sh "$BUNDLE"/*
+  du -sb "$BUNDLE"
 }
 
 run() {
