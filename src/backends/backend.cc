@@ -6,7 +6,9 @@
 
 namespace mpq {
 
-const char* layout_name(Layout l) { return l == Layout::kNHWC ? "nhwc" : "plain"; }
+const char* layout_name(Layout l) {
+  return l == Layout::kNHWC ? "nhwc" : "plain";
+}
 
 bool parse_layout(std::string_view s, Layout* out) {
   if (s == "plain") return *out = Layout::kPlain, true;

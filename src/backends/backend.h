@@ -47,7 +47,7 @@ struct TensorSpec {
   DType dtype = DType::f32;
   Shape shape;  // logical shape (NCHW order for images) at the maximum batch
   Layout layout = Layout::kPlain;
-  bool batched = false;  // dim 0 is the run-time batch
+  bool batched = false;              // dim 0 is the run-time batch
   std::optional<QuantParams> quant;  // set for u8/s8 tensors: real = scale * (q - zero_point)
   std::optional<Tensor> constant;    // weights and other initializers (f32, plain)
 
@@ -156,6 +156,8 @@ class Backend {
  public:
   virtual ~Backend() = default;
   virtual std::string name() const = 0;
+  // One line about the library and ISA it runs on (for benchmark and engine reports).
+  virtual std::string describe() const { return name(); }
   virtual std::unique_ptr<BackendContext> make_context(int threads) const = 0;
   // Called once before kernels are prepared (e.g. sets the thread count used to plan work).
   virtual void begin_prepare(int threads) const {}

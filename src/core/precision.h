@@ -11,10 +11,14 @@ enum class Precision : uint8_t { kFp32, kBf16, kFp16, kInt8 };
 
 inline const char* precision_name(Precision p) {
   switch (p) {
-    case Precision::kFp32: return "fp32";
-    case Precision::kBf16: return "bf16";
-    case Precision::kFp16: return "fp16";
-    case Precision::kInt8: return "int8";
+    case Precision::kFp32:
+      return "fp32";
+    case Precision::kBf16:
+      return "bf16";
+    case Precision::kFp16:
+      return "fp16";
+    case Precision::kInt8:
+      return "int8";
   }
   return "?";
 }
@@ -36,6 +40,8 @@ inline std::optional<Precision> precision_from_bits(int bits) {
   return std::nullopt;
 }
 
-inline int precision_bits(Precision p) { return p == Precision::kInt8 ? 8 : p == Precision::kFp32 ? 32 : 16; }
+inline int precision_bits(Precision p) {
+  return p == Precision::kInt8 ? 8 : p == Precision::kFp32 ? 32 : 16;
+}
 
 }  // namespace mpq

@@ -214,8 +214,15 @@ std::string norm_str(const std::optional<std::pair<float, float>>& n) {
 std::string layout_str(const Layout& L, DType stored) {
   std::string s = str(", ", dtype_name(stored), " ", shape_str(L.stored));
   if (L.out != L.stored) s += str(" -> ", shape_str(L.out));
-  if (L.pad && (L.top || L.left)) s += str(" (zero-padded ", L.top, "x", L.left, " px per side)");
-  if (L.pad && L.c_out == 3) s += " (gray replicated to 3 channels)";
+  std::vector<std::string> notes;
+  if (L.pad && (L.top || L.left))
+    notes.push_back(L.top == L.left
+                        ? str("zero-padded ", L.top, " px per side")
+                        : str("zero-padded ", L.top, " px top/bottom, ", L.left, " px left/right"));
+  if (L.pad && L.c_out == 3) notes.push_back("gray replicated to 3 channels");
+  if (stored == DType::u8) notes.push_back("scaled to [0,1]");
+  for (size_t i = 0; i < notes.size(); ++i)
+    s += (i ? ", " : " (") + notes[i] + (i + 1 == notes.size() ? ")" : "");
   return s;
 }
 
@@ -296,7 +303,7 @@ std::unique_ptr<Dataset> open_dataset(const DataSpec& spec, const Shape& model_i
   std::string name = spec.source, labels_file = spec.labels;
   auto norm = spec.normalize;
   const std::string fm = "fashion-mnist";
-  if (spec.source.rfind(fm, 0) == 0) {
+  if (spec.source == fm || spec.source.rfind(fm + ":", 0) == 0) {
     const std::string split = spec.source.size() > fm.size() + 1 && spec.source[fm.size()] == ':'
                                   ? spec.source.substr(fm.size() + 1)
                                   : "";
@@ -356,8 +363,7 @@ std::unique_ptr<Dataset> open_dataset(const DataSpec& spec, const Shape& model_i
   const int64_t count = spec.limit > 0 ? std::min(spec.limit, n) : n;
   std::string desc =
       str(spec.source, " (", count, count < n ? str(" of ", n) : std::string(), " samples",
-          layout_str(layout, images.dtype()), images.dtype() == DType::u8 ? " scaled to [0,1]" : "",
-          norm_str(norm), labels ? ", labeled" : "", ")");
+          layout_str(layout, images.dtype()), norm_str(norm), labels ? ", labeled" : "", ")");
   return std::make_unique<ArrayDataset>(std::move(images), std::move(labels), count,
                                         std::move(layout), norm, std::move(desc));
 }

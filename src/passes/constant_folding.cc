@@ -55,7 +55,9 @@ class DeadCodeElimination : public Pass {
 
 }  // namespace
 
-std::unique_ptr<Pass> make_constant_folding() { return std::make_unique<ConstantFolding>(); }
+std::unique_ptr<Pass> make_constant_folding() {
+  return std::make_unique<ConstantFolding>();
+}
 std::unique_ptr<Pass> make_dead_code_elimination() {
   return std::make_unique<DeadCodeElimination>();
 }

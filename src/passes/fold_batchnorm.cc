@@ -102,6 +102,8 @@ class FoldBatchNorm : public Pass {
 
 }  // namespace
 
-std::unique_ptr<Pass> make_fold_batchnorm() { return std::make_unique<FoldBatchNorm>(); }
+std::unique_ptr<Pass> make_fold_batchnorm() {
+  return std::make_unique<FoldBatchNorm>();
+}
 
 }  // namespace mpq::passes

@@ -33,8 +33,9 @@ void make_fused(Node* host) {
 void append_post_op(Node* host, const std::string& op, float a, float b) {
   std::vector<std::string> ops =
       host->attrs.has("post_ops") ? host->attrs.strings("post_ops") : std::vector<std::string>{};
-  std::vector<float> params = host->attrs.has("post_op_params") ? host->attrs.floats("post_op_params")
-                                                                 : std::vector<float>{};
+  std::vector<float> params = host->attrs.has("post_op_params")
+                                  ? host->attrs.floats("post_op_params")
+                                  : std::vector<float>{};
   params.resize(ops.size() * 2, 0.f);
   ops.push_back(op);
   params.push_back(a);
@@ -149,7 +150,11 @@ class FuseResidual : public Pass {
 
 }  // namespace
 
-std::unique_ptr<Pass> make_fuse_activation() { return std::make_unique<FuseActivation>(); }
-std::unique_ptr<Pass> make_fuse_residual() { return std::make_unique<FuseResidual>(); }
+std::unique_ptr<Pass> make_fuse_activation() {
+  return std::make_unique<FuseActivation>();
+}
+std::unique_ptr<Pass> make_fuse_residual() {
+  return std::make_unique<FuseResidual>();
+}
 
 }  // namespace mpq::passes

@@ -20,7 +20,9 @@ void PassContext::record(const Node& host, const Node& absorbed_node) {
   }
 }
 
-bool is_op(const Node& n, const char* name) { return n.def().name == name; }
+bool is_op(const Node& n, const char* name) {
+  return n.def().name == name;
+}
 
 void set_output(Node* node, size_t idx, Value* v) {
   Value* old = node->outputs.at(idx);
@@ -45,7 +47,8 @@ Node* sole_consumer(const Graph& g, const Value* v) {
 
 void run_passes(Graph& g, PassContext& ctx, const std::vector<std::unique_ptr<Pass>>& passes) {
   for (const auto& p : passes) {
-    for (int round = 0; round < 16 && p->run(g, ctx); ++round) {
+    // Each run rewrites at least one node when it returns true: bounded by the node count.
+    for (size_t round = 0, cap = g.nodes().size() + 1; round < cap && p->run(g, ctx); ++round) {
     }
     g.sort();
     verify(g);

@@ -22,8 +22,12 @@ struct Decision {
   std::vector<std::string> reasons;
 };
 
-bool is_float_dtype(DType t) { return dtype_info(t).is_float; }
-bool is_q(DType t) { return t == DType::i8 || t == DType::u8; }
+bool is_float_dtype(DType t) {
+  return dtype_info(t).is_float;
+}
+bool is_q(DType t) {
+  return t == DType::i8 || t == DType::u8;
+}
 
 bool same_realization(const TensorSpec& a, const TensorSpec& b) {
   if (a.dtype != b.dtype || (a.shape.size() == 4 && a.layout != b.layout)) return false;
@@ -35,7 +39,9 @@ bool same_realization(const TensorSpec& a, const TensorSpec& b) {
 }
 
 // Ops whose input 0 alone is quantized (weights are constants; a fused residual may stay float).
-bool has_constant_weights(const Node& n) { return n.has_input(1) && n.inputs[1]->is_constant(); }
+bool has_constant_weights(const Node& n) {
+  return n.has_input(1) && n.inputs[1]->is_constant();
+}
 
 bool is_residual_input(const Node& n, size_t i) {
   return i == 3 && (n.def().name == "FusedConv" || n.def().name == "FusedGemm");
@@ -105,8 +111,8 @@ class Builder {
       if (v->is_constant() || !v->has_type) continue;
       for (size_t d = 1; d < v->shape.size(); ++d)
         if (v->shape[d] < 0)
-          unsupported(str("value has a dynamic dimension other than the batch: ",
-                          shape_str(v->shape)))
+          unsupported(
+              str("value has a dynamic dimension other than the batch: ", shape_str(v->shape)))
               .key(v->name)
               .raise();
     }
@@ -126,8 +132,8 @@ class Builder {
       if (it == reqs_.ranges.end() || !n->attrs.has("post_ops")) continue;
       RangeInfo r = it->second;
       const auto& ops = n->attrs.strings("post_ops");
-      std::vector<float> p = n->attrs.has("post_op_params") ? n->attrs.floats("post_op_params")
-                                                            : std::vector<float>{};
+      std::vector<float> p =
+          n->attrs.has("post_op_params") ? n->attrs.floats("post_op_params") : std::vector<float>{};
       p.resize(ops.size() * 2, 0.f);
       bool ok = true;
       for (size_t k = 0; k < ops.size() && ok; ++k) {
@@ -153,7 +159,7 @@ class Builder {
     if (it == reqs_.ranges.end()) return false;
     DType dt;
     bool widened = false;
-    vq_[v] = activation_quant(it->second, &dt, &widened);
+    vq_[v] = activation_quant(it->second, feeds_weighted_op(v), &dt, &widened);
     vq_dtype_[v] = dt;
     if (widened)
       notes_.insert(str("range of '", v->name, "' [", it->second.min, ", ", it->second.max,
@@ -161,10 +167,24 @@ class Builder {
     return true;
   }
 
+  // Whether v reaches input 0 of a conv/gemm (directly or through passthrough ops).
+  static bool feeds_weighted_op(const Value* v, int depth = 0) {
+    if (depth > 64) return true;
+    for (const Node* c : v->consumers) {
+      if (c->def().quant == QuantRule::kRequant && has_constant_weights(*c) && c->inputs[0] == v)
+        return true;
+      if (c->def().quant == QuantRule::kPassthrough && !c->outputs.empty() && c->inputs[0] == v &&
+          feeds_weighted_op(c->outputs[0], depth + 1))
+        return true;
+    }
+    return false;
+  }
+
   bool int8_producer(const Value* v) const {
     if (!v->producer) return false;
     auto it = dec_.find(v->producer);
-    return it != dec_.end() && it->second.exec == Precision::kInt8 && it->second.backend != "reference";
+    return it != dec_.end() && it->second.exec == Precision::kInt8 &&
+           it->second.backend != "reference";
   }
 
   Precision producer_class(const Value* v) const {
@@ -289,7 +309,8 @@ class Builder {
       return false;
     }
     if (!k) {
-      if (!reference_only) d.reasons.push_back("no " + opt_.backend + " kernel (" + why + "): reference");
+      if (!reference_only)
+        d.reasons.push_back("no " + opt_.backend + " kernel (" + why + "): reference");
       k = reg_.find("reference", n, Precision::kFp32, &why);
       if (!k) unsupported(str("no kernel for ", n.op_name(), ": ", why)).node(n.label()).raise();
     }
@@ -342,7 +363,8 @@ class Builder {
   }
 
   Value* reorder_to(Graph& g, Value* v, const TensorSpec& want) {
-    std::string tag = str(dtype_name(want.dtype), want.shape.size() == 4 ? layout_name(want.layout) : "");
+    std::string tag =
+        str(dtype_name(want.dtype), want.shape.size() == 4 ? layout_name(want.layout) : "");
     if (want.quant) tag += str("_s", want.quant->scale[0], "_z", want.quant->zero_point[0]);
     auto key = std::make_pair(v, tag);
     if (auto it = reorders_.find(key); it != reorders_.end()) return it->second;
@@ -382,7 +404,8 @@ class Builder {
   bool consumer_wants_int8(const Value* o) const {
     for (const Node* c : o->consumers) {
       auto it = dec_.find(c);
-      if (it != dec_.end() && it->second.exec == Precision::kInt8 && it->second.backend != "reference")
+      if (it != dec_.end() && it->second.exec == Precision::kInt8 &&
+          it->second.backend != "reference")
         return true;
     }
     return false;
@@ -429,7 +452,10 @@ class Builder {
           want.dtype = v->dtype;
           want.quant.reset();
         } else if (d.exec == Precision::kInt8) {
-          if (!is_q(cur.dtype) && !residual) {
+          // A float residual is quantized with its own range when it has one (the sum post-op
+          // reads it as int8 with its scale); without a range it stays float and the output
+          // is float too (see below).
+          if (!is_q(cur.dtype) && (!residual || quant_known(v))) {
             want.dtype = vq_dtype_.at(v);
             want.quant = vq_.at(v);
           }
@@ -458,7 +484,9 @@ class Builder {
             s.dtype = in.dtype;
             s.quant = in.quant;
           } else if (d.exec == Precision::kInt8 && f.any_output_dtype) {
-            if (vq_.count(o) && consumer_wants_int8(o)) {
+            const bool float_residual = n->inputs.size() > 3 && n->inputs[3] &&
+                                        !is_q(specs_[tensor_of(n->inputs[3])].dtype);
+            if (consumer_wants_int8(o) && !float_residual && quant_known(o)) {
               s.dtype = vq_dtype_.at(o);
               s.quant = vq_.at(o);
             } else {
@@ -515,7 +543,8 @@ class Builder {
     g.remove_unused();
     plan.tensors = specs_;
     plan.tensor_index.clear();
-    for (size_t i = 0; i < specs_.size(); ++i) plan.tensor_index[specs_[i].name] = static_cast<int>(i);
+    for (size_t i = 0; i < specs_.size(); ++i)
+      plan.tensor_index[specs_[i].name] = static_cast<int>(i);
     plan.steps = steps_;
     plan.inputs.clear();
     plan.outputs.clear();

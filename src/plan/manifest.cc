@@ -1,7 +1,6 @@
 #include <iomanip>
-#include <sstream>
-
 #include <nlohmann/json.hpp>
+#include <sstream>
 
 #include "plan/plan.h"
 
@@ -10,7 +9,8 @@ namespace mpq::plan {
 std::string Manifest::to_table() const {
   std::ostringstream os;
   auto col = [&](const std::string& s, size_t w) {
-    os << std::left << std::setw(static_cast<int>(w)) << (s.size() > w - 1 ? s.substr(0, w - 2) + "~" : s);
+    os << std::left << std::setw(static_cast<int>(w))
+       << (s.size() > w - 1 ? s.substr(0, w - 2) + "~" : s);
   };
   col("layer", 28), col("op", 18), col("requested", 20), col("executed", 9), col("in->out", 10),
       col("kernel", 34);
@@ -24,8 +24,8 @@ std::string Manifest::to_table() const {
     col(r.impl.empty() ? r.kernel : r.impl, 34);
     os << r.reason << "\n";
   }
-  os << std::fixed << std::setprecision(2) << "average bits (weighted layers, by parameters): "
-     << average_bits << "\n";
+  os << std::fixed << std::setprecision(2)
+     << "average bits (weighted layers, by parameters): " << average_bits << "\n";
   for (const auto& n : notes) os << "note: " << n << "\n";
   return os.str();
 }

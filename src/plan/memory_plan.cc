@@ -7,7 +7,9 @@ namespace mpq::plan {
 
 namespace {
 constexpr size_t kAlign = 64;
-size_t round_up(size_t n) { return (n + kAlign - 1) / kAlign * kAlign; }
+size_t round_up(size_t n) {
+  return (n + kAlign - 1) / kAlign * kAlign;
+}
 }  // namespace
 
 MemoryPlan plan_memory(const Plan& plan, const std::vector<std::unique_ptr<Kernel>>& kernels) {
@@ -23,7 +25,8 @@ MemoryPlan plan_memory(const Plan& plan, const std::vector<std::unique_ptr<Kerne
   const int ns = static_cast<int>(plan.steps.size());
   std::vector<int> first(nt, ns), last(nt, -1);
   for (int s = 0; s < ns; ++s) {
-    for (int t : plan.steps[s].outputs) first[t] = std::min(first[t], s), last[t] = std::max(last[t], s);
+    for (int t : plan.steps[s].outputs)
+      first[t] = std::min(first[t], s), last[t] = std::max(last[t], s);
     for (int t : plan.steps[s].inputs)
       if (t >= 0) last[t] = std::max(last[t], s);
   }
@@ -40,9 +43,12 @@ MemoryPlan plan_memory(const Plan& plan, const std::vector<std::unique_ptr<Kerne
   for (int s = 0; s < ns && s < static_cast<int>(kernels.size()); ++s) {
     const Step& st = plan.steps[s];
     for (auto [o, i] : kernels[s]->inplace()) {
-      if (o >= static_cast<int>(st.outputs.size()) || i >= static_cast<int>(st.inputs.size())) continue;
+      if (o >= static_cast<int>(st.outputs.size()) || i >= static_cast<int>(st.inputs.size()))
+        continue;
       const int to = st.outputs[o], ti = st.inputs[i];
       if (ti < 0 || !in_arena[to] || !in_arena[ti]) continue;
+      // Not if the step also reads that buffer through another input (e.g. conv(x) + x).
+      if (std::count(st.inputs.begin(), st.inputs.end(), ti) > 1) continue;
       const int g = find(ti);
       // The input (and everything sharing its buffer) must die here.
       if (group_last[g] != s || plan.tensors[ti].bytes() != plan.tensors[to].bytes()) continue;

@@ -40,9 +40,9 @@ struct LayerReport {
   Precision requested = Precision::kFp32;
   std::string source;  // "config", "calibration", "default", "inherited", "boundary"
   Precision executed = Precision::kFp32;
-  std::string backend;  // "cpu", "reference"
-  std::string kernel;   // registry name, e.g. "cpu.FusedConv.int8"
-  std::string impl;     // implementation, e.g. "brgconv:avx512_core_amx_int8"
+  std::string backend;             // "cpu", "reference"
+  std::string kernel;              // registry name, e.g. "cpu.FusedConv.int8"
+  std::string impl;                // implementation, e.g. "brgconv:avx512_core_amx_int8"
   std::vector<std::string> fused;  // original nodes folded/fused into this step
   std::string input_dtype, output_dtype;
   std::string reason;  // why executed != requested, fallbacks, widened ranges
@@ -68,7 +68,7 @@ struct Step {
 
 struct Plan {
   std::unique_ptr<Graph> graph;
-  std::vector<TensorSpec> tensors;  // one per value of `graph` that is used
+  std::vector<TensorSpec> tensors;          // one per value of `graph` that is used
   std::map<std::string, int> tensor_index;  // value name -> index
   std::vector<Step> steps;
   std::vector<int> inputs, outputs;  // graph inputs/outputs as tensor indices

@@ -17,7 +17,8 @@ Requests read_requests(const Graph& original, const quant::CalibrationTable* tab
   r.default_request.bits = precision_bits(r.default_request.precision);
   r.default_request.source = "default";
   if (!table) return r;
-  for (const auto& [name, tr] : table->tensors) r.ranges[name] = RangeInfo{tr.min, tr.max, "tensor", {}};
+  for (const auto& [name, tr] : table->tensors)
+    r.ranges[name] = RangeInfo{tr.min, tr.max, "tensor", {}};
   for (const quant::ResolvedLayer& rl : quant::resolve_layers(*table, original)) {
     const quant::LayerPrecision& l = *rl.layer;
     const Node& n = *rl.node;
@@ -25,7 +26,8 @@ Requests read_requests(const Graph& original, const quant::CalibrationTable* tab
     if (bits) {
       Request q;
       q.bits = bits;
-      q.precision = bits == 4 ? Precision::kInt8 : precision_from_bits(bits).value_or(Precision::kFp32);
+      q.precision =
+          bits == 4 ? Precision::kInt8 : precision_from_bits(bits).value_or(Precision::kFp32);
       q.source = source_of(l);
       q.is_explicit = true;
       q.key = rl.key;
@@ -37,15 +39,17 @@ Requests read_requests(const Graph& original, const quant::CalibrationTable* tab
       r.ranges[n.inputs[0]->name] =
           RangeInfo{*l.tracked_min_input, *l.tracked_max_input, "layer " + rl.key, l.input_quant};
     if (l.tracked_min_output && l.tracked_max_output && !n.outputs.empty())
-      r.ranges[n.outputs[0]->name] =
-          RangeInfo{*l.tracked_min_output, *l.tracked_max_output, "layer " + rl.key, l.output_quant};
+      r.ranges[n.outputs[0]->name] = RangeInfo{*l.tracked_min_output, *l.tracked_max_output,
+                                               "layer " + rl.key, l.output_quant};
   }
   return r;
 }
 
-QuantParams activation_quant(const RangeInfo& r, DType* dtype, bool* widened) {
+QuantParams activation_quant(const RangeInfo& r, bool feeds_weighted_op, DType* dtype,
+                             bool* widened) {
   quant::QuantDtype qd = quant::QuantDtype::kUint;
   bool symmetric = false;
+  if (r.min < 0.f && !feeds_weighted_op) qd = quant::QuantDtype::kInt, symmetric = true;
   if (r.spec) {
     qd = r.spec->dtype;
     symmetric = quant::is_symmetric(r.spec->scheme);

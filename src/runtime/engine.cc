@@ -1,5 +1,7 @@
 #include "runtime/engine.h"
 
+#include <chrono>
+
 namespace mpq::runtime {
 
 Engine::Engine(plan::Plan plan, std::vector<std::unique_ptr<Kernel>> kernels)
@@ -33,7 +35,8 @@ std::vector<TensorSpec> Engine::output_specs() const {
 ExecutionContext::ExecutionContext(std::shared_ptr<const Engine> engine, int threads)
     : engine_(std::move(engine)), threads_(threads > 0 ? threads : engine_->plan_.options.threads) {
   const plan::Plan& p = engine_->plan_;
-  arena_ = Tensor(DType::u8, {static_cast<int64_t>(std::max<size_t>(engine_->mem_.arena_bytes, 1))});
+  arena_ =
+      Tensor(DType::u8, {static_cast<int64_t>(std::max<size_t>(engine_->mem_.arena_bytes, 1))});
   for (const plan::Step& st : p.steps) {
     auto it = backend_ctx_.find(st.backend);
     if (it == backend_ctx_.end()) {
@@ -52,10 +55,16 @@ double ExecutionContext::device_kernel_ms(int64_t batch, int iters) {
   return runner_ ? runner_->kernel_ms(batch, iters) : -1.0;
 }
 
+void ExecutionContext::set_profiling(bool on) {
+  profiling_ = on;
+  step_ms_.assign(engine_->plan_.steps.size(), 0.0);
+}
+
 int64_t ExecutionContext::check_inputs(const std::vector<Tensor>& inputs) const {
   const plan::Plan& p = engine_->plan_;
   if (inputs.size() != p.inputs.size())
-    invalid_input(str("the model takes ", p.inputs.size(), " input(s), got ", inputs.size())).raise();
+    invalid_input(str("the model takes ", p.inputs.size(), " input(s), got ", inputs.size()))
+        .raise();
   int64_t batch = -1;
   for (size_t i = 0; i < inputs.size(); ++i) {
     const TensorSpec& s = p.tensors[p.inputs[i]];
@@ -65,20 +74,24 @@ int64_t ExecutionContext::check_inputs(const std::vector<Tensor>& inputs) const 
     if (!ok) {
       Shape want = s.shape;
       if (s.batched) want[0] = -1;
-      invalid_input(str("input has ", dtype_name(t.dtype()), shape_str(t.shape()), ", the engine expects ",
-                        dtype_name(s.dtype), shape_str(want), " (batch 1..", engine_->max_batch(), ")"))
+      invalid_input(str("input has ", dtype_name(t.dtype()), shape_str(t.shape()),
+                        ", the engine expects ", dtype_name(s.dtype), shape_str(want),
+                        " (batch 1..", engine_->max_batch(), ")"))
           .key(s.name)
           .raise();
     }
     if (!s.batched) continue;
     const int64_t b = t.dim(0);
     if (b < 1 || b > engine_->max_batch())
-      invalid_input(str("batch ", b, " is outside 1..", engine_->max_batch(),
-                        " (the engine's maximum batch; split the data or rebuild with a larger batch)"))
+      invalid_input(
+          str("batch ", b, " is outside 1..", engine_->max_batch(),
+              " (the engine's maximum batch; split the data or rebuild with a larger batch)"))
           .key(s.name)
           .raise();
     if (batch >= 0 && b != batch)
-      invalid_input(str("inputs have different batch sizes (", batch, " and ", b, ")")).key(s.name).raise();
+      invalid_input(str("inputs have different batch sizes (", batch, " and ", b, ")"))
+          .key(s.name)
+          .raise();
     batch = b;
   }
   return batch < 0 ? 1 : batch;
@@ -92,8 +105,10 @@ std::vector<Tensor> ExecutionContext::run(const std::vector<Tensor>& inputs) {
   std::vector<const void*> ptr(p.tensors.size(), nullptr);
   char* base = static_cast<char*>(arena_.raw());
   for (size_t t = 0; t < p.tensors.size(); ++t) {
-    if (e.mem_.offset[t] >= 0) ptr[t] = base + e.mem_.offset[t];
-    else if (p.tensors[t].is_constant()) ptr[t] = p.tensors[t].constant->raw();
+    if (e.mem_.offset[t] >= 0)
+      ptr[t] = base + e.mem_.offset[t];
+    else if (p.tensors[t].is_constant())
+      ptr[t] = p.tensors[t].constant->raw();
   }
   for (size_t i = 0; i < inputs.size(); ++i) ptr[p.inputs[i]] = inputs[i].raw();
   std::vector<Tensor> outputs;
@@ -123,10 +138,17 @@ std::vector<Tensor> ExecutionContext::run(const std::vector<Tensor>& inputs) {
     for (int t : st.inputs) a.inputs.push_back(t >= 0 ? ptr[t] : nullptr);
     for (int t : st.outputs) a.outputs.push_back(const_cast<void*>(ptr[t]));
     a.ctx = step_ctx_[s];
+    const auto t0 =
+        profiling_ ? std::chrono::steady_clock::now() : std::chrono::steady_clock::time_point();
     try {
       e.kernels_[s]->run(a);
     } catch (const Error& err) {
       throw err.with_node(st.node->name);
+    }
+    if (profiling_) {
+      step_ctx_[s]->end_run();  // wait for the step itself
+      step_ms_[s] +=
+          std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
     }
   }
   for (auto& [name, ctx] : backend_ctx_) ctx->end_run();

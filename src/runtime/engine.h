@@ -57,6 +57,9 @@ class ExecutionContext {
   // [cuda hook] Kernel-only time in ms of one batch on a device backend (CUDA events around
   // graph replays of the last run's inputs); negative where the backend cannot measure it.
   double device_kernel_ms(int64_t batch, int iters);
+  // Per-step wall time of the runs since profiling was enabled (ms, summed; index = plan step).
+  void set_profiling(bool on);
+  const std::vector<double>& step_ms() const { return step_ms_; }
 
  private:
   int64_t check_inputs(const std::vector<Tensor>& inputs) const;
@@ -67,6 +70,8 @@ class ExecutionContext {
   std::unordered_map<std::string, std::unique_ptr<BackendContext>> backend_ctx_;
   std::vector<BackendContext*> step_ctx_;
   std::unique_ptr<PlanRunner> runner_;  // set when the plan's backend runs whole plans (cuda)
+  bool profiling_ = false;
+  std::vector<double> step_ms_;
 };
 
 }  // namespace mpq::runtime

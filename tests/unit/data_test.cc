@@ -286,6 +286,19 @@ TEST(FashionMnist, ErrorsNameTheProblem) {
         open_dataset({"fashion-mnist:test"}, {-1, 2, 28, 28});
       },
       Code::kInvalidInput, "", "[?,2,28,28]");
+  expect_error(
+      [] {
+        open_dataset({"fashion-mnist"}, {-1, 1, 28, 28});
+      },
+      Code::kInvalidInput, "", "use fashion-mnist:train or fashion-mnist:test");
+  // Not installed (the folder is overridable): kNotFound naming the file and the package.
+  ::setenv("MPQ_FASHION_MNIST_DIR", "/nonexistent/fmnist", 1);
+  expect_error(
+      [] {
+        open_dataset({"fashion-mnist:train"}, {-1, 1, 28, 28});
+      },
+      Code::kNotFound, "/nonexistent/fmnist/train-images-idx3-ubyte.gz", "dataset-fashion-mnist");
+  ::unsetenv("MPQ_FASHION_MNIST_DIR");
   DataSpec with_labels{"fashion-mnist:test", "x.npy"};
   expect_error(
       [&] {

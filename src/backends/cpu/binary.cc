@@ -85,8 +85,10 @@ class BinaryKernel : public PrimKernel {
       if (is_int8(out_.dtype) || is_int8(a_.dtype) || is_int8(b_.dtype)) {
         const float sy = is_int8(out_.dtype) ? qscale(out_) : 1.f;
         const float zy = is_int8(out_.dtype) ? static_cast<float>(qzero(out_)) : 0.f;
-        const float s0 = is_int8(a_.dtype) ? qscale(a_) : 1.f, z0 = is_int8(a_.dtype) ? qzero(a_) : 0;
-        const float s1 = is_int8(b_.dtype) ? qscale(b_) : 1.f, z1 = is_int8(b_.dtype) ? qzero(b_) : 0;
+        const float s0 = is_int8(a_.dtype) ? qscale(a_) : 1.f,
+                    z0 = is_int8(a_.dtype) ? qzero(a_) : 0;
+        const float s1 = is_int8(b_.dtype) ? qscale(b_) : 1.f,
+                    z1 = is_int8(b_.dtype) ? qzero(b_) : 0;
         attr.set_scales(DNNL_ARG_SRC_0, 0, {s0 / sy});
         attr.set_scales(DNNL_ARG_SRC_1, 0, {s1 / sy});
         float shift = zy - (s0 * z0 + s1 * z1) / sy;

@@ -56,7 +56,8 @@ class ConvKernel : public Kernel {
     if (prec_ == Precision::kInt8) {
       user_w = Tensor(DType::i8, wt.shape());
       w_scales.resize(oc_);
-      quantize_weights_per_oc(wt.data<float>(), oc_, per_oc, user_w.data<int8_t>(), w_scales.data());
+      quantize_weights_per_oc(wt.data<float>(), oc_, per_oc, user_w.data<int8_t>(),
+                              w_scales.data());
       user_dt = dt::s8;
     }
     w_dt_ = prec_ == Precision::kInt8 ? dt::s8 : prec_ == Precision::kBf16 ? dt::bf16 : dt::f32;
@@ -65,7 +66,8 @@ class ConvKernel : public Kernel {
 
     std::vector<float> bias;
     if (s.inputs.size() > 2 && s.inputs[2]) bias = s.inputs[2]->constant->to_floats();
-    epi_ = make_epilogue(n, prec_, x_, out_, residual_ ? &*residual_ : nullptr, w_scales, bias, oc_);
+    epi_ =
+        make_epilogue(n, prec_, x_, out_, residual_ ? &*residual_ : nullptr, w_scales, bias, oc_);
     if (!epi_.bias.empty()) {
       bias_ = Tensor::from<float>({oc_}, epi_.bias);
     }
@@ -75,17 +77,15 @@ class ConvKernel : public Kernel {
 
   void run(const KernelArgs& a) const override {
     std::shared_ptr<const ConvPrim> cp =
-        a.batch == max_batch_ ? prim_max_
-                              : cache_.get(a.batch, [&](int64_t b) {
-                                  return std::make_shared<const ConvPrim>(create(b, prim_max_.get()));
-                                });
+        a.batch == max_batch_ ? prim_max_ : cache_.get(a.batch, [&](int64_t b) {
+          return std::make_shared<const ConvPrim>(create(b, prim_max_.get()));
+        });
     if (residual_) residual_loader_.load(a, a.inputs[3], a.outputs[0]);
     std::unordered_map<int, dnnl::memory> args{
         {DNNL_ARG_SRC, mem(md_of(x_, a.batch), a.inputs[0])},
         {DNNL_ARG_WEIGHTS, cp->weights},
         {DNNL_ARG_DST, mem(md_of(out_, a.batch), a.outputs[0])}};
-    if (bias_.defined() && !bias_.empty())
-      args[DNNL_ARG_BIAS] = mem(bias_md(), bias_.raw());
+    if (bias_.defined() && !bias_.empty()) args[DNNL_ARG_BIAS] = mem(bias_md(), bias_.raw());
     dnnl::memory zs, zd;
     if (epi_.src_zp) args[DNNL_ARG_ATTR_ZERO_POINTS | DNNL_ARG_SRC] = zp_mem(epi_.src_zp);
     if (epi_.dst_zp) args[DNNL_ARG_ATTR_ZERO_POINTS | DNNL_ARG_DST] = zp_mem(epi_.dst_zp);
@@ -112,26 +112,28 @@ class ConvKernel : public Kernel {
   ConvPrim create(int64_t batch, const ConvPrim* reuse) const {
     return guarded(str("Conv ", x_.str(), " -> ", out_.str()), [&] {
       auto make = [&](const dnnl::memory::desc& wmd) {
-        dnnl::memory::desc bmd = bias_.defined() && !bias_.empty() ? bias_md() : dnnl::memory::desc();
-        dnnl::convolution_forward::desc d(
-            dnnl::prop_kind::forward_inference, dnnl::algorithm::convolution_direct,
-            md_of(x_, batch), wmd, bmd, md_of(out_, batch), strides_, dil_, pl_, pr_);
+        dnnl::memory::desc bmd =
+            bias_.defined() && !bias_.empty() ? bias_md() : dnnl::memory::desc();
+        dnnl::convolution_forward::desc d(dnnl::prop_kind::forward_inference,
+                                          dnnl::algorithm::convolution_direct, md_of(x_, batch),
+                                          wmd, bmd, md_of(out_, batch), strides_, dil_, pl_, pr_);
         return dnnl::convolution_forward::primitive_desc(d, epi_.attr, engine());
       };
       const dnnl::memory::desc any_wmd(wdims_, w_dt_, tag::any);
       if (reuse) {
         try {
           auto pd = make(reuse->weights.get_desc());
-          return ConvPrim{make_prim<dnnl::convolution_forward::primitive_desc,
-                                    dnnl::convolution_forward>(pd),
-                          reuse->weights};
+          return ConvPrim{
+              make_prim<dnnl::convolution_forward::primitive_desc, dnnl::convolution_forward>(pd),
+              reuse->weights};
         } catch (const dnnl::error&) {
         }
       }
       auto pd = make(any_wmd);
       dnnl::memory packed = pack_weights(user_wmd_, user_w_.raw(), pd.weights_desc());
-      return ConvPrim{make_prim<dnnl::convolution_forward::primitive_desc, dnnl::convolution_forward>(pd),
-                      packed};
+      return ConvPrim{
+          make_prim<dnnl::convolution_forward::primitive_desc, dnnl::convolution_forward>(pd),
+          packed};
     });
   }
 
@@ -166,9 +168,10 @@ std::string conv_supports(const Node& n, Precision) {
 
 void register_conv_kernels(KernelRegistry& r) {
   for (const char* op : {"Conv", "FusedConv"})
-    add_kernel(r, op, {Precision::kFp32, Precision::kBf16, Precision::kInt8}, conv_supports,
-               [](const Node&) { return nhwc_formats(true); },
-               [] { return std::make_unique<ConvKernel>(); });
+    add_kernel(
+        r, op, {Precision::kFp32, Precision::kBf16, Precision::kInt8}, conv_supports,
+        [](const Node&) { return nhwc_formats(true); },
+        [] { return std::make_unique<ConvKernel>(); });
 }
 
 }  // namespace mpq::cpu

@@ -16,19 +16,30 @@ dnnl::engine& engine() {
 
 dt to_dnnl(DType t) {
   switch (t) {
-    case DType::f32: return dt::f32;
-    case DType::bf16: return dt::bf16;
-    case DType::f16: return dt::f16;
-    case DType::i8: return dt::s8;
-    case DType::u8: return dt::u8;
-    case DType::i32: return dt::s32;
-    default: unsupported(str("oneDNN has no ", dtype_name(t), " tensors")).raise();
+    case DType::f32:
+      return dt::f32;
+    case DType::bf16:
+      return dt::bf16;
+    case DType::f16:
+      return dt::f16;
+    case DType::i8:
+      return dt::s8;
+    case DType::u8:
+      return dt::u8;
+    case DType::i32:
+      return dt::s32;
+    default:
+      unsupported(str("oneDNN has no ", dtype_name(t), " tensors")).raise();
   }
 }
 
-bool is_int8(DType t) { return t == DType::i8 || t == DType::u8; }
+bool is_int8(DType t) {
+  return t == DType::i8 || t == DType::u8;
+}
 
-dnnl::memory::dims dims_of(const Shape& s) { return dnnl::memory::dims(s.begin(), s.end()); }
+dnnl::memory::dims dims_of(const Shape& s) {
+  return dnnl::memory::dims(s.begin(), s.end());
+}
 
 tag plain_tag(size_t rank) {
   static const tag tags[] = {tag::a, tag::a, tag::ab, tag::abc, tag::abcd, tag::abcde, tag::abcdef};
@@ -43,7 +54,9 @@ dnnl::memory::desc md_of(const TensorSpec& s, int64_t batch, DType as) {
   return dnnl::memory::desc(dims_of(shape), to_dnnl(as), t);
 }
 
-dnnl::memory::desc md_of(const TensorSpec& s, int64_t batch) { return md_of(s, batch, s.dtype); }
+dnnl::memory::desc md_of(const TensorSpec& s, int64_t batch) {
+  return md_of(s, batch, s.dtype);
+}
 
 CpuContext::CpuContext(int threads) : threads_(threads), stream_(engine()) {}
 
@@ -56,7 +69,8 @@ dnnl::memory CpuContext::scratchpad(const dnnl::memory::desc& md) {
   size_t need = md.get_size();
   if (need > cap_) {
     raw_.reset(new char[need + 64]);
-    aligned_ = reinterpret_cast<void*>((reinterpret_cast<uintptr_t>(raw_.get()) + 63) & ~uintptr_t(63));
+    aligned_ =
+        reinterpret_cast<void*>((reinterpret_cast<uintptr_t>(raw_.get()) + 63) & ~uintptr_t(63));
     cap_ = need;
   }
   return dnnl::memory(md, engine(), aligned_);
@@ -91,8 +105,8 @@ dnnl::post_ops make_post_ops(const Node& n, const PostOpContext& c) {
   dnnl::post_ops po;
   if (!n.attrs.has("post_ops")) return po;
   const auto& ops = n.attrs.strings("post_ops");
-  std::vector<float> params = n.attrs.has("post_op_params") ? n.attrs.floats("post_op_params")
-                                                            : std::vector<float>{};
+  std::vector<float> params =
+      n.attrs.has("post_op_params") ? n.attrs.floats("post_op_params") : std::vector<float>{};
   params.resize(ops.size() * 2, 0.f);
   for (size_t i = 0; i < ops.size(); ++i) {
     float a = params[2 * i], b = params[2 * i + 1];
@@ -117,6 +131,22 @@ namespace {
 class CpuBackend : public Backend {
  public:
   std::string name() const override { return "cpu"; }
+  std::string describe() const override {
+    const dnnl_version_t* v = dnnl_version();
+    static const std::pair<dnnl::cpu_isa, const char*> kIsa[] = {
+        {dnnl::cpu_isa::avx512_core_amx, "avx512_core_amx (AMX int8/bf16)"},
+        {dnnl::cpu_isa::avx512_core_bf16, "avx512_core_bf16 (VNNI int8, AVX512-BF16)"},
+        {dnnl::cpu_isa::avx512_core_vnni, "avx512_core_vnni (VNNI int8)"},
+        {dnnl::cpu_isa::avx512_core, "avx512_core"},
+        {dnnl::cpu_isa::avx2_vnni, "avx2_vnni"},
+        {dnnl::cpu_isa::avx2, "avx2"}};
+    std::string isa = "other";
+    const dnnl::cpu_isa eff = dnnl::get_effective_cpu_isa();
+    for (const auto& [k, name] : kIsa)
+      if (eff == k) isa = name;
+    return str("oneDNN ", v->major, ".", v->minor, ".", v->patch, ", ISA ", isa, ", OpenMP ",
+               omp_get_max_threads(), " threads max");
+  }
   std::unique_ptr<BackendContext> make_context(int threads) const override {
     return std::make_unique<CpuContext>(threads);
   }

@@ -2,9 +2,8 @@
 // TensorSpec -> memory::desc, and a primitive cached per batch size.
 #pragma once
 
-#include <oneapi/dnnl/dnnl.hpp>
-
 #include <functional>
+#include <oneapi/dnnl/dnnl.hpp>
 #include <string>
 #include <unordered_map>
 #include <vector>
@@ -102,7 +101,9 @@ auto guarded(const std::string& what, F&& f) -> decltype(f()) {
 }
 
 // Quantization helpers shared by the int8 kernels.
-inline float qscale(const TensorSpec& t) { return t.quant ? t.quant->scale.at(0) : 1.f; }
+inline float qscale(const TensorSpec& t) {
+  return t.quant ? t.quant->scale.at(0) : 1.f;
+}
 inline int32_t qzero(const TensorSpec& t) {
   return t.quant && !t.quant->zero_point.empty() ? t.quant->zero_point[0] : 0;
 }

@@ -1,12 +1,14 @@
 // Element-wise activations (oneDNN eltwise): Relu, LeakyRelu, Clip, Sigmoid, Tanh, Elu, Exp in
 // fp32/bf16; Relu and Clip also in int8, where they act on the quantized values directly (the
-// output keeps the input's scale and zero point): relu(x) = max(q, zp), clip = clamp on
-// [lo/s + zp, hi/s + zp].
+// output keeps the input's scale and zero point; oneDNN 2.6 has no int8 clip, so this is a clamp
+// loop): relu = max(q, zp), clip = clamp(q, Q(lo), Q(hi)) with Q = QuantizeLinear — exactly
+// quantize(clip(dequantize(q))) since quantization is monotonic and q is on the grid.
 #include <cmath>
 #include <limits>
 
 #include "backends/cpu/dnnl_util.h"
 #include "backends/cpu/kernels.h"
+#include "quant/quant_math.h"
 
 namespace mpq::cpu {
 
@@ -20,9 +22,9 @@ struct EltwiseOp {
   bool int8;  // passthrough under int8 quantization
 };
 const EltwiseOp kOps[] = {
-    {"Relu", alg::eltwise_relu, true},         {"LeakyRelu", alg::eltwise_relu, false},
-    {"Clip", alg::eltwise_clip_v2, true},      {"Sigmoid", alg::eltwise_logistic, false},
-    {"Tanh", alg::eltwise_tanh, false},        {"Elu", alg::eltwise_elu, false},
+    {"Relu", alg::eltwise_relu, true},    {"LeakyRelu", alg::eltwise_relu, false},
+    {"Clip", alg::eltwise_clip_v2, true}, {"Sigmoid", alg::eltwise_logistic, false},
+    {"Tanh", alg::eltwise_tanh, false},   {"Elu", alg::eltwise_elu, false},
     {"Exp", alg::eltwise_exp, false},
 };
 
@@ -47,22 +49,42 @@ class EltwiseKernel : public PrimKernel {
       beta_ = const_scalar(s.inputs.size() > 2 ? s.inputs[2] : nullptr, inf);
     }
     if (is_int8(in_.dtype)) {
-      // On quantized values: relu -> clip(zp, inf); clip(lo, hi) -> clip(lo/s+zp, hi/s+zp).
-      const float sc = qscale(in_), zp = static_cast<float>(qzero(in_));
       if (alg_ == alg::eltwise_relu) alpha_ = 0.f, beta_ = inf;
-      alpha_ = alpha_ / sc + zp;
-      beta_ = beta_ / sc + zp;
-      alg_ = alg::eltwise_clip_v2;
+      const bool sgn = in_.dtype == DType::i8;
+      const quant::QRange r{sgn ? -128 : 0, sgn ? 127 : 255};
+      auto q = [&](float v) {
+        if (std::isinf(v)) return v < 0 ? r.qmin : r.qmax;
+        return quant::quantize_value(v, qscale(in_), qzero(in_), r);
+      };
+      qlo_ = static_cast<int>(q(alpha_));
+      qhi_ = static_cast<int>(q(beta_));
+      impl_ = "mpq:int8_clamp";
+      return;
     }
     init(s.max_batch);
   }
   void run(const KernelArgs& a) const override {
+    if (is_int8(in_.dtype)) {
+      const int64_t n = shape_numel(in_.shape_at(a.batch));
+      if (in_.dtype == DType::u8)
+        clamp(static_cast<const uint8_t*>(a.inputs[0]), static_cast<uint8_t*>(a.outputs[0]), n);
+      else
+        clamp(static_cast<const int8_t*>(a.inputs[0]), static_cast<int8_t*>(a.outputs[0]), n);
+      return;
+    }
     auto p = prim(a.batch);
     execute(*p, cpu_ctx(a),
             {{DNNL_ARG_SRC, mem(md_of(in_, a.batch), a.inputs[0])},
              {DNNL_ARG_DST, mem(md_of(out_, a.batch), a.outputs[0])}});
   }
   std::vector<std::pair<int, int>> inplace() const override { return {{0, 0}}; }
+
+  template <typename T>
+  void clamp(const T* x, T* y, int64_t n) const {
+    const T lo = static_cast<T>(qlo_), hi = static_cast<T>(qhi_);
+#pragma omp parallel for simd if (n > 65536) schedule(static)
+    for (int64_t i = 0; i < n; ++i) y[i] = x[i] < lo ? lo : (x[i] > hi ? hi : x[i]);
+  }
 
  protected:
   Prim create(int64_t batch) const override {
@@ -78,6 +100,7 @@ class EltwiseKernel : public PrimKernel {
   EltwiseOp op_;
   alg alg_;
   float alpha_ = 0.f, beta_ = 0.f;
+  int qlo_ = 0, qhi_ = 0;
   TensorSpec in_, out_;
 };
 
@@ -88,19 +111,20 @@ void register_eltwise_kernels(KernelRegistry& r) {
     auto supports = [op](const Node& n, Precision) -> std::string {
       if (std::string(op.name) == "Clip")
         for (size_t i = 1; i < 3; ++i)
-          if (n.has_input(i) && !n.inputs[i]->is_constant())
-            return "Clip bounds are not constants";
+          if (n.has_input(i) && !n.inputs[i]->is_constant()) return "Clip bounds are not constants";
       if (n.inputs.empty() || !n.inputs[0] || !dtype_info(n.inputs[0]->dtype).is_float)
         return "non-float input";
       return "";
     };
     auto make = [op] { return std::make_unique<EltwiseKernel>(op); };
     if (op.int8)
-      add_kernel(r, op.name, {Precision::kFp32, Precision::kBf16, Precision::kInt8}, supports,
-                 [](const Node&) { return any_layout_formats(); }, make);
+      add_kernel(
+          r, op.name, {Precision::kFp32, Precision::kBf16, Precision::kInt8}, supports,
+          [](const Node&) { return any_layout_formats(); }, make);
     else
-      add_kernel(r, op.name, {Precision::kFp32, Precision::kBf16}, supports,
-                 [](const Node&) { return any_layout_formats(); }, make);
+      add_kernel(
+          r, op.name, {Precision::kFp32, Precision::kBf16}, supports,
+          [](const Node&) { return any_layout_formats(); }, make);
   }
 }
 

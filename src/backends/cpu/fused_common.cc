@@ -13,7 +13,8 @@ void quantize_weights_per_oc(const float* w, int64_t oc, int64_t per_oc, int8_t*
     float m = 0.f;
     for (int64_t i = 0; i < per_oc; ++i) m = std::max(m, std::fabs(row[i]));
     // mpq's one scale rule (quant_math): int8 narrow symmetric, scale = amax / 127.
-    const quant::ScaleZeroPoint sz = quant::compute_scale_zero_point(-m, m, 8, quant::QuantDtype::kInt, true);
+    const quant::ScaleZeroPoint sz =
+        quant::compute_scale_zero_point(-m, m, 8, quant::QuantDtype::kInt, true);
     const quant::QRange r = quant::quant_range(8, quant::QuantDtype::kInt);
     scales[o] = sz.scale;
     for (int64_t i = 0; i < per_oc; ++i)
@@ -69,6 +70,10 @@ void ResidualLoader::prepare(const TensorSpec& residual, const TensorSpec& out) 
   res_ = residual;
   out_ = out;
   same_size_ = dtype_size(res_.dtype) == dtype_size(out_.dtype);
+  // An int8 dst cannot hold an arbitrary residual in its own quantization (a u8 dst after a
+  // fused ReLU has no negative values): the residual must come as int8 with its own scale.
+  if (is_int8(out_.dtype) && !is_int8(res_.dtype))
+    unsupported(str("int8 output with a ", dtype_name(res_.dtype), " residual")).raise();
   if (residual.shape != out.shape || residual.layout != out.layout)
     internal_error(str("fused residual ", residual.str(), " does not match output ", out.str()))
         .raise();
@@ -82,12 +87,16 @@ void ResidualLoader::load(const KernelArgs& a, const void* residual, void* out) 
   auto p = cache_.get(a.batch, [&](int64_t b) {
     return guarded("residual reorder", [&] {
       dnnl::primitive_attr attr = base_attr();
-      float scale = (is_int8(res_.dtype) ? qscale(res_) : 1.f) / (is_int8(out_.dtype) ? qscale(out_) : 1.f);
+      float scale =
+          (is_int8(res_.dtype) ? qscale(res_) : 1.f) / (is_int8(out_.dtype) ? qscale(out_) : 1.f);
       if (scale != 1.f) attr.set_output_scales(0, {scale});
-      if (is_int8(res_.dtype) && qzero(res_) != 0) attr.set_zero_points(DNNL_ARG_SRC, 0, {qzero(res_)});
-      if (is_int8(out_.dtype) && qzero(out_) != 0) attr.set_zero_points(DNNL_ARG_DST, 0, {qzero(out_)});
+      if (is_int8(res_.dtype) && qzero(res_) != 0)
+        attr.set_zero_points(DNNL_ARG_SRC, 0, {qzero(res_)});
+      if (is_int8(out_.dtype) && qzero(out_) != 0)
+        attr.set_zero_points(DNNL_ARG_DST, 0, {qzero(out_)});
       dnnl::reorder::primitive_desc pd(engine(), md_of(res_, b), engine(), md_of(out_, b), attr);
-      return std::make_shared<const Prim>(make_prim<dnnl::reorder::primitive_desc, dnnl::reorder>(pd));
+      return std::make_shared<const Prim>(
+          make_prim<dnnl::reorder::primitive_desc, dnnl::reorder>(pd));
     });
   });
   execute(*p, cpu_ctx(a),

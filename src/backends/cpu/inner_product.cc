@@ -1,6 +1,7 @@
-// Dense layers (oneDNN inner_product_forward) for Gemm, FusedGemm and MatMul with a constant
-// 2-D weight, in fp32, bf16 and int8 (per-output-channel s8 weights; requantizing epilogue and
-// fused post-ops as in conv). The batch is the rows of A.
+// Dense layers for Gemm, FusedGemm and MatMul with a constant 2-D weight, in fp32, bf16 and int8
+// (per-output-channel s8 weights; requantizing epilogue and fused post-ops as in conv). They run
+// as oneDNN matmul (not inner_product: in oneDNN 2.6 only matmul takes a src zero point, which
+// u8 activations with a signed range need). The batch is the rows of A.
 #include <cstring>
 
 #include "backends/cpu/fused_common.h"
@@ -37,7 +38,8 @@ class InnerProductKernel : public Kernel {
     k_ = K;
     std::vector<float> bf = b.to_floats(), w(N * K);
     for (int64_t i = 0; i < N; ++i)
-      for (int64_t j = 0; j < K; ++j) w[i * K + j] = alpha * (trans_b ? bf[i * K + j] : bf[j * N + i]);
+      for (int64_t j = 0; j < K; ++j)
+        w[i * K + j] = alpha * (trans_b ? bf[i * K + j] : bf[j * N + i]);
     std::vector<float> bias;
     if (!matmul_ && s.inputs.size() > 2 && s.inputs[2]) {
       const float beta = n.attrs.f("beta", 1.f);
@@ -60,7 +62,8 @@ class InnerProductKernel : public Kernel {
       user_w_ = Tensor::from<float>({N, K}, w);
     }
     w_dt_ = prec_ == Precision::kInt8 ? dt::s8 : prec_ == Precision::kBf16 ? dt::bf16 : dt::f32;
-    user_wmd_ = dnnl::memory::desc({N, K}, user_dt, tag::ab);
+    // The [N, K] rows are the [K, N] matrix oneDNN wants, stored transposed ("ba").
+    user_wmd_ = dnnl::memory::desc({K, N}, user_dt, tag::ba);
     epi_ = make_epilogue(n, prec_, x_, out_, residual_ ? &*residual_ : nullptr, w_scales, bias, N);
     if (!epi_.bias.empty()) bias_ = Tensor::from<float>({N}, epi_.bias);
     max_batch_ = s.max_batch;
@@ -72,10 +75,9 @@ class InnerProductKernel : public Kernel {
       return std::make_shared<const IpPrim>(create(b, prim_max_.get()));
     });
     if (residual_) residual_loader_.load(a, a.inputs[3], a.outputs[0]);
-    std::unordered_map<int, dnnl::memory> args{
-        {DNNL_ARG_SRC, mem(src_md(a.batch), a.inputs[0])},
-        {DNNL_ARG_WEIGHTS, cp->weights},
-        {DNNL_ARG_DST, mem(dst_md(a.batch), a.outputs[0])}};
+    std::unordered_map<int, dnnl::memory> args{{DNNL_ARG_SRC, mem(src_md(a.batch), a.inputs[0])},
+                                               {DNNL_ARG_WEIGHTS, cp->weights},
+                                               {DNNL_ARG_DST, mem(dst_md(a.batch), a.outputs[0])}};
     if (!epi_.bias.empty()) args[DNNL_ARG_BIAS] = mem(bias_md(), bias_.raw());
     if (epi_.src_zp) args[DNNL_ARG_ATTR_ZERO_POINTS | DNNL_ARG_SRC] = zp_mem(epi_.src_zp);
     if (epi_.dst_zp) args[DNNL_ARG_ATTR_ZERO_POINTS | DNNL_ARG_DST] = zp_mem(epi_.dst_zp);
@@ -94,7 +96,7 @@ class InnerProductKernel : public Kernel {
     *static_cast<int32_t*>(m.get_data_handle()) = z;
     return m;
   }
-  dnnl::memory::desc bias_md() const { return dnnl::memory::desc({n_}, dt::f32, tag::a); }
+  dnnl::memory::desc bias_md() const { return dnnl::memory::desc({1, n_}, dt::f32, tag::ab); }
   // A [M, K] and Y [M, N], row-major, M = the batch rows.
   int64_t rows(int64_t batch) const { return shape_numel(x_.shape_at(batch)) / k_; }
   dnnl::memory::desc src_md(int64_t batch) const {
@@ -105,27 +107,22 @@ class InnerProductKernel : public Kernel {
   }
 
   IpPrim create(int64_t batch, const IpPrim* reuse) const {
-    return guarded(str("inner product ", x_.str(), " -> ", out_.str()), [&] {
+    return guarded(str("matmul ", x_.str(), " -> ", out_.str()), [&] {
       auto make = [&](const dnnl::memory::desc& wmd) {
         dnnl::memory::desc bmd = epi_.bias.empty() ? dnnl::memory::desc() : bias_md();
-        dnnl::inner_product_forward::desc d(dnnl::prop_kind::forward_inference, src_md(batch), wmd,
-                                            bmd, dst_md(batch));
-        return dnnl::inner_product_forward::primitive_desc(d, epi_.attr, engine());
+        dnnl::matmul::desc d(src_md(batch), wmd, bmd, dst_md(batch));
+        return dnnl::matmul::primitive_desc(d, epi_.attr, engine());
       };
       if (reuse) {
         try {
           auto pd = make(reuse->weights.get_desc());
-          return IpPrim{make_prim<dnnl::inner_product_forward::primitive_desc,
-                                  dnnl::inner_product_forward>(pd),
-                        reuse->weights};
+          return IpPrim{make_prim<dnnl::matmul::primitive_desc, dnnl::matmul>(pd), reuse->weights};
         } catch (const dnnl::error&) {
         }
       }
-      auto pd = make(dnnl::memory::desc({n_, k_}, w_dt_, tag::any));
+      auto pd = make(dnnl::memory::desc({k_, n_}, w_dt_, tag::any));
       dnnl::memory packed = pack_weights(user_wmd_, user_w_.raw(), pd.weights_desc());
-      return IpPrim{
-          make_prim<dnnl::inner_product_forward::primitive_desc, dnnl::inner_product_forward>(pd),
-          packed};
+      return IpPrim{make_prim<dnnl::matmul::primitive_desc, dnnl::matmul>(pd), packed};
     });
   }
 

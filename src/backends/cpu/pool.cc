@@ -69,8 +69,8 @@ class PoolKernel : public PrimKernel {
   Prim create(int64_t batch) const override {
     return guarded(std::string(op_.name) + " " + in_.str(), [&] {
       dnnl::pooling_v2_forward::desc d(dnnl::prop_kind::forward_inference, algorithm_,
-                                       md_of(in_, batch), md_of(out_, batch), strides_, kernel_, dil_,
-                                       pl_, pr_);
+                                       md_of(in_, batch), md_of(out_, batch), strides_, kernel_,
+                                       dil_, pl_, pr_);
       dnnl::pooling_v2_forward::primitive_desc pd(d, base_attr(), engine());
       return make_prim<dnnl::pooling_v2_forward::primitive_desc, dnnl::pooling_v2_forward>(pd);
     });
@@ -97,9 +97,10 @@ void register_pool_kernels(KernelRegistry& r) {
       }
       return "";
     };
-    add_kernel(r, op.name, {Precision::kFp32, Precision::kBf16, Precision::kInt8}, supports,
-               [](const Node&) { return any_layout_formats(); },
-               [op] { return std::make_unique<PoolKernel>(op); });
+    add_kernel(
+        r, op.name, {Precision::kFp32, Precision::kBf16, Precision::kInt8}, supports,
+        [](const Node&) { return any_layout_formats(); },
+        [op] { return std::make_unique<PoolKernel>(op); });
   }
 }
 

@@ -26,7 +26,8 @@ class ReshapeKernel : public PrimKernel {
   }
   void run(const KernelArgs& a) const override {
     if (!reorder_) {
-      if (a.outputs[0] != a.inputs[0]) std::memcpy(a.outputs[0], a.inputs[0], out_.bytes_at(a.batch));
+      if (a.outputs[0] != a.inputs[0])
+        std::memcpy(a.outputs[0], a.inputs[0], out_.bytes_at(a.batch));
       return;
     }
     TensorSpec plain = in_;
@@ -70,14 +71,15 @@ void register_shape_kernels(KernelRegistry& r) {
         return "reshape moves the batch dimension";
       return "";
     };
-    add_kernel(r, op, {Precision::kFp32, Precision::kBf16, Precision::kInt8}, supports,
-               [](const Node&) {
-                 KernelFormats f;
-                 f.input_layouts = {Layout::kNHWC, Layout::kPlain};
-                 f.output_layout = Layout::kPlain;
-                 return f;
-               },
-               [] { return std::make_unique<ReshapeKernel>(); });
+    add_kernel(
+        r, op, {Precision::kFp32, Precision::kBf16, Precision::kInt8}, supports,
+        [](const Node&) {
+          KernelFormats f;
+          f.input_layouts = {Layout::kNHWC, Layout::kPlain};
+          f.output_layout = Layout::kPlain;
+          return f;
+        },
+        [] { return std::make_unique<ReshapeKernel>(); });
   }
 }
 

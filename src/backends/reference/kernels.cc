@@ -25,12 +25,15 @@ class ForwardKernel : public Kernel {
     outputs_ = s.outputs;
     for (const TensorSpec* t : inputs_)
       if (t && !t->constant && t->layout != Layout::kPlain && t->shape.size() == 4)
-        internal_error("reference kernels take plain tensors: " + t->str()).node(node_->name).raise();
+        internal_error("reference kernels take plain tensors: " + t->str())
+            .node(node_->name)
+            .raise();
   }
   void run(const KernelArgs& a) const override {
     std::vector<Tensor> in;
     in.reserve(inputs_.size());
-    for (size_t i = 0; i < inputs_.size(); ++i) in.push_back(input_tensor(inputs_[i], a.inputs[i], a.batch));
+    for (size_t i = 0; i < inputs_.size(); ++i)
+      in.push_back(input_tensor(inputs_[i], a.inputs[i], a.batch));
     std::vector<Tensor> out = node_->def().forward(*node_, in);
     for (size_t i = 0; i < outputs_.size(); ++i) {
       const TensorSpec& o = *outputs_[i];

@@ -24,8 +24,8 @@ const OpDef& base_def(const char* name) {
 void apply_post_ops(const Node& n, Tensor& y, const std::vector<Tensor>& x) {
   if (!n.attrs.has("post_ops")) return;
   const auto& ops = n.attrs.strings("post_ops");
-  std::vector<float> p = n.attrs.has("post_op_params") ? n.attrs.floats("post_op_params")
-                                                       : std::vector<float>{};
+  std::vector<float> p =
+      n.attrs.has("post_op_params") ? n.attrs.floats("post_op_params") : std::vector<float>{};
   p.resize(ops.size() * 2, 0.f);
   float* py = y.data<float>();
   const int64_t total = y.numel();
@@ -41,7 +41,8 @@ void apply_post_ops(const Node& n, Tensor& y, const std::vector<Tensor>& x) {
       if (x.size() < 4 || x[3].empty()) invalid_input("fused Add without a residual input").raise();
       Tensor r = x[3].dtype() == DType::f32 ? x[3] : x[3].cast(DType::f32);
       if (r.numel() != total)
-        invalid_input(str("residual ", shape_str(r.shape()), " does not match ", shape_str(y.shape())))
+        invalid_input(
+            str("residual ", shape_str(r.shape()), " does not match ", shape_str(y.shape())))
             .raise();
       const float* pr = r.data<float>();
       for (int64_t i = 0; i < total; ++i) py[i] += pr[i];
@@ -82,8 +83,11 @@ OpDef fused(const char* base, const char* doc, std::vector<AttrSpec> base_attrs)
 
 OpDef def_FusedConv() {
   return fused("Conv", "Conv + fused post-ops (activations, residual sum); mpq-internal",
-               {attr_ints_opt("kernel_shape"), attr_ints_opt("strides"), attr_ints_opt("pads"),
-                attr_ints_opt("dilations"), {"group", AttrType::kInt, std::nullopt, true},
+               {attr_ints_opt("kernel_shape"),
+                attr_ints_opt("strides"),
+                attr_ints_opt("pads"),
+                attr_ints_opt("dilations"),
+                {"group", AttrType::kInt, std::nullopt, true},
                 {"auto_pad", AttrType::kString, std::nullopt, true}});
 }
 

@@ -1,0 +1,324 @@
+// Every oneDNN kernel against the reference forward, per executed precision, through a
+// one-op (or small) graph built into an engine: fp32 tight, bf16 loose, int8 against the reference
+// run on the fake-quantized inputs/weights with the plan's own scales (1-2 quantization steps).
+#include <gtest/gtest.h>
+
+#include "engine_test_util.h"
+
+namespace mpq {
+namespace {
+
+using testing::add;
+using testing::attrs_ints;
+using testing::random_tensor;
+
+const Precision kAll[] = {Precision::kFp32, Precision::kBf16, Precision::kInt8};
+
+// Builds g at precision p, runs `inputs`, compares with the plan simulation and (loosely) with
+// the float reference; checks that the op `main_op` ran on the cpu backend at `p`.
+void check(const Graph& g, const std::vector<Tensor>& inputs, Precision p, const char* main_op,
+           int64_t max_batch = 4) {
+  SCOPED_TRACE(std::string(main_op) + " at " + precision_name(p));
+  quant::CalibrationTable table = testing::minmax_table(g, inputs);
+  auto engine = testing::build_engine(g, &table, p, max_batch);
+  bool found = false;
+  for (const auto& r : engine->manifest().layers) {
+    if (r.op != main_op) continue;
+    found = true;
+    EXPECT_EQ(r.backend, "cpu") << r.name << ": " << r.reason;
+    EXPECT_EQ(r.executed, p) << r.name << ": " << r.reason;
+    EXPECT_FALSE(r.impl.empty());
+  }
+  EXPECT_TRUE(found) << "no step runs " << main_op << "\n" << engine->manifest().to_table();
+  runtime::ExecutionContext ctx(engine);
+  std::vector<Tensor> out = ctx.run(inputs);
+  std::vector<Tensor> sim = testing::simulate_plan(engine->plan(), inputs);
+  std::vector<Tensor> ref = ReferenceExecutor(g).run(inputs);
+  ASSERT_EQ(out.size(), ref.size());
+  for (size_t i = 0; i < out.size(); ++i) {
+    ASSERT_EQ(out[i].shape(), ref[i].shape());
+    const float m = testing::max_abs(ref[i]);
+    float tol = 1e-4f * (1.f + m);
+    float ref_tol = tol;
+    if (p == Precision::kBf16) tol = 1.5e-2f * (1.f + m), ref_tol = 4e-2f * (1.f + m);
+    if (p == Precision::kInt8) {
+      const float step = testing::max_int8_scale(engine->plan());
+      tol = 2.f * step + 2e-3f * m;
+      ref_tol = 0.1f * m + 4.f * step;
+    }
+    EXPECT_LE(testing::max_diff(out[i], sim[i]), tol) << engine->manifest().to_table();
+    EXPECT_LE(testing::max_diff(out[i], ref[i]), ref_tol) << engine->manifest().to_table();
+  }
+}
+
+struct ConvCase {
+  const char* name;
+  int64_t cin, cout, k, stride, pad, dil, group;
+  bool bias;
+};
+
+class ConvKernel : public ::testing::TestWithParam<ConvCase> {};
+
+TEST_P(ConvKernel, MatchesReference) {
+  const ConvCase c = GetParam();
+  Rng rng(7);
+  Graph g;
+  Value* x = g.add_input("x", DType::f32, {4, c.cin, 9, 9});
+  Value* w =
+      g.add_constant("w", random_tensor(rng, {c.cout, c.cin / c.group, c.k, c.k}, -0.5f, 0.5f));
+  std::vector<Value*> in{x, w};
+  if (c.bias) in.push_back(g.add_constant("b", random_tensor(rng, {c.cout})));
+  Attributes a = attrs_ints({{"strides", {c.stride, c.stride}},
+                             {"pads", {c.pad, c.pad, c.pad, c.pad}},
+                             {"dilations", {c.dil, c.dil}}});
+  a.set("group", c.group);
+  Node* conv = add(g, "Conv", in, a, "conv");
+  g.add_output(conv->outputs[0]);
+  std::vector<Tensor> inputs{random_tensor(rng, {4, c.cin, 9, 9}, -1.f, 2.f)};
+  for (Precision p : kAll) check(g, inputs, p, "Conv");
+}
+
+INSTANTIATE_TEST_SUITE_P(Cpu, ConvKernel,
+                         ::testing::Values(ConvCase{"k3p1", 8, 16, 3, 1, 1, 1, 1, true},
+                                           ConvCase{"k3s2", 8, 16, 3, 2, 0, 1, 1, false},
+                                           ConvCase{"grouped", 8, 12, 3, 1, 1, 1, 2, true},
+                                           ConvCase{"depthwise", 16, 16, 3, 1, 1, 1, 16, true},
+                                           ConvCase{"dilated", 4, 8, 3, 1, 2, 2, 1, true},
+                                           ConvCase{"pointwise", 16, 32, 1, 1, 0, 1, 1, true},
+                                           ConvCase{"rgb", 3, 16, 5, 1, 2, 1, 1, true}),
+                         [](const auto& i) { return std::string(i.param.name); });
+
+// Conv -> BN -> Add(residual) -> Relu, and Conv -> Clip(0, 6): folded and fused into one kernel.
+TEST(CpuKernels, FusedConvEpilogues) {
+  Rng rng(11);
+  Graph g;
+  Value* x = g.add_input("x", DType::f32, {4, 8, 8, 8});
+  Node* c1 =
+      add(g, "Conv", {x, g.add_constant("w1", random_tensor(rng, {8, 8, 3, 3}, -0.3f, 0.3f))},
+          attrs_ints({{"pads", {1, 1, 1, 1}}}), "c1");
+  Node* bn = add(g, "BatchNormalization",
+                 {c1->outputs[0], g.add_constant("g", random_tensor(rng, {8}, 0.5f, 1.5f)),
+                  g.add_constant("be", random_tensor(rng, {8})),
+                  g.add_constant("m", random_tensor(rng, {8}, -0.2f, 0.2f)),
+                  g.add_constant("v", random_tensor(rng, {8}, 0.5f, 2.f))},
+                 {}, "bn");
+  Node* sum = add(g, "Add", {bn->outputs[0], x}, {}, "add");
+  Node* relu = add(g, "Relu", {sum->outputs[0]}, {}, "relu");
+  Node* c2 =
+      add(g, "Conv", {relu->outputs[0], g.add_constant("w2", random_tensor(rng, {8, 8, 1, 1}))}, {},
+          "c2");
+  Node* clip = add(g, "Clip",
+                   {c2->outputs[0], g.add_constant("lo", Tensor::scalar(0.f)),
+                    g.add_constant("hi", Tensor::scalar(0.6f))},
+                   {}, "clip");
+  g.add_output(clip->outputs[0]);
+  std::vector<Tensor> inputs{random_tensor(rng, {4, 8, 8, 8})};
+  for (Precision p : kAll) {
+    check(g, inputs, p, "FusedConv");
+    quant::CalibrationTable t = testing::minmax_table(g, inputs);
+    auto e = testing::build_engine(g, &t, p, 4);
+    int fused = 0;
+    for (const auto& r : e->manifest().layers)
+      if (r.op == "FusedConv") ++fused;
+    EXPECT_EQ(fused, 2) << e->manifest().to_table();
+  }
+}
+
+TEST(CpuKernels, GemmMatMulAndSoftmax) {
+  Rng rng(5);
+  Graph g;
+  Value* x = g.add_input("x", DType::f32, {4, 32});
+  Attributes ta;
+  ta.set("transB", int64_t{1});
+  Node* fc1 = add(g, "Gemm",
+                  {x, g.add_constant("w1", random_tensor(rng, {24, 32})),
+                   g.add_constant("b1", random_tensor(rng, {24}))},
+                  ta, "fc1");
+  Node* r = add(g, "Relu", {fc1->outputs[0]}, {}, "r");
+  Attributes ab;
+  ab.set("alpha", 0.5f);
+  ab.set("beta", 2.f);
+  Node* fc2 = add(g, "Gemm",
+                  {r->outputs[0], g.add_constant("w2", random_tensor(rng, {24, 16})),
+                   g.add_constant("b2", random_tensor(rng, {16}))},
+                  ab, "fc2");
+  Node* mm = add(g, "MatMul", {fc2->outputs[0], g.add_constant("w3", random_tensor(rng, {16, 10}))},
+                 {}, "mm");
+  Node* sm = add(g, "LogSoftmax", {mm->outputs[0]}, {}, "sm");
+  g.add_output(sm->outputs[0]);
+  std::vector<Tensor> inputs{random_tensor(rng, {4, 32})};
+  for (Precision p : kAll) {
+    check(g, inputs, p, "FusedGemm");
+    check(g, inputs, p, "MatMul");
+  }
+  check(g, inputs, Precision::kFp32, "LogSoftmax");
+  check(g, inputs, Precision::kBf16, "LogSoftmax");
+}
+
+TEST(CpuKernels, Pooling) {
+  Rng rng(3);
+  struct P {
+    const char* op;
+    std::vector<int64_t> k, s, pads;
+    int64_t ceil, include_pad;
+  };
+  const P cases[] = {{"MaxPool", {3, 3}, {2, 2}, {1, 1, 1, 1}, 0, 0},
+                     {"MaxPool", {2, 2}, {2, 2}, {0, 0, 0, 0}, 1, 0},
+                     {"AveragePool", {2, 2}, {2, 2}, {0, 0, 0, 0}, 0, 0},
+                     {"AveragePool", {3, 3}, {1, 1}, {1, 1, 1, 1}, 0, 1},
+                     {"AveragePool", {3, 3}, {2, 2}, {1, 1, 1, 1}, 1, 0}};
+  for (const P& c : cases) {
+    Graph g;
+    Value* x = g.add_input("x", DType::f32, {4, 8, 9, 9});
+    // A conv first, so that int8 pooling reads int8 (passthrough).
+    Node* conv =
+        add(g, "Conv", {x, g.add_constant("w", random_tensor(rng, {8, 8, 1, 1}))}, {}, "c");
+    Attributes a = attrs_ints({{"kernel_shape", c.k}, {"strides", c.s}, {"pads", c.pads}});
+    a.set("ceil_mode", c.ceil);
+    if (std::string(c.op) == "AveragePool") a.set("count_include_pad", c.include_pad);
+    Node* pool = add(g, c.op, {conv->outputs[0]}, a, "pool");
+    g.add_output(pool->outputs[0]);
+    std::vector<Tensor> inputs{random_tensor(rng, {4, 8, 9, 9})};
+    SCOPED_TRACE(str(c.op, " ceil=", c.ceil, " pad=", c.pads[0]));
+    check(g, inputs, Precision::kFp32, c.op);
+    check(g, inputs, Precision::kBf16, c.op);
+    if (std::string(c.op) == "MaxPool") check(g, inputs, Precision::kInt8, c.op);
+  }
+  Graph g;
+  Value* x = g.add_input("x", DType::f32, {4, 8, 5, 5});
+  Node* gap = add(g, "GlobalAveragePool", {x}, {}, "gap");
+  Node* fl = add(g, "Flatten", {gap->outputs[0]}, {}, "flat");
+  g.add_output(fl->outputs[0]);
+  check(g, {random_tensor(rng, {4, 8, 5, 5})}, Precision::kFp32, "GlobalAveragePool");
+}
+
+TEST(CpuKernels, EltwiseAndBinary) {
+  Rng rng(9);
+  for (const char* op : {"Relu", "LeakyRelu", "Sigmoid", "Tanh", "Clip"}) {
+    Graph g;
+    Value* x = g.add_input("x", DType::f32, {4, 6, 5, 5});
+    std::vector<Value*> in{x};
+    if (std::string(op) == "Clip") {
+      in.push_back(g.add_constant("lo", Tensor::scalar(-0.5f)));
+      in.push_back(g.add_constant("hi", Tensor::scalar(0.25f)));
+    }
+    Node* n = add(g, op, in, {}, "act");
+    g.add_output(n->outputs[0]);
+    std::vector<Tensor> inputs{random_tensor(rng, {4, 6, 5, 5})};
+    check(g, inputs, Precision::kFp32, op);
+    check(g, inputs, Precision::kBf16, op);
+  }
+  // Broadcast Add/Mul of a per-channel constant, and Add of two tensors.
+  for (const char* op : {"Add", "Mul"}) {
+    Graph g;
+    Value* x = g.add_input("x", DType::f32, {4, 6, 5, 5});
+    Node* n = add(g, op, {x, g.add_constant("c", random_tensor(rng, {6, 1, 1}))}, {}, "bin");
+    Node* m = add(g, op, {n->outputs[0], x}, {}, "bin2");
+    g.add_output(m->outputs[0]);
+    std::vector<Tensor> inputs{random_tensor(rng, {4, 6, 5, 5})};
+    check(g, inputs, Precision::kFp32, op);
+    check(g, inputs, Precision::kBf16, op);
+  }
+}
+
+// int8 passthrough (Relu, Clip, MaxPool) and an int8 Add that is not fused (its inputs come from
+// pooling), with zero points from signed ranges.
+TEST(CpuKernels, Int8PassthroughAndAdd) {
+  Rng rng(13);
+  Graph g;
+  Value* x = g.add_input("x", DType::f32, {4, 8, 8, 8});
+  Node* c1 =
+      add(g, "Conv", {x, g.add_constant("w1", random_tensor(rng, {8, 8, 3, 3}, -0.3f, 0.3f))},
+          attrs_ints({{"pads", {1, 1, 1, 1}}}), "c1");
+  Node* c2 = add(g, "Conv", {x, g.add_constant("w2", random_tensor(rng, {8, 8, 1, 1}))}, {}, "c2");
+  Attributes pa = attrs_ints({{"kernel_shape", {2, 2}}, {"strides", {2, 2}}});
+  Node* p1 = add(g, "MaxPool", {c1->outputs[0]}, pa, "p1");
+  Node* p2 = add(g, "MaxPool", {c2->outputs[0]}, pa, "p2");
+  Node* s = add(g, "Add", {p1->outputs[0], p2->outputs[0]}, {}, "sum");
+  Node* clip = add(g, "Clip",
+                   {s->outputs[0], g.add_constant("lo", Tensor::scalar(-0.5f)),
+                    g.add_constant("hi", Tensor::scalar(1.f))},
+                   {}, "clip");
+  Node* relu = add(g, "Relu", {clip->outputs[0]}, {}, "relu");
+  g.add_output(relu->outputs[0]);
+  std::vector<Tensor> inputs{random_tensor(rng, {4, 8, 8, 8})};
+  check(g, inputs, Precision::kInt8, "Add");
+  check(g, inputs, Precision::kInt8, "Clip");
+  check(g, inputs, Precision::kInt8, "Relu");
+}
+
+// Flatten of an NHWC activation must follow NCHW element order.
+TEST(CpuKernels, FlattenAfterConvKeepsNchwOrder) {
+  Rng rng(21);
+  Graph g;
+  Value* x = g.add_input("x", DType::f32, {4, 3, 6, 6});
+  Node* c = add(g, "Conv", {x, g.add_constant("w", random_tensor(rng, {5, 3, 3, 3}))}, {}, "c");
+  Node* f = add(g, "Flatten", {c->outputs[0]}, {}, "flat");
+  Attributes ta;
+  ta.set("transB", int64_t{1});
+  Node* fc =
+      add(g, "Gemm", {f->outputs[0], g.add_constant("wf", random_tensor(rng, {7, 80}))}, ta, "fc");
+  g.add_output(fc->outputs[0]);
+  std::vector<Tensor> inputs{random_tensor(rng, {4, 3, 6, 6})};
+  for (Precision p : kAll) check(g, inputs, p, "Flatten");
+}
+
+// Quantize (f32 NCHW -> u8 NHWC) is bit-identical to ONNX QuantizeLinear, including ties.
+TEST(CpuKernels, QuantizeReorderMatchesQuantizeLinearOnTies) {
+  TensorSpec from;
+  from.name = "x";
+  from.shape = {1, 2, 2, 2};
+  from.batched = true;
+  TensorSpec to = from;
+  to.dtype = DType::u8;
+  to.layout = Layout::kNHWC;
+  to.quant = QuantParams{{0.5f}, {10}, -1, 8, false};
+  const KernelInfo* k = nullptr;
+  for (const auto& ki : KernelRegistry::instance().all())
+    if (ki.name == "cpu.reorder") k = &ki;
+  ASSERT_NE(k, nullptr);
+  auto kern = k->make();
+  Graph g;
+  Value* xv = g.add_input("x", DType::f32, {1, 2, 2, 2});
+  Node* n = g.add_node(find_op_def("Reorder")->kind, "r", {xv}, 1);
+  KernelSetup s{n, Precision::kFp32, {&from}, {&to}, 1};
+  kern->prepare(s);
+  // 0.25/0.5 = 0.5 -> 0 (even); 0.75/0.5 = 1.5 -> 2; -1.25/0.5 = -2.5 -> -2; 200 saturates.
+  std::vector<float> xs{0.25f, 0.75f, -1.25f, 200.f, -100.f, 1.f, 2.25f, 0.f};
+  std::vector<uint8_t> out(8);
+  auto ctx = cpu_backend().make_context(1);
+  KernelArgs a;
+  a.batch = 1;
+  a.inputs = {xs.data()};
+  a.outputs = {out.data()};
+  a.ctx = ctx.get();
+  kern->run(a);
+  // NHWC position of (c, h, w) = (h*2 + w)*2 + c.
+  const int expect_nchw[8] = {10, 12, 8, 255, 0, 12, 14, 10};
+  for (int c = 0; c < 2; ++c)
+    for (int hw = 0; hw < 4; ++hw)
+      EXPECT_EQ(out[hw * 2 + c], expect_nchw[c * 4 + hw]) << c << "," << hw;
+}
+
+}  // namespace
+}  // namespace mpq
+
+namespace mpq {
+namespace {
+// A residual sum whose residual is a float tensor (the model input) while the conv runs int8.
+TEST(CpuKernels, ResidualSumFromFloatInput) {
+  Rng rng(17);
+  Graph g;
+  Value* x = g.add_input("x", DType::f32, {2, 8, 6, 6});
+  Node* c = add(g, "Conv", {x, g.add_constant("w", random_tensor(rng, {8, 8, 3, 3}, -0.3f, 0.3f))},
+                attrs_ints({{"pads", {1, 1, 1, 1}}}), "c");
+  Node* s = add(g, "Add", {c->outputs[0], x}, {}, "add");
+  Node* r = add(g, "Relu", {s->outputs[0]}, {}, "relu");
+  Node* p = add(g, "MaxPool", {r->outputs[0]},
+                attrs_ints({{"kernel_shape", {2, 2}}, {"strides", {2, 2}}}), "pool");
+  g.add_output(p->outputs[0]);
+  std::vector<Tensor> inputs{random_tensor(rng, {2, 8, 6, 6})};
+  for (Precision pr : kAll) check(g, inputs, pr, "FusedConv", 2);
+}
+}  // namespace
+}  // namespace mpq

@@ -1,0 +1,251 @@
+// The engine end to end: zoo models at fp32/bf16/int8 against the reference, any batch 1..max,
+// input checks, strict mode, missing ranges, mixed precision from an NNI-style config, the
+// manifest, the memory plan and concurrent contexts.
+#include <gtest/gtest.h>
+
+#include <thread>
+
+#include "engine_test_util.h"
+#include "zoo/zoo.h"
+
+namespace mpq {
+namespace {
+
+using testing::random_tensor;
+
+int64_t argmax_row(const std::vector<float>& v, int64_t row, int64_t n) {
+  int64_t best = 0;
+  for (int64_t j = 1; j < n; ++j)
+    if (v[row * n + j] > v[row * n + best]) best = j;
+  return best;
+}
+
+double top1_agreement(const Tensor& a, const Tensor& b) {
+  auto x = a.to_floats(), y = b.to_floats();
+  const int64_t rows = a.dim(0), n = a.dim(1);
+  int64_t same = 0;
+  for (int64_t r = 0; r < rows; ++r) same += argmax_row(x, r, n) == argmax_row(y, r, n);
+  return static_cast<double>(same) / static_cast<double>(rows);
+}
+
+struct Model {
+  std::unique_ptr<Graph> g;
+  std::vector<Tensor> calib, test;
+};
+
+Model zoo_model(const char* name, int64_t batch) {
+  Model m;
+  m.g = zoo::build_zoo_model(name, {.batch = -1, .seed = 3}).graph;
+  Shape s = m.g->inputs()[0]->shape;
+  s[0] = batch;
+  Rng rng(42);
+  m.calib.push_back(random_tensor(rng, s, -1.f, 2.f));
+  m.test.push_back(random_tensor(rng, s, -1.f, 2.f));
+  return m;
+}
+
+TEST(Engine, ZooModelsAtEveryPrecision) {
+  for (const char* name : {"mnist_naive", "resnet18_cifar"}) {
+    Model m = zoo_model(name, 8);
+    quant::CalibrationTable table = testing::minmax_table(*m.g, m.calib);
+    Tensor ref = ReferenceExecutor(*m.g).run(m.test)[0];
+    for (Precision p : {Precision::kFp32, Precision::kBf16, Precision::kInt8}) {
+      SCOPED_TRACE(str(name, " ", precision_name(p)));
+      auto e = testing::build_engine(*m.g, &table, p, 8);
+      runtime::ExecutionContext ctx(e);
+      Tensor y = ctx.run(m.test)[0];
+      Tensor sim = testing::simulate_plan(e->plan(), m.test)[0];
+      const float mx = testing::max_abs(ref);
+      if (p == Precision::kFp32) EXPECT_LE(testing::max_diff(y, ref), 1e-3f * (1.f + mx));
+      if (p == Precision::kBf16) EXPECT_LE(testing::max_diff(y, sim), 0.05f * (1.f + mx));
+      // int8: the engine computes what the plan says (a few rounding flips deep in the network
+      // aside), and agrees with the float model on nearly every prediction.
+      if (p == Precision::kInt8) EXPECT_GE(top1_agreement(y, sim), 0.99);
+      EXPECT_GE(top1_agreement(y, ref), p == Precision::kInt8 ? 0.75 : 0.99)
+          << e->manifest().to_table();
+      for (const auto& r : e->manifest().layers) {
+        if (r.op != "FusedConv" && r.op != "FusedGemm" && r.op != "Conv") continue;
+        EXPECT_EQ(r.executed, p) << r.name << " " << r.reason;
+        EXPECT_EQ(r.backend, "cpu") << r.name;
+      }
+    }
+  }
+}
+
+TEST(Engine, AnyBatchUpToTheMaximumGivesExactlyThoseRows) {
+  Model m = zoo_model("mnist_naive", 5);
+  quant::CalibrationTable table = testing::minmax_table(*m.g, m.calib);
+  for (Precision p : {Precision::kFp32, Precision::kInt8}) {
+    auto e = testing::build_engine(*m.g, &table, p, 5);
+    runtime::ExecutionContext ctx(e);
+    Tensor full = ctx.run(m.test)[0];
+    auto f = full.to_floats();
+    for (int64_t b : {1, 2, 3, 5}) {
+      Tensor x(DType::f32, {b, 1, 28, 28});
+      std::memcpy(x.raw(), m.test[0].raw(), x.nbytes());
+      Tensor y = ctx.run({x})[0];
+      ASSERT_EQ(y.shape(), (Shape{b, 10}));
+      auto v = y.to_floats();
+      float d = 0.f;
+      for (size_t i = 0; i < v.size(); ++i) d = std::max(d, std::fabs(v[i] - f[i]));
+      EXPECT_LE(d, p == Precision::kInt8 ? 0.05f : 1e-4f) << "batch " << b;
+    }
+  }
+}
+
+TEST(Engine, RejectsInputsOfTheWrongShapeDtypeOrBatch) {
+  Model m = zoo_model("mnist_naive", 2);
+  auto e = testing::build_engine(*m.g, nullptr, Precision::kFp32, 4);
+  runtime::ExecutionContext ctx(e);
+  const std::vector<Tensor> bad[] = {{Tensor(DType::f32, {2, 1, 28, 27})},
+                                     {Tensor(DType::f32, {2, 28, 28})},
+                                     {Tensor(DType::u8, {2, 1, 28, 28})},
+                                     {Tensor(DType::f32, {5, 1, 28, 28})},
+                                     {},
+                                     {Tensor(DType::f32, {2, 1, 28, 28}), Tensor(DType::f32, {2})}};
+  for (const auto& in : bad) {
+    try {
+      ctx.run(in);
+      ADD_FAILURE() << "accepted a bad input";
+    } catch (const Error& err) {
+      EXPECT_EQ(err.status().code, Code::kInvalidInput) << err.what();
+      if (in.size() == 1) EXPECT_EQ(err.status().key, "input") << err.what();
+    }
+  }
+}
+
+// NNI's PTQ example shape: conv1 8, conv2 32, fc1 16, fc2 8 bits; relu outputs named by ranges.
+TEST(Engine, MixedPrecisionFromLayerConfig) {
+  Model m = zoo_model("mnist_naive", 4);
+  quant::CalibrationTable table = testing::minmax_table(*m.g, m.calib);
+  auto layer = [](int bits) {
+    quant::LayerPrecision l;
+    l.weight_bits = l.output_bits = bits;
+    l.source = "nni-config";
+    return l;
+  };
+  table.layers["conv1"] = layer(8);
+  table.layers["conv2"] = layer(32);
+  table.layers["fc1"] = layer(16);
+  table.layers["fc2"] = layer(8);
+  plan::BuildOptions o;
+  o.max_batch = 4;
+  o.strict = true;  // 16 -> bf16 is not a violation
+  auto e = runtime::Engine::build(*m.g, &table, o);
+  std::map<std::string, const plan::LayerReport*> by_path;
+  for (const auto& r : e->manifest().layers)
+    if (!r.module_path.empty()) by_path[r.module_path] = &r;
+  ASSERT_TRUE(by_path.count("conv1") && by_path.count("fc1")) << e->manifest().to_table();
+  EXPECT_EQ(by_path["conv1"]->executed, Precision::kInt8);
+  EXPECT_EQ(by_path["conv1"]->source, "config");
+  EXPECT_EQ(by_path["conv2"]->executed, Precision::kFp32);
+  EXPECT_EQ(by_path["fc1"]->requested, Precision::kFp16);
+  EXPECT_EQ(by_path["fc1"]->executed, Precision::kBf16);
+  EXPECT_NE(by_path["fc1"]->reason.find("bf16"), std::string::npos);
+  EXPECT_EQ(by_path["fc2"]->executed, Precision::kInt8);
+  // relu1 and max_pool1 follow conv1 in int8 (passthrough between int8 layers).
+  EXPECT_EQ(by_path["max_pool1"]->executed, Precision::kInt8) << e->manifest().to_table();
+  EXPECT_NEAR(
+      e->manifest().average_bits,
+      (20 * 25 * 8 + 50 * 500 * 32 + 800 * 500 * 16 + 5000 * 8) / (500.0 + 25000 + 400000 + 5000),
+      0.01);
+  runtime::ExecutionContext ctx(e);
+  Tensor y = ctx.run(m.test)[0];
+  Tensor ref = ReferenceExecutor(*m.g).run(m.test)[0];
+  EXPECT_GE(top1_agreement(y, ref), 0.75);
+  auto json = e->manifest().to_json();
+  for (const char* key : {"\"requested\"", "\"executed\"", "\"kernel\"", "\"reason\"", "\"op\""})
+    EXPECT_NE(json.find(key), std::string::npos) << key;
+}
+
+TEST(Engine, MissingRangeIsAnErrorOrARecordedFallback) {
+  Model m = zoo_model("mnist_naive", 2);
+  quant::CalibrationTable table;
+  quant::LayerPrecision l;
+  l.weight_bits = 8;
+  l.source = "nni-config";
+  table.layers["conv2"] = l;
+  plan::BuildOptions o;
+  o.max_batch = 2;
+  try {
+    runtime::Engine::build(*m.g, &table, o);
+    ADD_FAILURE() << "built int8 without a range";
+  } catch (const Error& e) {
+    EXPECT_EQ(e.status().code, Code::kInvalidInput);
+    EXPECT_EQ(e.status().node, "conv2") << e.what();
+  }
+  o.default_precision = Precision::kFp32;
+  auto e = runtime::Engine::build(*m.g, &table, o);
+  bool seen = false;
+  for (const auto& r : e->manifest().layers)
+    if (r.module_path == "conv2") {
+      seen = true;
+      EXPECT_EQ(r.requested, Precision::kInt8);
+      EXPECT_EQ(r.executed, Precision::kFp32);
+      EXPECT_NE(r.reason.find("no calibration range"), std::string::npos) << r.reason;
+    }
+  EXPECT_TRUE(seen);
+  o.strict = true;
+  try {
+    runtime::Engine::build(*m.g, &table, o);
+    ADD_FAILURE() << "strict accepted a fallback";
+  } catch (const Error& err) {
+    EXPECT_EQ(err.status().code, Code::kUnsupported);
+    EXPECT_NE(std::string(err.what()).find("conv2"), std::string::npos) << err.what();
+  }
+}
+
+TEST(Engine, MemoryPlanReusesBuffersAndSumsInPlace) {
+  Model m = zoo_model("resnet18_cifar", 2);
+  quant::CalibrationTable table = testing::minmax_table(*m.g, m.calib);
+  auto e = testing::build_engine(*m.g, &table, Precision::kInt8, 2);
+  const plan::MemoryPlan& mp = e->memory();
+  EXPECT_LT(mp.arena_bytes * 2, mp.unshared_bytes);
+  // Near the lower bound: the most bytes live at any one step (buffers shared in place once).
+  const auto& steps = e->plan().steps;
+  std::vector<int> first(e->plan().tensors.size(), 1 << 30), last(e->plan().tensors.size(), -1);
+  for (int s = 0; s < static_cast<int>(steps.size()); ++s) {
+    for (int t : steps[s].outputs) first[t] = std::min(first[t], s), last[t] = std::max(last[t], s);
+    for (int t : steps[s].inputs)
+      if (t >= 0) last[t] = std::max(last[t], s);
+  }
+  size_t peak = 0;
+  for (int s = 0; s < static_cast<int>(steps.size()); ++s) {
+    std::map<int64_t, size_t> live;  // offset -> bytes
+    for (size_t t = 0; t < first.size(); ++t)
+      if (mp.offset[t] >= 0 && first[t] <= s && s <= last[t])
+        live[mp.offset[t]] = std::max(live[mp.offset[t]], e->plan().tensors[t].bytes());
+    size_t sum = 0;
+    for (auto& [o, b] : live) sum += b;
+    peak = std::max(peak, sum);
+  }
+  EXPECT_LE(mp.arena_bytes, peak * 5 / 4 + 1024) << "peak live " << peak;
+  int inplace = 0;
+  for (const plan::Step& st : e->plan().steps)
+    if (st.inputs.size() > 3 && st.inputs[3] >= 0 &&
+        mp.offset[st.outputs[0]] == mp.offset[st.inputs[3]])
+      ++inplace;
+  EXPECT_GE(inplace, 6);
+}
+
+TEST(Engine, ContextsRunConcurrently) {
+  Model m = zoo_model("mnist_naive", 4);
+  quant::CalibrationTable table = testing::minmax_table(*m.g, m.calib);
+  auto e = testing::build_engine(*m.g, &table, Precision::kInt8, 4);
+  Tensor want = runtime::ExecutionContext(e).run(m.test)[0];
+  std::vector<float> diffs(2, -1.f);
+  std::vector<std::thread> ts;
+  for (int t = 0; t < 2; ++t)
+    ts.emplace_back([&, t] {
+      runtime::ExecutionContext ctx(e, 1);
+      float d = 0.f;
+      for (int i = 0; i < 5; ++i) d = std::max(d, testing::max_diff(ctx.run(m.test)[0], want));
+      diffs[t] = d;
+    });
+  for (auto& t : ts) t.join();
+  EXPECT_EQ(diffs[0], 0.f);
+  EXPECT_EQ(diffs[1], 0.f);
+}
+
+}  // namespace
+}  // namespace mpq

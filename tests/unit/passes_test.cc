@@ -1,0 +1,173 @@
+// Each graph pass leaves the model's outputs unchanged (reference executor before vs after), and
+// does the rewrite it promises.
+#include <gtest/gtest.h>
+
+#include "engine_test_util.h"
+#include "ir/verifier.h"
+#include "passes/pass.h"
+#include "zoo/zoo.h"
+
+namespace mpq {
+namespace {
+
+using testing::add;
+using testing::attrs_ints;
+using testing::random_tensor;
+
+int count_op(const Graph& g, const char* op) {
+  int c = 0;
+  for (const auto& n : g.nodes()) c += n->def().name == op;
+  return c;
+}
+
+void expect_same_outputs(const Graph& a, const Graph& b, const std::vector<Tensor>& in,
+                         float tol = 1e-4f) {
+  auto ya = ReferenceExecutor(a).run(in);
+  auto yb = ReferenceExecutor(b).run(in);
+  ASSERT_EQ(ya.size(), yb.size());
+  for (size_t i = 0; i < ya.size(); ++i)
+    EXPECT_LE(testing::max_diff(ya[i], yb[i]), tol * (1.f + testing::max_abs(ya[i])));
+}
+
+void run_one(Graph& g, std::unique_ptr<passes::Pass> p, passes::PassContext* ctx = nullptr) {
+  passes::PassContext local;
+  std::vector<std::unique_ptr<passes::Pass>> v;
+  v.push_back(std::move(p));
+  passes::run_passes(g, ctx ? *ctx : local, v);
+}
+
+TEST(Passes, ConstantFoldingEvaluatesConstantSubgraphs) {
+  Graph g;
+  Value* x = g.add_input("x", DType::f32, {2, 3});
+  Node* c = add(g, "Mul",
+                {g.add_constant("a", Tensor::from<float>({3}, {1.f, 2.f, 3.f})),
+                 g.add_constant("b", Tensor::from<float>({3}, {2.f, 2.f, 2.f}))});
+  Node* y = add(g, "Add", {x, c->outputs[0]}, {}, "y");
+  g.add_output(y->outputs[0]);
+  auto before = g.clone();
+  run_one(g, passes::make_constant_folding());
+  EXPECT_EQ(count_op(g, "Mul"), 0);
+  EXPECT_TRUE(g.find_node("y")->inputs[1]->is_constant());
+  Rng rng(1);
+  expect_same_outputs(*before, g, {random_tensor(rng, {2, 3})});
+}
+
+TEST(Passes, BatchNormFoldsIntoConvAndGemm) {
+  Rng rng(2);
+  Graph g;
+  Value* x = g.add_input("x", DType::f32, {2, 4, 5, 5});
+  auto bn = [&](Value* v, int64_t c, const std::string& name) {
+    return add(g, "BatchNormalization",
+               {v, g.add_constant(name + "g", random_tensor(rng, {c}, 0.5f, 1.5f)),
+                g.add_constant(name + "b", random_tensor(rng, {c})),
+                g.add_constant(name + "m", random_tensor(rng, {c})),
+                g.add_constant(name + "v", random_tensor(rng, {c}, 0.5f, 2.f))},
+               {}, name);
+  };
+  Node* c = add(g, "Conv", {x, g.add_constant("w", random_tensor(rng, {6, 4, 3, 3}))}, {}, "conv");
+  Node* b1 = bn(c->outputs[0], 6, "bn1");
+  Node* f = add(g, "Flatten", {b1->outputs[0]});
+  Attributes ga;
+  ga.set("transB", int64_t{1});
+  ga.set("beta", 0.5f);
+  Node* fc = add(g, "Gemm",
+                 {f->outputs[0], g.add_constant("fw", random_tensor(rng, {3, 54})),
+                  g.add_constant("fb", random_tensor(rng, {3}))},
+                 ga, "fc");
+  Node* b2 = bn(fc->outputs[0], 3, "bn2");
+  g.add_output(b2->outputs[0]);
+  auto before = g.clone();
+  passes::PassContext ctx;
+  run_one(g, passes::make_fold_batchnorm(), &ctx);
+  EXPECT_EQ(count_op(g, "BatchNormalization"), 0);
+  // The folded producers output the BN outputs' values (names kept for calibration).
+  EXPECT_EQ(g.find_node("conv")->outputs[0]->name, "bn1_out");
+  EXPECT_EQ(g.find_node("fc")->outputs[0]->name, "bn2_out");
+  EXPECT_EQ(ctx.absorbed["conv"], std::vector<std::string>{"bn1"});
+  expect_same_outputs(*before, g, {random_tensor(rng, {2, 4, 5, 5})});
+}
+
+TEST(Passes, DeadCodeEliminationDropsUnusedNodes) {
+  Graph g;
+  Value* x = g.add_input("x", DType::f32, {2, 3});
+  add(g, "Relu", {x}, {}, "unused");
+  Node* y = add(g, "Sigmoid", {x}, {}, "y");
+  g.add_output(y->outputs[0]);
+  run_one(g, passes::make_dead_code_elimination());
+  EXPECT_EQ(g.nodes().size(), 1u);
+  EXPECT_EQ(g.find_node("unused"), nullptr);
+}
+
+TEST(Passes, FusionKeepsOutputsAndLastValueNames) {
+  Rng rng(3);
+  Graph g;
+  Value* x = g.add_input("x", DType::f32, {2, 4, 6, 6});
+  Node* c1 = add(g, "Conv", {x, g.add_constant("w1", random_tensor(rng, {4, 4, 3, 3}))},
+                 attrs_ints({{"pads", {1, 1, 1, 1}}}), "c1");
+  Node* r1 = add(g, "Relu", {c1->outputs[0]}, {}, "r1");
+  Node* c2 =
+      add(g, "Conv", {r1->outputs[0], g.add_constant("w2", random_tensor(rng, {4, 4, 3, 3}))},
+          attrs_ints({{"pads", {1, 1, 1, 1}}}), "c2");
+  Node* s = add(g, "Add", {c2->outputs[0], x}, {}, "sum");
+  Node* r2 = add(g, "Relu", {s->outputs[0]}, {}, "r2");
+  Node* lr = add(g, "Sigmoid", {r2->outputs[0]}, {}, "sig");  // not a post-op: stays
+  g.add_output(lr->outputs[0]);
+  auto before = g.clone();
+  passes::PassContext ctx;
+  std::vector<std::unique_ptr<passes::Pass>> ps;
+  ps.push_back(passes::make_fuse_activation());
+  ps.push_back(passes::make_fuse_residual());
+  ps.push_back(passes::make_fuse_activation());
+  passes::run_passes(g, ctx, ps);
+  EXPECT_EQ(count_op(g, "FusedConv"), 2);
+  EXPECT_EQ(count_op(g, "Relu") + count_op(g, "Add"), 0);
+  EXPECT_EQ(count_op(g, "Sigmoid"), 1);
+  const Node* f2 = g.find_node("c2");
+  EXPECT_EQ(f2->attrs.strings("post_ops"), (std::vector<std::string>{"Add", "Relu"}));
+  EXPECT_EQ(f2->outputs[0]->name, "r2_out");
+  EXPECT_EQ(f2->inputs.at(3)->name, "x");
+  EXPECT_EQ(g.find_node("c1")->outputs[0]->name, "r1_out");
+  EXPECT_EQ(ctx.absorbed["c2"], (std::vector<std::string>{"sum", "r2"}));
+  verify(g);
+  expect_same_outputs(*before, g, {random_tensor(rng, {2, 4, 6, 6})});
+}
+
+TEST(Passes, FusionVetoKeepsNodesApart) {
+  Rng rng(4);
+  Graph g;
+  Value* x = g.add_input("x", DType::f32, {2, 4, 6, 6});
+  Node* c = add(g, "Conv", {x, g.add_constant("w", random_tensor(rng, {4, 4, 1, 1}))}, {}, "c");
+  Node* r = add(g, "Relu", {c->outputs[0]}, {}, "r");
+  g.add_output(r->outputs[0]);
+  passes::PassContext ctx;
+  ctx.can_fuse = [](const Node&, const Node& b) { return b.name != "r"; };
+  run_one(g, passes::make_fuse_activation(), &ctx);
+  EXPECT_EQ(count_op(g, "Relu"), 1);
+  EXPECT_EQ(count_op(g, "FusedConv"), 0);
+}
+
+TEST(Passes, OptimizeZooModelsKeepsOutputs) {
+  Rng rng(5);
+  for (const char* name : {"mnist_naive", "resnet18_cifar"}) {
+    zoo::ZooModel m = zoo::build_zoo_model(name, {.batch = 2, .seed = 1});
+    auto before = m.graph->clone();
+    passes::PassContext ctx;
+    passes::optimize(*m.graph, ctx);
+    Shape in = m.graph->inputs()[0]->shape;
+    expect_same_outputs(*before, *m.graph, {random_tensor(rng, in)}, 1e-3f);
+    if (std::string(name) == "resnet18_cifar") {
+      EXPECT_EQ(count_op(*m.graph, "BatchNormalization"), 0);
+      EXPECT_EQ(count_op(*m.graph, "Add"), 0);
+      EXPECT_EQ(count_op(*m.graph, "Relu"), 0);
+      // 17 convs absorb their activation/residual; in the 3 downsampling blocks one of the two
+      // convs feeding the Add takes the sum, the other stays a Conv (its BN folded).
+      EXPECT_EQ(count_op(*m.graph, "FusedConv"), 17);
+      EXPECT_EQ(count_op(*m.graph, "Conv"), 3);
+    } else {
+      EXPECT_EQ(count_op(*m.graph, "Clip"), 0);
+    }
+  }
+}
+
+}  // namespace
+}  // namespace mpq
