@@ -7,6 +7,8 @@
 // another backend (the reference fallback for an op without a CUDA kernel) make the runner run
 // eagerly instead, with copies around those steps.
 #include <algorithm>
+#include <cstdio>
+#include <cstdlib>
 #include <cstring>
 #include <map>
 
@@ -112,6 +114,7 @@ class CudaPlanRunner : public PlanRunner {
 
   double kernel_ms(int64_t batch, int iters) override {
     if (!all_cuda_) return -1.0;
+    if (std::getenv("MPQ_CUDA_PROFILE")) profile(batch, iters);
     const cudaStream_t s = ctx_.stream();
     cudaGraphExec_t g = graph_for(batch);
     for (int i = 0; i < 20; ++i) MPQ_CUDA_CHECK(cudaGraphLaunch(g, s));
@@ -145,6 +148,50 @@ class CudaPlanRunner : public PlanRunner {
     for (size_t o = 0; o < plan_.outputs.size(); ++o)
       if (out_pinned_[o].get()) out[o] = std::move(got[k++]);
     return out;
+  }
+
+  // Per-step kernel time (events between eager launches; launch gaps excluded as far as events
+  // can tell), printed to stderr: what each layer costs inside the graph.
+  void profile(int64_t batch, int iters) {
+    const cudaStream_t s = ctx_.stream();
+    const size_t n = plan_.steps.size();
+    std::vector<cudaEvent_t> ev(n + 1);
+    for (auto& e : ev) MPQ_CUDA_CHECK(cudaEventCreate(&e));
+    std::vector<std::vector<float>> ms(n);
+    KernelArgs a;
+    a.batch = batch;
+    a.ctx = &ctx_;
+    for (int r = 0; r < std::max(iters, 3); ++r) {
+      for (size_t i = 0; i < n; ++i) {
+        const plan::Step& st = plan_.steps[i];
+        a.inputs.clear();
+        a.outputs.clear();
+        for (int t : st.inputs) a.inputs.push_back(t >= 0 ? dev_[t] : nullptr);
+        for (int t : st.outputs) a.outputs.push_back(dev_[t]);
+        MPQ_CUDA_CHECK(cudaEventRecord(ev[i], s));
+        kernels_[i]->run(a);
+      }
+      MPQ_CUDA_CHECK(cudaEventRecord(ev[n], s));
+      MPQ_CUDA_CHECK(cudaEventSynchronize(ev[n]));
+      for (size_t i = 0; i < n; ++i) {
+        float t = 0.f;
+        MPQ_CUDA_CHECK(cudaEventElapsedTime(&t, ev[i], ev[i + 1]));
+        ms[i].push_back(t);
+      }
+    }
+    double total = 0;
+    std::fprintf(stderr, "profile (batch %lld, median of %d, us):\n", static_cast<long long>(batch), iters);
+    for (size_t i = 0; i < n; ++i) {
+      std::sort(ms[i].begin(), ms[i].end());
+      const double us = 1e3 * ms[i][ms[i].size() / 2];
+      total += us;
+      const plan::Step& st = plan_.steps[i];
+      const TensorSpec& out = plan_.tensors[st.outputs.at(0)];
+      std::fprintf(stderr, "  %8.2f  %-28s %-10s %-40s %s\n", us, st.node->name.substr(0, 28).c_str(),
+                   st.node->op_name(), kernels_[i]->impl_name().c_str(), out.str().c_str());
+    }
+    std::fprintf(stderr, "  %8.2f  total\n", total);
+    for (auto& e : ev) cudaEventDestroy(e);
   }
 
   void enqueue(int64_t batch) {
@@ -249,6 +296,10 @@ class CudaPlanRunner : public PlanRunner {
 class CudaBackend : public Backend {
  public:
   std::string name() const override { return "cuda"; }
+  std::string describe() const override {
+    const std::string dev = device_name();
+    return dev.empty() ? "cuda (no device)" : "cuda on " + dev + " (mpq's own mma.sync/FFMA kernels)";
+  }
   std::unique_ptr<BackendContext> make_context(int) const override {
     return std::make_unique<CudaContext>();
   }
