@@ -82,6 +82,9 @@ run() {
   if [[ $STEPS == *bench* ]]; then
     rm -rf "$OUT/bench.jsonl" /tmp/manifests
     mkdir -p /tmp/manifests
+    # SM clock every 100 ms while the benchmark runs (an idle GPU sits at a low clock).
+    nvidia-smi --query-gpu=clocks.sm --format=csv,noheader,nounits -lms 100 >/tmp/clk.log 2>/dev/null &
+    local clk_pid=$!
     for m in ${MODELS//,/ }; do
       local shape=1x28x28
       [ "$m" = resnet18_cifar ] && shape=3x32x32
@@ -95,6 +98,8 @@ run() {
         --manifest-dir /tmp/manifests --json "$OUT/bench.jsonl" 2>&1 | tee -a "$OUT/bench.log" || status=1
     done
     for f in /tmp/manifests/*.txt; do echo "== $(basename "$f" .txt)"; cat "$f"; done >"$OUT/manifests.txt"
+    kill "$clk_pid" 2>/dev/null || true
+    sort -n /tmp/clk.log | awk '{a[NR]=$1} END {if (NR) printf "SM clock during the benchmark (MHz): min %d, median %d, max %d (%d samples)\n", a[1], a[int((NR+1)/2)], a[NR], NR}' | tee -a "$OUT/bench.log"
   fi
   if [[ $STEPS == *peers* ]]; then
     PYTHONUNBUFFERED=1 python3 bench/peers/gpu_peers.py --models "$MODELS" --data-dir /tmp/fm \

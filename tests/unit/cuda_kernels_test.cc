@@ -259,10 +259,9 @@ void check_int8_conv(const ConvCase& cc, bool x_signed, DType out_dt) {
   const bool q_out = out_dt == DType::u8 || out_dt == DType::i8;
   std::vector<TensorSpec> outs{spec("y", out_dt, ys, lay, q_out ? std::optional<QuantParams>(yq) : std::nullopt)};
   const std::vector<float> want = emulate_int8(cc, *g, xb, xq, resid);
-  const int esize = 1;
-  const bool vec = ((cc.gemm ? cc.c : cc.c / cc.groups) * esize) % 16 == 0;
   const int kind = x_signed ? cuda::kConvS8 : cuda::kConvU8;
-  for (int cfg : cuda::conv_candidates(kind, vec)) {
+  const int load = cuda::conv_load_mode(kind, cc.gemm ? cc.c : cc.c / cc.groups);
+  for (int cfg : cuda::conv_candidates(kind, load)) {
     const std::string name = cuda::conv_configs()[cfg].name;
     SCOPED_TRACE(name);
     for (int64_t batch : {static_cast<int64_t>(cc.n), int64_t{1}}) {
@@ -298,7 +297,8 @@ TEST(CudaKernels, Int8ConvMatchesEmulation) {
       {2, 3, 10, 10, 20, 3, 1, 1, 1, 1, true, {"Clip"}},        // first layer (gather)
       {2, 32, 8, 8, 32, 3, 1, 1, 1, 32, true, {"Relu"}},        // depthwise (gather)
       {2, 64, 9, 9, 64, 3, 1, 2, 2, 4, false, {"LeakyRelu"}},    // grouped, dilated
-      {1, 20, 12, 12, 50, 5, 1, 0, 1, 1, true, {}},             // mnist conv2 shape
+      {1, 20, 12, 12, 50, 5, 1, 0, 1, 1, true, {}},             // mnist conv2 shape (vec4)
+      {2, 12, 7, 7, 24, 3, 2, 1, 1, 1, true, {"Relu"}},         // vec4, strided
   };
   for (const auto& cc : cases)
     for (bool s8 : {false, true})
@@ -314,7 +314,8 @@ TEST(CudaKernels, Int8GemmMatchesEmulation) {
   SKIP_WITHOUT_GPU();
   const ConvCase cases[] = {{16, 800, 1, 1, 500, 1, 1, 0, 1, 1, true, {"Clip"}, true, true},
                             {7, 64, 1, 1, 10, 1, 1, 0, 1, 1, true, {}, true, false},
-                            {5, 48, 1, 1, 33, 1, 1, 0, 1, 1, false, {"Add"}, true, true}};
+                            {5, 48, 1, 1, 33, 1, 1, 0, 1, 1, false, {"Add"}, true, true},
+                            {9, 500, 1, 1, 10, 1, 1, 0, 1, 1, true, {}, true, true}};  // vec4
   for (const auto& cc : cases)
     for (DType od : {DType::u8, DType::f32, DType::f16}) {
       check_int8_conv(cc, false, od);
@@ -353,9 +354,8 @@ void check_float_conv(const ConvCase& cc, Precision p) {
     host.push_back(to_layout(r, DType::f32));
   }
   std::vector<TensorSpec> outs{spec("y", dt, ys, lay)};
-  const int esize = half ? 2 : 4;
-  const bool vec = ((cc.gemm ? cc.c : cc.c / cc.groups) * esize) % 16 == 0;
-  for (int cfg : cuda::conv_candidates(half ? cuda::kConvF16 : cuda::kConvF32, vec)) {
+  const int kind = half ? cuda::kConvF16 : cuda::kConvF32;
+  for (int cfg : cuda::conv_candidates(kind, cuda::conv_load_mode(kind, cc.gemm ? cc.c : cc.c / cc.groups))) {
     const std::string name = cuda::conv_configs()[cfg].name;
     SCOPED_TRACE(name);
     auto got = run_kernel(n, p, ins, outs, host, cc.n, name.c_str());
@@ -385,6 +385,8 @@ TEST(CudaKernels, FloatConvMatchesReference) {
       {2, 64, 9, 9, 64, 3, 1, 2, 2, 4, false, {"LeakyRelu"}},
       {16, 800, 1, 1, 500, 1, 1, 0, 1, 1, true, {"Clip"}, true, true},
       {7, 64, 1, 1, 10, 1, 1, 0, 1, 1, true, {}, true, false},
+      {1, 20, 12, 12, 50, 5, 1, 0, 1, 1, true, {}},
+      {9, 500, 1, 1, 10, 1, 1, 0, 1, 1, true, {}, true, true},
   };
   for (const auto& cc : cases)
     for (Precision p : {Precision::kFp32, Precision::kFp16}) {

@@ -95,8 +95,7 @@ class ConvKernel : public Kernel {
       unsupported("tensor too large for 32-bit indexing in the CUDA conv kernels").raise();
     p.Kpad = static_cast<int32_t>(round_up(p.K, conv_k_multiple(kind_)));
     p.OCpad = static_cast<int32_t>(round_up(p.OCg, kOcMultiple));
-    const int esize = kind_ == kConvF32 ? 4 : kind_ == kConvF16 ? 2 : 1;
-    vec_ = (static_cast<int64_t>(p.Cg) * esize) % 16 == 0;
+    vec_ = conv_load_mode(kind_, p.Cg);
 
     // Weights as W[oc][k] with k = (kh, kw, c) (float), then packed/padded per group.
     const Tensor wf = w.constant->dtype() == DType::f32 ? *w.constant : w.constant->cast(DType::f32);
@@ -160,6 +159,18 @@ class ConvKernel : public Kernel {
       Tensor t = Tensor::from<float>({static_cast<int64_t>(packed.size())}, packed);
       if (kind_ == kConvF16) t = t.cast(DType::f16);
       w_ = DeviceBuffer(t.raw(), t.nbytes());
+    }
+    if (vec_ == 0) {  // element gathers read their (kh, kw, c) from a table
+      std::vector<int32_t> tab(static_cast<size_t>(p.Kpad) * 4, 0);
+      for (int64_t k = 0; k < p.K; ++k) {
+        const int64_t tap = k / p.Cg, c = k % p.Cg;
+        tab[4 * k] = static_cast<int32_t>((tap / p.KW) * p.DH);
+        tab[4 * k + 1] = static_cast<int32_t>((tap % p.KW) * p.DW);
+        tab[4 * k + 2] = static_cast<int32_t>(c);
+        tab[4 * k + 3] = 1;
+      }
+      ktab_ = DeviceBuffer(tab.data(), tab.size() * sizeof(int32_t));
+      p.ktab = static_cast<const int32_t*>(ktab_.get());
     }
     alpha_ = DeviceBuffer(alpha.data(), alpha.size() * sizeof(float));
     beta_ = DeviceBuffer(beta.data(), beta.size() * sizeof(float));
@@ -267,11 +278,11 @@ class ConvKernel : public Kernel {
 
   ConvParams p_;
   int kind_ = kConvF32;
-  bool vec_ = false;
+  int vec_ = 0;
   bool has_res_ = false;
   int cfg_ = 0;
   float best_ms_ = 0.f;
-  DeviceBuffer w_, alpha_, beta_;
+  DeviceBuffer w_, alpha_, beta_, ktab_;
 };
 
 std::string conv_supports(const Node& n, Precision) {

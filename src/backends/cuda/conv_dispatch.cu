@@ -19,16 +19,16 @@ struct Entry {
   AttrFn attr;
 };
 
-template <int BM, int BN, int WMs, int WNs, int S, int Kind, bool Vec>
+template <int BM, int BN, int WMs, int WNs, int S, int Kind, int Vec>
 void launch_tc(const ConvParams& p, dim3 grid, int smem, cudaStream_t s) {
   igemm_tc_kernel<BM, BN, WMs, WNs, S, Kind, Vec><<<grid, WMs * WNs * 32, smem, s>>>(p);
 }
-template <int BM, int BN, int WMs, int WNs, int S, int Kind, bool Vec>
+template <int BM, int BN, int WMs, int WNs, int S, int Kind, int Vec>
 cudaError_t attr_tc(int smem) {
   return cudaFuncSetAttribute(igemm_tc_kernel<BM, BN, WMs, WNs, S, Kind, Vec>,
                               cudaFuncAttributeMaxDynamicSharedMemorySize, smem);
 }
-template <int BN, bool Vec>
+template <int BN, int Vec>
 void launch_f32(const ConvParams& p, dim3 grid, int, cudaStream_t s) {
   igemm_f32_kernel<BN, Vec><<<grid, 256, 0, s>>>(p);
 }
@@ -38,7 +38,7 @@ const char* kind_name(int k) {
   return k == kConvS8 ? "s8" : k == kConvU8 ? "u8" : k == kConvF16 ? "f16" : "f32";
 }
 
-template <int BM, int BN, int WMs, int WNs, int S, int Kind, bool Vec>
+template <int BM, int BN, int WMs, int WNs, int S, int Kind, int Vec>
 Entry tc_entry() {
   Entry e;
   e.cfg.kind = Kind;
@@ -50,7 +50,7 @@ Entry tc_entry() {
   e.cfg.name = std::string("tc_") + kind_name(Kind) + "_" + std::to_string(BM) + "x" +
                std::to_string(BN) + "x" + std::to_string(64 / (Kind == kMmaF16 ? 2 : 1)) + "_w" +
                std::to_string(WMs) + "x" + std::to_string(WNs) + "_s" + std::to_string(S) +
-               (Vec ? "" : "_gather");
+               (Vec == kLoadVec16 ? "" : Vec == kLoadVec4 ? "_vec4" : "_gather");
   e.launch = launch_tc<BM, BN, WMs, WNs, S, Kind, Vec>;
   e.attr = attr_tc<BM, BN, WMs, WNs, S, Kind, Vec>;
   return e;
@@ -66,7 +66,7 @@ void add_tc(std::vector<Entry>& v) {
   v.push_back(tc_entry<64, 32, 2, 1, 3, Kind, false>());
 }
 
-template <int BN, bool Vec>
+template <int BN, int Vec>
 Entry f32_entry() {
   Entry e;
   e.cfg.kind = kConvF32;
@@ -87,10 +87,10 @@ const std::vector<Entry>& entries() {
     add_tc<kMmaS8>(r);
     add_tc<kMmaU8>(r);
     add_tc<kMmaF16>(r);
-    r.push_back(f32_entry<128, true>());
-    r.push_back(f32_entry<64, true>());
-    r.push_back(f32_entry<128, false>());
-    r.push_back(f32_entry<64, false>());
+    r.push_back(f32_entry<128, kLoadVec16>());
+    r.push_back(f32_entry<64, kLoadVec16>());
+    r.push_back(f32_entry<128, kLoadGather>());
+    r.push_back(f32_entry<64, kLoadGather>());
     return r;
   }();
   return v;
@@ -107,7 +107,14 @@ const std::vector<ConvConfig>& conv_configs() {
   return v;
 }
 
-std::vector<int> conv_candidates(int kind, bool vec) {
+int conv_load_mode(int kind, int64_t cg) {
+  const int64_t bytes = cg * (kind == kConvF32 ? 4 : kind == kConvF16 ? 2 : 1);
+  if (bytes % 16 == 0) return kLoadVec16;
+  if (kind != kConvF32 && bytes % 4 == 0) return kLoadVec4;
+  return kLoadGather;
+}
+
+std::vector<int> conv_candidates(int kind, int vec) {
   std::vector<int> r;
   const auto& e = entries();
   for (size_t i = 0; i < e.size(); ++i)

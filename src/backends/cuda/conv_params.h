@@ -58,6 +58,9 @@ struct ConvParams {
   int32_t x_fill = 0;  // value of padded input elements (the input zero point; 0 for float)
   const void* x = nullptr;
   const void* w = nullptr;  // [groups][OCpad][Kpad]
+  // Element gathers only: per k < Kpad, {kh*DH, kw*DW, c, k < K}, so that the gather needs no
+  // integer division (device memory, read through the read-only cache).
+  const int32_t* ktab = nullptr;
   void* y = nullptr;
   Epilogue ep;
 };

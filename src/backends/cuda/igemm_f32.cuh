@@ -10,7 +10,7 @@
 
 namespace mpq::cuda {
 
-template <int kBN, bool kVec>
+template <int kBN, int kLoad>
 __global__ void __launch_bounds__(256, 2) igemm_f32_kernel(const __grid_constant__ ConvParams p) {
   constexpr int kBM = 128, kBK = 8, kTN = kBN / 16;
   __shared__ __align__(16) float As[2][kBK][kBM];
@@ -37,7 +37,7 @@ __global__ void __launch_bounds__(256, 2) igemm_f32_kernel(const __grid_constant
   float4 ra, rb[kBLoads > 0 ? kBLoads : 1];
   auto fetch = [&](int kt) {
     const int k0 = kt * kBK + a_kq;
-    if constexpr (kVec) {
+    if constexpr (kLoad == 1) {
       const int tap = k0 / p.Cg, c = k0 - tap * p.Cg;
       const int kh = tap / p.KW, kw = tap - kh * p.KW;
       const int ih = a_ih0 + kh * p.DH, iw = a_iw0 + kw * p.DW;

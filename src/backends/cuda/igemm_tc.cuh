@@ -6,8 +6,10 @@
 // (the implicit im2col of x) and B (packed weights) sit in shared memory as 64-byte rows with a
 // swizzle (smem_swizzle) that keeps ldmatrix conflict-free. Padded and out-of-range A elements are
 // filled with the input zero point (the epilogue's beta subtracts z_x * sum(w) exactly).
-// kVec: each 16-byte chunk of a row lies inside one filter tap (Cg * elem_size % 16 == 0), so it
-// is one cp.async; otherwise elements are gathered one by one (first layers, depthwise).
+// kLoad (how A rows are gathered): kLoadVec16: each 16-byte chunk lies inside one filter tap
+// (Cg * elem_size % 16 == 0) and is one cp.async; kLoadVec4: the same with 4-byte pieces
+// (Cg * elem_size % 4 == 0: mnist's 20 and 500 channels); kLoadGather: element by element (first
+// layers with 1 or 3 channels, depthwise).
 #pragma once
 
 #include <cuda_fp16.h>
@@ -17,6 +19,7 @@
 namespace mpq::cuda {
 
 enum MmaKind : int { kMmaS8 = 0, kMmaU8 = 1, kMmaF16 = 2 };
+enum LoadMode : int { kLoadGather = 0, kLoadVec16 = 1, kLoadVec4 = 2 };
 
 __device__ __forceinline__ uint32_t smem_addr(const void* p) {
   return static_cast<uint32_t>(__cvta_generic_to_shared(p));
@@ -24,6 +27,12 @@ __device__ __forceinline__ uint32_t smem_addr(const void* p) {
 
 __device__ __forceinline__ void cp_async16(uint32_t dst, const void* src) {
   asm volatile("cp.async.cg.shared.global [%0], [%1], 16;\n" ::"r"(dst), "l"(src));
+}
+__device__ __forceinline__ void cp_async4(uint32_t dst, const void* src) {
+  asm volatile("cp.async.ca.shared.global [%0], [%1], 4;\n" ::"r"(dst), "l"(src));
+}
+__device__ __forceinline__ void st_shared4(uint32_t dst, uint32_t v) {
+  asm volatile("st.shared.u32 [%0], %1;\n" ::"r"(dst), "r"(v));
 }
 __device__ __forceinline__ void cp_async_commit() { asm volatile("cp.async.commit_group;\n" ::); }
 template <int N>
@@ -90,7 +99,7 @@ constexpr int tc_smem_bytes(int bm, int bn, int stages) {
   return (bm + bn) * 64 * stages > bm * (bn + 4) * 4 ? (bm + bn) * 64 * stages : bm * (bn + 4) * 4;
 }
 
-template <int kBM, int kBN, int kWarpsM, int kWarpsN, int kStages, int kKind, bool kVec>
+template <int kBM, int kBN, int kWarpsM, int kWarpsN, int kStages, int kKind, int kLoad>
 __global__ void __launch_bounds__(kWarpsM* kWarpsN * 32)
     igemm_tc_kernel(const __grid_constant__ ConvParams p) {
   using T = MmaTraits<kKind>;
@@ -141,7 +150,7 @@ __global__ void __launch_bounds__(kWarpsM* kWarpsN * 32)
     uint8_t* As = smem + stage * kStageBytes;
     uint8_t* Bs = As + kBM * 64;
     const int k0 = kt * kBKe + chunk * kChunkE;
-    if constexpr (kVec) {
+    if constexpr (kLoad == kLoadVec16) {
       const int tap = k0 / p.Cg, c = k0 - tap * p.Cg;
       const int kh = tap / p.KW, kw = tap - kh * p.KW;
       const bool k_ok = k0 < p.K;
@@ -157,6 +166,36 @@ __global__ void __launch_bounds__(kWarpsM* kWarpsN * 32)
           st_shared16(dst, fill4);
         }
       }
+    } else if constexpr (kLoad == kLoadVec4) {
+      // Four 4-byte pieces per chunk, each inside one tap: the tap of each piece is the same for
+      // all of this thread's rows.
+      constexpr int kPieceE = 4 / kE;
+      int dk[4], pkh[4], pkw[4];
+      bool pok[4];
+#pragma unroll
+      for (int j = 0; j < 4; ++j) {
+        const int k = k0 + j * kPieceE;
+        const int tap = k / p.Cg, c = k - tap * p.Cg;
+        pkh[j] = tap / p.KW;
+        pkw[j] = tap - pkh[j] * p.KW;
+        dk[j] = c;
+        pok[j] = k < p.K;
+      }
+#pragma unroll
+      for (int i = 0; i < kAIter; ++i) {
+        const int row = (tid >> 2) + i * kRowsPerPass;
+        const uint32_t dst = smem_addr(As + smem_swizzle(row, chunk));
+#pragma unroll
+        for (int j = 0; j < 4; ++j) {
+          const int ih = a_ih0[i] + pkh[j] * p.DH, iw = a_iw0[i] + pkw[j] * p.DW;
+          if (pok[j] && a_ok[i] && ih >= 0 && ih < p.H && iw >= 0 && iw < p.W) {
+            const int64_t off = (static_cast<int64_t>(a_nbase[i] + ih) * p.W + iw) * p.C + gc0 + dk[j];
+            cp_async4(dst + 4 * j, x + off * kE);
+          } else {
+            st_shared4(dst + 4 * j, fill);
+          }
+        }
+      }
     } else {
 #pragma unroll
       for (int i = 0; i < kAIter; ++i) {
@@ -168,12 +207,11 @@ __global__ void __launch_bounds__(kWarpsM* kWarpsN * 32)
         for (int e = 0; e < kChunkE; ++e) {
           const int k = k0 + e;
           uint32_t val = static_cast<uint32_t>(p.x_fill) & (kE == 1 ? 0xffu : 0u);
-          if (k < p.K && a_ok[i]) {
-            const int tap = k / p.Cg, c = k - tap * p.Cg;
-            const int kh = tap / p.KW, kw = tap - kh * p.KW;
-            const int ih = a_ih0[i] + kh * p.DH, iw = a_iw0[i] + kw * p.DW;
+          const int4 t = __ldg(reinterpret_cast<const int4*>(p.ktab) + k);
+          if (t.w && a_ok[i]) {
+            const int ih = a_ih0[i] + t.x, iw = a_iw0[i] + t.y;
             if (ih >= 0 && ih < p.H && iw >= 0 && iw < p.W) {
-              const int64_t off = (static_cast<int64_t>(a_nbase[i] + ih) * p.W + iw) * p.C + gc0 + c;
+              const int64_t off = (static_cast<int64_t>(a_nbase[i] + ih) * p.W + iw) * p.C + gc0 + t.z;
               val = kE == 1 ? static_cast<uint32_t>(x[off])
                             : static_cast<uint32_t>(reinterpret_cast<const uint16_t*>(x)[off]);
             }

@@ -18,7 +18,7 @@ enum ConvKind : int { kConvS8 = 0, kConvU8 = 1, kConvF16 = 2, kConvF32 = 3 };
 
 struct ConvConfig {
   int kind = 0;
-  bool vec = false;  // 16-byte gathers (Cg * elem_size % 16 == 0) vs element gathers
+  int vec = 0;  // how A is gathered: 0 element by element, 1 16-byte pieces, 2 4-byte pieces
   int bm = 0, bn = 0;
   int threads = 0;
   int smem = 0;  // dynamic shared memory bytes
@@ -27,7 +27,9 @@ struct ConvConfig {
 
 // Indices (into conv_configs()) of the configurations that can run a layer of this kind.
 const std::vector<ConvConfig>& conv_configs();
-std::vector<int> conv_candidates(int kind, bool vec);
+std::vector<int> conv_candidates(int kind, int load_mode);
+// The fastest gather a layer of `kind` with `cg` channels per group allows (see igemm_tc.cuh).
+int conv_load_mode(int kind, int64_t cg);
 // K padding (elements) and output-channel padding every configuration of `kind` accepts.
 int conv_k_multiple(int kind);
 constexpr int kOcMultiple = 128;
