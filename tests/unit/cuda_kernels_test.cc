@@ -261,6 +261,7 @@ void check_int8_conv(const ConvCase& cc, bool x_signed, DType out_dt) {
   const std::vector<float> want = emulate_int8(cc, *g, xb, xq, resid);
   const int kind = x_signed ? cuda::kConvS8 : cuda::kConvU8;
   const int load = cuda::conv_load_mode(kind, cc.gemm ? cc.c : cc.c / cc.groups);
+  ASSERT_FALSE(cuda::conv_candidates(kind, load).empty()) << "no configuration for load mode " << load;
   for (int cfg : cuda::conv_candidates(kind, load)) {
     const std::string name = cuda::conv_configs()[cfg].name;
     SCOPED_TRACE(name);
@@ -355,7 +356,9 @@ void check_float_conv(const ConvCase& cc, Precision p) {
   }
   std::vector<TensorSpec> outs{spec("y", dt, ys, lay)};
   const int kind = half ? cuda::kConvF16 : cuda::kConvF32;
-  for (int cfg : cuda::conv_candidates(kind, cuda::conv_load_mode(kind, cc.gemm ? cc.c : cc.c / cc.groups))) {
+  const int load = cuda::conv_load_mode(kind, cc.gemm ? cc.c : cc.c / cc.groups);
+  ASSERT_FALSE(cuda::conv_candidates(kind, load).empty()) << "no configuration for load mode " << load;
+  for (int cfg : cuda::conv_candidates(kind, load)) {
     const std::string name = cuda::conv_configs()[cfg].name;
     SCOPED_TRACE(name);
     auto got = run_kernel(n, p, ins, outs, host, cc.n, name.c_str());

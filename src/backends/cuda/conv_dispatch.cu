@@ -58,12 +58,14 @@ Entry tc_entry() {
 
 template <int Kind>
 void add_tc(std::vector<Entry>& v) {
-  v.push_back(tc_entry<128, 128, 2, 2, 4, Kind, true>());
-  v.push_back(tc_entry<128, 64, 2, 2, 4, Kind, true>());
-  v.push_back(tc_entry<64, 64, 2, 2, 4, Kind, true>());
-  v.push_back(tc_entry<64, 32, 2, 1, 4, Kind, true>());
-  v.push_back(tc_entry<128, 64, 2, 2, 3, Kind, false>());
-  v.push_back(tc_entry<64, 32, 2, 1, 3, Kind, false>());
+  v.push_back(tc_entry<128, 128, 2, 2, 4, Kind, kLoadVec16>());
+  v.push_back(tc_entry<128, 64, 2, 2, 4, Kind, kLoadVec16>());
+  v.push_back(tc_entry<64, 64, 2, 2, 4, Kind, kLoadVec16>());
+  v.push_back(tc_entry<64, 32, 2, 1, 4, Kind, kLoadVec16>());
+  v.push_back(tc_entry<64, 64, 2, 2, 4, Kind, kLoadVec4>());
+  v.push_back(tc_entry<64, 32, 2, 1, 4, Kind, kLoadVec4>());
+  v.push_back(tc_entry<128, 64, 2, 2, 3, Kind, kLoadGather>());
+  v.push_back(tc_entry<64, 32, 2, 1, 3, Kind, kLoadGather>());
 }
 
 template <int BN, int Vec>

@@ -57,24 +57,23 @@ __device__ __forceinline__ float finish_value(const Epilogue& e, float acc, int 
   return apply_post_ops(e, fmaf(e.alpha[oc], acc, e.beta[oc]), off);
 }
 
-// `count` (1..8) consecutive output channels oc.. at off.. with accumulators v[]. One out-of-line
-// function, so that the kernels' unrolled tiles do not each inline the whole epilogue.
-static __device__ __noinline__ void store_run(const Epilogue& e, void* y, int64_t off, int oc,
-                                       const float* v, int count) {
-  float r[8];
+// `count` (1..4) consecutive output channels at off.. from accumulators v[] with their scales
+// a[] and biases b[] (already read by the caller).
+__device__ __forceinline__ void store4(const Epilogue& e, void* y, int64_t off, const float* v,
+                                       const float* a, const float* b, int count) {
+  float r[4];
 #pragma unroll
-  for (int i = 0; i < 8; ++i)
-    if (i < count) r[i] = finish_value(e, v[i], oc + i, off + i);
+  for (int i = 0; i < 4; ++i) r[i] = i < count ? apply_post_ops(e, fmaf(a[i], v[i], b[i]), off + i) : 0.f;
   if (count == 4 && (off & 3) == 0) {
     switch (e.out_dt) {
       case kDtF32:
         *reinterpret_cast<float4*>(static_cast<float*>(y) + off) = make_float4(r[0], r[1], r[2], r[3]);
         return;
       case kDtF16: {
-        __half2 a = __floats2half2_rn(r[0], r[1]), b = __floats2half2_rn(r[2], r[3]);
+        __half2 h0 = __floats2half2_rn(r[0], r[1]), h1 = __floats2half2_rn(r[2], r[3]);
         uint2 u;
-        u.x = *reinterpret_cast<uint32_t*>(&a);
-        u.y = *reinterpret_cast<uint32_t*>(&b);
+        u.x = *reinterpret_cast<uint32_t*>(&h0);
+        u.y = *reinterpret_cast<uint32_t*>(&h1);
         *reinterpret_cast<uint2*>(static_cast<__half*>(y) + off) = u;
         return;
       }
@@ -93,6 +92,19 @@ static __device__ __noinline__ void store_run(const Epilogue& e, void* y, int64_
     }
   }
   for (int i = 0; i < count; ++i) store_from_float(y, e.out_dt, off + i, r[i], e.out_scale, e.out_zp);
+}
+
+// The same, reading the scales and biases of channels oc.. itself; out of line, for kernels that
+// call it from many unrolled places.
+static __device__ __noinline__ void store_run(const Epilogue& e, void* y, int64_t off, int oc,
+                                              const float* v, int count) {
+  float a[4], b[4];
+#pragma unroll
+  for (int i = 0; i < 4; ++i) {
+    a[i] = i < count ? __ldg(e.alpha + oc + i) : 0.f;
+    b[i] = i < count ? __ldg(e.beta + oc + i) : 0.f;
+  }
+  store4(e, y, off, v, a, b, count);
 }
 
 }  // namespace mpq::cuda

@@ -295,15 +295,26 @@ __global__ void __launch_bounds__(kWarpsM* kWarpsN * 32)
             make_float2(static_cast<float>(acc[i][j][2 * h]), static_cast<float>(acc[i][j][2 * h + 1]));
       }
   __syncthreads();
+  // kThreads is a multiple of kBN / 4, so each thread keeps the same 4 channels on every row:
+  // their scales and biases are read once.
+  static_assert(kThreads % (kBN / 4) == 0, "channel group must be fixed per thread");
+  const int c = (tid % (kBN / 4)) * 4, n = n0 + c;
+  if (n < p.OCg) {
+    const int oc = g * p.OCg + n, count = min(4, p.OCg - n);
+    float a[4], b[4];
+#pragma unroll
+    for (int i = 0; i < 4; ++i) {
+      a[i] = i < count ? __ldg(p.ep.alpha + oc + i) : 0.f;
+      b[i] = i < count ? __ldg(p.ep.beta + oc + i) : 0.f;
+    }
 #pragma unroll 1
-  for (int it = tid; it < kBM * kBN / 4; it += kThreads) {
-    const int r = it / (kBN / 4), c = (it % (kBN / 4)) * 4;
-    const int m = m0 + r, n = n0 + c;
-    if (m >= p.M || n >= p.OCg) continue;
-    const float4 v = *reinterpret_cast<const float4*>(&Cs[r * kCStride + c]);
-    const float vv[4] = {v.x, v.y, v.z, v.w};
-    const int oc = g * p.OCg + n;
-    store_run(p.ep, p.y, static_cast<int64_t>(m) * p.OC + oc, oc, vv, min(4, p.OCg - n));
+    for (int r = tid / (kBN / 4); r < kBM; r += kThreads / (kBN / 4)) {
+      const int m = m0 + r;
+      if (m >= p.M) break;
+      const float4 v = *reinterpret_cast<const float4*>(&Cs[r * kCStride + c]);
+      const float vv[4] = {v.x, v.y, v.z, v.w};
+      store4(p.ep, p.y, static_cast<int64_t>(m) * p.OC + oc, vv, a, b, count);
+    }
   }
 }
 

@@ -28,49 +28,49 @@ __device__ __forceinline__ int64_t offset4(bool nhwc, int64_t n, int64_t c, int6
   return nhwc ? ((n * H + h) * W + w) * C + c : ((n * C + c) * H + h) * W + w;
 }
 
-__global__ void convert_kernel(const void* src, ElemDesc s, void* dst, ElemDesc d, int64_t total,
-                               int64_t C, int64_t H, int64_t W) {
-  for (int64_t i = blockIdx.x * static_cast<int64_t>(blockDim.x) + threadIdx.x; i < total;
-       i += static_cast<int64_t>(gridDim.x) * blockDim.x) {
-    int64_t si = i;
+// Index math in 32 bits (the host checks that every tensor has < 2^31 elements): 64-bit division
+// costs ~70 instructions.
+__global__ void convert_kernel(const void* src, ElemDesc s, void* dst, ElemDesc d, int32_t total,
+                               int32_t C, int32_t H, int32_t W) {
+  for (int32_t i = blockIdx.x * blockDim.x + threadIdx.x; i < total; i += gridDim.x * blockDim.x) {
+    int32_t si = i;
     if (s.nhwc != d.nhwc) {
       // i indexes dst; find the logical coordinates, then the source offset.
-      int64_t n, c, h, w;
+      int32_t n, c, h, w;
       if (d.nhwc) {
         c = i % C;
-        int64_t t = i / C;
+        int32_t t = i / C;
         w = t % W, t /= W, h = t % H, n = t / H;
       } else {
         w = i % W;
-        int64_t t = i / W;
+        int32_t t = i / W;
         h = t % H, t /= H, c = t % C, n = t / C;
       }
-      si = offset4(s.nhwc, n, c, h, w, C, H, W);
+      si = static_cast<int32_t>(offset4(s.nhwc, n, c, h, w, C, H, W));
     }
     st(dst, d, i, ld(src, s, si));
   }
 }
 
 __global__ void pool_kernel(const void* src, ElemDesc s, void* dst, ElemDesc d, PoolParams p,
-                            int64_t total) {
-  for (int64_t i = blockIdx.x * static_cast<int64_t>(blockDim.x) + threadIdx.x; i < total;
-       i += static_cast<int64_t>(gridDim.x) * blockDim.x) {
-    int64_t n, c, oh, ow;
+                            int32_t total) {
+  for (int32_t i = blockIdx.x * blockDim.x + threadIdx.x; i < total; i += gridDim.x * blockDim.x) {
+    int32_t n, c, oh, ow;
     if (d.nhwc) {
       c = i % p.C;
-      int64_t t = i / p.C;
+      int32_t t = i / p.C;
       ow = t % p.OW, t /= p.OW, oh = t % p.OH, n = t / p.OH;
     } else {
       ow = i % p.OW;
-      int64_t t = i / p.OW;
+      int32_t t = i / p.OW;
       oh = t % p.OH, t /= p.OH, c = t % p.C, n = t / p.C;
     }
     float acc = p.max ? -INFINITY : 0.f;
     int count = 0;
     for (int kh = 0; kh < p.KH; ++kh) {
-      const int64_t ih = oh * p.SH - p.PH + kh * p.DH;
+      const int32_t ih = oh * p.SH - p.PH + kh * p.DH;
       for (int kw = 0; kw < p.KW; ++kw) {
-        const int64_t iw = ow * p.SW - p.PW + kw * p.DW;
+        const int32_t iw = ow * p.SW - p.PW + kw * p.DW;
         if (ih < 0 || ih >= p.H || iw < 0 || iw >= p.W) {
           if (p.count_include_pad && ih < p.H + p.PH && iw < p.W + p.PW) ++count;
           continue;
@@ -104,15 +104,14 @@ __device__ __forceinline__ uint32_t word_max(uint32_t a, uint32_t b) {
 
 template <int kDt>
 __global__ void maxpool_words_kernel(const uint32_t* src, uint32_t* dst, PoolParams p, int words,
-                                     int64_t total) {
-  for (int64_t i = blockIdx.x * static_cast<int64_t>(blockDim.x) + threadIdx.x; i < total;
-       i += static_cast<int64_t>(gridDim.x) * blockDim.x) {
-    const int wc = static_cast<int>(i % words);
-    int64_t t = i / words;
-    const int ow = static_cast<int>(t % p.OW);
+                                     int32_t total) {
+  for (int32_t i = blockIdx.x * blockDim.x + threadIdx.x; i < total; i += gridDim.x * blockDim.x) {
+    const int wc = i % words;
+    int32_t t = i / words;
+    const int ow = t % p.OW;
     t /= p.OW;
-    const int oh = static_cast<int>(t % p.OH);
-    const int64_t n = t / p.OH;
+    const int oh = t % p.OH;
+    const int32_t n = t / p.OH;
     uint32_t acc = 0;
     bool first = true;
     for (int kh = 0; kh < p.KH; ++kh) {
@@ -130,10 +129,9 @@ __global__ void maxpool_words_kernel(const uint32_t* src, uint32_t* dst, PoolPar
   }
 }
 
-__global__ void unary_kernel(const void* x, ElemDesc xs, void* y, ElemDesc ys, int64_t n, int op,
+__global__ void unary_kernel(const void* x, ElemDesc xs, void* y, ElemDesc ys, int32_t n, int op,
                              float a, float b) {
-  for (int64_t i = blockIdx.x * static_cast<int64_t>(blockDim.x) + threadIdx.x; i < n;
-       i += static_cast<int64_t>(gridDim.x) * blockDim.x) {
+  for (int32_t i = blockIdx.x * blockDim.x + threadIdx.x; i < n; i += gridDim.x * blockDim.x) {
     float v = ld(x, xs, i);
     if (op == kOpRelu) v = fmaxf(v, 0.f);
     else if (op == kOpClip) v = fminf(fmaxf(v, a), b);
@@ -143,9 +141,8 @@ __global__ void unary_kernel(const void* x, ElemDesc xs, void* y, ElemDesc ys, i
 }
 
 __global__ void binary_kernel(const void* a, ElemDesc as, const void* b, ElemDesc bs, void* y,
-                              ElemDesc ys, int64_t n, int op) {
-  for (int64_t i = blockIdx.x * static_cast<int64_t>(blockDim.x) + threadIdx.x; i < n;
-       i += static_cast<int64_t>(gridDim.x) * blockDim.x) {
+                              ElemDesc ys, int32_t n, int op) {
+  for (int32_t i = blockIdx.x * blockDim.x + threadIdx.x; i < n; i += gridDim.x * blockDim.x) {
     const float va = ld(a, as, i), vb = ld(b, bs, i);
     st(y, ys, i, op == kBinAdd ? va + vb : op == kBinSub ? va - vb : va * vb);
   }
@@ -157,7 +154,10 @@ cudaError_t convert(const void* src, ElemDesc s, void* dst, ElemDesc d, int64_t 
                     int64_t h, int64_t w, cudaStream_t stream) {
   const int64_t total = n * c * h * w;
   if (total == 0) return cudaSuccess;
-  convert_kernel<<<blocks_for(total), kThreads, 0, stream>>>(src, s, dst, d, total, c, h, w);
+  if (total >= (int64_t{1} << 31)) return cudaErrorInvalidValue;
+  convert_kernel<<<blocks_for(total), kThreads, 0, stream>>>(src, s, dst, d, static_cast<int32_t>(total),
+                                                             static_cast<int32_t>(c), static_cast<int32_t>(h),
+                                                             static_cast<int32_t>(w));
   return cudaGetLastError();
 }
 
@@ -165,6 +165,7 @@ cudaError_t pool(const void* src, ElemDesc s, void* dst, ElemDesc d, const PoolP
                  cudaStream_t stream) {
   const int64_t total = static_cast<int64_t>(p.N) * p.C * p.OH * p.OW;
   if (total == 0) return cudaSuccess;
+  if (static_cast<int64_t>(p.N) * p.C * p.H * p.W >= (int64_t{1} << 31)) return cudaErrorInvalidValue;
   const int esize = s.dt == kDtF32 ? 4 : s.dt == kDtF16 ? 2 : 1;
   if (p.max && s.nhwc && d.nhwc && s.dt == d.dt && s.scale == d.scale && s.zp == d.zp &&
       (p.C * esize) % 4 == 0) {
@@ -173,28 +174,30 @@ cudaError_t pool(const void* src, ElemDesc s, void* dst, ElemDesc d, const PoolP
     const auto* in = static_cast<const uint32_t*>(src);
     auto* out = static_cast<uint32_t*>(dst);
     switch (s.dt) {
-      case kDtU8: maxpool_words_kernel<kDtU8><<<blocks_for(wt), kThreads, 0, stream>>>(in, out, p, words, wt); break;
-      case kDtS8: maxpool_words_kernel<kDtS8><<<blocks_for(wt), kThreads, 0, stream>>>(in, out, p, words, wt); break;
-      case kDtF16: maxpool_words_kernel<kDtF16><<<blocks_for(wt), kThreads, 0, stream>>>(in, out, p, words, wt); break;
-      default: maxpool_words_kernel<kDtF32><<<blocks_for(wt), kThreads, 0, stream>>>(in, out, p, words, wt); break;
+      case kDtU8: maxpool_words_kernel<kDtU8><<<blocks_for(wt), kThreads, 0, stream>>>(in, out, p, words, static_cast<int32_t>(wt)); break;
+      case kDtS8: maxpool_words_kernel<kDtS8><<<blocks_for(wt), kThreads, 0, stream>>>(in, out, p, words, static_cast<int32_t>(wt)); break;
+      case kDtF16: maxpool_words_kernel<kDtF16><<<blocks_for(wt), kThreads, 0, stream>>>(in, out, p, words, static_cast<int32_t>(wt)); break;
+      default: maxpool_words_kernel<kDtF32><<<blocks_for(wt), kThreads, 0, stream>>>(in, out, p, words, static_cast<int32_t>(wt)); break;
     }
     return cudaGetLastError();
   }
-  pool_kernel<<<blocks_for(total), kThreads, 0, stream>>>(src, s, dst, d, p, total);
+  pool_kernel<<<blocks_for(total), kThreads, 0, stream>>>(src, s, dst, d, p, static_cast<int32_t>(total));
   return cudaGetLastError();
 }
 
 cudaError_t unary(const void* x, ElemDesc xs, void* y, ElemDesc ys, int64_t n, int op, float a,
                   float b, cudaStream_t stream) {
   if (n == 0) return cudaSuccess;
-  unary_kernel<<<blocks_for(n), kThreads, 0, stream>>>(x, xs, y, ys, n, op, a, b);
+  if (n >= (int64_t{1} << 31)) return cudaErrorInvalidValue;
+  unary_kernel<<<blocks_for(n), kThreads, 0, stream>>>(x, xs, y, ys, static_cast<int32_t>(n), op, a, b);
   return cudaGetLastError();
 }
 
 cudaError_t binary(const void* a, ElemDesc as, const void* b, ElemDesc bs, void* y, ElemDesc ys,
                    int64_t n, int op, cudaStream_t stream) {
   if (n == 0) return cudaSuccess;
-  binary_kernel<<<blocks_for(n), kThreads, 0, stream>>>(a, as, b, bs, y, ys, n, op);
+  if (n >= (int64_t{1} << 31)) return cudaErrorInvalidValue;
+  binary_kernel<<<blocks_for(n), kThreads, 0, stream>>>(a, as, b, bs, y, ys, static_cast<int32_t>(n), op);
   return cudaGetLastError();
 }
 
