@@ -202,6 +202,7 @@ class ConvKernel : public Kernel {
     if (g.conv && y.layout != Layout::kNHWC) unsupported("conv output must be NHWC: " + y.str()).raise();
     const ElemDesc yd = elem_desc(y);
     p.ep.out_dt = yd.dt, p.ep.out_scale = yd.scale, p.ep.out_zp = yd.zp;
+    set_fast_epilogue(p.ep);
 
     choose_config(s, x, y);
   }

@@ -28,9 +28,9 @@ cudaError_t attr_tc(int smem) {
   return cudaFuncSetAttribute(igemm_tc_kernel<BM, BN, WMs, WNs, S, Kind, Vec>,
                               cudaFuncAttributeMaxDynamicSharedMemorySize, smem);
 }
-template <int BN, int Vec>
+template <int BM, int BN, int Vec>
 void launch_f32(const ConvParams& p, dim3 grid, int, cudaStream_t s) {
-  igemm_f32_kernel<BN, Vec><<<grid, 256, 0, s>>>(p);
+  igemm_f32_kernel<BM, BN, Vec><<<grid, BM * 2, 0, s>>>(p);
 }
 cudaError_t attr_none(int) { return cudaSuccess; }
 
@@ -68,17 +68,18 @@ void add_tc(std::vector<Entry>& v) {
   v.push_back(tc_entry<64, 32, 2, 1, 3, Kind, kLoadGather>());
 }
 
-template <int BN, int Vec>
+template <int BM, int BN, int Vec>
 Entry f32_entry() {
   Entry e;
   e.cfg.kind = kConvF32;
   e.cfg.vec = Vec;
-  e.cfg.bm = 128;
+  e.cfg.bm = BM;
   e.cfg.bn = BN;
-  e.cfg.threads = 256;
+  e.cfg.threads = BM * 2;
   e.cfg.smem = 0;
-  e.cfg.name = std::string("simt_f32_128x") + std::to_string(BN) + "x8" + (Vec ? "" : "_gather");
-  e.launch = launch_f32<BN, Vec>;
+  e.cfg.name = std::string("simt_f32_") + std::to_string(BM) + "x" + std::to_string(BN) + "x8" +
+               (Vec ? "" : "_gather");
+  e.launch = launch_f32<BM, BN, Vec>;
   e.attr = attr_none;
   return e;
 }
@@ -89,10 +90,13 @@ const std::vector<Entry>& entries() {
     add_tc<kMmaS8>(r);
     add_tc<kMmaU8>(r);
     add_tc<kMmaF16>(r);
-    r.push_back(f32_entry<128, kLoadVec16>());
-    r.push_back(f32_entry<64, kLoadVec16>());
-    r.push_back(f32_entry<128, kLoadGather>());
-    r.push_back(f32_entry<64, kLoadGather>());
+    r.push_back(f32_entry<128, 128, kLoadVec16>());
+    r.push_back(f32_entry<128, 64, kLoadVec16>());
+    r.push_back(f32_entry<64, 64, kLoadVec16>());
+    r.push_back(f32_entry<32, 64, kLoadVec16>());
+    r.push_back(f32_entry<32, 128, kLoadVec16>());
+    r.push_back(f32_entry<128, 64, kLoadGather>());
+    r.push_back(f32_entry<64, 64, kLoadGather>());
     return r;
   }();
   return v;

@@ -44,7 +44,42 @@ struct Epilogue {
   int32_t out_dt = kDtF32;
   float out_scale = 1.f;
   int32_t out_zp = 0;
+  // Fast form of the chain, when it has one (set_fast_epilogue): v = clamp(v, lo1, hi1);
+  // v += residual (if has_res); v = clamp(v, lo2, hi2); u8/s8 outputs multiply by out_inv_scale.
+  int32_t fast = 0;
+  int32_t has_res = 0;
+  float lo1 = -3.0e38f, hi1 = 3.0e38f, lo2 = -3.0e38f, hi2 = 3.0e38f;
+  float out_inv_scale = 1.f;
 };
+
+// Fills the fast form of e's post-op chain if it is Relu/Clip, then at most one Add, then
+// Relu/Clip (one clamp on each side of the sum); leaves e.fast = 0 otherwise (LeakyRelu, ...).
+inline void set_fast_epilogue(Epilogue& e) {
+  e.fast = 0;
+  e.has_res = 0;
+  e.lo1 = e.lo2 = -3.0e38f;
+  e.hi1 = e.hi2 = 3.0e38f;
+  e.out_inv_scale = 1.f / e.out_scale;
+  int clamps_before = 0, clamps_after = 0;
+  for (int i = 0; i < e.nops; ++i) {
+    const int op = e.ops[i];
+    if (op == kOpAdd) {
+      if (e.has_res) return;
+      e.has_res = 1;
+      continue;
+    }
+    if (op != kOpRelu && op != kOpClip) return;
+    const float lo = op == kOpRelu ? 0.f : e.op_a[i], hi = op == kOpRelu ? 3.0e38f : e.op_b[i];
+    if (!e.has_res) {
+      if (clamps_before++) return;
+      e.lo1 = lo, e.hi1 = hi;
+    } else {
+      if (clamps_after++) return;
+      e.lo2 = lo, e.hi2 = hi;
+    }
+  }
+  e.fast = 1;
+}
 
 struct ConvParams {
   int32_t N = 0, H = 0, W = 0, C = 0;  // input, NHWC; C = all channels

@@ -1,6 +1,6 @@
 // IEEE fp32 implicit-GEMM convolution (NHWC) on the CUDA cores (FFMA; no TF32).
 //
-// CTA tile 128 x kBN (pixels x channels), k-tile 8, 256 threads each computing 8 x (kBN/16)
+// CTA tile kBM x kBN (pixels x channels), k-tile 8, 2*kBM threads each computing 8 x (kBN/16)
 // outputs from registers. Tiles are double-buffered in shared memory, transposed (k-major) so the
 // inner loop reads A and B as broadcast float4s; the next tile is fetched into registers while the
 // current one is multiplied. kVec: 4 consecutive k elements lie in one tap (Cg % 4 == 0).
@@ -10,9 +10,12 @@
 
 namespace mpq::cuda {
 
-template <int kBN, int kLoad>
-__global__ void __launch_bounds__(256, 2) igemm_f32_kernel(const __grid_constant__ ConvParams p) {
-  constexpr int kBM = 128, kBK = 8, kTN = kBN / 16;
+// kBM rows x kBN channels per CTA, kBM * 2 threads (each loads one float4 of A per k-tile), each
+// computing 8 rows x kBN/16 channels. Smaller kBM gives deep small-M layers more CTAs.
+template <int kBM, int kBN, int kLoad>
+__global__ void __launch_bounds__(kBM * 2) igemm_f32_kernel(const __grid_constant__ ConvParams p) {
+  constexpr int kThreads = kBM * 2, kBK = 8, kTN = kBN / 16;
+  static_assert(kThreads / 16 * 8 == kBM, "8 rows per thread");
   __shared__ __align__(16) float As[2][kBK][kBM];
   __shared__ __align__(16) float Bs[2][kBK][kBN];
   const int tid = threadIdx.x, tx = tid & 15, ty = tid >> 4;
@@ -32,9 +35,9 @@ __global__ void __launch_bounds__(256, 2) igemm_f32_kernel(const __grid_constant
   }
   const int gc0 = g * p.Cg;
   // B: kBN rows x 8 k = kBN*2 float4s.
-  constexpr int kBLoads = kBN * 2 / 256;  // 0 means only the first kBN*2 threads load
+  constexpr int kBLoads = (kBN * 2 + kThreads - 1) / kThreads;
 
-  float4 ra, rb[kBLoads > 0 ? kBLoads : 1];
+  float4 ra, rb[kBLoads];
   auto fetch = [&](int kt) {
     const int k0 = kt * kBK + a_kq;
     if constexpr (kLoad == 1) {
@@ -63,8 +66,8 @@ __global__ void __launch_bounds__(256, 2) igemm_f32_kernel(const __grid_constant
       ra = make_float4(v[0], v[1], v[2], v[3]);
     }
 #pragma unroll
-    for (int i = 0; i < (kBLoads > 0 ? kBLoads : 1); ++i) {
-      const int idx = tid + i * 256;
+    for (int i = 0; i < kBLoads; ++i) {
+      const int idx = tid + i * kThreads;
       if (idx < kBN * 2) {
         const int row = idx >> 1, kq = (idx & 1) * 4;
         rb[i] = *reinterpret_cast<const float4*>(w + static_cast<int64_t>(row) * p.Kpad + kt * kBK + kq);
@@ -77,8 +80,8 @@ __global__ void __launch_bounds__(256, 2) igemm_f32_kernel(const __grid_constant
     As[buf][a_kq + 2][a_row] = ra.z;
     As[buf][a_kq + 3][a_row] = ra.w;
 #pragma unroll
-    for (int i = 0; i < (kBLoads > 0 ? kBLoads : 1); ++i) {
-      const int idx = tid + i * 256;
+    for (int i = 0; i < kBLoads; ++i) {
+      const int idx = tid + i * kThreads;
       if (idx < kBN * 2) {
         const int row = idx >> 1, kq = (idx & 1) * 4;
         Bs[buf][kq + 0][row] = rb[i].x;

@@ -146,14 +146,24 @@ __global__ void __launch_bounds__(kWarpsM* kWarpsN * 32)
   const uint8_t* wg = w + (static_cast<int64_t>(g) * p.OCpad + n0) * p.Kpad * kE;
   const int ktiles = p.Kpad / kBKe;
 
+  // Tap (kh, kw) and channel c of this thread's chunk, advanced tile by tile (load_tile is called
+  // for kt = 0, 1, 2, ... in order) instead of divided out each time.
+  int t_c = 0, t_kh = 0, t_kw = 0;
+  if constexpr (kLoad == kLoadVec16) {
+    const int k0 = chunk * kChunkE, tap = k0 / p.Cg;
+    t_c = k0 - tap * p.Cg, t_kh = tap / p.KW, t_kw = tap - t_kh * p.KW;
+  }
   auto load_tile = [&](int kt, int stage) {
     uint8_t* As = smem + stage * kStageBytes;
     uint8_t* Bs = As + kBM * 64;
     const int k0 = kt * kBKe + chunk * kChunkE;
     if constexpr (kLoad == kLoadVec16) {
-      const int tap = k0 / p.Cg, c = k0 - tap * p.Cg;
-      const int kh = tap / p.KW, kw = tap - kh * p.KW;
+      const int c = t_c, kh = t_kh, kw = t_kw;
       const bool k_ok = k0 < p.K;
+      for (t_c += kBKe; t_c >= p.Cg;) {
+        t_c -= p.Cg;
+        if (++t_kw == p.KW) t_kw = 0, ++t_kh;
+      }
 #pragma unroll
       for (int i = 0; i < kAIter; ++i) {
         const int row = (tid >> 2) + i * kRowsPerPass;
