@@ -78,11 +78,13 @@ std::string data_hash(const data::Dataset& ds, const std::vector<int64_t>& indic
 ActivationCollector::ActivationCollector(const Graph& g, int bins, int threads)
     : g_(g), bins_(bins), threads_(threads) {
   HistogramObserver probe(bins);  // validates `bins` once, up front
+  for (const Node* n : constant_nodes(g))
+    for (const Value* o : n->outputs) skip_.insert(o);
 }
 
 void ActivationCollector::observe(const Value& v, const Tensor& t,
                                   const std::vector<int64_t>& image_ids, int64_t first) {
-  if (t.dtype() != DType::f32 || v.is_constant()) return;
+  if (t.dtype() != DType::f32 || v.is_constant() || skip_.count(&v)) return;
   auto it = obs_.find(v.name);
   if (it == obs_.end()) it = obs_.emplace(v.name, HistogramObserver(bins_)).first;
   const int64_t bad = it->second.observe(t.data<float>(), t.numel(), threads_);

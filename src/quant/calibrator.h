@@ -11,6 +11,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <unordered_set>
 #include <vector>
 
 #include "backends/reference/executor.h"
@@ -69,6 +70,7 @@ class ActivationCollector {
   const Graph& g_;
   int bins_, threads_;
   std::map<std::string, HistogramObserver> obs_;
+  std::unordered_set<const Value*> skip_;  // outputs of constant subgraphs (not activations)
 };
 
 // Per-output-channel (axis 0) symmetric ranges of every constant weight of a weighted node.

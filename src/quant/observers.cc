@@ -99,10 +99,18 @@ void count_bins(const float* p, int64_t n, float inv, int nb, int64_t* out) {
     const int64_t end = std::min(n, start + (int64_t{1} << 31));
     int64_t zeros = 0;
     int64_t i = start;
-    for (; i + 4 <= end; i += 4) {
-      const float x0 = p[i], x1 = p[i + 1], x2 = p[i + 2], x3 = p[i + 3];
-      zeros += (x0 == 0.f) + (x1 == 0.f) + (x2 == 0.f) + (x3 == 0.f);
-      ++h[0][bin(x0)], ++h[1][bin(x1)], ++h[2][bin(x2)], ++h[3][bin(x3)];
+    // Indices for 16 values at a time (a loop the compiler vectorizes), then the increments.
+    for (; i + 16 <= end; i += 16) {
+      int idx[16];
+      int z = 0;
+      for (int l = 0; l < 16; ++l) {
+        const float x = p[i + l];
+        idx[l] = bin(x);
+        z += x == 0.f;
+      }
+      zeros += z;
+      for (int l = 0; l < 16; l += 4)
+        ++h[0][idx[l]], ++h[1][idx[l + 1]], ++h[2][idx[l + 2]], ++h[3][idx[l + 3]];
     }
     for (; i < end; ++i) zeros += p[i] == 0.f, ++h[0][bin(p[i])];
     for (size_t j = 0; j < stride; ++j) {
@@ -212,7 +220,12 @@ double entropy_threshold(const HistogramObserver& h, int levels, double* best_kl
     if (hist[j]) last = j + 1;
   if (levels < 2) invalid_input(str("entropy levels must be >= 2, got ", levels)).raise();
   if (last == 0) return 0.0;
-  if (last <= levels) return h.amax();  // fewer occupied bins than levels: nothing to gain
+  // Data with few distinct values (e.g. images stored as u8: 256 levels, with a spike at the
+  // background value) fits the quantization grid as it is; KL over such a comb of bins rewards
+  // putting the clip right after a spike, clipping real values. Keep the whole range there.
+  int64_t nonzero = 0;
+  for (int64_t j = 0; j < nb; ++j) nonzero += hist[j] != 0;
+  if (last <= levels || nonzero <= 2 * levels) return h.amax();
   // Prefix sums make each candidate O(levels): count, non-empty bins, and sum of p*ln(p) with
   // p = count/total (P without outliers).
   std::vector<int64_t> cnt(nb + 1, 0), nz(nb + 1, 0);
@@ -328,6 +341,9 @@ TensorRange choose_range(const HistogramObserver& h, CalibMethod m, const Method
   r.stats["count"] = static_cast<double>(h.count());
   r.stats["zero_count"] = static_cast<double>(h.zero_count());
   r.stats["bins"] = static_cast<double>(h.bins().size());
+  int64_t nonzero = 0;
+  for (int64_t c : h.bins()) nonzero += c != 0;
+  r.stats["nonzero_bins"] = static_cast<double>(nonzero);
   r.stats["bin_width"] = h.bin_width();
   r.stats["threshold"] = t;
   return r;

@@ -70,6 +70,9 @@ struct MethodOptions {
 TensorRange choose_range(const HistogramObserver& h, CalibMethod m, const MethodOptions& o);
 
 // The individual searches, exposed for tests: each returns the clip threshold T on |x|.
+// entropy_threshold keeps the whole range (T = max|x|) when at most 2*levels bins are occupied:
+// data with that few distinct values (u8 images) fits the grid, and KL over a comb of bins
+// favours clipping right after a spike (e.g. the background value).
 double percentile_threshold(const HistogramObserver& h, double percentile);
 double entropy_threshold(const HistogramObserver& h, int levels, double* best_kl = nullptr);
 double mse_threshold(const HistogramObserver& h, int bits, double* best_mse = nullptr);

@@ -507,3 +507,25 @@ TEST(Calibrator, WeightsPerOutputChannelSymmetric) {
 
 }  // namespace
 }  // namespace mpq::quant
+
+namespace mpq::quant {
+namespace {
+
+TEST(Observers, EntropyKeepsTheRangeOfFewValuedData) {
+  // Like normalized u8 images: 256 levels, half the pixels at the background value.
+  std::mt19937_64 g(40);
+  std::vector<float> v(300000);
+  for (auto& x : v) {
+    const int pixel = (g() % 2) ? 0 : static_cast<int>(g() % 256);
+    x = (pixel / 255.f - 0.286f) / 0.353f;
+  }
+  auto h = observe_all(v);
+  EXPECT_EQ(entropy_threshold(h, 128), h.amax());
+  TensorRange r = choose_range(h, CalibMethod::kEntropy, {});
+  EXPECT_EQ(r.min, h.min());
+  EXPECT_EQ(r.max, h.max());
+  EXPECT_LE(r.stats.at("nonzero_bins"), 256);
+}
+
+}  // namespace
+}  // namespace mpq::quant

@@ -1,11 +1,13 @@
 // mpq calibrate: post-training calibration of an ONNX model on data; writes the calibration table
 // (every tensor's range + NNI's per-layer keys) that `mpq build --calib` reads.
+#include <algorithm>
 #include <chrono>
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
 #include <iostream>
 #include <sstream>
+#include <thread>
 
 #include "commands.h"
 #include "data_options.h"
@@ -23,7 +25,8 @@ struct CalibrateArgs {
   double percentile = 99.99;
   int64_t calib_images = 1000;
   uint64_t seed = 0;
-  int batch = 32, threads = 1;
+  int batch = 32;
+  int threads = std::max(1, static_cast<int>(std::thread::hardware_concurrency()));
   bool quiet = false;
 };
 
@@ -136,7 +139,7 @@ void register_calibrate(CLI::App& app, std::function<int()>& action) {
   cmd->add_option("--batch", a->batch, "Images per executor run (part of the result)")
       ->capture_default_str()
       ->check(CLI::PositiveNumber);
-  cmd->add_option("--threads", a->threads, "Histogram threads (the table does not depend on it)")
+  cmd->add_option("--threads", a->threads, "Histogram threads (default: all cores; the table does not depend on it)")
       ->capture_default_str()
       ->check(CLI::PositiveNumber);
   cmd->add_option("--cache", a->cache,

@@ -9,6 +9,8 @@
 namespace mpq::cpu {
 
 void quantize_weights_per_oc(const float* w, int64_t oc, int64_t per_oc, int8_t* q, float* scales) {
+  const quant::QRange r = quant::quant_range(8, quant::QuantDtype::kInt);
+#pragma omp parallel for schedule(static) if (oc * per_oc > 65536)
   for (int64_t o = 0; o < oc; ++o) {
     const float* row = w + o * per_oc;
     float m = 0.f;
@@ -20,7 +22,6 @@ void quantize_weights_per_oc(const float* w, int64_t oc, int64_t per_oc, int8_t*
     // mpq's one scale rule (quant_math): int8 narrow symmetric, scale = amax / 127.
     const quant::ScaleZeroPoint sz =
         quant::compute_scale_zero_point(-m, m, 8, quant::QuantDtype::kInt, true);
-    const quant::QRange r = quant::quant_range(8, quant::QuantDtype::kInt);
     scales[o] = sz.scale;
     // Same result as quant::quantize_value, without its libm call per weight (a third of the
     // time an int8 engine takes to load): when the row is finite, |w / scale| <= 127 (scale =
