@@ -23,11 +23,10 @@ void quantize_weights_per_oc(const float* w, int64_t oc, int64_t per_oc, int8_t*
     const quant::ScaleZeroPoint sz =
         quant::compute_scale_zero_point(-m, m, 8, quant::QuantDtype::kInt, true);
     scales[o] = sz.scale;
-    // Same result as quant::quantize_value, without its libm call per weight (a third of the
-    // time an int8 engine takes to load): when the row is finite, |w / scale| <= 127 (scale =
-    // amax / 127), and for |v| < 2^22, (v + 1.5*2^23) - 1.5*2^23 rounds half to even in the
-    // default FP mode. The loop has no call and no branch, so it vectorizes. Rows holding NaN or
-    // inf take the exact path.
+    // Same result as quant::quantize_value, without its libm call per weight: when the row is
+    // finite, |w / scale| <= 127 (scale = amax / 127), and for |v| < 2^22,
+    // (v + 1.5*2^23) - 1.5*2^23 rounds half to even in the default FP mode. The loop has no call
+    // and no branch, so it vectorizes. Rows holding NaN or inf take the exact path.
     int8_t* qrow = q + o * per_oc;
     if (nan || !std::isfinite(m) || !(sz.scale > 0.f)) {
       for (int64_t i = 0; i < per_oc; ++i)
@@ -36,6 +35,7 @@ void quantize_weights_per_oc(const float* w, int64_t oc, int64_t per_oc, int8_t*
     }
     constexpr float kRound = 12582912.f;
     const float lo = static_cast<float>(r.qmin), hi = static_cast<float>(r.qmax);
+#pragma omp simd
     for (int64_t i = 0; i < per_oc; ++i) {
       const float t = (row[i] / sz.scale + kRound) - kRound;
       qrow[i] = static_cast<int8_t>(static_cast<int32_t>(std::min(std::max(t, lo), hi)));
