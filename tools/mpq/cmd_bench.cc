@@ -80,8 +80,8 @@ int run_bench(const BenchArgs& a) {
   if (a.profile) {
     ctx.set_profiling(true);
     for (int i = 0; i < a.iters; ++i) ctx.run({x});
+    prof = ctx.step_ms();  // set_profiling resets the sums
     ctx.set_profiling(false);
-    prof = ctx.step_ms();
     for (double& v : prof) v /= a.iters;
   }
   const plan::Plan& p = e.plan();
