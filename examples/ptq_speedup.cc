@@ -16,6 +16,7 @@
 #include <string>
 
 #include "data/dataset.h"
+#include "ir/op_def.h"
 #include "mpq/calibrator.h"
 #include "mpq/model_speedup.h"
 #include "train/trainer.h"
@@ -82,6 +83,9 @@ int main(int argc, char** argv) try {
   for (const auto& e : trainer.fit(*train, 1))
     std::cout << "float epoch: loss " << e.loss << ", train accuracy " << 100 * e.accuracy << "%, "
               << e.images_per_second << " img/s\n";
+  // The trainer leaves the input at its last batch size: give the model its dynamic batch back.
+  graph.inputs()[0]->shape = input;
+  mpq::infer_shapes(graph);
 
   // 2. Post-training calibration: ranges for every tensor (entropy, seeded sample of images).
   mpq::Calibrator calibrator(graph, {.method = "entropy", .calib_images = args.calib_images});

@@ -75,6 +75,7 @@ struct DemoReport {
   int64_t train_samples = 0, test_samples = 0;
   std::string float_recipe, qat_recipe, calib_desc;
   std::string machine;  // CPU model and core count
+  std::string load_start, load_end;  // /proc/loadavg's 1/5/15-minute load averages
   int threads = 0;      // engine threads used
   std::string timing;   // how latency was measured
   double float_train_loss = -1, float_train_accuracy = -1, float_train_seconds = 0;

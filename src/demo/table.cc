@@ -57,6 +57,9 @@ std::vector<std::string> header_lines(const DemoReport& r) {
   h.push_back(str("engines: backend ", o.backend, ", ", r.threads, " threads, batch ", o.batch,
                   "; machine: ", r.machine));
   h.push_back(str("latency: ", r.timing));
+  if (!r.load_start.empty())
+    h.push_back(str("load average (1/5/15 min): ", r.load_start, " at the start, ", r.load_end,
+                    " at the end"));
   if (o.quick) h.push_back("quick run (--quick): fewer images and timing runs than the full demo");
   return h;
 }
@@ -198,6 +201,8 @@ std::string render_json(const DemoReport& r) {
   j["batch"] = o.batch;
   j["quick"] = o.quick;
   j["machine"] = r.machine;
+  j["load_average_start"] = r.load_start;
+  j["load_average_end"] = r.load_end;
   j["started_at"] = r.started_at;
   j["total_seconds"] = r.total_seconds;
   j["train"] = {{"data", r.train_desc},
