@@ -3,6 +3,7 @@
 #include <omp.h>
 
 #include <chrono>
+#include <cstdlib>
 #include <ctime>
 #include <filesystem>
 #include <fstream>
@@ -16,6 +17,7 @@
 #include "data/dataset.h"
 #include "data/file_io.h"
 #include "demo/recipes.h"
+#include "demo/table.h"
 #include "frontend/onnx/exporter.h"
 #include "ir/op_def.h"
 #include "mpq/calibrator.h"
@@ -189,6 +191,9 @@ DemoReport run_demo(const DemoOptions& o, const std::function<void(const std::st
   rep.started_at = utc_now();
   rep.machine = machine_description();
   rep.load_start = load_average();
+  rep.cores = static_cast<int>(std::thread::hardware_concurrency());
+  if (const char* wp = std::getenv("OMP_WAIT_POLICY")) rep.omp_wait_policy = wp;
+  rep.busy = !rep.load_start.empty() && std::stod(rep.load_start) > rep.cores;
   rep.threads = o.threads > 0 ? o.threads : omp_get_max_threads();
   auto say = [&](const std::string& s) {
     if (!o.quiet && log) log(s);
@@ -269,8 +274,8 @@ DemoReport run_demo(const DemoOptions& o, const std::function<void(const std::st
   });
   rep.stages.push_back({"float training", since(t0)});
   if (float_err.empty())
-    say(str("      loss ", rep.float_train_loss, ", train accuracy ",
-            100.0 * rep.float_train_accuracy, "%, ", since(t0), " s"));
+    say(str("      loss ", fixed(rep.float_train_loss, 4), ", train accuracy ",
+            fixed(100.0 * rep.float_train_accuracy, 2), "%, ", fixed(since(t0), 1), " s"));
   else
     say("      failed: " + float_err);
 
@@ -318,7 +323,8 @@ DemoReport run_demo(const DemoOptions& o, const std::function<void(const std::st
     });
     if (!err.empty()) rep.rows[0].error = "fp32 engine failed: " + err;
   }
-  say(rep.rows[0].ok ? str("      accuracy ", 100.0 * rep.rows[0].accuracy, "%, ", since(t0), " s")
+  say(rep.rows[0].ok ? str("      accuracy ", fixed(100.0 * rep.rows[0].accuracy, 2), "%, ",
+                           fixed(since(t0), 1), " s")
                      : "      " + rep.rows[0].error);
 
   // --- 3. the quantized variants
@@ -399,9 +405,9 @@ DemoReport run_demo(const DemoOptions& o, const std::function<void(const std::st
     } else {
       std::string sim;
       if (done.simulated_accuracy >= 0)
-        sim = str(" (QAT model ", 100.0 * done.simulated_accuracy, "%)");
-      say(str("      accuracy ", 100.0 * done.accuracy, "%", sim, ", mean bits ", done.mean_bits,
-              ", ", since(t0), " s"));
+        sim = str(" (QAT model ", fixed(100.0 * done.simulated_accuracy, 2), "%)");
+      say(str("      accuracy ", fixed(100.0 * done.accuracy, 2), "%", sim, ", mean bits ",
+              fixed(done.mean_bits, 1), ", ", fixed(since(t0), 1), " s"));
     }
   }
 
@@ -447,7 +453,7 @@ DemoReport run_demo(const DemoOptions& o, const std::function<void(const std::st
   for (DemoRow& row : rep.rows)
     if (row.ok && fp32.ok && row.latency_ms > 0 && fp32.latency_ms > 0)
       row.speedup = fp32.latency_ms / row.latency_ms;
-  say(str("      ", since(t0), " s"));
+  say(str("      ", fixed(since(t0), 1), " s"));
   rep.load_end = load_average();
   rep.total_seconds = since(t_all);
   return rep;

@@ -74,10 +74,13 @@ struct DemoReport {
   std::string train_desc, test_desc;  // datasets as opened (name and size)
   int64_t train_samples = 0, test_samples = 0;
   std::string float_recipe, qat_recipe, calib_desc;
-  std::string machine;  // CPU model and core count
+  std::string machine;               // CPU model and core count
   std::string load_start, load_end;  // /proc/loadavg's 1/5/15-minute load averages
-  int threads = 0;      // engine threads used
-  std::string timing;   // how latency was measured
+  int cores = 0;                     // logical cores
+  std::string omp_wait_policy;       // $OMP_WAIT_POLICY ("" = libgomp's default, spinning)
+  bool busy = false;   // load above the core count at the start (latencies are inflated)
+  int threads = 0;     // engine threads used
+  std::string timing;  // how latency was measured
   double float_train_loss = -1, float_train_accuracy = -1, float_train_seconds = 0;
   double float_images_per_s = 0;
   std::vector<DemoRow> rows;  // fp32 first, then the variants in recipe order

@@ -1,7 +1,9 @@
 #include "demo/table.h"
 
 #include <algorithm>
+#include <cctype>
 #include <cstdio>
+#include <cstdlib>
 #include <filesystem>
 #include <nlohmann/json.hpp>
 #include <sstream>
@@ -60,6 +62,18 @@ std::vector<std::string> header_lines(const DemoReport& r) {
   if (!r.load_start.empty())
     h.push_back(str("load average (1/5/15 min): ", r.load_start, " at the start, ", r.load_end,
                     " at the end"));
+  if (r.busy) {
+    std::string w = str("busy machine: load ", r.load_start.substr(0, r.load_start.find(' ')),
+                        " on ", r.cores, " cores, so latencies are inflated and noisy");
+    std::string policy = r.omp_wait_policy;
+    for (char& c : policy) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    if (policy != "passive")
+      w +=
+          "; OpenMP threads spin while they wait (OMP_WAIT_POLICY=passive helps on a busy machine)";
+    else if (std::getenv("MPQ_DEMO_SET_WAIT_POLICY"))
+      w += "; mpq demo set OMP_WAIT_POLICY=passive for that (export OMP_WAIT_POLICY to choose)";
+    h.push_back(w);
+  }
   if (o.quick) h.push_back("quick run (--quick): fewer images and timing runs than the full demo");
   return h;
 }
@@ -203,6 +217,9 @@ std::string render_json(const DemoReport& r) {
   j["machine"] = r.machine;
   j["load_average_start"] = r.load_start;
   j["load_average_end"] = r.load_end;
+  j["cores"] = r.cores;
+  j["omp_wait_policy"] = r.omp_wait_policy;
+  j["busy"] = r.busy;
   j["started_at"] = r.started_at;
   j["total_seconds"] = r.total_seconds;
   j["train"] = {{"data", r.train_desc},
