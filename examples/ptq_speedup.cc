@@ -119,8 +119,8 @@ int main(int argc, char** argv) try {
   std::cout << "mixed engine: accuracy " << 100 * acc << "%, " << seconds << " s\n";
   for (const auto& layer : engine.manifest().layers)
     if (!layer.fused.empty() || layer.op == "Gemm" || layer.op == "Conv")
-      std::cout << "  " << layer.name << ": " << mpq::precision_name(layer.executed) << " ("
-                << layer.kernel << ")\n";
+      std::cout << "  " << (layer.module_path.empty() ? layer.name : layer.module_path) << ": "
+                << mpq::precision_name(layer.executed) << " (" << layer.kernel << ")\n";
   if (acc < args.min_accuracy) {
     std::cerr << "ptq_speedup: accuracy " << acc << " is below --min-accuracy " << args.min_accuracy
               << "\n";
