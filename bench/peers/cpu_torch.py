@@ -50,8 +50,9 @@ def accuracy(model, x, y, batch):
 
 
 def quantize_fx(model, calib, batch):
-    """FX graph-mode static int8 with onednn's default qconfig mapping, minmax-style observers
-    as that mapping defines, calibrated on `calib` (float NCHW numpy)."""
+    """FX graph-mode static int8 with onednn's default qconfig mapping (torch 1.13: activations
+    per-tensor affine u8 from a HistogramObserver, weights per-channel symmetric s8 from
+    PerChannelMinMaxObserver), calibrated on `calib` (float NCHW numpy)."""
     from torch.ao.quantization import get_default_qconfig_mapping
     from torch.ao.quantization.quantize_fx import convert_fx, prepare_fx
 

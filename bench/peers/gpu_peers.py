@@ -155,6 +155,7 @@ def run_model(name, args, dev, card):
 
     results, ref_top1 = [], None
     for variant in args.variants:
+        torch.manual_seed(0)  # the same random weights for every variant
         model = models.load(name, wpath) if wpath else models.build(name).eval()
         t0 = time.perf_counter()
         try:

@@ -59,6 +59,8 @@ def main():
     ap.add_argument("--threads", type=int, default=2, help="torch.set_num_threads (default 2)")
     ap.add_argument("--limit", type=int, default=0,
                     help="train on the first N training images only (0 = all 60000)")
+    ap.add_argument("--no-eval", action="store_true",
+                    help="skip the test-set accuracy (e.g. for a throughput-only run)")
     ap.add_argument("--weights", help="save the trained state_dict here (.pt)")
     ap.add_argument("--onnx", help="export the trained model to this ONNX file")
     ap.add_argument("--json", help="write the results as JSON to this file")
@@ -73,7 +75,7 @@ def main():
 
     shape = models.INPUT_SHAPE[args.model]
     x_train, y_train = fashion.load("train", shape, args.limit or None)
-    x_test, y_test = fashion.load("test", shape)
+    x_test, y_test = (None, None) if args.no_eval else fashion.load("test", shape)
     model = models.build(args.model)
     opt = torch.optim.SGD(model.parameters(), lr=recipe["lr"], momentum=recipe["momentum"],
                           weight_decay=recipe["wd"])
@@ -106,12 +108,13 @@ def main():
                       f"{(step + 1) * args.batch / max(el, 1e-9):.0f} img/s", flush=True)
         train_s += time.perf_counter() - t0
 
-    acc = evaluate(model, x_test, y_test)
+    acc = None if args.no_eval else evaluate(model, x_test, y_test)
     result = dict(model=args.model, epochs=args.epochs, train_images=seen,
                   train_seconds=round(train_s, 2), images_per_s=round(seen / train_s, 1),
                   test_accuracy=acc, threads=torch.get_num_threads(), seed=args.seed,
                   torch=torch.__version__, **recipe)
-    print(f"{args.model}: test accuracy {acc * 100:.2f}%  train {seen} images in {train_s:.1f} s "
+    acc_text = "not measured" if acc is None else f"{acc * 100:.2f}%"
+    print(f"{args.model}: test accuracy {acc_text}  train {seen} images in {train_s:.1f} s "
           f"= {seen / train_s:.1f} images/s", flush=True)
     if args.weights:
         torch.save(model.state_dict(), args.weights + ".tmp")

@@ -72,6 +72,9 @@ struct KernelSetup {
   std::vector<const TensorSpec*> inputs;  // nullptr where an optional input is omitted
   std::vector<const TensorSpec*> outputs;
   int64_t max_batch = 1;
+  // An algorithm chosen earlier (Kernel::variant(), e.g. read from an engine file); empty: the
+  // kernel chooses (it may time its candidates).
+  std::string variant;
 };
 
 struct KernelArgs {
@@ -91,6 +94,9 @@ class Kernel {
   virtual void run(const KernelArgs& a) const = 0;
   // The implementation that runs (e.g. oneDNN's "brgconv:avx512_core_amx_int8").
   virtual std::string impl_name() const = 0;
+  // Which of the kernel's algorithms prepare() chose ("" if it has one): recorded in the plan so
+  // that a reloaded engine makes the same choice without timing.
+  virtual std::string variant() const { return ""; }
   // (output, input) pairs where the output may live in the input's buffer, saving a copy (the
   // residual of a fused sum). The kernel stays correct when the planner does not alias them.
   virtual std::vector<std::pair<int, int>> inplace() const { return {}; }

@@ -541,6 +541,7 @@ class Builder {
       for (Value* v : st.node->outputs) st.outputs.push_back(tix_.at(v));
     }
     g.remove_unused();
+    g.sort();  // Reorder nodes were appended: keep the graph topological (clone, export)
     plan.tensors = specs_;
     plan.tensor_index.clear();
     for (size_t i = 0; i < specs_.size(); ++i)
@@ -636,12 +637,37 @@ const TensorSpec& Plan::tensor(const std::string& value_name) const {
   return tensors[it->second];
 }
 
+std::vector<std::unique_ptr<Kernel>> prepare_kernels_impl(Plan& plan);
+
+Plan Plan::clone() const {
+  Plan p;
+  p.graph = graph->clone();
+  p.tensors = tensors;
+  p.tensor_index = tensor_index;
+  p.steps = steps;
+  for (Step& st : p.steps) {
+    st.node = p.graph->find_node(st.node->name);
+    if (!st.node) internal_error("plan step without its node in the cloned graph").raise();
+  }
+  p.inputs = inputs;
+  p.outputs = outputs;
+  p.options = options;
+  p.manifest = manifest;
+  return p;
+}
+
 PreparedPlan build_plan(const Graph& g, const quant::CalibrationTable* table,
                         const BuildOptions& opt) {
   return Builder(g, table, opt).run();
 }
 
 std::vector<std::unique_ptr<Kernel>> prepare_kernels(Plan& plan) {
+  std::vector<std::unique_ptr<Kernel>> kernels = prepare_kernels_impl(plan);
+  for (size_t i = 0; i < kernels.size(); ++i) plan.steps[i].variant = kernels[i]->variant();
+  return kernels;
+}
+
+std::vector<std::unique_ptr<Kernel>> prepare_kernels_impl(Plan& plan) {
   const KernelRegistry& reg = KernelRegistry::instance();
   if (const Backend* b = find_backend(plan.options.backend)) b->begin_prepare(plan.options.threads);
   std::vector<std::unique_ptr<Kernel>> kernels;
@@ -655,6 +681,7 @@ std::vector<std::unique_ptr<Kernel>> prepare_kernels(Plan& plan) {
     s.node = st.node;
     s.precision = st.precision;
     s.max_batch = plan.options.max_batch;
+    s.variant = st.variant;
     for (int i : st.inputs) s.inputs.push_back(i >= 0 ? &plan.tensors[i] : nullptr);
     for (int i : st.outputs) s.outputs.push_back(&plan.tensors[i]);
     try {

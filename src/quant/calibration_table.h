@@ -81,6 +81,10 @@ struct CalibrationTable {
 
 // --- JSON I/O (calibration_table_io.cc)
 
+// The double that prints as the float's shortest decimal form and reads back as the same float
+// (0.1f -> 0.1, not 0.10000000149011612). Use it for floats stored in double fields (stats).
+double json_float(float f);
+
 // The full table as JSON text: stable key order, floats printed shortest-exact, 2-space indent.
 // Equal tables give byte-identical text.
 std::string calibration_table_to_json(const CalibrationTable& t);

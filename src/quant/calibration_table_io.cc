@@ -25,6 +25,8 @@ namespace {
 // A float as the double whose shortest decimal form is the float's shortest form, when that
 // reads back to the same float; else the float's exact value. Keeps files readable ("0.1", not
 // "0.10000000149011612") and every float exact.
+}  // namespace
+
 double json_float(float f) {
   char buf[32];
   auto res = std::to_chars(buf, buf + sizeof(buf), f);
@@ -32,6 +34,8 @@ double json_float(float f) {
   const double d = std::strtod(buf, nullptr);
   return static_cast<float>(d) == f ? d : static_cast<double>(f);
 }
+
+namespace {
 
 ordered_json float_array(const std::vector<float>& v) {
   ordered_json a = ordered_json::array();
@@ -402,7 +406,9 @@ std::string calibration_table_to_json(const CalibrationTable& t) {
   j["method"] = t.header.method;
   ordered_json opts = ordered_json::object();
   try {
-    opts = ordered_json::parse(t.header.options_json.empty() ? "{}" : t.header.options_json);
+    // Sorted keys (plain json), so that a table read back writes the same bytes.
+    opts = ordered_json::parse(
+        json::parse(t.header.options_json.empty() ? "{}" : t.header.options_json).dump());
   } catch (const std::exception& e) {
     internal_error(str("calibration options are not valid JSON: ", e.what())).raise();
   }
@@ -419,7 +425,12 @@ std::string calibration_table_to_json(const CalibrationTable& t) {
     if (!r.stats.empty()) {
       ordered_json s = ordered_json::object();
       for (const auto& [k, v] : r.stats)
-        if (std::isfinite(v)) s[k] = v;  // JSON has no NaN/inf
+        if (!std::isfinite(v))
+          continue;  // JSON has no NaN/inf
+        else if (v == std::floor(v) && std::fabs(v) < 9e15)
+          s[k] = static_cast<int64_t>(v);  // counts print as 2048, not 2048.0
+        else
+          s[k] = v;
       o["stats"] = s;
     }
     tensors[name] = o;

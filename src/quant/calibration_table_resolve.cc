@@ -5,6 +5,7 @@
 #include <unordered_map>
 
 #include "quant/calibration_table.h"
+#include "quant/config_list.h"
 #include "quant/model_hash.h"
 #include "quant/name_match.h"
 
@@ -12,8 +13,10 @@ namespace mpq::quant {
 
 std::string layer_key(const Graph& g, const Node& n) {
   if (n.module_path.empty()) return n.name;
+  const auto consts = constant_nodes(g);
   int users = 0;
-  for (const auto& m : g.nodes()) users += m->module_path == n.module_path;
+  for (const auto& m : g.nodes())
+    users += m->module_path == n.module_path && !consts.count(m.get());
   return users == 1 ? n.module_path : n.name;
 }
 
@@ -22,8 +25,11 @@ std::vector<ResolvedLayer> resolve_layers(const CalibrationTable& t, const Graph
   std::unordered_map<std::string, std::vector<const Node*>> by_path;
   std::unordered_map<std::string, const Node*> by_name, by_output;
   std::vector<std::string> candidates;
+  const auto consts = constant_nodes(g);
   for (const auto& n : g.nodes()) {
-    if (!n->module_path.empty()) by_path[n->module_path].push_back(n.get());
+    // A module path names the module's computing nodes, not the constants it holds.
+    if (!n->module_path.empty() && !consts.count(n.get()))
+      by_path[n->module_path].push_back(n.get());
     by_name[n->name] = n.get();
     for (const Value* o : n->outputs) by_output[o->name] = n.get();
     candidates.push_back(n->label());

@@ -233,10 +233,23 @@ ConfigList ConfigList::parse_file(const std::string& path) {
   return parse_string(ss.str(), path);
 }
 
+std::unordered_set<const Node*> constant_nodes(const Graph& g) {
+  std::unordered_set<const Node*> out;
+  for (const auto& n : g.nodes()) {  // topological order: producers come first
+    bool all = true;
+    for (const Value* in : n->inputs)
+      if (in && !in->is_constant() && !(in->producer && out.count(in->producer))) all = false;
+    if (all) out.insert(n.get());
+  }
+  return out;
+}
+
 ResolvedConfig ConfigList::resolve(const Graph& g) const {
   ResolvedConfig r;
+  const auto consts = constant_nodes(g);
   for (const auto& np : g.nodes()) {
     const Node& n = *np;
+    if (consts.count(&n)) continue;
     const ConfigEntry* win = nullptr;
     for (const auto& e : entries_)
       if (entry_matches(e, n)) win = &e;  // the last match wins
@@ -311,8 +324,9 @@ bool node_has_weight(const Node& n) {
 
 ResolvedConfig default_8bit_config(const Graph& g) {
   ResolvedConfig r;
+  const auto consts = constant_nodes(g);
   for (const auto& n : g.nodes()) {
-    if (n->def().quant != QuantRule::kRequant) continue;
+    if (n->def().quant != QuantRule::kRequant || consts.count(n.get())) continue;
     NodeQuantSetting s;
     s.node = n.get();
     if (node_has_weight(*n))

@@ -25,6 +25,7 @@
 
 #include <array>
 #include <string>
+#include <unordered_set>
 #include <vector>
 
 #include "ir/graph.h"
@@ -101,5 +102,10 @@ ResolvedConfig default_8bit_config(const Graph& g);
 
 // True if `node` has a constant weight operand NNI would quantize (input 1 of a weighted op).
 bool node_has_weight(const Node& node);
+
+// Nodes whose outputs are constant: Constant ops and nodes whose every input is a constant or
+// comes from such a node (e.g. the Constant nodes holding ReLU6's 0 and 6 in PyTorch exports).
+// They are not layers: config_list matching, layer keys and calibration skip them.
+std::unordered_set<const Node*> constant_nodes(const Graph& g);
 
 }  // namespace mpq::quant

@@ -3,7 +3,8 @@
 
 For each model: <out>/<name>.onnx (random weights, eval mode, opset 13), <name>_input.pb and
 <name>_output.pb (a fixed random input and PyTorch's output, as ONNX TensorProto), and
-<name>_modules.txt (the model's Conv2d/Linear module names, to check mpq's module paths).
+<name>_modules.txt (the model's Conv2d/Linear module names, to check mpq's module paths) and
+<name>_macs.txt (multiply-accumulates of those modules for this input, to check mpq's counts).
 Batch-norm running statistics are randomized so that folding them is really exercised.
 Runs with /usr/bin/python3 (Debian's torch 1.13, torchvision 0.14, onnx 1.12). Models already
 exported by this version of the script are kept.
@@ -17,14 +18,13 @@ import torch
 import torchvision
 from onnx import numpy_helper
 
-# name -> input size (N, C, H, W): small where the architecture allows (global pooling), since the
-# reference executor is naive; vgg11_bn needs 224 for its 7x7 adaptive pooling to be exportable.
+# name -> input size (N, C, H, W). The reference executor runs each in about a second.
 MODELS = {
-    "resnet18": (1, 3, 160, 160),
-    "mobilenet_v2": (1, 3, 160, 160),
-    "squeezenet1_1": (1, 3, 160, 160),
+    "resnet18": (1, 3, 224, 224),
+    "mobilenet_v2": (1, 3, 224, 224),
+    "squeezenet1_1": (1, 3, 224, 224),
     "vgg11_bn": (1, 3, 224, 224),
-    "googlenet": (1, 3, 160, 160),
+    "googlenet": (1, 3, 224, 224),
 }
 
 
@@ -59,8 +59,23 @@ def main():
         torch.manual_seed(0)
         model = build(name)
         x = torch.randn(*MODELS[name], generator=torch.Generator().manual_seed(2))
+        macs = []
+
+        def count(m, inp, out):
+            if isinstance(m, torch.nn.Conv2d):
+                k = m.kernel_size[0] * m.kernel_size[1]
+                macs.append(out.numel() * (m.in_channels // m.groups) * k)
+            else:
+                macs.append(out.numel() * m.in_features)
+
+        hooks = [m.register_forward_hook(count) for m in model.modules()
+                 if isinstance(m, (torch.nn.Conv2d, torch.nn.Linear))]
         with torch.no_grad():
             y = model(x)
+        for h in hooks:
+            h.remove()
+        with open(base + "_macs.txt", "w") as f:
+            f.write(f"{sum(macs)}\n")
         torch.onnx.export(model, x, base + ".onnx", opset_version=13, input_names=["input"],
                           output_names=["logits"])
         onnx.save_tensor(numpy_helper.from_array(x.numpy(), "input"), base + "_input.pb")

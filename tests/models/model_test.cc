@@ -1,7 +1,8 @@
 // Model test: a torchvision model exported by Debian's PyTorch (export_models.py) must import, run
 // through the reference executor and match PyTorch's output within 1e-4 relative error
 // (max |y - y_torch| / max |y_torch|); its Conv/Gemm nodes must carry the PyTorch module names of
-// the Conv2d/Linear modules; and export -> re-import must give the same graph.
+// the Conv2d/Linear modules, with the multiply-accumulates PyTorch's shapes give; and export ->
+// re-import must give the same graph.
 //   mpq_model_test <folder> <model name>
 #include <chrono>
 #include <cmath>
@@ -13,6 +14,7 @@
 #include "backends/reference/executor.h"
 #include "frontend/onnx/exporter.h"
 #include "frontend/onnx/importer.h"
+#include "frontend/onnx/model_summary.h"
 #include "frontend/onnx/tensor_proto.h"
 #include "ir/op_def.h"
 #include "ir/printer.h"
@@ -93,6 +95,16 @@ int main(int argc, char** argv) {
     int errors = rel <= 1e-4 ? 0 : 1;
     if (errors) std::cerr << "relative error " << rel << " exceeds 1e-4\n";
     errors += check_module_paths(*g, base + "_modules.txt");
+
+    int64_t want_macs = -1, macs = 0;
+    std::ifstream(base + "_macs.txt") >> want_macs;
+    for (const auto& n : g->nodes())
+      if (n->def().onnx.op_type == "Conv" || n->def().onnx.op_type == "Gemm") macs += node_macs(*n);
+    if (macs != want_macs) {
+      std::cerr << "Conv/Gemm multiply-accumulates: " << macs << ", PyTorch's modules give "
+                << want_macs << "\n";
+      ++errors;
+    }
 
     auto g2 = import_onnx_bytes(export_onnx_bytes(*g), base + " (re-exported)");
     if (print_graph(*g) != print_graph(*g2)) {

@@ -230,3 +230,81 @@ TEST(ConfigList, OpNamesMatchingNothingWarnWithNearMatches) {
 
 }  // namespace
 }  // namespace mpq::quant
+
+namespace mpq::quant {
+namespace {
+
+// x[N,1,4,4] -> Conv "features.0" -> Clip(0,6) "features.1" -> Clip(0,1) "clamp" -> Flatten
+//   -> Gemm "fc" ; plus a MaxPool-free path kept small.
+struct TorchLike {
+  Graph g;
+  Node *conv, *relu6, *clamp, *flat, *fc;
+  TorchLike() {
+    Value* x = g.add_input("x", DType::f32, {-1, 1, 4, 4});
+    Value* w = g.add_constant("features.0.weight", Tensor(DType::f32, {2, 1, 3, 3}));
+    conv = g.add_node(OpKind::Conv, "/features/features.0/Conv", {x, w}, {"c"});
+    conv->attrs.set("pads", std::vector<int64_t>{1, 1, 1, 1});
+    conv->module_path = "features.0";
+    Value* zero = g.add_constant("zero", Tensor::scalar(0.f));
+    Value* six = g.add_constant("six", Tensor::scalar(6.f));
+    Value* one = g.add_constant("one", Tensor::scalar(1.f));
+    relu6 =
+        g.add_node(OpKind::Clip, "/features/features.1/Clip", {conv->outputs[0], zero, six}, {"r"});
+    relu6->module_path = "features.1";
+    clamp = g.add_node(OpKind::Clip, "clamp", {relu6->outputs[0], zero, one}, {"k"});
+    flat = g.add_node(OpKind::Flatten, "flatten", {clamp->outputs[0]}, {"f"});
+    Value* fw = g.add_constant("fc.weight", Tensor(DType::f32, {3, 32}));
+    fc = g.add_node(OpKind::Gemm, "/fc/Gemm", {flat->outputs[0], fw}, {"y"});
+    fc->attrs.set("transB", int64_t{1});
+    fc->module_path = "fc";
+    g.add_output(fc->outputs[0]);
+    for (auto& n : g.nodes()) apply_attr_schema(*n);
+    infer_shapes(g);
+  }
+};
+
+TEST(ConfigList, PyTorchOpTypesMapOntoOnnxOps) {
+  TorchLike t;
+  auto c = ConfigList::parse_string(R"([
+    {"quant_types": ["weight", "input"], "quant_bits": 8, "op_types": ["Conv2d"]},
+    {"quant_types": ["output"], "quant_bits": 8, "op_types": ["ReLU6"]},
+    {"quant_types": ["weight"], "quant_bits": 16, "op_types": ["Linear"]}
+  ])");
+  auto r = c.resolve(t.g);
+  EXPECT_TRUE(r.warnings.empty());
+  ASSERT_EQ(r.nodes.size(), 3u);
+  EXPECT_EQ(r.nodes[0].node, t.conv);
+  EXPECT_EQ(r.nodes[1].node, t.relu6);  // Clip(0, 6) only: "clamp" is Clip(0, 1)
+  EXPECT_EQ(r.nodes[2].node, t.fc);
+  EXPECT_EQ(r.nodes[2].weight().bits, 16);
+  // `default` is NNI's weighted modules; Conv1d does not match a 2-d conv; ONNX names work too.
+  auto d = ConfigList::parse_string(R"([
+    {"quant_types": ["weight"], "quant_bits": 8, "op_types": ["default"]},
+    {"quant_types": ["weight"], "quant_bits": 4, "op_types": ["Conv1d"]},
+    {"quant_types": ["output"], "quant_bits": 8, "op_types": ["Clip"], "op_names": ["clamp"]}
+  ])");
+  auto rd = d.resolve(t.g);
+  ASSERT_EQ(rd.nodes.size(), 3u);
+  EXPECT_EQ(rd.nodes[0].node, t.conv);
+  EXPECT_EQ(rd.nodes[0].weight().bits, 8);
+  EXPECT_EQ(rd.nodes[1].node, t.clamp);
+  EXPECT_EQ(rd.nodes[2].node, t.fc);
+  ASSERT_EQ(rd.warnings.size(), 1u);
+  EXPECT_NE(rd.warnings[0].find("'Conv1d' matches no layer"), std::string::npos);
+}
+
+TEST(ConfigList, DefaultConfigGivesWeightedLayersPerChannelWeights) {
+  TorchLike t;
+  auto r = default_8bit_config(t.g);
+  ASSERT_EQ(r.nodes.size(), 2u);  // Conv and Gemm; Clip passes int8 through
+  for (const auto& s : r.nodes) {
+    EXPECT_TRUE(s.weight().enabled);
+    EXPECT_EQ(s.weight().dtype, QuantDtype::kInt);
+    EXPECT_EQ(s.weight().scheme, QuantScheme::kPerChannelSymmetric);
+    EXPECT_EQ(s.weight().axis, 0);
+    EXPECT_EQ(s.input().dtype, QuantDtype::kUint);
+  }
+}
+
+}  // namespace
+}  // namespace mpq::quant

@@ -177,6 +177,23 @@ TEST(BatchNormInfer, ShapesErrorsAndTrainingMode) {
             "");
 }
 
+TEST(BatchNormInfer, LegacyOpsetAttributesAreAcceptedAndDropped) {
+  Graph g;
+  std::vector<Value*> ins{g.add_input("x", DType::f32, {2, 3})};
+  for (const char* p : {"s", "b", "m", "v"}) ins.push_back(g.add_input(p, DType::f32, {3}));
+  Node* n = g.add_node(OpKind::BatchNormalization, "bn", ins, 1,
+                       attrs_of({{"is_test", int64_t{1}}, {"spatial", int64_t{1}}}));
+  apply_attr_schema(*n);
+  const OpDef& d = n->def();
+  EXPECT_EQ(d.unsupported_reason(*n), "");
+  d.onnx.import_fixup(g, *n, 6);
+  EXPECT_FALSE(n->attrs.has("is_test"));
+  EXPECT_FALSE(n->attrs.has("spatial"));
+  n->attrs.set("spatial", int64_t{0});
+  EXPECT_NE(d.unsupported_reason(*n), "");
+  EXPECT_THROW(d.onnx.import_fixup(g, *n, 7), Error);
+}
+
 TEST(ComputeOps, FlopsAreMultiplyAccumulates) {
   Graph g;
   Value* x = g.add_input("x", DType::f32, {2, 8, 10, 10});
@@ -195,7 +212,8 @@ TEST(ComputeOps, FlopsAreMultiplyAccumulates) {
   EXPECT_EQ(op_def(OpKind::Conv).quant, QuantRule::kRequant);
   EXPECT_EQ(op_def(OpKind::MaxPool).quant, QuantRule::kPassthrough);
   EXPECT_EQ(op_def(OpKind::BatchNormalization).quant, QuantRule::kFloatOnly);
-  EXPECT_EQ(find_onnx_op("", "BatchNormalization", 8), nullptr);
+  EXPECT_EQ(find_onnx_op("", "BatchNormalization", 6), &op_def(OpKind::BatchNormalization));
+  EXPECT_EQ(find_onnx_op("", "Gemm", 6), &op_def(OpKind::Gemm));
   EXPECT_EQ(find_onnx_op("", "Conv", 13), &op_def(OpKind::Conv));
 }
 

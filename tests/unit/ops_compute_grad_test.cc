@@ -3,6 +3,7 @@
 // differences of the fp32 forward are accurate to rounding; a wrong rule misses by O(1).
 #include <random>
 
+#include "ir/ops/window.h"
 #include "op_test_util.h"
 
 namespace mpq {
@@ -40,15 +41,58 @@ TEST(ConvBackward, FiniteDifferences) {
       {{1, 5, 4, 3}, {3, 5, 1, 1}, conv_attrs(1, {1, 1}, {1, 1}, {0, 0, 0, 0}), "pointwise"},
       {{2, 2, 9}, {3, 2, 3}, conv_attrs(1, {2}, {2}, {1, 2}), "1-D"},
   };
-  for (const Case& c : cases) {
-    Tensor X = random_tensor(rng, c.x), W = random_tensor(rng, c.w);
-    Tensor B = random_tensor(rng, {c.w[0]});
-    gradient_check(OpKind::Conv, c.a, {X, W, B}, {0, 1, 2}, c.name);
+  for (int64_t budget : {int64_t{1} << 20, int64_t{1}}) {  // whole image, then one row per chunk
+    const int64_t old = ops::set_im2col_budget(budget);
+    for (const Case& c : cases) {
+      Tensor X = random_tensor(rng, c.x), W = random_tensor(rng, c.w);
+      Tensor B = random_tensor(rng, {c.w[0]});
+      gradient_check(OpKind::Conv, c.a, {X, W, B}, {0, 1, 2},
+                     std::string(c.name) + " budget " + std::to_string(budget));
+    }
+    ops::set_im2col_budget(old);
+  }
+  // Images batched into one GEMM, with a partial last block (budget of two images' columns).
+  {
+    const int64_t old = ops::set_im2col_budget(2 * 18 * 6);  // Kc 18, 2x3 outputs: blocks of 2 + 1
+    gradient_check(OpKind::Conv, conv_attrs(1, {1, 1}, {1, 1}, {1, 1, 0, 0}),
+                   {random_tensor(rng, {3, 2, 3, 4}), random_tensor(rng, {3, 2, 3, 3}),
+                    random_tensor(rng, {3})},
+                   {0, 1, 2}, "batched images");
+    ops::set_im2col_budget(old);
   }
   // Without bias: two gradients.
   gradient_check(OpKind::Conv, conv_attrs(1, {1, 1}, {1, 1}, {0, 0, 0, 0}),
                  {random_tensor(rng, {1, 2, 4, 4}), random_tensor(rng, {2, 2, 2, 2})}, {0, 1},
                  "no bias");
+}
+
+TEST(ConvTransposeBackward, FiniteDifferences) {
+  std::mt19937 rng(37);
+  struct Case {
+    Shape x, w;
+    Attributes a;
+    const char* name;
+  };
+  Attributes out_shape = conv_attrs(2, {3, 2}, {1, 1}, {});
+  out_shape.set("output_shape", std::vector<int64_t>{10, 8});
+  Attributes out_pad = conv_attrs(1, {2, 2}, {2, 1}, {1, 0, 0, 1});
+  out_pad.set("output_padding", std::vector<int64_t>{1, 1});
+  const std::vector<Case> cases = {
+      {{2, 3, 3, 4}, {3, 2, 3, 3}, conv_attrs(1, {2, 2}, {1, 1}, {1, 1, 1, 1}), "stride 2 pad 1"},
+      {{1, 4, 3, 3}, {4, 1, 3, 3}, out_shape, "groups, output_shape (negative pad)"},
+      {{1, 2, 3, 3}, {2, 2, 2, 3}, out_pad, "dilation, output_padding"},
+      {{2, 2, 5}, {2, 3, 3}, conv_attrs(1, {2}, {1}, {}, "SAME_UPPER"), "1-D SAME_UPPER"},
+  };
+  for (int64_t budget : {int64_t{1} << 20, int64_t{1}}) {
+    const int64_t old = ops::set_im2col_budget(budget);
+    for (const Case& c : cases) {
+      const int64_t M = c.w[1] * c.a.i("group");
+      gradient_check(OpKind::ConvTranspose, c.a,
+                     {random_tensor(rng, c.x), random_tensor(rng, c.w), random_tensor(rng, {M})},
+                     {0, 1, 2}, std::string(c.name) + " budget " + std::to_string(budget));
+    }
+    ops::set_im2col_budget(old);
+  }
 }
 
 TEST(GemmBackward, FiniteDifferencesAllTransposesAndBroadcastC) {

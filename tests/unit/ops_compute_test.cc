@@ -138,9 +138,36 @@ TEST(ConvForward, RandomShapesMatchDirectLoops) {
     AxisGeo gw = spec_axis(c.W, c.KW, c.sw, c.dw, c.pl, c.pr, c.auto_pad, false);
     if (!c.one_d && gh.out < 1) continue;  // the window does not fit: tested separately
     if (gw.out < 1) continue;
+    const int64_t old = ops::set_im2col_budget(t % 3 ? int64_t{1} << 20 : 1);
     check_conv(c, rng, "conv case " + std::to_string(t));
+    ops::set_im2col_budget(old);
     ++tested;
   }
+}
+
+TEST(ConvForward, ChunkedIm2colMatchesDirectLoops) {
+  std::mt19937 rng(12);
+  // A natural chunking: 360 x 3600 col floats exceed the default budget.
+  check_conv({1, 1, 40, 8, 60, 60, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, "NOTSET", true, false}, rng,
+             "chunked 60x60");
+  // One output row per chunk, with strides, dilations, padding and groups.
+  const int64_t old = ops::set_im2col_budget(1);
+  check_conv({2, 2, 3, 2, 11, 9, 3, 2, 2, 1, 2, 2, 2, 1, 0, 1, "NOTSET", true, false}, rng,
+             "row chunks");
+  check_conv({1, 1, 2, 3, 7, 8, 3, 3, 1, 2, 1, 1, 0, 0, 0, 0, "SAME_LOWER", false, false}, rng,
+             "row chunks same");
+  ops::set_im2col_budget(old);
+}
+
+TEST(ConvForward, ImagesBatchedIntoOneGemmWithAPartialLastBlock) {
+  std::mt19937 rng(13);
+  // 5 images of 4x5 outputs, Kc = 3*3*2 = 18: a budget of two images' columns gives blocks 2+2+1.
+  const int64_t old = ops::set_im2col_budget(2 * 18 * 20);
+  check_conv({5, 1, 2, 7, 6, 7, 3, 3, 1, 1, 1, 1, 0, 0, 0, 0, "NOTSET", true, false}, rng,
+             "batched 3x3");
+  check_conv({5, 2, 3, 2, 4, 5, 1, 1, 1, 1, 1, 1, 0, 0, 0, 0, "NOTSET", true, false}, rng,
+             "batched pointwise, groups");
+  ops::set_im2col_budget(old);
 }
 
 TEST(ConvForward, LargeShapesExerciseGemmBlocking) {
@@ -239,6 +266,7 @@ TEST(ConvTransposeForward, RandomShapesMatchDirectScatter) {
       }
     }
     if (out[0] < 1 || out[1] < 1) continue;
+    const int64_t old_budget = ops::set_im2col_budget(t % 2 ? 1 : int64_t{1} << 20);
     if (mode == 0) a.set("pads", std::vector<int64_t>{pads[0], pads[1], pads[2], pads[3]});
     if (mode == 1) a.set("output_shape", std::vector<int64_t>{out[0], out[1]});
     if (mode == 2) a.set("auto_pad", auto_pad);
@@ -249,6 +277,7 @@ TEST(ConvTransposeForward, RandomShapesMatchDirectScatter) {
     if (bias) ins.push_back(B);
     expect_close(run_node(OpKind::ConvTranspose, a, ins)[0], want, 1e-4f, 1e-4f,
                  "deconv case " + std::to_string(t));
+    ops::set_im2col_budget(old_budget);
   }
 }
 

@@ -4,6 +4,9 @@
 
 #include <gtest/gtest.h>
 
+#include "backends/reference/executor.h"
+#include "ir/op_def.h"
+
 namespace mpq::quant {
 namespace {
 
@@ -134,6 +137,50 @@ TEST(QuantMath, FakeQuantMatchesQuantizeThenDequantize) {
               dequantize_value(q, s.scale, s.zero_point));
     if (x >= -0.7f && x <= 2.3f)
       EXPECT_LE(std::fabs(dequantize_value(q, s.scale, s.zero_point) - x), s.scale * 0.5001f);
+  }
+}
+
+}  // namespace
+}  // namespace mpq::quant
+
+namespace mpq::quant {
+namespace {
+
+// The graph's QuantizeLinear op (what an exported QDQ model and the engine's reference run) and
+// quant_math's quantize_value agree; the one difference is int8's range: ONNX saturates at -128,
+// NNI's narrow int at -127, so a value below -127.5 steps differs by one level.
+TEST(QuantMath, AgreesWithQuantizeLinearOp) {
+  for (bool is_signed : {false, true}) {
+    const QuantDtype dt = is_signed ? QuantDtype::kInt : QuantDtype::kUint;
+    auto s = compute_scale_zero_point(-1.3f, 2.9f, 8, dt, false);
+    Graph g;
+    Value* x = g.add_input("x", DType::f32, {-1});
+    Value* sc = g.add_constant("s", Tensor::scalar(s.scale));
+    Value* zp =
+        is_signed
+            ? g.add_constant("z", Tensor::from<int8_t>({}, {static_cast<int8_t>(s.zero_point)}))
+            : g.add_constant("z", Tensor::from<uint8_t>({}, {static_cast<uint8_t>(s.zero_point)}));
+    Node* q = g.add_node(OpKind::QuantizeLinear, "q", {x, sc, zp}, {"y"});
+    g.add_output(q->outputs[0]);
+    for (auto& n : g.nodes()) apply_attr_schema(*n);
+    infer_shapes(g);
+    std::vector<float> xs;
+    for (int i = -2000; i <= 4000; ++i) xs.push_back(i * 0.001f);
+    xs.push_back(s.scale * 10.5f);  // exact ties
+    xs.push_back(s.scale * -3.5f);
+    auto y = ReferenceExecutor(g)
+                 .run({Tensor::from<float>({static_cast<int64_t>(xs.size())}, xs)})[0]
+                 .to_int64s();
+    const QRange r = quant_range(8, dt);
+    for (size_t i = 0; i < xs.size(); ++i) {
+      const int64_t mine = quantize_value(xs[i], s.scale, s.zero_point, r);
+      if (y[i] < r.qmin) {
+        EXPECT_EQ(y[i], -128);  // ONNX's full int8 range
+        EXPECT_EQ(mine, -127);
+      } else {
+        EXPECT_EQ(mine, y[i]) << xs[i];
+      }
+    }
   }
 }
 

@@ -16,9 +16,9 @@ namespace {
 // vectorizes: the quotient is clamped to just outside the integer range (saturation gives the
 // same result), rounded with the 1.5 * 2^23 trick (exact round-half-even in the default
 // rounding mode for |v| < 2^22), NaN maps to the zero point as in quant::quantize_value.
-template <typename Q, typename F>
+template <typename Q, typename F, typename Load>
 inline void quantize_row(const F* src, Q* dst, int64_t n, int64_t dst_stride, float scale,
-                         int32_t zp, float (*load)(F)) {
+                         int32_t zp, Load load) {
   constexpr float lo = std::is_signed_v<Q> ? -128.f : 0.f;
   constexpr float hi = std::is_signed_v<Q> ? 127.f : 255.f;
   const float z = static_cast<float>(zp);
@@ -35,16 +35,16 @@ inline void quantize_row(const F* src, Q* dst, int64_t n, int64_t dst_stride, fl
   }
 }
 
-template <typename Q, typename F>
+template <typename Q, typename F, typename Load>
 void quantize_loop(const F* src, Q* dst, const Shape& s, bool nchw_to_nhwc, float scale, int32_t zp,
-                   float (*load)(F)) {
+                   Load load) {
   const int64_t total = shape_numel(s);
   if (!nchw_to_nhwc) {
     const int64_t chunk = 16384;
 #pragma omp parallel for schedule(static) if (total > 4 * chunk)
     for (int64_t b = 0; b < (total + chunk - 1) / chunk; ++b)
-      quantize_row(src + b * chunk, dst + b * chunk, std::min(chunk, total - b * chunk), 1, scale, zp,
-                   load);
+      quantize_row(src + b * chunk, dst + b * chunk, std::min(chunk, total - b * chunk), 1, scale,
+                   zp, load);
     return;
   }
   const int64_t N = s[0], C = s[1], HW = s[2] * s[3];
@@ -54,12 +54,12 @@ void quantize_loop(const F* src, Q* dst, const Shape& s, bool nchw_to_nhwc, floa
       quantize_row(src + (n * C + c) * HW, dst + n * HW * C + c, HW, C, scale, zp, load);
 }
 
-float load_f32(float v) {
-  return v;
-}
-float load_bf16(uint16_t v) {
-  return bf16_to_float(v);
-}
+struct LoadF32 {
+  float operator()(float v) const { return v; }
+};
+struct LoadBf16 {
+  float operator()(uint16_t v) const { return bf16_to_float(v); }
+};
 
 class ReorderKernel : public Kernel {
  public:
@@ -95,10 +95,10 @@ class ReorderKernel : public Kernel {
       auto go = [&](auto* dst) {
         if (from_.dtype == DType::f32)
           quantize_loop(static_cast<const float*>(a.inputs[0]), dst, s, transpose_, sc, zp,
-                        load_f32);
+                        LoadF32{});
         else
           quantize_loop(static_cast<const uint16_t*>(a.inputs[0]), dst, s, transpose_, sc, zp,
-                        load_bf16);
+                        LoadBf16{});
       };
       if (to_.dtype == DType::u8)
         go(static_cast<uint8_t*>(a.outputs[0]));

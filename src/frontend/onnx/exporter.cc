@@ -30,6 +30,32 @@ void value_info(const Value& v, onnx::ValueInfoProto* out) {
         .raise();
   type_to_proto(v.dtype, v.shape, out->mutable_type());
 }
+
+// Nodes are written in mpq's canonical form, which follows the newer opsets (e.g. Clip's bounds
+// and Pad's pads as inputs, Unsqueeze's axes as an input). The lowest opset from `start` on at
+// which onnx's schemas accept every default-domain node; -1 if none up to libonnx's newest, with
+// the reason in `why`.
+int64_t lowest_valid_opset(const onnx::GraphProto& gp, int64_t start, std::string* why) {
+  for (int64_t v = start; v <= kLibOnnxMaxOpset; ++v) {
+    onnx::checker::CheckerContext ctx;
+    ctx.set_ir_version(onnx::IR_VERSION);
+    ctx.set_opset_imports({{"", static_cast<int>(v)}});
+    onnx::checker::LexicalScopeContext lex;
+    bool ok = true;
+    for (const auto& n : gp.node()) {
+      if (!n.domain().empty()) continue;
+      try {
+        onnx::checker::check_node(n, ctx, lex);
+      } catch (const std::exception& e) {
+        *why = str("node '", n.name(), "': ", e.what());
+        ok = false;
+        break;
+      }
+    }
+    if (ok) return v;
+  }
+  return -1;
+}
 }  // namespace
 
 void graph_to_model(const Graph& g, onnx::ModelProto* m) {
@@ -74,15 +100,27 @@ void graph_to_model(const Graph& g, onnx::ModelProto* m) {
   }
   for (const Value* v : g.outputs()) value_info(*v, gp->add_output());
 
+  // The graph's opset, raised where a node's canonical form needs a newer one. libonnx knows
+  // opsets up to 17: a graph of opset 18 is written as 17 when all its nodes are valid there.
+  int64_t opset = g.opset;
+  if (domains.empty()) {
+    std::string why;
+    int64_t valid = lowest_valid_opset(*gp, std::min<int64_t>(g.opset, kLibOnnxMaxOpset), &why);
+    if (valid < 0 && g.opset <= kLibOnnxMaxOpset)
+      internal_error("no opset up to " + std::to_string(kLibOnnxMaxOpset) +
+                     " accepts the exported nodes: " + why)
+          .raise();
+    if (valid >= 0) opset = std::max<int64_t>(valid, std::min<int64_t>(g.opset, kLibOnnxMaxOpset));
+  }
   auto* op = m->add_opset_import();
   op->set_domain("");
-  op->set_version(g.opset);
+  op->set_version(opset);
   for (const auto& dom : domains) {
     auto* o = m->add_opset_import();
     o->set_domain(dom);
     o->set_version(1);
   }
-  if (g.opset <= kLibOnnxMaxOpset && domains.empty()) {
+  if (opset <= kLibOnnxMaxOpset && domains.empty()) {
     try {
       onnx::checker::check_model(*m);
     } catch (const std::exception& e) {

@@ -1,4 +1,5 @@
-// ir::Graph -> ONNX ModelProto. Writes the graph's opset, node names, module paths (in each node's
+// ir::Graph -> ONNX ModelProto. Writes the graph's opset (raised to the lowest opset at which
+// every node's canonical form, which follows the newer opsets, is valid ONNX), node names, module paths (in each node's
 // doc_string, which the importer reads back), initializers (every constant value), value_info for
 // every typed intermediate value. The result is checked with onnx's checker. Files are written to a
 // temporary name and renamed, so a failed export never leaves a partial file.

@@ -52,10 +52,10 @@ class Converter {
     connect();
     g_->sort();
     check_nodes();
+    assign_module_paths();
     if (!unsupported_.empty() && !opts_.collect_unsupported)
       unsupported(format_unsupported(unsupported_)).raise();
     if (opts_.collect_unsupported) *opts_.collect_unsupported = unsupported_;
-    assign_module_paths();
     if (unsupported_.empty()) {
       infer_shapes(*g_);
       verify(*g_);
@@ -92,13 +92,14 @@ class Converter {
         g_->add_constant(t.name(), tensor_from_proto(t));
       } catch (const Error& e) {
         if (e.status().code != Code::kUnsupported) throw;
-        unsupported_.push_back({t.name(), "initializer", "", g_->opset, e.status().message, true});
+        unsupported_.push_back(
+            {t.name(), "initializer", "", g_->opset, e.status().message, "", true});
         add_opaque(t.name());
       }
     }
     if (gp_.sparse_initializer_size())
       unsupported_.push_back({gp_.sparse_initializer(0).values().name(), "initializer", "",
-                              g_->opset, "sparse initializers are not supported", true});
+                              g_->opset, "sparse initializers are not supported", "", true});
     for (const auto& in : gp_.input()) {
       if (init_names_.count(in.name())) continue;  // an initializer with a default: a constant
       DType dt;
@@ -107,7 +108,7 @@ class Converter {
       if (type_from_proto(in.type(), &dt, &shape, &why)) {
         g_->add_input(in.name(), dt, shape);
       } else {
-        unsupported_.push_back({in.name(), "input", "", g_->opset, "graph input " + why, true});
+        unsupported_.push_back({in.name(), "input", "", g_->opset, "graph input " + why, "", true});
         add_opaque(in.name());
       }
     }
@@ -160,7 +161,8 @@ class Converter {
     const OpDef* def = find_onnx_op(dom, np.op_type(), static_cast<int>(opset));
     if (!def) {
       unsupported_.push_back(
-          {name, np.op_type(), dom, opset, why_no_op(m_, dom, np.op_type(), opset), false});
+          {name, np.op_type(), dom, opset, why_no_op(m_, dom, np.op_type(), opset), "", false});
+      unknown_nodes_.emplace_back(index, unsupported_.size() - 1);
       for (const auto& o : outs) add_opaque(o);
       return;
     }
@@ -225,14 +227,8 @@ class Converter {
       }
       const std::string& op_type = gp_.node(info.index).op_type();
       if (!reason.empty()) {
-        unsupported_.push_back({n->name, op_type, info.domain, info.opset, reason, true});
-        for (Value* o : n->outputs) {
-          untrusted.insert(o);
-          auto t = onnx_types_.find(o->name);
-          std::string why;
-          if (t != onnx_types_.end())
-            o->has_type = type_from_proto(*t->second, &o->dtype, &o->shape, &why);
-        }
+        unsupported_.push_back({n->name, op_type, info.domain, info.opset, reason, "", true});
+        type_from_onnx(n, untrusted);
         continue;
       }
       bool ready = true;
@@ -240,26 +236,39 @@ class Converter {
         if (in && (!in->has_type || (untrusted.count(in) && !opts_.collect_unsupported)))
           ready = false;
       if (!ready) {
-        for (Value* o : n->outputs) untrusted.insert(o);
+        type_from_onnx(n, untrusted);
         continue;
       }
       infer_node(*n);
     }
   }
 
+  // Outputs of a node mpq cannot infer (unsupported, or downstream of one) keep the types onnx
+  // inferred or the file declares, for reports.
+  void type_from_onnx(Node* n, std::unordered_set<const Value*>& untrusted) {
+    for (Value* o : n->outputs) {
+      untrusted.insert(o);
+      auto t = onnx_types_.find(o->name);
+      std::string why;
+      if (t != onnx_types_.end())
+        o->has_type = type_from_proto(*t->second, &o->dtype, &o->shape, &why);
+    }
+  }
+
+  // Derived over every node of the file (unsupported ones too, for reports).
   void assign_module_paths() {
-    std::vector<Node*> nodes;
     std::vector<NodeNaming> naming;
-    for (auto& [n, info] : info_) {
-      const onnx::NodeProto& np = gp_.node(info.index);
+    for (const auto& np : gp_.node()) {
       NodeNaming nn{np.name(), np.doc_string(), {}};
       for (const auto& in : np.input())
         if (init_names_.count(in)) nn.params.push_back(in);
-      nodes.push_back(n);
       naming.push_back(std::move(nn));
     }
     std::vector<std::string> paths = derive_module_paths(naming);
-    for (size_t i = 0; i < nodes.size(); ++i) nodes[i]->module_path = paths[i];
+    for (auto& [n, info] : info_) n->module_path = paths[info.index];
+    for (auto [index, entry] : unknown_nodes_) unsupported_[entry].module_path = paths[index];
+    for (auto& u : unsupported_)
+      if (const Node* n = g_->find_node(u.name); n && u.op_known) u.module_path = n->module_path;
   }
 
   // The file's declared output types must agree with what the ops compute.
@@ -292,6 +301,7 @@ class Converter {
   std::vector<std::pair<Node*, NodeInfo>> info_;  // in file order
   std::unordered_map<const Node*, size_t> info_index_;
   std::unordered_set<const Value*> opaque_;
+  std::vector<std::pair<int, size_t>> unknown_nodes_;  // (node index, entry in unsupported_)
   std::vector<UnsupportedNode> unsupported_;
 };
 

@@ -30,6 +30,7 @@ struct UnsupportedNode {
   std::string domain;   // "" = ai.onnx
   int64_t opset = 0;
   std::string reason;
+  std::string module_path;  // derived like a supported node's (for reports)
   bool op_known = false;  // the registry has this op; the node uses an unsupported variant
 };
 

@@ -1,4 +1,4 @@
-// BatchNormalization in inference mode (ONNX 9..18, i.e. versions 9, 14 and 15):
+// BatchNormalization in inference mode (ONNX 1..18; versions 1/6/7 are mapped onto 9/14/15):
 // y = (x - mean) / sqrt(var + epsilon) * scale + B per channel (axis 1); momentum is unused in
 // inference. training_mode=1 and the training-only outputs (running / saved statistics) are
 // rejected at import; the trainer handles training mode through its own rule. The planner folds
@@ -41,6 +41,9 @@ std::vector<TypeInfo> infer_bn(const Node& n) {
 }
 
 std::string bn_unsupported(const Node& n) {
+  if (n.attrs.has("spatial") && n.attrs.i("spatial") == 0)
+    return "BatchNormalization with spatial=0 (statistics per activation, opset < 9) is not "
+           "supported";
   if (n.attrs.has("training_mode") && n.attrs.i("training_mode") != 0)
     return "BatchNormalization with training_mode=1 is not supported by the inference path "
            "(export the model in eval mode)";
@@ -94,7 +97,16 @@ OpDef def_BatchNormalization() {
     const Value* x = n.input(0);
     return x && x->has_type ? known_numel(x->shape) : 0;
   };
-  d.onnx.op_type = "BatchNormalization", d.onnx.min_opset = 9, d.onnx.max_opset = 18;
+  d.onnx.op_type = "BatchNormalization", d.onnx.min_opset = 1, d.onnx.max_opset = 18;
+  // Attributes of opsets < 9 that the canonical (opset 9+) form does not have: is_test (the output
+  // count already says whether it is inference), spatial (only 1 is supported) and the legacy
+  // consumed_inputs. They are accepted at import and dropped by the fixup.
+  d.onnx.internal_attrs = {"is_test", "spatial", "consumed_inputs"};
+  d.onnx.import_fixup = [](Graph&, Node& n, int) {
+    const std::string why = bn_unsupported(n);
+    if (!why.empty()) unsupported(why).node(n.name).raise();
+    for (const char* k : {"is_test", "spatial", "consumed_inputs"}) n.attrs.erase(k);
+  };
   d.unsupported_reason = bn_unsupported;
   return d;
 }

@@ -133,35 +133,51 @@ std::vector<Tensor> conv_forward(const Node& n, const std::vector<Tensor>& in) {
   Tensor Y(DType::f32, g.out_shape);
   const Plane p = to_plane(g.axes);
   const int64_t HW = p.h.in * p.w.in, P = p.h.out * p.w.out, Kc = g.Cg * p.h.k * p.w.k;
+  const int64_t OW = p.w.out;
   const bool depthwise = g.Cg == 1 && g.Mg == 1;
   const bool pointwise = is_pointwise(p);
-  std::vector<float> col(depthwise || pointwise ? 0 : static_cast<size_t>(Kc * P));
+  const ColBlocking bl = im2col_blocking(g.N, Kc, p);
+  std::vector<float> col, ytmp;
+  if (!depthwise && !(pointwise && bl.imgs == 1)) col.resize(Kc * bl.imgs * bl.rows * OW);
+  if (!depthwise && bl.imgs > 1) ytmp.resize(g.Mg * bl.imgs * P);
   const float* x = X.data<float>();
   const float* w = W.data<float>();
   float* y = Y.data<float>();
-  for (int64_t b = 0; b < g.N; ++b) {
+  for (int64_t n0 = 0; n0 < g.N; n0 += bl.imgs) {
+    const int64_t nb = std::min(bl.imgs, g.N - n0);
     for (int64_t grp = 0; grp < g.G; ++grp) {
-      const float* xg = x + (b * g.C + grp * g.Cg) * HW;
-      float* yg = y + (b * g.M + grp * g.Mg) * P;
       const float* wg = w + grp * g.Mg * Kc;
+      auto xg = [&](int64_t i) { return x + ((n0 + i) * g.C + grp * g.Cg) * HW; };
+      auto yg = [&](int64_t i) { return y + ((n0 + i) * g.M + grp * g.Mg) * P; };
       if (depthwise) {
-        depthwise_plane(xg, wg, p, yg);
+        for (int64_t i = 0; i < nb; ++i) depthwise_plane(xg(i), wg, p, yg(i));
         continue;
       }
-      const float* cols = xg;
-      if (!pointwise) {
-        im2col(xg, g.Cg, p, col.data());
-        cols = col.data();
+      for (int64_t oh0 = 0; oh0 < p.h.out; oh0 += bl.rows) {
+        const int64_t oh1 = std::min(p.h.out, oh0 + bl.rows), np = (oh1 - oh0) * OW, ld = nb * np;
+        if (nb == 1) {                           // Y(rows) = W_g * col(rows), written in place
+          const float* cols = xg(0) + oh0 * OW;  // pointwise: col is X itself
+          int64_t ldc = P;
+          if (!pointwise) im2col(xg(0), g.Cg, p, col.data(), oh0, oh1), cols = col.data(), ldc = np;
+          sgemm(false, false, g.Mg, np, Kc, 1.f, wg, Kc, cols, ldc, 0.f, yg(0) + oh0 * OW, P);
+          continue;
+        }
+        // nb whole images side by side: [Mg, nb * P] = W_g * [col_0 | col_1 | ...], then scattered.
+        for (int64_t i = 0; i < nb; ++i) im2col(xg(i), g.Cg, p, col.data() + i * np, oh0, oh1, ld);
+        sgemm(false, false, g.Mg, ld, Kc, 1.f, wg, Kc, col.data(), ld, 0.f, ytmp.data(), ld);
+        for (int64_t m = 0; m < g.Mg; ++m)
+          for (int64_t i = 0; i < nb; ++i)
+            std::copy_n(ytmp.data() + m * ld + i * np, np, yg(i) + m * P + oh0 * OW);
       }
-      sgemm(false, false, g.Mg, P, Kc, 1.f, wg, Kc, cols, P, 0.f, yg, P);
     }
-    if (has_b) {
-      const float* bias = B.data<float>();
+  }
+  if (has_b) {
+    const float* bias = B.data<float>();
+    for (int64_t b = 0; b < g.N; ++b)
       for (int64_t m = 0; m < g.M; ++m) {
         float* row = y + (b * g.M + m) * P;
         for (int64_t i = 0; i < P; ++i) row[i] += bias[m];
       }
-    }
   }
   return {from_f32(Y, in[0].dtype())};
 }
@@ -180,34 +196,54 @@ std::vector<Tensor> conv_backward(const Node& n, const std::vector<Tensor>& in,
         .raise();
   const Plane p = to_plane(g.axes);
   const int64_t HW = p.h.in * p.w.in, P = p.h.out * p.w.out, Kc = g.Cg * p.h.k * p.w.k;
+  const int64_t OW = p.w.out;
   const bool pointwise = is_pointwise(p);
+  const ColBlocking bl = im2col_blocking(g.N, Kc, p);
   Tensor GX(DType::f32, X.shape()), GW(DType::f32, W.shape());
-  std::vector<float> col(pointwise ? 0 : static_cast<size_t>(Kc * P));
-  std::vector<float> gcol(static_cast<size_t>(Kc * P));
+  std::vector<float> col, gcol, gtmp;
+  if (!(pointwise && bl.imgs == 1)) {
+    col.resize(Kc * bl.imgs * bl.rows * OW);
+    gcol.resize(col.size());
+  }
+  if (bl.imgs > 1) gtmp.resize(g.Mg * bl.imgs * P);
   const float* x = X.data<float>();
   const float* w = W.data<float>();
   const float* gy = GY.data<float>();
   float* gx = GX.data<float>();
   float* gw = GW.data<float>();
-  for (int64_t b = 0; b < g.N; ++b) {
+  for (int64_t n0 = 0; n0 < g.N; n0 += bl.imgs) {
+    const int64_t nb = std::min(bl.imgs, g.N - n0);
     for (int64_t grp = 0; grp < g.G; ++grp) {
-      const float* xg = x + (b * g.C + grp * g.Cg) * HW;
-      const float* gyg = gy + (b * g.M + grp * g.Mg) * P;
       const float* wg = w + grp * g.Mg * Kc;
-      const float* cols = xg;
-      if (!pointwise) {
-        im2col(xg, g.Cg, p, col.data());
-        cols = col.data();
-      }
-      // dW_g [Mg, Kc] += dY_g [Mg, P] * col^T [P, Kc]
-      sgemm(false, true, g.Mg, Kc, P, 1.f, gyg, P, cols, P, 1.f, gw + grp * g.Mg * Kc, Kc);
-      // dcol [Kc, P] = W_g^T [Kc, Mg] * dY_g [Mg, P]
-      float* gxg = gx + (b * g.C + grp * g.Cg) * HW;
-      if (pointwise) {
-        sgemm(true, false, Kc, P, g.Mg, 1.f, wg, Kc, gyg, P, 0.f, gxg, P);
-      } else {
-        sgemm(true, false, Kc, P, g.Mg, 1.f, wg, Kc, gyg, P, 0.f, gcol.data(), P);
-        col2im_add(gcol.data(), g.Cg, p, gxg);
+      float* gwg = gw + grp * g.Mg * Kc;
+      auto xg = [&](int64_t i) { return x + ((n0 + i) * g.C + grp * g.Cg) * HW; };
+      auto gxg = [&](int64_t i) { return gx + ((n0 + i) * g.C + grp * g.Cg) * HW; };
+      auto gyg = [&](int64_t i) { return gy + ((n0 + i) * g.M + grp * g.Mg) * P; };
+      for (int64_t oh0 = 0; oh0 < p.h.out; oh0 += bl.rows) {
+        const int64_t oh1 = std::min(p.h.out, oh0 + bl.rows), np = (oh1 - oh0) * OW, ld = nb * np;
+        if (pointwise && nb == 1) {  // col is X itself
+          sgemm(false, true, g.Mg, Kc, np, 1.f, gyg(0) + oh0 * OW, P, xg(0) + oh0 * OW, P, 1.f, gwg,
+                Kc);
+          sgemm(true, false, Kc, np, g.Mg, 1.f, wg, Kc, gyg(0) + oh0 * OW, P, 0.f,
+                gxg(0) + oh0 * OW, P);
+          continue;
+        }
+        for (int64_t i = 0; i < nb; ++i) im2col(xg(i), g.Cg, p, col.data() + i * np, oh0, oh1, ld);
+        // dY of these columns as one [Mg, ld] matrix (gathered when several images).
+        const float* gyb = gyg(0) + oh0 * OW;
+        int64_t ldg = P;
+        if (nb > 1) {
+          for (int64_t m = 0; m < g.Mg; ++m)
+            for (int64_t i = 0; i < nb; ++i)
+              std::copy_n(gyg(i) + m * P + oh0 * OW, np, gtmp.data() + m * ld + i * np);
+          gyb = gtmp.data(), ldg = ld;
+        }
+        // dW_g [Mg, Kc] += dY [Mg, ld] * col^T [ld, Kc]
+        sgemm(false, true, g.Mg, Kc, ld, 1.f, gyb, ldg, col.data(), ld, 1.f, gwg, Kc);
+        // dcol [Kc, ld] = W_g^T [Kc, Mg] * dY [Mg, ld], scattered back into dX
+        sgemm(true, false, Kc, ld, g.Mg, 1.f, wg, Kc, gyb, ldg, 0.f, gcol.data(), ld);
+        for (int64_t i = 0; i < nb; ++i)
+          col2im_add(gcol.data() + i * np, g.Cg, p, gxg(i), oh0, oh1, ld);
       }
     }
   }

@@ -152,16 +152,21 @@ std::vector<Tensor> deconv_forward(const Node& n, const std::vector<Tensor>& in)
   Tensor Y(DType::f32, g.out_shape);
   const Plane p = to_plane(g.axes);
   const int64_t HW = p.h.out * p.w.out, OHW = p.h.in * p.w.in, Kc = g.Mg * p.h.k * p.w.k;
-  std::vector<float> col(static_cast<size_t>(Kc * HW));
+  const int64_t rows = im2col_blocking(1, Kc, p).rows, W_ = p.w.out;  // chunks of X's rows
+  std::vector<float> col(static_cast<size_t>(Kc * rows * W_));
   const float* x = X.data<float>();
   const float* w = W.data<float>();
   float* y = Y.data<float>();
   for (int64_t b = 0; b < g.N; ++b) {
     for (int64_t grp = 0; grp < g.G; ++grp) {
-      // col [Mg*KH*KW, H*W] = W_g^T * X_g where W_g is [Cg, Mg*KH*KW].
-      sgemm(true, false, Kc, HW, g.Cg, 1.f, w + grp * g.Cg * Kc, Kc,
-            x + (b * g.C + grp * g.Cg) * HW, HW, 0.f, col.data(), HW);
-      col2im_add(col.data(), g.Mg, p, y + (b * g.M + grp * g.Mg) * OHW);
+      const float* xg = x + (b * g.C + grp * g.Cg) * HW;
+      for (int64_t h0 = 0; h0 < p.h.out; h0 += rows) {
+        // col [Mg*KH*KW, rows*W] = W_g^T * X_g(rows) where W_g is [Cg, Mg*KH*KW].
+        const int64_t h1 = std::min(p.h.out, h0 + rows), np = (h1 - h0) * W_;
+        sgemm(true, false, Kc, np, g.Cg, 1.f, w + grp * g.Cg * Kc, Kc, xg + h0 * W_, HW, 0.f,
+              col.data(), np);
+        col2im_add(col.data(), g.Mg, p, y + (b * g.M + grp * g.Mg) * OHW, h0, h1);
+      }
     }
     if (has_b) {
       const float* bias = B.data<float>();
@@ -172,6 +177,64 @@ std::vector<Tensor> deconv_forward(const Node& n, const std::vector<Tensor>& in)
     }
   }
   return {from_f32(Y, in[0].dtype())};
+}
+
+// The adjoint of the forward: with col = im2col(dY) over the same plane (the equivalent conv maps
+// the output onto X), dX_g = W_g col, dW_g += X_g col^T and dB = sum of dY per channel.
+std::vector<Tensor> deconv_backward(const Node& n, const std::vector<Tensor>& in,
+                                    const std::vector<Tensor>&, const std::vector<Tensor>& gout) {
+  const Tensor X = as_f32(in[0]), W = as_f32(in[1]), GY = as_f32(gout[0]);
+  const bool has_b = in.size() > 2 && !in[2].empty();
+  const Shape bshape = has_b ? in[2].shape() : Shape{};
+  DeconvGeom g = deconv_geom(n, X.shape(), W.shape(), has_b ? &bshape : nullptr);
+  if (GY.shape() != g.out_shape)
+    internal_error(str("ConvTranspose backward: dY has shape ", shape_str(GY.shape()),
+                       ", expected ", shape_str(g.out_shape)))
+        .node(n.name)
+        .raise();
+  const Plane p = to_plane(g.axes);
+  const int64_t HW = p.h.out * p.w.out, OHW = p.h.in * p.w.in, Kc = g.Mg * p.h.k * p.w.k;
+  const int64_t rows = im2col_blocking(1, Kc, p).rows, W_ = p.w.out;
+  std::vector<float> col(static_cast<size_t>(Kc * rows * W_));
+  Tensor GX(DType::f32, X.shape()), GW(DType::f32, W.shape());
+  const float* x = X.data<float>();
+  const float* w = W.data<float>();
+  const float* gy = GY.data<float>();
+  float* gx = GX.data<float>();
+  float* gw = GW.data<float>();
+  for (int64_t b = 0; b < g.N; ++b)
+    for (int64_t grp = 0; grp < g.G; ++grp) {
+      const int64_t xoff = (b * g.C + grp * g.Cg) * HW;
+      const float* gyg = gy + (b * g.M + grp * g.Mg) * OHW;
+      for (int64_t h0 = 0; h0 < p.h.out; h0 += rows) {
+        const int64_t h1 = std::min(p.h.out, h0 + rows), np = (h1 - h0) * W_;
+        im2col(gyg, g.Mg, p, col.data(), h0, h1);
+        // dX_g(rows) [Cg, np] = W_g [Cg, Kc] * col [Kc, np]
+        sgemm(false, false, g.Cg, np, Kc, 1.f, w + grp * g.Cg * Kc, Kc, col.data(), np, 0.f,
+              gx + xoff + h0 * W_, HW);
+        // dW_g [Cg, Kc] += X_g(rows) [Cg, np] * col^T [np, Kc]
+        sgemm(false, true, g.Cg, Kc, np, 1.f, x + xoff + h0 * W_, HW, col.data(), np, 1.f,
+              gw + grp * g.Cg * Kc, Kc);
+      }
+    }
+  std::vector<Tensor> grads{from_f32(GX, in[0].dtype()), from_f32(GW, in[1].dtype())};
+  if (in.size() > 2) {
+    Tensor GB;
+    if (has_b) {
+      GB = Tensor(DType::f32, bshape);
+      float* gb = GB.data<float>();
+      for (int64_t b = 0; b < g.N; ++b)
+        for (int64_t m = 0; m < g.M; ++m) {
+          const float* row = gy + (b * g.M + m) * OHW;
+          double s = 0;
+          for (int64_t i = 0; i < OHW; ++i) s += row[i];
+          gb[m] += static_cast<float>(s);
+        }
+      GB = from_f32(GB, in[2].dtype());
+    }
+    grads.push_back(GB);
+  }
+  return grads;
 }
 
 }  // namespace
@@ -190,6 +253,7 @@ OpDef def_ConvTranspose() {
              attr_ints_opt("strides")};
   d.infer = infer_deconv;
   d.forward = deconv_forward;
+  d.backward = deconv_backward;
   d.quant = QuantRule::kFloatOnly;
   d.flops = [](const Node& n) -> int64_t {
     const Value* x = n.input(0);

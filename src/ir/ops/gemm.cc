@@ -270,8 +270,11 @@ OpDef def_Gemm() {
     const int64_t K = known_dim(n.attrs.i("transA", 0) ? a->shape[0] : a->shape[1]);
     return known_numel(y->shape) * K;
   };
-  // Gemm-7 made C broadcastable; Gemm-1/6 had a `broadcast` attribute mpq does not read.
-  d.onnx.op_type = "Gemm", d.onnx.min_opset = 7, d.onnx.max_opset = 18;
+  d.onnx.op_type = "Gemm", d.onnx.min_opset = 1, d.onnx.max_opset = 18;
+  // Gemm-1/6 had a `broadcast` flag; Gemm-7 made C unidirectionally broadcastable, which covers
+  // both settings, so the flag is accepted at import and dropped.
+  d.onnx.internal_attrs = {"broadcast"};
+  d.onnx.import_fixup = [](Graph&, Node& n, int) { n.attrs.erase("broadcast"); };
   return d;
 }
 

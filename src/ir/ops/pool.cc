@@ -49,6 +49,13 @@ PoolGeom pool_geom(const Node& n, const Shape& x) {
   return g;
 }
 
+// Attributes added in later opsets (ceil_mode in 10, storage_order in 8, count_include_pad in 7)
+// have no schema default: filling one in would make an older-opset graph fail onnx's checker on
+// export. The code reads them with their ONNX default.
+AttrSpec attr_int_opt(const std::string& name) {
+  return {name, AttrType::kInt, std::nullopt, true};
+}
+
 std::string pool_unsupported(const Node& n) {
   const int r = window_spatial_rank(n, 0, -1);
   if (r > 2) return str(r, "-D ", n.op_name(), " is not supported (mpq handles 1-D and 2-D)");
@@ -265,11 +272,11 @@ OpDef def_MaxPool() {
   d.doc = "1-D/2-D max pooling (pads, auto_pad, strides, dilations, ceil_mode; f32/int8/uint8)";
   d.max_outputs = 2;  // the Indices output is rejected by unsupported_reason
   d.attrs = {attr_string("auto_pad", "NOTSET"),
-             attr_int("ceil_mode", 0),
+             attr_int_opt("ceil_mode"),  // default 0
              attr_ints_opt("dilations"),
              attr_required("kernel_shape", AttrType::kInts),
              attr_ints_opt("pads"),
-             attr_int("storage_order", 0),
+             attr_int_opt("storage_order"),  // default 0
              attr_ints_opt("strides")};
   d.infer = infer_maxpool;
   d.forward = maxpool_forward;
@@ -289,8 +296,8 @@ OpDef def_AveragePool() {
   OpDef d;
   d.doc = "1-D/2-D average pooling (count_include_pad, ceil_mode, pads, auto_pad, strides)";
   d.attrs = {attr_string("auto_pad", "NOTSET"),
-             attr_int("ceil_mode", 0),
-             attr_int("count_include_pad", 0),
+             attr_int_opt("ceil_mode"),          // default 0
+             attr_int_opt("count_include_pad"),  // default 0
              attr_required("kernel_shape", AttrType::kInts),
              attr_ints_opt("pads"),
              attr_ints_opt("strides")};

@@ -117,19 +117,22 @@ void valid_range(const Axis& a, int64_t kk, int64_t* lo, int64_t* hi) {
   *hi = std::clamp<int64_t>(floor_div(a.in - 1 - off, a.stride) + 1, *lo, a.out);
 }
 
-void im2col(const float* x, int64_t C, const Plane& p, float* col) {
-  const int64_t H = p.h.in, W = p.w.in, OH = p.h.out, OW = p.w.out, P = OH * OW;
+void im2col(const float* x, int64_t C, const Plane& p, float* col, int64_t oh0, int64_t oh1,
+            int64_t ld) {
+  const int64_t H = p.h.in, W = p.w.in, OW = p.w.out, P = (oh1 - oh0) * OW;
+  if (ld < 0) ld = P;
   for (int64_t c = 0; c < C; ++c) {
     for (int64_t kh = 0; kh < p.h.k; ++kh) {
       int64_t hlo, hhi;
       valid_range(p.h, kh, &hlo, &hhi);
-      for (int64_t kw = 0; kw < p.w.k; ++kw, col += P) {
+      hlo = std::clamp(hlo, oh0, oh1), hhi = std::clamp(hhi, hlo, oh1);
+      for (int64_t kw = 0; kw < p.w.k; ++kw, col += ld) {
         int64_t wlo, whi;
         valid_range(p.w, kw, &wlo, &whi);
-        std::fill(col, col + hlo * OW, 0.f);
-        std::fill(col + hhi * OW, col + P, 0.f);
+        std::fill(col, col + (hlo - oh0) * OW, 0.f);
+        std::fill(col + (hhi - oh0) * OW, col + P, 0.f);
         for (int64_t oh = hlo; oh < hhi; ++oh) {
-          float* dst = col + oh * OW;
+          float* dst = col + (oh - oh0) * OW;
           const int64_t ih = oh * p.h.stride - p.h.pad_begin + kh * p.h.dil;
           const float* src =
               x + (c * H + ih) * W + (wlo * p.w.stride - p.w.pad_begin + kw * p.w.dil);
@@ -145,17 +148,20 @@ void im2col(const float* x, int64_t C, const Plane& p, float* col) {
   }
 }
 
-void col2im_add(const float* col, int64_t C, const Plane& p, float* x) {
-  const int64_t H = p.h.in, W = p.w.in, OW = p.w.out, P = p.h.out * OW;
+void col2im_add(const float* col, int64_t C, const Plane& p, float* x, int64_t oh0, int64_t oh1,
+                int64_t ld) {
+  const int64_t H = p.h.in, W = p.w.in, OW = p.w.out;
+  if (ld < 0) ld = (oh1 - oh0) * OW;
   for (int64_t c = 0; c < C; ++c) {
     for (int64_t kh = 0; kh < p.h.k; ++kh) {
       int64_t hlo, hhi;
       valid_range(p.h, kh, &hlo, &hhi);
-      for (int64_t kw = 0; kw < p.w.k; ++kw, col += P) {
+      hlo = std::clamp(hlo, oh0, oh1), hhi = std::clamp(hhi, hlo, oh1);
+      for (int64_t kw = 0; kw < p.w.k; ++kw, col += ld) {
         int64_t wlo, whi;
         valid_range(p.w, kw, &wlo, &whi);
         for (int64_t oh = hlo; oh < hhi; ++oh) {
-          const float* src = col + oh * OW;
+          const float* src = col + (oh - oh0) * OW;
           const int64_t ih = oh * p.h.stride - p.h.pad_begin + kh * p.h.dil;
           float* dst = x + (c * H + ih) * W + (wlo * p.w.stride - p.w.pad_begin + kw * p.w.dil);
           if (p.w.stride == 1)
@@ -166,6 +172,34 @@ void col2im_add(const float* col, int64_t C, const Plane& p, float* x) {
       }
     }
   }
+}
+
+namespace {
+int64_t im2col_budget = int64_t{1} << 20;  // floats (4 MB)
+}
+
+ColBlocking im2col_blocking(int64_t N, int64_t col_rows, const Plane& p) {
+  // Batching pays while a GEMM is narrow; past ~512 columns it only pushes the im2col buffer out
+  // of L2, so aim at ~1 MB of columns (wider for shallow K, where per-call overhead dominates).
+  constexpr int64_t kSmallImage = 1024;  // output pixels below which images are batched
+  const int64_t P = std::max<int64_t>(1, p.h.out * p.w.out);
+  const int64_t cols =
+      std::clamp<int64_t>((int64_t{1} << 18) / std::max<int64_t>(col_rows, 1), 512, 4096);
+  ColBlocking b;
+  if (P < kSmallImage && N > 1)
+    b.imgs = std::max<int64_t>(
+        1, std::min({N, (cols + P - 1) / P, im2col_budget / std::max<int64_t>(1, col_rows * P)}));
+  if (b.imgs > 1)
+    b.rows = std::max<int64_t>(p.h.out, 1);
+  else
+    b.rows = std::clamp<int64_t>(im2col_budget / std::max<int64_t>(1, col_rows * p.w.out), 1,
+                                 std::max<int64_t>(1, p.h.out));
+  return b;
+}
+
+int64_t set_im2col_budget(int64_t floats) {
+  std::swap(im2col_budget, floats);
+  return floats;
 }
 
 std::vector<int64_t> window_input_spatial(const Node& n, size_t i, bool allow_int8) {

@@ -38,11 +38,25 @@ struct Plane {
 };
 Plane to_plane(const std::vector<Axis>& axes);
 
-// im2col of one channel group: x is [C, H, W]; col becomes [C * KH * KW, OH * OW] (zeros where the
-// window reads padding).
-void im2col(const float* x, int64_t C, const Plane& p, float* col);
-// col2im: the adjoint of im2col; adds col [C * KH * KW, OH * OW] into x [C, H, W].
-void col2im_add(const float* col, int64_t C, const Plane& p, float* x);
+// im2col of one channel group for output rows [oh0, oh1): x is [C, H, W]; col becomes
+// [C * KH * KW, (oh1 - oh0) * OW] with row stride `ld` (-1: (oh1 - oh0) * OW), zeros where the
+// window reads padding.
+void im2col(const float* x, int64_t C, const Plane& p, float* col, int64_t oh0, int64_t oh1,
+            int64_t ld = -1);
+// col2im: the adjoint of im2col; adds col [C * KH * KW, (oh1 - oh0) * OW] into x [C, H, W].
+void col2im_add(const float* col, int64_t C, const Plane& p, float* x, int64_t oh0, int64_t oh1,
+                int64_t ld = -1);
+
+// How a conv-like op splits its GEMMs: `imgs` whole images side by side per GEMM when an image
+// has few output pixels (a narrow GEMM wastes the kernel), else one image in chunks of `rows`
+// output rows. The im2col buffer (col_rows x imgs * rows * OW floats) stays within a few MB.
+struct ColBlocking {
+  int64_t imgs = 1, rows = 1;
+};
+ColBlocking im2col_blocking(int64_t N, int64_t col_rows, const Plane& p);
+// Sets the im2col budget in floats (tests use a tiny one to exercise chunking); returns the old
+// one. Not thread-safe.
+int64_t set_im2col_budget(int64_t floats);
 
 // Valid output range [lo, hi) along one axis for kernel tap `kk`: the outputs whose input index
 // o * stride - pad_begin + kk * dil falls inside [0, in).

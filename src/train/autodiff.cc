@@ -1,0 +1,352 @@
+#include "train/autodiff.h"
+
+#include <chrono>
+#include <cstring>
+#include <map>
+
+#include "ir/op_def.h"
+
+namespace mpq::train {
+
+void own_constants(Graph& g) {
+  for (const auto& v : g.values())
+    if (v->constant) v->constant = v->constant->clone();
+}
+
+struct Autodiff::Plan {
+  struct Step {
+    const Node* node = nullptr;
+    std::unique_ptr<TrainKernel> kernel;
+    StepContext ctx;
+    bool backward_needed = false;
+    std::string label;  // implementation name for profiling
+  };
+  int64_t batch = 0;
+  std::vector<std::unique_ptr<Slot>> slots;
+  std::unordered_map<const Value*, Slot*> primary;
+  std::map<std::pair<const Slot*, Layout>, Slot*> converted;
+  std::vector<Step> steps;
+  Slot* input = nullptr;
+  Slot* output = nullptr;
+};
+
+Autodiff::Autodiff(Graph& g, Value* output) : g_(g), out_value_(output) {
+  if (g_.inputs().size() != 1)
+    unsupported(str("training needs a model with one input, this one has ", g_.inputs().size()))
+        .raise();
+  if (!out_value_ && g_.outputs().size() != 1)
+    unsupported(str("training needs a model with one output (the logits), this one has ",
+                    g_.outputs().size()))
+        .raise();
+  if (!out_value_) out_value_ = g_.outputs()[0];
+  if (g_.inputs()[0]->dtype != DType::f32)
+    invalid_input("the model input must be float32 for training").key(g_.inputs()[0]->name).raise();
+  if (g_.inputs()[0]->shape.empty())
+    invalid_input("the model input has no batch dimension").key(g_.inputs()[0]->name).raise();
+  g_.sort();
+  collect_params();
+}
+
+Autodiff::~Autodiff() = default;
+
+void Autodiff::collect_params() {
+  params_.clear();
+  std::unordered_set<const Value*> seen;
+  for (const auto& n : g_.nodes()) {
+    std::unique_ptr<TrainKernel> k = make_kernel(*n);
+    for (size_t i = 0; i < n->inputs.size(); ++i) {
+      Value* v = n->inputs[i];
+      if (!v || !v->constant || seen.count(v)) continue;
+      const Tensor& t = *v->constant;
+      if (t.dtype() != DType::f32 || t.rank() == 0 || !k->differentiable(i)) continue;
+      seen.insert(v);
+      Param p;
+      p.value = v;
+      p.data = t;
+      p.grad = Tensor(DType::f32, t.shape());
+      p.frozen = frozen_.count(v->name) != 0;
+      params_.push_back(std::move(p));
+    }
+  }
+}
+
+Param* Autodiff::find_param(const std::string& name) {
+  for (Param& p : params_)
+    if (p.value->name == name) return &p;
+  return nullptr;
+}
+
+void Autodiff::freeze(const std::string& name) {
+  frozen_.insert(name);
+  if (Param* p = find_param(name)) p->frozen = true;
+  reset_plans();
+}
+
+void Autodiff::reset_plans() {
+  plans_.clear();
+  current_ = nullptr;
+  shapes_batch_ = -1;
+}
+
+void Autodiff::add_pre_forward_hook(const Node* n, std::function<void(StepContext&)> hook) {
+  hooks_[n].push_back(std::move(hook));
+}
+
+void Autodiff::set_bypass(const Node* n, bool on) {
+  if (on)
+    bypass_.insert(n);
+  else
+    bypass_.erase(n);
+}
+
+std::map<std::string, double> Autodiff::timing() const {
+  return timing_;
+}
+
+void Autodiff::ensure_shapes(int64_t batch) {
+  if (shapes_batch_ == batch) return;
+  Value* in = g_.inputs()[0];
+  if (declared_.empty()) declared_ = in->shape;
+  Shape s = declared_;
+  s[0] = batch;
+  in->shape = s;
+  try {
+    infer_shapes(g_);
+  } catch (const Error& e) {
+    Status st = e.status();
+    st.message = str("the model cannot run at batch size ", batch, " (", st.message,
+                     "); export it with a dynamic batch dimension");
+    throw Error(st);
+  }
+  shapes_batch_ = batch;
+}
+
+std::unique_ptr<Autodiff::Plan> Autodiff::build_plan(int64_t batch) {
+  ensure_shapes(batch);
+  auto p = std::make_unique<Plan>();
+  p->batch = batch;
+  std::unordered_map<const Value*, Param*> param_of;
+  for (Param& pr : params_) param_of[pr.value] = &pr;
+
+  auto new_slot = [&](const Value* v, const std::string& name, Shape shape, Layout l) {
+    auto s = std::make_unique<Slot>();
+    s->value = v;
+    s->name = name;
+    s->shape = std::move(shape);
+    s->layout = l;
+    p->slots.push_back(std::move(s));
+    return p->slots.back().get();
+  };
+  auto slot_of = [&](const Value* v) -> Slot* {
+    auto it = p->primary.find(v);
+    if (it != p->primary.end()) return it->second;
+    if (!v->constant)
+      internal_error(str("value '", v->name, "' is used before it is computed")).raise();
+    Slot* s = new_slot(v, v->name, v->constant->shape(), Layout::kPlain);
+    s->is_constant = true;
+    s->data = *v->constant;
+    auto pit = param_of.find(v);
+    if (pit != param_of.end()) {
+      s->is_param = true;
+      s->requires_grad = !pit->second->frozen;
+      s->grad = pit->second->grad;
+    }
+    p->primary[v] = s;
+    return s;
+  };
+  auto converted = [&](Slot* s, Layout want) -> Slot* {
+    if (s->layout == want) return s;
+    auto key = std::make_pair(static_cast<const Slot*>(s), want);
+    auto it = p->converted.find(key);
+    if (it != p->converted.end()) return it->second;
+    Slot* c = new_slot(s->value, str(s->name, ".", layout_name(want)), s->shape, want);
+    c->data = Tensor(DType::f32, physical_shape(c->shape, want));
+    c->requires_grad = s->requires_grad;
+    Plan::Step st;
+    st.kernel = make_layout_kernel(s->layout, want);
+    st.label = "layout";
+    st.ctx.in = {s};
+    st.ctx.out = {c};
+    st.ctx.want_grad = {s->requires_grad};
+    st.backward_needed = s->requires_grad;
+    p->steps.push_back(std::move(st));
+    p->converted[key] = c;
+    return c;
+  };
+
+  const Value* gin = g_.inputs()[0];
+  p->input = new_slot(gin, gin->name, gin->shape, Layout::kPlain);
+  p->input->data = Tensor(DType::f32, gin->shape);
+  p->primary[gin] = p->input;
+
+  // Only the nodes the differentiated output depends on run.
+  std::unordered_set<const Node*> needed;
+  {
+    std::vector<const Value*> stack = {out_value_};
+    while (!stack.empty()) {
+      const Value* v = stack.back();
+      stack.pop_back();
+      if (!v || !v->producer || needed.count(v->producer)) continue;
+      needed.insert(v->producer);
+      for (const Value* i : v->producer->inputs) stack.push_back(i);
+    }
+  }
+
+  for (const auto& np : g_.nodes()) {
+    const Node& n = *np;
+    if (!needed.count(&n)) continue;
+    Plan::Step st;
+    st.node = &n;
+    st.ctx.node = &n;
+    st.kernel = make_kernel(n);
+    st.label = st.kernel->name();
+    StepContext& ctx = st.ctx;
+    bool any_grad = false;
+    for (size_t i = 0; i < n.inputs.size(); ++i) {
+      const Value* v = n.inputs[i];
+      if (!v) {
+        ctx.in.push_back(nullptr);
+        ctx.want_grad.push_back(false);
+        continue;
+      }
+      Slot* s = slot_of(v);
+      if (s->data.dtype() == DType::f32) {
+        Layout want = st.kernel->input_layout(i, s->layout, ctx);
+        if (bypass_.count(&n)) want = s->layout;
+        s = converted(s, want);
+      }
+      bool wg = s->requires_grad && st.kernel->differentiable(i);
+      ctx.in.push_back(s);
+      ctx.want_grad.push_back(wg);
+      any_grad |= wg;
+    }
+    for (size_t o = 0; o < n.outputs.size(); ++o) {
+      const Value* v = n.outputs[o];
+      if (!shape_is_static(v->shape))
+        unsupported(str("output '", v->name, "' has shape ", shape_str(v->shape), " at batch size ",
+                        batch, "; training needs static shapes"))
+            .node(n.name)
+            .raise();
+      Layout l = v->dtype == DType::f32 && v->shape.size() == 4 ? st.kernel->output_layout(o, ctx)
+                                                                : Layout::kPlain;
+      if (bypass_.count(&n) && ctx.in[0]) l = ctx.in[0]->layout;
+      Slot* s = new_slot(v, v->name, v->shape, l);
+      s->data = Tensor(v->dtype, physical_shape(v->shape, l));
+      s->requires_grad = any_grad && v->dtype == DType::f32;
+      p->primary[v] = s;
+      ctx.out.push_back(s);
+    }
+    st.backward_needed = any_grad;
+    p->steps.push_back(std::move(st));
+  }
+
+  const Value* gout = out_value_;
+  Slot* out = slot_of(gout);
+  if (out->data.dtype() != DType::f32)
+    invalid_input(
+        str("the model output is ", dtype_name(out->data.dtype()), "; training needs float logits"))
+        .key(gout->name)
+        .raise();
+  p->output = converted(out, Layout::kPlain);
+  for (auto& s : p->slots)
+    if (!s->is_param && (s->requires_grad || s.get() == p->output) && s->grad.empty())
+      s->grad = Tensor(DType::f32, physical_shape(s->shape, s->layout));
+  for (auto& st : p->steps) {
+    try {
+      st.kernel->prepare(st.ctx);
+    } catch (const Error& e) {
+      throw st.node ? e.with_node(st.node->name) : e;
+    }
+  }
+  return p;
+}
+
+Autodiff::Plan& Autodiff::plan_for(int64_t batch) {
+  auto it = plans_.find(batch);
+  if (it == plans_.end()) it = plans_.emplace(batch, build_plan(batch)).first;
+  ensure_shapes(batch);
+  current_ = it->second.get();
+  return *current_;
+}
+
+const Tensor& Autodiff::forward(const Tensor& x, bool training) {
+  const Value* in = g_.inputs()[0];
+  if (declared_.empty()) declared_ = in->shape;
+  bool ok =
+      x.dtype() == DType::f32 && x.rank() == static_cast<int>(declared_.size()) && x.rank() > 0;
+  for (int d = 1; ok && d < x.rank(); ++d) ok = declared_[d] < 0 || declared_[d] == x.dim(d);
+  if (!ok)
+    invalid_input(str("data has ", dtype_name(x.dtype()), shape_str(x.shape()),
+                      ", the model input expects f32", shape_str(declared_)))
+        .key(in->name)
+        .raise();
+  Plan& p = plan_for(x.dim(0));
+  std::memcpy(p.input->data.raw(), x.raw(), x.nbytes());
+  using clock = std::chrono::steady_clock;
+  for (auto& st : p.steps) {
+    StepContext& ctx = st.ctx;
+    ctx.training = training;
+    ctx.step = step_;
+    auto t0 = profiling_ ? clock::now() : clock::time_point();
+    try {
+      if (st.node) {
+        auto h = hooks_.find(st.node);
+        if (h != hooks_.end())
+          for (auto& f : h->second) f(ctx);
+      }
+      if (st.node && bypass_.count(st.node)) {
+        std::memcpy(ctx.out[0]->data.raw(), ctx.in[0]->data.raw(), ctx.out[0]->data.nbytes());
+      } else {
+        st.kernel->forward(ctx);
+      }
+    } catch (const Error& e) {
+      throw st.node ? e.with_node(st.node->name) : e;
+    }
+    if (profiling_)
+      timing_[str(st.label, ".fwd")] += std::chrono::duration<double>(clock::now() - t0).count();
+  }
+  last_training_ = training;
+  return p.output->data;
+}
+
+Tensor& Autodiff::output_grad() {
+  if (!current_) internal_error("output_grad() before forward()").raise();
+  return current_->output->grad;
+}
+
+void Autodiff::backward() {
+  if (!current_ || !last_training_)
+    internal_error("backward() needs a forward(x, training=true) first").raise();
+  Plan& p = *current_;
+  for (auto& s : p.slots) s->has_grad = false;
+  p.output->has_grad = true;
+  using clock = std::chrono::steady_clock;
+  for (auto it = p.steps.rbegin(); it != p.steps.rend(); ++it) {
+    auto& st = *it;
+    if (!st.backward_needed) continue;
+    bool flows = false;
+    for (Slot* o : st.ctx.out) flows |= o->has_grad;
+    if (!flows) continue;
+    auto t0 = profiling_ ? clock::now() : clock::time_point();
+    try {
+      if (st.node && bypass_.count(st.node)) {
+        if (st.ctx.need_grad(0)) st.ctx.accumulate_grad(0, st.ctx.grad_out(0));
+      } else {
+        st.kernel->backward(st.ctx);
+      }
+    } catch (const Error& e) {
+      throw st.node ? e.with_node(st.node->name) : e;
+    }
+    if (profiling_)
+      timing_[str(st.label, ".bwd")] += std::chrono::duration<double>(clock::now() - t0).count();
+  }
+  std::unordered_map<const Value*, Slot*> by_value;
+  for (auto& s : p.slots)
+    if (s->is_param) by_value[s->value] = s.get();
+  for (Param& pr : params_) {
+    auto f = by_value.find(pr.value);
+    pr.has_grad = f != by_value.end() && f->second->has_grad;
+  }
+}
+
+}  // namespace mpq::train

@@ -1,0 +1,126 @@
+// BatchNormalization on oneDNN's batch-normalization primitives: training forward (batch
+// statistics) and backward (x, scale, shift); inference forward with the running statistics.
+// The running-statistic update is the reference one (train/batchnorm_train.h).
+#ifdef MPQ_HAVE_DNNL
+#include <cstring>
+
+#include "train/batchnorm_train.h"
+#include "train/dnnl/common.h"
+#include "train/dnnl/kernels.h"
+
+namespace mpq::train::dnnlk {
+
+namespace {
+
+class BatchNormKernel : public TrainKernel {
+ public:
+  explicit BatchNormKernel(const Node& n) : eps_(bn_epsilon(n)), momentum_(bn_momentum(n)) {}
+  const char* name() const override { return "dnnl.batchnorm"; }
+  Layout input_layout(size_t i, Layout given, const StepContext&) const override {
+    return i == 0 ? given : Layout::kPlain;
+  }
+  Layout output_layout(size_t o, const StepContext& ctx) const override {
+    return o == 0 ? ctx.in[0]->layout : Layout::kPlain;
+  }
+  bool differentiable(size_t i) const override { return i <= 2; }
+
+  void prepare(StepContext& ctx) override {
+    const Slot& x = *ctx.in[0];
+    md_ = slot_desc(x);
+    d_ = bn_dims(x.shape, x.layout);
+    const auto flags = dnnl::normalization_flags::use_scale | dnnl::normalization_flags::use_shift;
+    auto td = dnnl::batch_normalization_forward::desc(dnnl::prop_kind::forward_training, md_, eps_,
+                                                      flags);
+    train_pd_ = dnnl::batch_normalization_forward::primitive_desc(td, engine());
+    train_ = dnnl::batch_normalization_forward(train_pd_);
+    auto id = dnnl::batch_normalization_forward::desc(
+        dnnl::prop_kind::forward_inference, md_, eps_,
+        flags | dnnl::normalization_flags::use_global_stats);
+    infer_pd_ = dnnl::batch_normalization_forward::primitive_desc(id, engine());
+    infer_ = dnnl::batch_normalization_forward(infer_pd_);
+    auto bd =
+        dnnl::batch_normalization_backward::desc(dnnl::prop_kind::backward, md_, md_, eps_, flags);
+    bwd_pd_ = dnnl::batch_normalization_backward::primitive_desc(bd, engine(), train_pd_);
+    bwd_ = dnnl::batch_normalization_backward(bwd_pd_);
+    cmd_ = memory::desc({d_.C}, dt::f32, tag::a);
+    mean_ = Tensor(DType::f32, {d_.C});
+    var_ = Tensor(DType::f32, {d_.C});
+    dg_ = Tensor(DType::f32, {d_.C});
+    db_ = Tensor(DType::f32, {d_.C});
+    x_ = wrap(md_, x.data);
+    y_ = wrap(md_, ctx.out[0]->data);
+  }
+
+  void forward(StepContext& ctx) override {
+    memory g = wrap(cmd_, ctx.in[1]->data), b = wrap(cmd_, ctx.in[2]->data);
+    if (ctx.training) {
+      exec(train_, {{DNNL_ARG_SRC, x_},
+                    {DNNL_ARG_DST, y_},
+                    {DNNL_ARG_SCALE, g},
+                    {DNNL_ARG_SHIFT, b},
+                    {DNNL_ARG_MEAN, wrap(cmd_, mean_)},
+                    {DNNL_ARG_VARIANCE, wrap(cmd_, var_)}});
+      if (ctx.in[3]->is_constant && ctx.in[4]->is_constant)
+        bn_update_running(ctx.in[3]->data.data<float>(), ctx.in[4]->data.data<float>(),
+                          mean_.data<float>(), var_.data<float>(), d_.C, d_.count(), momentum_);
+    } else {
+      exec(infer_, {{DNNL_ARG_SRC, x_},
+                    {DNNL_ARG_DST, y_},
+                    {DNNL_ARG_SCALE, g},
+                    {DNNL_ARG_SHIFT, b},
+                    {DNNL_ARG_MEAN, wrap(cmd_, ctx.in[3]->data)},
+                    {DNNL_ARG_VARIANCE, wrap(cmd_, ctx.in[4]->data)}});
+    }
+    for (size_t o = 1; o < ctx.out.size() && o < 3; ++o)
+      if (ctx.out[o]) std::memcpy(ctx.out[o]->data.raw(), ctx.in[2 + o]->data.raw(), d_.C * 4);
+  }
+
+  void backward(StepContext& ctx) override {
+    if (!ctx.training) unsupported("BatchNormalization backward in inference mode").raise();
+    Tensor* dx = ctx.need_grad(0) ? &ctx.grad_in_begin(0) : &dx_scratch(ctx);
+    exec(bwd_, {{DNNL_ARG_SRC, x_},
+                {DNNL_ARG_DIFF_DST, wrap(md_, ctx.grad_out(0))},
+                {DNNL_ARG_SCALE, wrap(cmd_, ctx.in[1]->data)},
+                {DNNL_ARG_SHIFT, wrap(cmd_, ctx.in[2]->data)},  // 2.6 asks for it (unused)
+                {DNNL_ARG_MEAN, wrap(cmd_, mean_)},
+                {DNNL_ARG_VARIANCE, wrap(cmd_, var_)},
+                {DNNL_ARG_DIFF_SRC, wrap(md_, *dx)},
+                {DNNL_ARG_DIFF_SCALE, wrap(cmd_, dg_)},
+                {DNNL_ARG_DIFF_SHIFT, wrap(cmd_, db_)}});
+    if (ctx.need_grad(0)) ctx.grad_in_done(0);
+    if (ctx.need_grad(1)) ctx.accumulate_grad(1, dg_);
+    if (ctx.need_grad(2)) ctx.accumulate_grad(2, db_);
+  }
+
+ private:
+  Tensor& dx_scratch(StepContext& ctx) {
+    if (dx_.empty()) dx_ = Tensor(DType::f32, ctx.in[0]->data.shape());
+    return dx_;
+  }
+
+  float eps_, momentum_;
+  BnDims d_;
+  memory::desc md_, cmd_;
+  dnnl::batch_normalization_forward::primitive_desc train_pd_, infer_pd_;
+  dnnl::batch_normalization_forward train_, infer_;
+  dnnl::batch_normalization_backward::primitive_desc bwd_pd_;
+  dnnl::batch_normalization_backward bwd_;
+  Tensor mean_, var_, dg_, db_, dx_;
+  memory x_, y_;
+};
+
+std::unique_ptr<TrainKernel> make_bn(const Node& n) {
+  if (!make_batchnorm_train_kernel(n)) return nullptr;  // same input conditions
+  const size_t r = n.inputs[0]->shape.size();
+  if (r != 2 && r != 4) return nullptr;
+  return std::make_unique<BatchNormKernel>(n);
+}
+
+}  // namespace
+
+void register_batchnorm() {
+  register_kernel("BatchNormalization", make_bn, "dnnl.batchnorm");
+}
+
+}  // namespace mpq::train::dnnlk
+#endif

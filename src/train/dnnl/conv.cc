@@ -1,0 +1,157 @@
+// 2-D convolution (groups, strides, dilations, pads) on oneDNN's forward, backward-data and
+// backward-weights primitives. Activations are NHWC; the weights stay plain OIHW in the graph
+// and are reordered into the primitive's format at every step (they change at every step).
+#ifdef MPQ_HAVE_DNNL
+#include "train/dnnl/common.h"
+#include "train/dnnl/kernels.h"
+
+namespace mpq::train::dnnlk {
+
+namespace {
+
+class ConvKernel : public TrainKernel {
+ public:
+  explicit ConvKernel(const Node& n) {
+    group_ = n.attrs.i("group", 1);
+    strides_ = n.attrs.ints("strides", {1, 1});
+    dil_ = n.attrs.ints("dilations", {1, 1});
+    pads_ = n.attrs.ints("pads", {0, 0, 0, 0});
+  }
+  const char* name() const override { return "dnnl.conv"; }
+  Layout input_layout(size_t i, Layout given, const StepContext&) const override {
+    return i == 0 ? Layout::kNhwc : Layout::kPlain;
+  }
+  Layout output_layout(size_t, const StepContext&) const override { return Layout::kNhwc; }
+
+  void prepare(StepContext& ctx) override {
+    const Slot& x = *ctx.in[0];
+    const Slot& w = *ctx.in[1];
+    const Slot& y = *ctx.out[0];
+    has_bias_ = ctx.in.size() > 2 && ctx.in[2];
+    const int64_t O = w.shape[0];
+    memory::dims wdims = group_ == 1
+                             ? dims(w.shape)
+                             : memory::dims{group_, O / group_, w.shape[1], w.shape[2], w.shape[3]};
+    memory::desc w_user = memory::desc(wdims, dt::f32, group_ == 1 ? tag::oihw : tag::goihw);
+    memory::desc w_any = memory::desc(wdims, dt::f32, tag::any);
+    memory::desc x_md = slot_desc(x), y_md = slot_desc(y);
+    memory::desc b_md = memory::desc({O}, dt::f32, tag::a);
+    memory::dims st = {strides_[0], strides_[1]};
+    memory::dims dl = {dil_[0] - 1, dil_[1] - 1};
+    memory::dims pl = {pads_[0], pads_[1]};
+    // oneDNN wants the right padding that makes the output size exact.
+    memory::dims pr = {pad_r(x.shape[2], w.shape[2], 0, y.shape[2]),
+                       pad_r(x.shape[3], w.shape[3], 1, y.shape[3])};
+    auto fd = has_bias_ ? dnnl::convolution_forward::desc(dnnl::prop_kind::forward_training,
+                                                          dnnl::algorithm::convolution_direct, x_md,
+                                                          w_any, b_md, y_md, st, dl, pl, pr)
+                        : dnnl::convolution_forward::desc(dnnl::prop_kind::forward_training,
+                                                          dnnl::algorithm::convolution_direct, x_md,
+                                                          w_any, y_md, st, dl, pl, pr);
+    fwd_pd_ = dnnl::convolution_forward::primitive_desc(fd, engine());
+    fwd_ = dnnl::convolution_forward(fwd_pd_);
+    w_fwd_.init(w_user, fwd_pd_.weights_desc());
+
+    auto bd = dnnl::convolution_backward_data::desc(dnnl::algorithm::convolution_direct, x_md,
+                                                    w_any, y_md, st, dl, pl, pr);
+    bwd_d_pd_ = dnnl::convolution_backward_data::primitive_desc(bd, engine(), fwd_pd_);
+    bwd_d_ = dnnl::convolution_backward_data(bwd_d_pd_);
+    w_bwd_.init(w_user, bwd_d_pd_.weights_desc());
+
+    auto bw =
+        has_bias_
+            ? dnnl::convolution_backward_weights::desc(dnnl::algorithm::convolution_direct, x_md,
+                                                       w_any, b_md, y_md, st, dl, pl, pr)
+            : dnnl::convolution_backward_weights::desc(dnnl::algorithm::convolution_direct, x_md,
+                                                       w_any, y_md, st, dl, pl, pr);
+    bwd_w_pd_ = dnnl::convolution_backward_weights::primitive_desc(bw, engine(), fwd_pd_);
+    bwd_w_ = dnnl::convolution_backward_weights(bwd_w_pd_);
+    dw_.init(w_user, bwd_w_pd_.diff_weights_desc());
+    if (has_bias_) bias_scratch_ = Tensor(DType::f32, {O});
+
+    x_ = wrap(x_md, x.data);
+    y_ = wrap(y_md, y.data);
+    xmd_ = x_md;
+    ymd_ = y_md;
+    bmd_ = b_md;
+  }
+
+  void forward(StepContext& ctx) override {
+    std::unordered_map<int, memory> args = {
+        {DNNL_ARG_SRC, x_},
+        {DNNL_ARG_WEIGHTS, w_fwd_.to_prim(ctx.in[1]->data.raw())},
+        {DNNL_ARG_DST, y_}};
+    if (has_bias_) args[DNNL_ARG_BIAS] = wrap(bmd_, ctx.in[2]->data);
+    exec(fwd_, args);
+  }
+
+  void backward(StepContext& ctx) override {
+    const Tensor& gy = ctx.grad_out(0);
+    memory dy = wrap(ymd_, gy);
+    if (ctx.need_grad(0)) {
+      Tensor& gx = ctx.grad_in_begin(0);
+      exec(bwd_d_, {{DNNL_ARG_DIFF_DST, dy},
+                    {DNNL_ARG_WEIGHTS, w_bwd_.to_prim(ctx.in[1]->data.raw())},
+                    {DNNL_ARG_DIFF_SRC, wrap(xmd_, gx)}});
+      ctx.grad_in_done(0);
+    }
+    const bool gw = ctx.need_grad(1), gb = has_bias_ && ctx.need_grad(2);
+    if (!gw && !gb) return;
+    Tensor* wt = gw ? &ctx.grad_in_begin(1) : nullptr;
+    memory dw = gw ? dw_.prim_target(wt->raw()) : memory(bwd_w_pd_.diff_weights_desc(), engine());
+    std::unordered_map<int, memory> args = {
+        {DNNL_ARG_SRC, x_}, {DNNL_ARG_DIFF_DST, dy}, {DNNL_ARG_DIFF_WEIGHTS, dw}};
+    Tensor* bt = nullptr;
+    if (has_bias_) {
+      bt = gb ? &ctx.grad_in_begin(2) : &bias_scratch_;
+      args[DNNL_ARG_DIFF_BIAS] = wrap(bmd_, *bt);
+    }
+    exec(bwd_w_, args);
+    if (gw) {
+      dw_.to_user(wt->raw());
+      ctx.grad_in_done(1);
+    }
+    if (gb) ctx.grad_in_done(2);
+  }
+
+ private:
+  int64_t pad_r(int64_t in, int64_t k, int axis, int64_t out) const {
+    const int64_t ek = (k - 1) * dil_[axis] + 1;
+    return (out - 1) * strides_[axis] + ek - in - pads_[axis];
+  }
+
+  int64_t group_ = 1;
+  std::vector<int64_t> strides_, dil_, pads_;
+  bool has_bias_ = false;
+  dnnl::convolution_forward::primitive_desc fwd_pd_;
+  dnnl::convolution_forward fwd_;
+  dnnl::convolution_backward_data::primitive_desc bwd_d_pd_;
+  dnnl::convolution_backward_data bwd_d_;
+  dnnl::convolution_backward_weights::primitive_desc bwd_w_pd_;
+  dnnl::convolution_backward_weights bwd_w_;
+  Reorder w_fwd_, w_bwd_, dw_;
+  memory x_, y_;
+  memory::desc xmd_, ymd_, bmd_;
+  Tensor bias_scratch_;
+};
+
+std::unique_ptr<TrainKernel> make_conv(const Node& n) {
+  if (n.inputs.size() < 2 || !n.inputs[0] || !n.inputs[1]) return nullptr;
+  const Value& x = *n.inputs[0];
+  const Value& w = *n.inputs[1];
+  if (x.dtype != DType::f32 || w.dtype != DType::f32) return nullptr;
+  if (x.shape.size() != 4 || w.shape.size() != 4) return nullptr;  // 2-D convolutions only
+  const std::string ap = n.attrs.has("auto_pad") ? n.attrs.s("auto_pad") : "NOTSET";
+  if (ap != "NOTSET" && !ap.empty()) return nullptr;
+  if (n.attrs.ints("pads", {0, 0, 0, 0}).size() != 4) return nullptr;
+  return std::make_unique<ConvKernel>(n);
+}
+
+}  // namespace
+
+void register_conv() {
+  register_kernel("Conv", make_conv, "dnnl.conv");
+}
+
+}  // namespace mpq::train::dnnlk
+#endif

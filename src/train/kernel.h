@@ -1,0 +1,99 @@
+// Training kernels: how one node (or one layout conversion) runs forward and backward inside a
+// training plan. The default kernel calls the op's OpDef forward/backward (the reference rules
+// written next to each op); faster kernels (oneDNN, src/train/dnnl/) register for an op by name
+// and may decline a node they do not handle (then the reference rule runs).
+#pragma once
+
+#include <functional>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "core/tensor.h"
+#include "ir/graph.h"
+
+namespace mpq::train {
+
+// Physical layout of a 4-D activation inside a plan. Shapes are always logical (NCHW); a kNhwc
+// buffer stores the same tensor as [N,H,W,C]. oneDNN's training primitives are fastest on NHWC,
+// so they chain in it, and the plan converts where a reference op needs plain NCHW.
+enum class Layout : uint8_t { kPlain, kNhwc };
+const char* layout_name(Layout l);
+// [N,H,W,C] for kNhwc (rank 4), else the shape itself.
+Shape physical_shape(const Shape& logical, Layout l);
+// True when both layouts hold the same bytes (rank != 4, C == 1 or H*W == 1).
+bool same_bytes(const Shape& logical, Layout a, Layout b);
+
+// One tensor of a plan: a graph value (or a layout-converted copy of one) at one batch size.
+struct Slot {
+  std::string name;
+  const Value* value = nullptr;
+  Shape shape;  // logical
+  Layout layout = Layout::kPlain;
+  Tensor data;  // physical buffer
+  Tensor grad;  // same physical shape; allocated when requires_grad
+  bool requires_grad = false;
+  bool is_param = false;
+  bool is_constant = false;
+  bool has_grad = false;  // a gradient was written in the current backward pass
+  Tensor scratch;         // second gradient buffer for accumulation (lazily allocated)
+};
+
+class Autodiff;
+
+// What a kernel sees of its step.
+struct StepContext {
+  const Node* node = nullptr;  // null for layout conversions
+  std::vector<Slot*> in;       // nullptr for an omitted optional input
+  std::vector<Slot*> out;
+  std::vector<bool> want_grad;  // per input: it requires a gradient and the kernel gives one
+  bool training = true;
+  int64_t step = 0;  // optimizer steps taken so far
+
+  bool need_grad(size_t i) const { return i < want_grad.size() && want_grad[i]; }
+  bool has_grad_out(size_t o) const { return out[o]->has_grad; }
+  // Gradient of output o; zero-filled when nothing flowed into it.
+  const Tensor& grad_out(size_t o);
+  // Buffer to write the whole gradient of input i into; call grad_in_done(i) afterwards, which
+  // adds it to earlier contributions when the input has several consumers.
+  Tensor& grad_in_begin(size_t i);
+  void grad_in_done(size_t i);
+  // Adds `g` (same physical shape) to input i's gradient.
+  void accumulate_grad(size_t i, const Tensor& g);
+};
+
+class TrainKernel {
+ public:
+  virtual ~TrainKernel() = default;
+  virtual const char* name() const = 0;
+  // Layout this kernel wants for input i when its producer gives `given` (ctx.in holds the
+  // inputs before i, already placed).
+  virtual Layout input_layout(size_t i, Layout given, const StepContext& ctx) const {
+    return Layout::kPlain;
+  }
+  // Whether input i can receive a gradient (false for running statistics, scales, shapes).
+  virtual bool differentiable(size_t i) const { return true; }
+  // Layout of output o once the inputs' layouts are fixed.
+  virtual Layout output_layout(size_t o, const StepContext& ctx) const { return Layout::kPlain; }
+  // Called once per plan, after every buffer of the step is allocated.
+  virtual void prepare(StepContext& ctx) {}
+  virtual void forward(StepContext& ctx) = 0;
+  // Writes the gradient of every input with need_grad(i).
+  virtual void backward(StepContext& ctx) = 0;
+};
+
+// A factory returns nullptr to decline a node (then the next factory, finally the reference).
+using KernelFactory = std::function<std::unique_ptr<TrainKernel>(const Node&)>;
+// Registers a kernel for the op named `op` (ignored when no such op is registered).
+void register_kernel(const std::string& op, KernelFactory f, std::string impl_name);
+// The kernel for `n`: a registered one that accepts it, else the reference rule.
+std::unique_ptr<TrainKernel> make_kernel(const Node& n);
+// Kernels that convert between layouts (used by the planner).
+std::unique_ptr<TrainKernel> make_layout_kernel(Layout from, Layout to);
+// Tests: when set, kernels whose implementation name starts with "dnnl." are skipped, so the
+// reference rules (and the reference BatchNormalization training kernel) run instead.
+void set_skip_dnnl_kernels(bool on);
+// Registers the built-in kernels once (oneDNN ones when built with oneDNN).
+void register_builtin_kernels();
+
+}  // namespace mpq::train

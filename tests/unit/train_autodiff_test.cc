@@ -1,0 +1,153 @@
+// The whole autodiff against central differences: conv + batchnorm (training mode) + relu +
+// maxpool + flatten + gemm + softmax cross-entropy, on oneDNN kernels and on the reference rules.
+#include <gtest/gtest.h>
+
+#include <cmath>
+
+#include "gradcheck.h"
+#include "ir/op_def.h"
+#include "train/autodiff.h"
+#include "train/loss.h"
+
+namespace mpq::train {
+namespace {
+
+using mpq::testing::random_tensor;
+
+Attributes ints_attr(std::initializer_list<std::pair<const char*, std::vector<int64_t>>> kv) {
+  Attributes a;
+  for (auto& [k, v] : kv) a.set(k, v);
+  return a;
+}
+
+// x[N,2,6,6] -> Conv(3,3x3,pad1) -> BN -> Relu -> MaxPool2 -> Flatten -> Gemm(27->4)
+std::unique_ptr<Graph> small_net() {
+  auto g = std::make_unique<Graph>();
+  Value* x = g->add_input("x", DType::f32, {-1, 2, 6, 6});
+  Value* w = g->add_constant("conv.w", random_tensor({3, 2, 3, 3}, 11, 0.4f));
+  Value* b = g->add_constant("conv.b", random_tensor({3}, 12, 0.1f));
+  Node* conv = g->add_node(OpKind::Conv, "conv", {x, w, b}, 1,
+                           ints_attr({{"kernel_shape", {3, 3}}, {"pads", {1, 1, 1, 1}}}));
+  Value* gamma = g->add_constant("bn.scale", Tensor::from<float>({3}, {1.2f, 0.8f, 1.5f}));
+  Value* beta = g->add_constant("bn.bias", Tensor::from<float>({3}, {0.1f, -0.2f, 0.3f}));
+  Value* rm = g->add_constant("bn.mean", Tensor::from<float>({3}, {0.f, 0.f, 0.f}));
+  Value* rv = g->add_constant("bn.var", Tensor::from<float>({3}, {1.f, 1.f, 1.f}));
+  Node* bn =
+      g->add_node(OpKind::BatchNormalization, "bn", {conv->outputs[0], gamma, beta, rm, rv}, 1);
+  Node* relu = g->add_node(OpKind::Relu, "relu", {bn->outputs[0]}, 1);
+  Node* pool = g->add_node(OpKind::MaxPool, "pool", {relu->outputs[0]}, 1,
+                           ints_attr({{"kernel_shape", {2, 2}}, {"strides", {2, 2}}}));
+  Attributes fa;
+  fa.set("axis", int64_t{1});
+  Node* flat = g->add_node(OpKind::Flatten, "flat", {pool->outputs[0]}, 1, fa);
+  Value* fw = g->add_constant("fc.w", random_tensor({4, 27}, 13, 0.3f));
+  Value* fb = g->add_constant("fc.b", random_tensor({4}, 14, 0.1f));
+  Attributes ga;
+  ga.set("transB", int64_t{1});
+  Node* fc = g->add_node(OpKind::Gemm, "fc", {flat->outputs[0], fw, fb}, 1, ga);
+  g->add_output(fc->outputs[0]);
+  for (const auto& n : g->nodes()) apply_attr_schema(*n);
+  infer_shapes(*g);
+  return g;
+}
+
+void check_whole_graph(bool dnnl) {
+  set_skip_dnnl_kernels(!dnnl);
+  auto g = small_net();
+  Autodiff ad(*g);
+  ASSERT_EQ(ad.params().size(), 6u);  // conv w/b, bn scale/bias, fc w/b (not the running stats)
+  Tensor x = random_tensor({4, 2, 6, 6}, 21);
+  Tensor y = Tensor::from<int64_t>({4}, {0, 3, 1, 2});
+  auto loss = [&]() {
+    const Tensor& out = ad.forward(x, true);
+    return softmax_cross_entropy(out, y, nullptr).loss;
+  };
+  const Tensor& out = ad.forward(x, true);
+  softmax_cross_entropy(out, y, &ad.output_grad());
+  ad.backward();
+  const double h = 1e-3;
+  int checked = 0;
+  for (Param& p : ad.params()) {
+    ASSERT_TRUE(p.has_grad) << p.value->name;
+    Tensor an = p.grad.clone();
+    float* w = p.data.data<float>();
+    for (int64_t i = 0; i < p.data.numel(); ++i) {
+      const float keep = w[i];
+      w[i] = keep + static_cast<float>(h);
+      const double lp = loss();
+      w[i] = keep - static_cast<float>(h);
+      const double lm = loss();
+      w[i] = keep;
+      const double fd = (lp - lm) / (2 * h);
+      const double a = an.data<float>()[i];
+      EXPECT_NEAR(fd, a, 1e-3 + 1e-2 * std::abs(a)) << p.value->name << "[" << i << "]";
+      ++checked;
+    }
+  }
+  EXPECT_EQ(checked, 3 * 2 * 9 + 3 + 3 + 3 + 4 * 27 + 4);
+  set_skip_dnnl_kernels(false);
+}
+
+TEST(TrainAutodiff, WholeGraphGradientMatchesFiniteDifferencesDnnl) {
+  check_whole_graph(true);
+}
+TEST(TrainAutodiff, WholeGraphGradientMatchesFiniteDifferencesReference) {
+  check_whole_graph(false);
+}
+
+// The oneDNN kernels and the reference rules agree on outputs and gradients, and training-mode
+// BatchNormalization updates its running statistics in place.
+TEST(TrainAutodiff, DnnlAndReferenceKernelsAgree) {
+  std::vector<std::vector<float>> grads[2];
+  std::vector<float> outs[2], stats[2];
+  for (int mode = 0; mode < 2; ++mode) {
+    set_skip_dnnl_kernels(mode == 1);
+    auto g = small_net();
+    Autodiff ad(*g);
+    Tensor x = random_tensor({5, 2, 6, 6}, 31);
+    const Tensor& out = ad.forward(x, true);
+    outs[mode] = out.to_floats();
+    softmax_cross_entropy(out, Tensor::from<int64_t>({5}, {0, 1, 2, 3, 0}), &ad.output_grad());
+    ad.backward();
+    for (Param& p : ad.params()) grads[mode].push_back(p.grad.to_floats());
+    stats[mode] = g->find_value("bn.var")->constant->to_floats();
+  }
+  set_skip_dnnl_kernels(false);
+  for (size_t i = 0; i < outs[0].size(); ++i) EXPECT_NEAR(outs[0][i], outs[1][i], 1e-4);
+  for (size_t p = 0; p < grads[0].size(); ++p)
+    for (size_t i = 0; i < grads[0][p].size(); ++i)
+      EXPECT_NEAR(grads[0][p][i], grads[1][p][i], 1e-4 + 1e-3 * std::abs(grads[1][p][i]));
+  for (size_t c = 0; c < 3; ++c) {
+    EXPECT_NEAR(stats[0][c], stats[1][c], 1e-5);
+    EXPECT_NE(stats[0][c], 1.f);  // moved from its initial value
+  }
+}
+
+TEST(TrainAutodiff, EvalUsesRunningStatisticsAndBatchSizesReplan) {
+  auto g = small_net();
+  Autodiff ad(*g);
+  Tensor x = random_tensor({3, 2, 6, 6}, 41);
+  // Eval mode with mean 0 / var 1 equals the same net with the BN as an affine map.
+  std::vector<float> a = ad.forward(x, false).to_floats();
+  Tensor x1 = random_tensor({1, 2, 6, 6}, 41);
+  std::memcpy(x1.raw(), x.raw(), x1.nbytes());
+  std::vector<float> b = ad.forward(x1, false).to_floats();  // batch 1: another plan
+  for (int k = 0; k < 4; ++k) EXPECT_NEAR(a[k], b[k], 1e-5);
+  EXPECT_EQ(g->find_value("bn.mean")->constant->to_floats()[0], 0.f);  // eval: no update
+}
+
+TEST(TrainAutodiff, DataShapeMismatchIsInvalidInput) {
+  auto g = small_net();
+  Autodiff ad(*g);
+  try {
+    ad.forward(Tensor(DType::f32, {2, 1, 6, 6}), true);
+    FAIL();
+  } catch (const Error& e) {
+    EXPECT_EQ(e.status().code, Code::kInvalidInput);
+    EXPECT_EQ(e.status().key, "x");
+    EXPECT_NE(e.status().message.find("[2,1,6,6]"), std::string::npos) << e.what();
+  }
+}
+
+}  // namespace
+}  // namespace mpq::train

@@ -1,0 +1,155 @@
+// mpq calibrate: post-training calibration of an ONNX model on data; writes the calibration table
+// (every tensor's range + NNI's per-layer keys) that `mpq build --calib` reads.
+#include <algorithm>
+#include <chrono>
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <iostream>
+#include <sstream>
+#include <thread>
+
+#include "commands.h"
+#include "data_options.h"
+#include "frontend/onnx/importer.h"
+#include "quant/calibrator.h"
+#include "quant/model_hash.h"
+
+namespace mpq::cli {
+
+namespace {
+
+struct CalibrateArgs {
+  std::string model, config, method = "entropy", cache, output;
+  data::DataSpec data;
+  double percentile = 99.99;
+  int64_t calib_images = 1000;
+  uint64_t seed = 0;
+  int batch = 32;
+  int threads = std::max(1, static_cast<int>(std::thread::hardware_concurrency()));
+  bool quiet = false;
+};
+
+void warn(const std::string& w) {
+  std::cerr << "mpq: warning: " << w << "\n";
+}
+
+int run_calibrate(const CalibrateArgs& a) {
+  quant::CalibrationOptions o;
+  if (!quant::parse_calib_method(a.method, &o.method))
+    invalid_input(str("unknown calibration method '", a.method,
+                      "' (expected entropy, minmax, percentile or mse)"))
+        .key("--method")
+        .raise();
+  o.method_options.percentile = a.percentile;
+  o.calib_images = a.calib_images;
+  o.seed = a.seed;
+  o.batch_size = a.batch;
+  o.threads = a.threads;
+  o.quiet = a.quiet;
+
+  const auto t0 = std::chrono::steady_clock::now();
+  std::unique_ptr<Graph> g = import_onnx(a.model);
+  if (g->inputs().empty()) invalid_input("the model has no inputs").file(a.model).raise();
+
+  std::optional<quant::ResolvedConfig> cfg;
+  std::string config_hash;
+  if (!a.config.empty()) {
+    std::ifstream f(a.config, std::ios::binary);
+    if (!f) not_found("cannot open the config_list file").file(a.config).raise();
+    std::stringstream ss;
+    ss << f.rdbuf();
+    quant::ConfigList c = quant::ConfigList::parse_string(ss.str(), a.config);
+    for (const auto& w : c.warnings()) warn(w);
+    quant::Fnv1a64 h;
+    h.string(ss.str());
+    config_hash = h.hex();
+    cfg = c.resolve(*g);
+    for (const auto& w : cfg->warnings) warn(w);
+  }
+
+  std::unique_ptr<data::Dataset> ds = data::open_dataset(a.data, g->inputs()[0]->shape);
+  quant::Calibrator calib(*g, o, std::move(cfg), a.config, config_hash);
+  calib.check_data(*ds);
+
+  if (!a.cache.empty()) {
+    const std::string mh = quant::model_hash(*g);
+    const std::string dh = quant::data_hash(*ds, calib.sample(*ds));
+    std::string why;
+    std::optional<quant::CalibrationTable> cached;
+    if (!std::filesystem::exists(a.cache)) {
+      why = "it does not exist yet";
+    } else {
+      try {
+        cached = quant::read_calibration_table(a.cache);
+        why = quant::cache_mismatch(*cached, mh, dh, calib.options_json(*ds));
+      } catch (const Error& e) {
+        why = str("it cannot be read (", e.status().to_string(), ")");
+      }
+    }
+    if (why.empty()) {
+      quant::write_calibration_table(*cached, a.output);
+      std::cerr << "mpq: calibration cache " << a.cache
+                << " matches this model, data and options: reused it (no calibration run)\n";
+      std::cout << "wrote " << a.output << " (" << cached->tensors.size() << " tensors, "
+                << cached->layers.size() << " layers) from the cache\n";
+      return 0;
+    }
+    std::cerr << "mpq: calibration cache " << a.cache << " not used: " << why << "; calibrating\n";
+  }
+
+  quant::CalibrationTable t = calib.run(*ds);
+  for (const auto& w : calib.warnings()) warn(w);
+  quant::write_calibration_table(t, a.output);
+  if (!a.cache.empty() && a.cache != a.output) quant::write_calibration_table(t, a.cache);
+  const double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  std::printf("calibrated %zu tensors and %zu weights on %lld images of %s (%s) in %.2f s\n",
+              t.tensors.size(), t.weights.size(), static_cast<long long>(t.header.num_samples),
+              ds->describe().c_str(), t.header.method.c_str(), secs);
+  std::printf("wrote %s (%zu layers%s)\n", a.output.c_str(), t.layers.size(),
+              a.cache.empty() || a.cache == a.output ? "" : str("; cache ", a.cache).c_str());
+  return 0;
+}
+
+}  // namespace
+
+void register_calibrate(CLI::App& app, std::function<int()>& action) {
+  auto* cmd = app.add_subcommand(
+      "calibrate",
+      "Post-training calibration: run the float model on sampled images and write every tensor's "
+      "range plus NNI's per-layer keys");
+  auto a = std::make_shared<CalibrateArgs>();
+  cmd->add_option("--model", a->model, "ONNX model (float)")->required();
+  add_data_options(cmd, a->data)->required();
+  cmd->add_option("--config", a->config,
+                  "NNI config_list (JSON) choosing the layers and bits; default: 8 bits for every "
+                  "quantizable layer (Conv, Gemm, MatMul, Add)");
+  cmd->add_option("--method", a->method,
+                  "Range method: entropy (KL, TensorRT's 128-level search), minmax, percentile, "
+                  "mse")
+      ->capture_default_str();
+  cmd->add_option("--percentile", a->percentile,
+                  "For --method percentile: the percentile of |x| kept, in (0, 100]")
+      ->capture_default_str();
+  cmd->add_option("--calib-images", a->calib_images,
+                  "Images sampled (seeded) from the data; 0 = all")
+      ->capture_default_str()
+      ->check(CLI::NonNegativeNumber);
+  cmd->add_option("--seed", a->seed, "Sampling seed")->capture_default_str();
+  cmd->add_option("--batch", a->batch, "Images per executor run (part of the result)")
+      ->capture_default_str()
+      ->check(CLI::PositiveNumber);
+  cmd->add_option("--threads", a->threads, "Histogram threads (default: all cores; the table does not depend on it)")
+      ->capture_default_str()
+      ->check(CLI::PositiveNumber);
+  cmd->add_option("--cache", a->cache,
+                  "Reuse this table when its model hash, data hash and options match (says so "
+                  "either way); otherwise calibrate and write it");
+  cmd->add_flag("--quiet", a->quiet, "No progress bar");
+  cmd->add_option("-o,--output", a->output, "Calibration table to write (JSON)")->required();
+  cmd->callback([&action, a] { action = [a] { return run_calibrate(*a); }; });
+}
+
+MPQ_REGISTER_COMMAND(register_calibrate);
+
+}  // namespace mpq::cli
