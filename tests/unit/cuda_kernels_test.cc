@@ -49,7 +49,8 @@ QuantParams qp(float scale, int zp, bool is_signed) {
 // out as the specs say); returns the outputs as host tensors of the specs' dtype and byte order.
 std::vector<Tensor> run_kernel(const Node& n, Precision p, std::vector<TensorSpec> in_specs,
                                std::vector<TensorSpec> out_specs, const std::vector<Tensor>& inputs,
-                               int64_t batch, const char* force_tile = nullptr) {
+                               int64_t batch, const char* force_tile = nullptr,
+                               const char* force_split = nullptr) {
   std::string why;
   const KernelInfo* ki = KernelRegistry::instance().find("cuda", n, p, &why);
   EXPECT_NE(ki, nullptr) << why;
@@ -62,8 +63,10 @@ std::vector<Tensor> run_kernel(const Node& n, Precision p, std::vector<TensorSpe
   for (auto& t : in_specs) s.inputs.push_back(t.shape.empty() && !t.constant ? nullptr : &t);
   for (auto& t : out_specs) s.outputs.push_back(&t);
   if (force_tile) setenv("MPQ_CUDA_TILE", force_tile, 1);
+  if (force_split) setenv("MPQ_CUDA_SPLITK", force_split, 1);
   k->prepare(s);
-  if (force_tile) unsetenv("MPQ_CUDA_TILE");
+  unsetenv("MPQ_CUDA_TILE");
+  unsetenv("MPQ_CUDA_SPLITK");
   std::vector<cuda::DeviceBuffer> dev_in, dev_out;
   KernelArgs a;
   a.batch = batch;
@@ -265,8 +268,11 @@ void check_int8_conv(const ConvCase& cc, bool x_signed, DType out_dt) {
   for (int cfg : cuda::conv_candidates(kind, load)) {
     const std::string name = cuda::conv_configs()[cfg].name;
     SCOPED_TRACE(name);
-    for (int64_t batch : {static_cast<int64_t>(cc.n), int64_t{1}}) {
-      auto got = run_kernel(n, Precision::kInt8, ins, outs, host, batch, name.c_str());
+    for (int64_t batch : {static_cast<int64_t>(cc.n), int64_t{1}, -static_cast<int64_t>(cc.n)}) {
+      // A negative batch: the full batch with split-K forced (2 splits) where the layer allows.
+      const char* split = batch < 0 ? "2" : "1";
+      batch = batch < 0 ? -batch : batch;
+      auto got = run_kernel(n, Precision::kInt8, ins, outs, host, batch, name.c_str(), split);
       ASSERT_EQ(got.size(), 1u);
       const int64_t count = got[0].numel();
       int bad = 0;
@@ -361,7 +367,9 @@ void check_float_conv(const ConvCase& cc, Precision p) {
   for (int cfg : cuda::conv_candidates(kind, load)) {
     const std::string name = cuda::conv_configs()[cfg].name;
     SCOPED_TRACE(name);
-    auto got = run_kernel(n, p, ins, outs, host, cc.n, name.c_str());
+    for (const char* split : {"1", "2"}) {
+    SCOPED_TRACE(str("split ", split));
+    auto got = run_kernel(n, p, ins, outs, host, cc.n, name.c_str(), split);
     ASSERT_EQ(got.size(), 1u);
     // Back to NCHW f32 for the comparison.
     Tensor gy(DType::f32, ys);
@@ -374,6 +382,7 @@ void check_float_conv(const ConvCase& cc, Precision p) {
       maxerr = std::isnan(e) ? 1e30f : std::max(maxerr, e);
     }
     EXPECT_LE(maxerr, (half ? 4e-3f : 2e-5f) * maxabs) << "max |want| " << maxabs;
+    }
   }
 }
 

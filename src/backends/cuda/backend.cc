@@ -66,6 +66,10 @@ class CudaPlanRunner : public PlanRunner {
       }
       step_ctx_.push_back(it->second.get());
     }
+    size_t ws = 0;  // scratch the kernels need, reserved before any graph is captured
+    for (const auto& k : kernels)
+      if (const auto* u = dynamic_cast<const WorkspaceUser*>(k.get())) ws = std::max(ws, u->workspace_bytes());
+    if (ws) ctx_.reserve(ws);
     if (!all_cuda_) host_arena_ = Tensor(DType::u8, {static_cast<int64_t>(std::max<size_t>(mem.arena_bytes, 1))});
   }
 

@@ -60,7 +60,7 @@ Geometry geometry(const Node& n, const TensorSpec& x, const TensorSpec& w, const
   return g;
 }
 
-class ConvKernel : public Kernel {
+class ConvKernel : public Kernel, public WorkspaceUser {
  public:
   void prepare(const KernelSetup& s) override {
     const Node& n = *s.node;
@@ -214,14 +214,21 @@ class ConvKernel : public Kernel {
     p.x = a.inputs[0];
     p.y = a.outputs[0];
     if (has_res_) p.ep.res = a.inputs[3];
-    MPQ_CUDA_CHECK(conv_launch(cfg_, p, stream_of(a)));
+    CudaContext& ctx = cuda_ctx(a);
+    if (p.ksplit > 1)
+      p.partial = static_cast<float*>(ctx.workspace(static_cast<size_t>(p.ksplit) * p.M * p.OC * sizeof(float)));
+    MPQ_CUDA_CHECK(conv_launch(cfg_, p, ctx.stream()));
+  }
+
+  size_t workspace_bytes() const override {
+    return p_.ksplit > 1 ? static_cast<size_t>(p_.ksplit) * max_m_ * p_.OC * sizeof(float) : 0;
   }
 
   std::string impl_name() const override {
     static const char* kinds[] = {"s8", "u8", "f16", "f32"};
     const ConvConfig& c = conv_configs().at(cfg_);
     return str("cuda.igemm_", kinds[kind_], "_", p_.KH, "x", p_.KW, kind_ == kConvF32 ? "_simt" : "_tc",
-               p_.groups > 1 ? "_grouped" : "", " [", c.name, "]");
+               p_.groups > 1 ? "_grouped" : "", " [", c.name, p_.ksplit > 1 ? str("_splitk", p_.ksplit) : "", "]");
   }
 
  private:
@@ -234,7 +241,8 @@ class ConvKernel : public Kernel {
     return 0;
   }
 
-  // Times every candidate tile configuration on scratch buffers at the maximum batch.
+  // Times every candidate (tile configuration, split-K) pair on scratch buffers at the maximum
+  // batch and keeps the fastest. Split-K is tried where the tiles alone give few CTAs.
   void choose_config(const KernelSetup& s, const TensorSpec& x, const TensorSpec& y) {
     std::vector<int> cands = conv_candidates(kind_, vec_);
     if (cands.empty()) internal_error("no CUDA conv configuration compiled for this kind").raise();
@@ -244,9 +252,33 @@ class ConvKernel : public Kernel {
                              [&](int c) { return conv_configs()[c].name == force; });
       if (it != cands.end()) cands = std::vector<int>{*it};
     }
-    cfg_ = cands[0];
-    if (cands.size() == 1) return;
-    DeviceBuffer xb(x.bytes_at(s.max_batch)), yb(y.bytes_at(s.max_batch)), rb;
+    max_m_ = static_cast<int64_t>(s.max_batch) * p_.OH * p_.OW;
+    const int kt_total = p_.Kpad / conv_k_multiple(kind_);  // the multiple is one k-tile
+    struct Choice { int cfg, split, per; };
+    std::vector<Choice> choices;
+    const bool no_split = std::getenv("MPQ_CUDA_NO_SPLITK") != nullptr;
+    for (int c : cands) {
+      const ConvConfig& cc = conv_configs()[c];
+      const int64_t ctas = ceil_div(max_m_, cc.bm) * ceil_div(p_.OCg, cc.bn) * p_.groups;
+      choices.push_back({c, 1, 0});
+      if (no_split || ctas >= 264) continue;
+      for (int split : {2, 4, 8, 16}) {
+        if (kt_total < 2 * split || ctas * split > 4 * 264) continue;
+        const int per = static_cast<int>(ceil_div(kt_total, split));
+        choices.push_back({c, static_cast<int>(ceil_div(kt_total, per)), per});
+      }
+    }
+    if (const char* fs = std::getenv("MPQ_CUDA_SPLITK")) {  // tests: force a split where possible
+      std::vector<Choice> keep;
+      for (const Choice& ch : choices)
+        if (ch.split == std::atoi(fs)) keep.push_back(ch);
+      if (!keep.empty()) choices = keep;
+    }
+    cfg_ = choices[0].cfg;
+    p_.ksplit = choices[0].split;
+    p_.kt_per_split = choices[0].per;
+    if (choices.size() == 1) return;
+    DeviceBuffer xb(x.bytes_at(s.max_batch)), yb(y.bytes_at(s.max_batch)), rb, ws;
     MPQ_CUDA_CHECK(cudaMemset(xb.get(), 0x3c, xb.bytes()));
     ConvParams p = p_;
     p.N = static_cast<int32_t>(s.max_batch);
@@ -257,23 +289,32 @@ class ConvKernel : public Kernel {
       MPQ_CUDA_CHECK(cudaMemset(rb.get(), 0x3c, rb.bytes()));
       p.ep.res = rb.get();
     }
+    int max_split = 1;
+    for (const Choice& ch : choices) max_split = std::max(max_split, ch.split);
+    if (max_split > 1) ws = DeviceBuffer(static_cast<size_t>(max_split) * p.M * p.OC * sizeof(float));
     cudaEvent_t e0, e1;
     MPQ_CUDA_CHECK(cudaEventCreate(&e0));
     MPQ_CUDA_CHECK(cudaEventCreate(&e1));
     float best = 1e30f;
-    for (int c : cands) {
-      for (int i = 0; i < 2; ++i) MPQ_CUDA_CHECK(conv_launch(c, p, nullptr));
+    Choice pick = choices[0];
+    for (const Choice& ch : choices) {
+      p.ksplit = ch.split, p.kt_per_split = ch.per;
+      p.partial = static_cast<float*>(ws.get());
+      for (int i = 0; i < 2; ++i) MPQ_CUDA_CHECK(conv_launch(ch.cfg, p, nullptr));
       MPQ_CUDA_CHECK(cudaEventRecord(e0));
       constexpr int kReps = 5;
-      for (int i = 0; i < kReps; ++i) MPQ_CUDA_CHECK(conv_launch(c, p, nullptr));
+      for (int i = 0; i < kReps; ++i) MPQ_CUDA_CHECK(conv_launch(ch.cfg, p, nullptr));
       MPQ_CUDA_CHECK(cudaEventRecord(e1));
       MPQ_CUDA_CHECK(cudaEventSynchronize(e1));
       float ms = 0.f;
       MPQ_CUDA_CHECK(cudaEventElapsedTime(&ms, e0, e1));
-      if (ms < best) best = ms, cfg_ = c;
+      if (ms < best) best = ms, pick = ch;
     }
     cudaEventDestroy(e0);
     cudaEventDestroy(e1);
+    cfg_ = pick.cfg;
+    p_.ksplit = pick.split;
+    p_.kt_per_split = pick.per;
     best_ms_ = best / 5;
   }
 
@@ -283,6 +324,7 @@ class ConvKernel : public Kernel {
   bool has_res_ = false;
   int cfg_ = 0;
   float best_ms_ = 0.f;
+  int64_t max_m_ = 0;
   DeviceBuffer w_, alpha_, beta_, ktab_;
 };
 

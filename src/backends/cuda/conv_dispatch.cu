@@ -1,5 +1,6 @@
 // The table of compiled convolution kernels (tile shapes x arithmetic x gather mode) and their
 // launch. The backend picks among the candidates per layer by timing them at prepare.
+#include <algorithm>
 #include <mutex>
 
 #include "backends/cuda/igemm_f32.cuh"
@@ -135,11 +136,33 @@ cudaError_t conv_prepare(int cfg) {
   return e.cfg.smem > 48 * 1024 ? e.attr(e.cfg.smem) : cudaSuccess;
 }
 
+// Sums the split-K partials of 4 channels of one pixel per thread and applies the epilogue.
+__global__ void splitk_reduce_kernel(const __grid_constant__ ConvParams p) {
+  const int per_row = (p.OC + 3) / 4;
+  const int64_t total = static_cast<int64_t>(p.M) * per_row;
+  for (int64_t i = blockIdx.x * static_cast<int64_t>(blockDim.x) + threadIdx.x; i < total;
+       i += static_cast<int64_t>(gridDim.x) * blockDim.x) {
+    const int m = static_cast<int>(i / per_row), oc = static_cast<int>(i - static_cast<int64_t>(m) * per_row) * 4;
+    const int count = min(4, p.OC - oc);
+    const int64_t off = static_cast<int64_t>(m) * p.OC + oc, plane = static_cast<int64_t>(p.M) * p.OC;
+    float v[4] = {0.f, 0.f, 0.f, 0.f};
+    for (int s = 0; s < p.ksplit; ++s)
+      for (int j = 0; j < count; ++j) v[j] += p.partial[s * plane + off + j];
+    store_run(p.ep, p.y, off, oc, v, count);
+  }
+}
+
 cudaError_t conv_launch(int cfg, const ConvParams& p, cudaStream_t stream) {
   const Entry& e = entries().at(cfg);
   const dim3 grid(static_cast<unsigned>(ceil_div(p.M, e.cfg.bm)),
-                  static_cast<unsigned>(ceil_div(p.OCg, e.cfg.bn)), static_cast<unsigned>(p.groups));
+                  static_cast<unsigned>(ceil_div(p.OCg, e.cfg.bn)),
+                  static_cast<unsigned>(p.groups * p.ksplit));
   e.launch(p, grid, e.cfg.smem, stream);
+  if (p.ksplit > 1) {
+    const int64_t items = static_cast<int64_t>(p.M) * ((p.OC + 3) / 4);
+    const unsigned blocks = static_cast<unsigned>(std::min<int64_t>(ceil_div(items, 256), 1 << 20));
+    splitk_reduce_kernel<<<blocks, 256, 0, stream>>>(p);
+  }
   return cudaGetLastError();
 }
 

@@ -96,6 +96,11 @@ struct ConvParams {
   // Element gathers only: per k < Kpad, {kh*DH, kw*DW, c, k < K}, so that the gather needs no
   // integer division (device memory, read through the read-only cache).
   const int32_t* ktab = nullptr;
+  // Split-K: blockIdx.z = group * ksplit + split; split s covers k-tiles [s * kt_per_split, ...).
+  // With ksplit > 1 the conv kernel writes raw float sums to partial[split][M][OC] and
+  // splitk_reduce applies the epilogue.
+  int32_t ksplit = 1, kt_per_split = 0;
+  float* partial = nullptr;
   void* y = nullptr;
   Epilogue ep;
 };

@@ -72,10 +72,20 @@ CudaContext::~CudaContext() {
 
 void CudaContext::end_run() { MPQ_CUDA_CHECK(cudaStreamSynchronize(stream_)); }
 
-cudaStream_t stream_of(const KernelArgs& a) {
+CudaContext& cuda_ctx(const KernelArgs& a) {
   auto* c = dynamic_cast<CudaContext*>(a.ctx);
   if (!c) internal_error("a CUDA kernel ran without a CUDA context").raise();
-  return c->stream();
+  return *c;
+}
+
+cudaStream_t stream_of(const KernelArgs& a) { return cuda_ctx(a).stream(); }
+
+void* CudaContext::workspace(size_t bytes) {
+  if (ws_.bytes() < bytes) {
+    MPQ_CUDA_CHECK(cudaStreamSynchronize(stream_));
+    ws_ = DeviceBuffer(bytes);
+  }
+  return ws_.get();
 }
 
 bool is_q(DType t) { return t == DType::i8 || t == DType::u8; }

@@ -56,19 +56,33 @@ class PinnedBuffer {
   size_t n_ = 0;
 };
 
-// Per-caller state: the stream every kernel of a run is enqueued on.
+// Per-caller state: the stream every kernel of a run is enqueued on, and scratch device memory
+// (split-K partial sums) that kernels use during their run.
 class CudaContext : public BackendContext {
  public:
   CudaContext();
   ~CudaContext() override;
   cudaStream_t stream() const { return stream_; }
   void end_run() override;  // waits for the stream
+  // Scratch of at least `bytes`; grows (synchronously) if needed, so reserve() the largest size
+  // before capturing a CUDA graph.
+  void* workspace(size_t bytes);
+  void reserve(size_t bytes) { workspace(bytes); }
 
  private:
   cudaStream_t stream_ = nullptr;
+  DeviceBuffer ws_;
+};
+
+// Kernels that need CudaContext scratch say how much (at the maximum batch).
+class WorkspaceUser {
+ public:
+  virtual ~WorkspaceUser() = default;
+  virtual size_t workspace_bytes() const = 0;
 };
 
 cudaStream_t stream_of(const KernelArgs& a);
+CudaContext& cuda_ctx(const KernelArgs& a);
 
 // Kernel-side view of a tensor spec.
 int32_t dt_code(DType t);  // throws kUnsupported for dtypes the kernels do not handle

@@ -19,7 +19,8 @@ __global__ void __launch_bounds__(kBM * 2) igemm_f32_kernel(const __grid_constan
   __shared__ __align__(16) float As[2][kBK][kBM];
   __shared__ __align__(16) float Bs[2][kBK][kBN];
   const int tid = threadIdx.x, tx = tid & 15, ty = tid >> 4;
-  const int g = blockIdx.z, m0 = blockIdx.x * kBM, n0 = blockIdx.y * kBN;
+  const int g = blockIdx.z / p.ksplit, split = blockIdx.z - g * p.ksplit;
+  const int m0 = blockIdx.x * kBM, n0 = blockIdx.y * kBN;
   const float* x = static_cast<const float*>(p.x);
   const float* w = static_cast<const float*>(p.w) + (static_cast<int64_t>(g) * p.OCpad + n0) * p.Kpad;
 
@@ -98,13 +99,15 @@ __global__ void __launch_bounds__(kBM * 2) igemm_f32_kernel(const __grid_constan
 #pragma unroll
     for (int j = 0; j < kTN; ++j) acc[i][j] = 0.f;
 
-  const int ktiles = p.Kpad / kBK;
-  fetch(0);
+  const int kt_begin = p.ksplit > 1 ? split * p.kt_per_split : 0;
+  const int kt_total = p.Kpad / kBK;
+  const int ktiles = p.ksplit > 1 ? min(p.kt_per_split, kt_total - kt_begin) : kt_total;
+  fetch(kt_begin);
   stash(0);
   __syncthreads();
   for (int kt = 0; kt < ktiles; ++kt) {
     const int buf = kt & 1;
-    if (kt + 1 < ktiles) fetch(kt + 1);
+    if (kt + 1 < ktiles) fetch(kt_begin + kt + 1);
 #pragma unroll
     for (int k = 0; k < kBK; ++k) {
       float a[8], b[kTN];
@@ -130,6 +133,18 @@ __global__ void __launch_bounds__(kBM * 2) igemm_f32_kernel(const __grid_constan
 
   // Epilogue: each thread owns 8 pixels x kTN consecutive channels.
   const int n = n0 + tx * kTN;
+  if (p.ksplit > 1) {  // raw sums for splitk_reduce
+    float* part = p.partial + static_cast<int64_t>(split) * p.M * p.OC;
+#pragma unroll
+    for (int i = 0; i < 8; ++i) {
+      const int m = m0 + ty * 8 + i;
+      if (m >= p.M) break;
+#pragma unroll
+      for (int j = 0; j < kTN; ++j)
+        if (n + j < p.OCg) part[static_cast<int64_t>(m) * p.OC + g * p.OCg + n + j] = acc[i][j];
+    }
+    return;
+  }
   if (n < p.OCg) {
     const int oc = g * p.OCg + n;
 #pragma unroll

@@ -120,7 +120,7 @@ __global__ void __launch_bounds__(kWarpsM* kWarpsN * 32)
   extern __shared__ __align__(128) uint8_t smem[];
   const int tid = threadIdx.x, lane = tid & 31, warp = tid >> 5;
   const int wm0 = (warp / kWarpsN) * kWM, wn0 = (warp % kWarpsN) * kWN;
-  const int g = blockIdx.z;
+  const int g = blockIdx.z / p.ksplit, split = blockIdx.z - g * p.ksplit;
   const int m0 = blockIdx.x * kBM, n0 = blockIdx.y * kBN;
   const uint8_t* x = static_cast<const uint8_t*>(p.x);
   const uint8_t* w = static_cast<const uint8_t*>(p.w);
@@ -144,13 +144,15 @@ __global__ void __launch_bounds__(kWarpsM* kWarpsN * 32)
   const uint4 fill4 = make_uint4(fill, fill, fill, fill);
   const int gc0 = g * p.Cg;
   const uint8_t* wg = w + (static_cast<int64_t>(g) * p.OCpad + n0) * p.Kpad * kE;
-  const int ktiles = p.Kpad / kBKe;
+  const int kt_begin = p.ksplit > 1 ? split * p.kt_per_split : 0;
+  const int kt_total = p.Kpad / kBKe;
+  const int ktiles = p.ksplit > 1 ? min(p.kt_per_split, kt_total - kt_begin) : kt_total;
 
   // Tap (kh, kw) and channel c of this thread's chunk, advanced tile by tile (load_tile is called
-  // for kt = 0, 1, 2, ... in order) instead of divided out each time.
+  // for kt = kt_begin, kt_begin + 1, ... in order) instead of divided out each time.
   int t_c = 0, t_kh = 0, t_kw = 0;
   if constexpr (kLoad == kLoadVec16) {
-    const int k0 = chunk * kChunkE, tap = k0 / p.Cg;
+    const int k0 = kt_begin * kBKe + chunk * kChunkE, tap = k0 / p.Cg;
     t_c = k0 - tap * p.Cg, t_kh = tap / p.KW, t_kw = tap - t_kh * p.KW;
   }
   auto load_tile = [&](int kt, int stage) {
@@ -250,7 +252,7 @@ __global__ void __launch_bounds__(kWarpsM* kWarpsN * 32)
 
 #pragma unroll
   for (int s = 0; s < kStages - 1; ++s) {
-    if (s < ktiles) load_tile(s, s);
+    if (s < ktiles) load_tile(kt_begin + s, s);
     cp_async_commit();
   }
 
@@ -259,7 +261,7 @@ __global__ void __launch_bounds__(kWarpsM* kWarpsN * 32)
     __syncthreads();
     {
       const int nk = kt + kStages - 1;
-      if (nk < ktiles) load_tile(nk, nk % kStages);
+      if (nk < ktiles) load_tile(kt_begin + nk, nk % kStages);
       cp_async_commit();
     }
     const uint8_t* As = smem + (kt % kStages) * kStageBytes;
@@ -309,6 +311,26 @@ __global__ void __launch_bounds__(kWarpsM* kWarpsN * 32)
   // their scales and biases are read once.
   static_assert(kThreads % (kBN / 4) == 0, "channel group must be fixed per thread");
   const int c = (tid % (kBN / 4)) * 4, n = n0 + c;
+  if (p.ksplit > 1) {  // raw sums for splitk_reduce
+    if (n < p.OCg) {
+      const int oc = g * p.OCg + n;
+      float* part = p.partial + static_cast<int64_t>(split) * p.M * p.OC;
+#pragma unroll 1
+      for (int r = tid / (kBN / 4); r < kBM; r += kThreads / (kBN / 4)) {
+        const int m = m0 + r;
+        if (m >= p.M) break;
+        const float4 v = *reinterpret_cast<const float4*>(&Cs[r * kCStride + c]);
+        float* dst = part + static_cast<int64_t>(m) * p.OC + oc;
+        if (p.OCg - n >= 4 && ((reinterpret_cast<uintptr_t>(dst) & 15) == 0)) {
+          *reinterpret_cast<float4*>(dst) = v;
+        } else {
+          const float vv[4] = {v.x, v.y, v.z, v.w};
+          for (int i = 0; i < 4 && n + i < p.OCg; ++i) dst[i] = vv[i];
+        }
+      }
+    }
+    return;
+  }
   if (n < p.OCg) {
     const int oc = g * p.OCg + n, count = min(4, p.OCg - n);
     float a[4], b[4];
