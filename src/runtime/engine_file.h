@@ -48,9 +48,12 @@ struct EngineFileInfo {
   std::string checksum;  // "c64:0123456789abcdef"
 };
 
-// Timings of one load, in milliseconds.
+// Timings of one load, in milliseconds: wall time per phase, and the process CPU time of the
+// whole load (on a shared machine the wall time includes waiting for a core; the CPU time is what
+// the load costs).
 struct LoadStats {
   double read_ms = 0, verify_ms = 0, parse_ms = 0, prepare_ms = 0, total_ms = 0;
+  double cpu_ms = 0;
 };
 
 struct LoadedEngine {

@@ -80,12 +80,14 @@ int run_bench(const BenchArgs& a) {
   if (a.profile) {
     ctx.set_profiling(true);
     for (int i = 0; i < a.iters; ++i) ctx.run({x});
-    prof = ctx.step_ms();  // set_profiling resets the sums
+    prof = ctx.step_ms();
     ctx.set_profiling(false);
     for (double& v : prof) v /= a.iters;
   }
   const plan::Plan& p = e.plan();
+  // 0 = the OpenMP default (OMP_NUM_THREADS, else one per core).
   const int threads = a.threads > 0 ? a.threads : p.options.threads;
+  const std::string threads_str = threads > 0 ? std::to_string(threads) : "default";
   const api::BitsSummary bits = api::average_bits(p);
   // Manifest row per step (for profile labels).
   auto row_of = [&](const plan::Step& s) -> const plan::LayerReport* {
@@ -111,6 +113,7 @@ int run_bench(const BenchArgs& a) {
     j["images_per_s"] = ips;
     j["round_medians_ms"] = round_medians;
     j["load_ms"] = le.stats.total_ms;
+    j["load_cpu_ms"] = le.stats.cpu_ms;
     j["average_bits"] = bits.mean_bits;
     j["weighted_bits"] = bits.weighted_bits;
     j["accuracy"] = nullptr;
@@ -128,9 +131,9 @@ int run_bench(const BenchArgs& a) {
     std::cout << j.dump(2) << "\n";
     return 0;
   }
-  std::printf("%s: batch %lld, %d threads, %d warm-up + %d x %d runs, engine loaded in %.1f ms\n",
-              a.engine.c_str(), static_cast<long long>(a.batch), threads, a.warmup, a.rounds,
-              a.iters, le.stats.total_ms);
+  std::printf("%s: batch %lld, %s threads, %d warm-up + %d x %d runs, engine loaded in %.1f ms\n",
+              a.engine.c_str(), static_cast<long long>(a.batch), threads_str.c_str(), a.warmup,
+              a.rounds, a.iters, le.stats.total_ms);
   std::printf("median %.3f ms  p10 %.3f ms  p90 %.3f ms  min %.3f ms  %.0f images/s\n",
               st.median_ms, st.p10_ms, st.p90_ms, st.min_ms, ips);
   if (a.profile) {

@@ -23,6 +23,7 @@ struct CalibrateArgs {
   std::string model, config, method = "entropy", cache, output;
   data::DataSpec data;
   double percentile = 99.99;
+  double entropy_floor = 99.99;
   int64_t calib_images = 1000;
   uint64_t seed = 0;
   int batch = 32;
@@ -42,6 +43,7 @@ int run_calibrate(const CalibrateArgs& a) {
         .key("--method")
         .raise();
   o.method_options.percentile = a.percentile;
+  o.method_options.entropy_floor_percentile = a.entropy_floor;
   o.calib_images = a.calib_images;
   o.seed = a.seed;
   o.batch_size = a.batch;
@@ -131,6 +133,10 @@ void register_calibrate(CLI::App& app, std::function<int()>& action) {
   cmd->add_option("--percentile", a->percentile,
                   "For --method percentile: the percentile of |x| kept, in (0, 100]")
       ->capture_default_str();
+  cmd->add_option("--entropy-floor", a->entropy_floor,
+                  "For --method entropy: never clip below this percentile of |x| (0 = TensorRT's "
+                  "plain KL threshold)")
+      ->capture_default_str();
   cmd->add_option("--calib-images", a->calib_images,
                   "Images sampled (seeded) from the data; 0 = all")
       ->capture_default_str()
@@ -139,7 +145,8 @@ void register_calibrate(CLI::App& app, std::function<int()>& action) {
   cmd->add_option("--batch", a->batch, "Images per executor run (part of the result)")
       ->capture_default_str()
       ->check(CLI::PositiveNumber);
-  cmd->add_option("--threads", a->threads, "Histogram threads (default: all cores; the table does not depend on it)")
+  cmd->add_option("--threads", a->threads,
+                  "Histogram threads (default: all cores; the table does not depend on it)")
       ->capture_default_str()
       ->check(CLI::PositiveNumber);
   cmd->add_option("--cache", a->cache,

@@ -8,6 +8,7 @@
 #include <sstream>
 
 #include "api/engine_report.h"
+#include "backends/backend.h"
 #include "commands.h"
 #include "runtime/engine_file.h"
 
@@ -84,6 +85,7 @@ int run_inspect(const InspectArgs& a) {
     j["checksum"] = info.checksum;
     j["file_bytes"] = info.file_bytes;
     j["weight_bytes"] = info.weight_bytes;
+    if (const Backend* b = find_backend(o.backend)) j["backend_info"] = b->describe();
     j["options"] = {{"backend", o.backend},
                     {"max_batch", o.max_batch},
                     {"threads", o.threads},
@@ -91,6 +93,7 @@ int run_inspect(const InspectArgs& a) {
                     {"strict", o.strict}};
     if (!a.no_prepare) {
       j["load_ms"] = stats.total_ms;
+      j["load_cpu_ms"] = stats.cpu_ms;
       j["load"] = {{"read_ms", stats.read_ms},
                    {"verify_ms", stats.verify_ms},
                    {"parse_ms", stats.parse_ms},
@@ -114,9 +117,14 @@ int run_inspect(const InspectArgs& a) {
   if (!info.config_name.empty()) std::cout << ", config_list " << info.config_name;
   std::cout << "\nbuilt for backend " << o.backend << ", batch 1.." << o.max_batch
             << ", default precision " << dp << (o.strict ? ", strict" : "") << "\n";
+  if (const Backend* b = find_backend(o.backend))
+    std::cout << "backend here: " << b->describe() << "\n";
   if (!a.no_prepare)
-    std::printf("loaded in %.1f ms (read %.1f, verify %.1f, parse %.1f, prepare %.1f)\n",
-                stats.total_ms, stats.read_ms, stats.verify_ms, stats.parse_ms, stats.prepare_ms);
+    std::printf(
+        "loaded in %.1f ms (read %.1f, verify %.1f, parse %.1f, prepare %.1f; %.1f ms of CPU "
+        "time)\n",
+        stats.total_ms, stats.read_ms, stats.verify_ms, stats.parse_ms, stats.prepare_ms,
+        stats.cpu_ms);
   std::cout << "\n";
   print_table(m);
   std::printf(
