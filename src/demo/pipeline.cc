@@ -24,6 +24,7 @@
 #include "mpq/model_speedup.h"
 #include "mpq/qat_quantizer.h"
 #include "quant/config_list.h"
+#include "quant/observers.h"
 #include "runtime/engine.h"
 #include "train/trainer.h"
 #include "zoo/zoo.h"
@@ -160,6 +161,12 @@ void validate(const DemoOptions& o) {
     invalid_input("--train-limit must be a positive number of images").key("--train-limit").raise();
   if (o.test_limit == 0 || o.test_limit < -1)
     invalid_input("--test-limit must be a positive number of images").key("--test-limit").raise();
+  quant::CalibMethod method;
+  if (!quant::parse_calib_method(o.calib_method, &method))
+    invalid_input(str("unknown calibration method '", o.calib_method,
+                      "' (expected entropy, minmax, percentile or mse)"))
+        .key("--calib-method")
+        .raise();
   if (!find_backend(o.backend)) {
     if (o.backend == "cuda")
       unsupported(
