@@ -209,29 +209,35 @@ __global__ void __launch_bounds__(kWarpsM* kWarpsN * 32)
         }
       }
     } else {
+      // Element gathers: the (kh, kw, c) of each element comes from the table once and serves all
+      // of this thread's rows.
+      uint32_t v[kAIter][4];
+#pragma unroll
+      for (int i = 0; i < kAIter; ++i)
+#pragma unroll
+        for (int q = 0; q < 4; ++q) v[i][q] = 0;
+      const uint32_t fill_e = static_cast<uint32_t>(p.x_fill) & (kE == 1 ? 0xffu : 0u);
+#pragma unroll
+      for (int e = 0; e < kChunkE; ++e) {
+        const int4 t = __ldg(reinterpret_cast<const int4*>(p.ktab) + k0 + e);
+        const int bit = (e * kE * 8) & 31, word = (e * kE) >> 2;
+#pragma unroll
+        for (int i = 0; i < kAIter; ++i) {
+          uint32_t val = fill_e;
+          const int ih = a_ih0[i] + t.x, iw = a_iw0[i] + t.y;
+          if (t.w && a_ok[i] && ih >= 0 && ih < p.H && iw >= 0 && iw < p.W) {
+            const int64_t off = (static_cast<int64_t>(a_nbase[i] + ih) * p.W + iw) * p.C + gc0 + t.z;
+            val = kE == 1 ? static_cast<uint32_t>(x[off])
+                          : static_cast<uint32_t>(reinterpret_cast<const uint16_t*>(x)[off]);
+          }
+          v[i][word] |= val << bit;
+        }
+      }
 #pragma unroll
       for (int i = 0; i < kAIter; ++i) {
         const int row = (tid >> 2) + i * kRowsPerPass;
-        uint32_t v[4];
-#pragma unroll
-        for (int q = 0; q < 4; ++q) v[q] = 0;
-#pragma unroll
-        for (int e = 0; e < kChunkE; ++e) {
-          const int k = k0 + e;
-          uint32_t val = static_cast<uint32_t>(p.x_fill) & (kE == 1 ? 0xffu : 0u);
-          const int4 t = __ldg(reinterpret_cast<const int4*>(p.ktab) + k);
-          if (t.w && a_ok[i]) {
-            const int ih = a_ih0[i] + t.x, iw = a_iw0[i] + t.y;
-            if (ih >= 0 && ih < p.H && iw >= 0 && iw < p.W) {
-              const int64_t off = (static_cast<int64_t>(a_nbase[i] + ih) * p.W + iw) * p.C + gc0 + t.z;
-              val = kE == 1 ? static_cast<uint32_t>(x[off])
-                            : static_cast<uint32_t>(reinterpret_cast<const uint16_t*>(x)[off]);
-            }
-          }
-          const int bit = (e * kE * 8) & 31;
-          v[(e * kE) >> 2] |= val << bit;
-        }
-        st_shared16(smem_addr(As + smem_swizzle(row, chunk)), make_uint4(v[0], v[1], v[2], v[3]));
+        st_shared16(smem_addr(As + smem_swizzle(row, chunk)),
+                    make_uint4(v[i][0], v[i][1], v[i][2], v[i][3]));
       }
     }
 #pragma unroll
