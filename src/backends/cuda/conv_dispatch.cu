@@ -33,7 +33,9 @@ template <int BM, int BN, int Vec>
 void launch_f32(const ConvParams& p, dim3 grid, int, cudaStream_t s) {
   igemm_f32_kernel<BM, BN, Vec><<<grid, BM * 2, 0, s>>>(p);
 }
-cudaError_t attr_none(int) { return cudaSuccess; }
+cudaError_t attr_none(int) {
+  return cudaSuccess;
+}
 
 const char* kind_name(int k) {
   return k == kConvS8 ? "s8" : k == kConvU8 ? "u8" : k == kConvF16 ? "f16" : "f32";
@@ -51,7 +53,9 @@ Entry tc_entry() {
   e.cfg.name = std::string("tc_") + kind_name(Kind) + "_" + std::to_string(BM) + "x" +
                std::to_string(BN) + "x" + std::to_string(64 / (Kind == kMmaF16 ? 2 : 1)) + "_w" +
                std::to_string(WMs) + "x" + std::to_string(WNs) + "_s" + std::to_string(S) +
-               (Vec == kLoadVec16 ? "" : Vec == kLoadVec4 ? "_vec4" : "_gather");
+               (Vec == kLoadVec16  ? ""
+                : Vec == kLoadVec4 ? "_vec4"
+                                   : "_gather");
   e.launch = launch_tc<BM, BN, WMs, WNs, S, Kind, Vec>;
   e.attr = attr_tc<BM, BN, WMs, WNs, S, Kind, Vec>;
   return e;
@@ -129,7 +133,9 @@ std::vector<int> conv_candidates(int kind, int vec) {
   return r;
 }
 
-int conv_k_multiple(int kind) { return kind == kConvF32 ? 8 : kind == kConvF16 ? 32 : 64; }
+int conv_k_multiple(int kind) {
+  return kind == kConvF32 ? 8 : kind == kConvF16 ? 32 : 64;
+}
 
 cudaError_t conv_prepare(int cfg) {
   const Entry& e = entries().at(cfg);
@@ -142,9 +148,11 @@ __global__ void splitk_reduce_kernel(const __grid_constant__ ConvParams p) {
   const int64_t total = static_cast<int64_t>(p.M) * per_row;
   for (int64_t i = blockIdx.x * static_cast<int64_t>(blockDim.x) + threadIdx.x; i < total;
        i += static_cast<int64_t>(gridDim.x) * blockDim.x) {
-    const int m = static_cast<int>(i / per_row), oc = static_cast<int>(i - static_cast<int64_t>(m) * per_row) * 4;
+    const int m = static_cast<int>(i / per_row),
+              oc = static_cast<int>(i - static_cast<int64_t>(m) * per_row) * 4;
     const int count = min(4, p.OC - oc);
-    const int64_t off = static_cast<int64_t>(m) * p.OC + oc, plane = static_cast<int64_t>(p.M) * p.OC;
+    const int64_t off = static_cast<int64_t>(m) * p.OC + oc,
+                  plane = static_cast<int64_t>(p.M) * p.OC;
     float v[4] = {0.f, 0.f, 0.f, 0.f};
     for (int s = 0; s < p.ksplit; ++s)
       for (int j = 0; j < count; ++j) v[j] += p.partial[s * plane + off + j];

@@ -178,9 +178,12 @@ __global__ void unary_kernel(const void* x, ElemDesc xs, void* y, ElemDesc ys, i
                              float a, float b) {
   for (int32_t i = blockIdx.x * blockDim.x + threadIdx.x; i < n; i += gridDim.x * blockDim.x) {
     float v = ld(x, xs, i);
-    if (op == kOpRelu) v = fmaxf(v, 0.f);
-    else if (op == kOpClip) v = fminf(fmaxf(v, a), b);
-    else if (op == kOpLeaky) v = v >= 0.f ? v : a * v;
+    if (op == kOpRelu)
+      v = fmaxf(v, 0.f);
+    else if (op == kOpClip)
+      v = fminf(fmaxf(v, a), b);
+    else if (op == kOpLeaky)
+      v = v >= 0.f ? v : a * v;
     st(y, ys, i, v);
   }
 }
@@ -203,13 +206,13 @@ cudaError_t convert(const void* src, ElemDesc s, void* dst, ElemDesc d, int64_t 
   if (s.dt == kDtF32 && !s.nhwc && d.nhwc && c <= 8) {
     const int64_t pixels = n * h * w;
     nchw_f32_to_nhwc_kernel<<<blocks_for(pixels), kThreads, 0, stream>>>(
-        static_cast<const float*>(src), dst, d, static_cast<int32_t>(pixels), static_cast<int32_t>(c),
-        static_cast<int32_t>(h * w));
+        static_cast<const float*>(src), dst, d, static_cast<int32_t>(pixels),
+        static_cast<int32_t>(c), static_cast<int32_t>(h * w));
     return cudaGetLastError();
   }
-  convert_kernel<<<blocks_for(total), kThreads, 0, stream>>>(src, s, dst, d, static_cast<int32_t>(total),
-                                                             static_cast<int32_t>(c), static_cast<int32_t>(h),
-                                                             static_cast<int32_t>(w));
+  convert_kernel<<<blocks_for(total), kThreads, 0, stream>>>(
+      src, s, dst, d, static_cast<int32_t>(total), static_cast<int32_t>(c), static_cast<int32_t>(h),
+      static_cast<int32_t>(w));
   return cudaGetLastError();
 }
 
@@ -217,7 +220,8 @@ cudaError_t pool(const void* src, ElemDesc s, void* dst, ElemDesc d, const PoolP
                  cudaStream_t stream) {
   const int64_t total = static_cast<int64_t>(p.N) * p.C * p.OH * p.OW;
   if (total == 0) return cudaSuccess;
-  if (static_cast<int64_t>(p.N) * p.C * p.H * p.W >= (int64_t{1} << 31)) return cudaErrorInvalidValue;
+  if (static_cast<int64_t>(p.N) * p.C * p.H * p.W >= (int64_t{1} << 31))
+    return cudaErrorInvalidValue;
   const int esize = s.dt == kDtF32 ? 4 : s.dt == kDtF16 ? 2 : 1;
   if (p.max && s.nhwc && d.nhwc && s.dt == d.dt && s.scale == d.scale && s.zp == d.zp &&
       (p.C * esize) % 16 == 0) {
@@ -227,10 +231,22 @@ cudaError_t pool(const void* src, ElemDesc s, void* dst, ElemDesc d, const PoolP
     auto* out = static_cast<uint4*>(dst);
     const int32_t n32 = static_cast<int32_t>(wt);
     switch (s.dt) {
-      case kDtU8: maxpool_words16_kernel<kDtU8><<<blocks_for(wt), kThreads, 0, stream>>>(in, out, p, words, n32); break;
-      case kDtS8: maxpool_words16_kernel<kDtS8><<<blocks_for(wt), kThreads, 0, stream>>>(in, out, p, words, n32); break;
-      case kDtF16: maxpool_words16_kernel<kDtF16><<<blocks_for(wt), kThreads, 0, stream>>>(in, out, p, words, n32); break;
-      default: maxpool_words16_kernel<kDtF32><<<blocks_for(wt), kThreads, 0, stream>>>(in, out, p, words, n32); break;
+      case kDtU8:
+        maxpool_words16_kernel<kDtU8>
+            <<<blocks_for(wt), kThreads, 0, stream>>>(in, out, p, words, n32);
+        break;
+      case kDtS8:
+        maxpool_words16_kernel<kDtS8>
+            <<<blocks_for(wt), kThreads, 0, stream>>>(in, out, p, words, n32);
+        break;
+      case kDtF16:
+        maxpool_words16_kernel<kDtF16>
+            <<<blocks_for(wt), kThreads, 0, stream>>>(in, out, p, words, n32);
+        break;
+      default:
+        maxpool_words16_kernel<kDtF32>
+            <<<blocks_for(wt), kThreads, 0, stream>>>(in, out, p, words, n32);
+        break;
     }
     return cudaGetLastError();
   }
@@ -241,14 +257,27 @@ cudaError_t pool(const void* src, ElemDesc s, void* dst, ElemDesc d, const PoolP
     const auto* in = static_cast<const uint32_t*>(src);
     auto* out = static_cast<uint32_t*>(dst);
     switch (s.dt) {
-      case kDtU8: maxpool_words_kernel<kDtU8><<<blocks_for(wt), kThreads, 0, stream>>>(in, out, p, words, static_cast<int32_t>(wt)); break;
-      case kDtS8: maxpool_words_kernel<kDtS8><<<blocks_for(wt), kThreads, 0, stream>>>(in, out, p, words, static_cast<int32_t>(wt)); break;
-      case kDtF16: maxpool_words_kernel<kDtF16><<<blocks_for(wt), kThreads, 0, stream>>>(in, out, p, words, static_cast<int32_t>(wt)); break;
-      default: maxpool_words_kernel<kDtF32><<<blocks_for(wt), kThreads, 0, stream>>>(in, out, p, words, static_cast<int32_t>(wt)); break;
+      case kDtU8:
+        maxpool_words_kernel<kDtU8>
+            <<<blocks_for(wt), kThreads, 0, stream>>>(in, out, p, words, static_cast<int32_t>(wt));
+        break;
+      case kDtS8:
+        maxpool_words_kernel<kDtS8>
+            <<<blocks_for(wt), kThreads, 0, stream>>>(in, out, p, words, static_cast<int32_t>(wt));
+        break;
+      case kDtF16:
+        maxpool_words_kernel<kDtF16>
+            <<<blocks_for(wt), kThreads, 0, stream>>>(in, out, p, words, static_cast<int32_t>(wt));
+        break;
+      default:
+        maxpool_words_kernel<kDtF32>
+            <<<blocks_for(wt), kThreads, 0, stream>>>(in, out, p, words, static_cast<int32_t>(wt));
+        break;
     }
     return cudaGetLastError();
   }
-  pool_kernel<<<blocks_for(total), kThreads, 0, stream>>>(src, s, dst, d, p, static_cast<int32_t>(total));
+  pool_kernel<<<blocks_for(total), kThreads, 0, stream>>>(src, s, dst, d, p,
+                                                          static_cast<int32_t>(total));
   return cudaGetLastError();
 }
 
@@ -256,7 +285,8 @@ cudaError_t unary(const void* x, ElemDesc xs, void* y, ElemDesc ys, int64_t n, i
                   float b, cudaStream_t stream) {
   if (n == 0) return cudaSuccess;
   if (n >= (int64_t{1} << 31)) return cudaErrorInvalidValue;
-  unary_kernel<<<blocks_for(n), kThreads, 0, stream>>>(x, xs, y, ys, static_cast<int32_t>(n), op, a, b);
+  unary_kernel<<<blocks_for(n), kThreads, 0, stream>>>(x, xs, y, ys, static_cast<int32_t>(n), op, a,
+                                                       b);
   return cudaGetLastError();
 }
 
@@ -264,7 +294,8 @@ cudaError_t binary(const void* a, ElemDesc as, const void* b, ElemDesc bs, void*
                    int64_t n, int op, cudaStream_t stream) {
   if (n == 0) return cudaSuccess;
   if (n >= (int64_t{1} << 31)) return cudaErrorInvalidValue;
-  binary_kernel<<<blocks_for(n), kThreads, 0, stream>>>(a, as, b, bs, y, ys, static_cast<int32_t>(n), op);
+  binary_kernel<<<blocks_for(n), kThreads, 0, stream>>>(a, as, b, bs, y, ys,
+                                                        static_cast<int32_t>(n), op);
   return cudaGetLastError();
 }
 
