@@ -7,6 +7,7 @@
 #pragma once
 
 #include "backends/cuda/epilogue.cuh"
+#include "backends/cuda/pdl.cuh"
 
 namespace mpq::cuda {
 
@@ -14,6 +15,7 @@ namespace mpq::cuda {
 // computing 8 rows x kBN/16 channels. Smaller kBM gives deep small-M layers more CTAs.
 template <int kBM, int kBN, int kLoad>
 __global__ void __launch_bounds__(kBM * 2) igemm_f32_kernel(const __grid_constant__ ConvParams p) {
+  grid_dep_wait();
   constexpr int kThreads = kBM * 2, kBK = 8, kTN = kBN / 16;
   static_assert(kThreads / 16 * 8 == kBM, "8 rows per thread");
   __shared__ __align__(16) float As[2][kBK][kBM];

@@ -15,6 +15,7 @@
 #include <cuda_fp16.h>
 
 #include "backends/cuda/epilogue.cuh"
+#include "backends/cuda/pdl.cuh"
 
 namespace mpq::cuda {
 
@@ -104,6 +105,7 @@ constexpr int tc_smem_bytes(int bm, int bn, int stages) {
 template <int kBM, int kBN, int kWarpsM, int kWarpsN, int kStages, int kKind, int kLoad>
 __global__ void __launch_bounds__(kWarpsM* kWarpsN * 32)
     igemm_tc_kernel(const __grid_constant__ ConvParams p) {
+  grid_dep_wait();
   using T = MmaTraits<kKind>;
   using Acc = typename T::Acc;
   constexpr int kThreads = kWarpsM * kWarpsN * 32;
