@@ -111,6 +111,26 @@ class Builder {
               .raise();
     }
     derive_fused_ranges();
+    unify_concat_ranges();
+  }
+
+  // A multi-input passthrough op (Concat) runs int8 only if its inputs share one quantization:
+  // an input read by nothing else takes the op's output range, so its producer writes in the
+  // output's scale directly (no requantization step).
+  void unify_concat_ranges() {
+    for (const auto& up : base_->nodes()) {
+      const Node& n = *up;
+      if (n.def().quant != QuantRule::kPassthrough || n.inputs.size() < 2 || n.outputs.empty())
+        continue;
+      auto out = reqs_.ranges.find(n.outputs[0]->name);
+      if (out == reqs_.ranges.end()) continue;
+      for (const Value* v : n.inputs) {
+        if (!v || v->is_constant() || passes::sole_consumer(*base_, v) != &n) continue;
+        RangeInfo r = out->second;
+        r.source += " (shared with " + n.name + "'s other inputs)";
+        reqs_.ranges[v->name] = r;
+      }
+    }
   }
 
   // A fused activation's output may have no range of its own when the table gave the range of
