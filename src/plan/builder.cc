@@ -77,9 +77,16 @@ class Builder {
         why = e.status().message;
       }
       if (failed_node.empty()) return pp;
-      // The kernel could not be prepared for this configuration: run the node on the reference
-      // backend and build again (the boundaries around it change).
-      forced_[failed_node] = why;
+      // The kernel could not be prepared for this configuration (oneDNN has no implementation on
+      // this machine): run the node at fp32 on the same backend, or if that was it already, on
+      // the reference backend, and build again (the boundaries around it change).
+      Forced& f = forced_[failed_node];
+      bool was_low = false;
+      for (const Step& st : pp.plan.steps)
+        if (st.node->name == failed_node)
+          was_low = st.precision != Precision::kFp32 && st.backend != "reference";
+      f.level = f.level == 0 && was_low ? 1 : 2;
+      f.why = why;
     }
   }
 
@@ -246,7 +253,11 @@ class Builder {
       }
 
       if (auto f = forced_.find(n->name); f != forced_.end()) {
-        d.reasons.push_back("kernel unavailable (" + f->second + "): reference");
+        if (f->second.level == 1) {
+          d.reasons.push_back("kernel unavailable (" + f->second.why + "): fp32");
+          if (finish(*n, d, Precision::kFp32, false)) continue;
+        }
+        d.reasons.push_back("kernel unavailable (" + f->second.why + "): reference");
         finish(*n, d, Precision::kFp32, /*reference_only=*/true);
         continue;
       }
@@ -615,7 +626,11 @@ class Builder {
   Requests reqs_;
   std::unique_ptr<Graph> base_;
   std::map<std::string, std::vector<std::string>> absorbed_;
-  std::map<std::string, std::string> forced_;  // node -> why its kernel failed to prepare
+  struct Forced {
+    std::string why;  // why its kernel failed to prepare
+    int level = 0;    // 1: run at fp32 on the backend; 2: run on the reference backend
+  };
+  std::map<std::string, Forced> forced_;
   std::unordered_map<const Node*, Decision> dec_;
   std::unordered_map<const Value*, QuantParams> vq_;
   std::unordered_map<const Value*, DType> vq_dtype_;

@@ -249,3 +249,33 @@ TEST(Engine, ContextsRunConcurrently) {
 
 }  // namespace
 }  // namespace mpq
+
+namespace mpq {
+namespace {
+// A range that does not contain 0 is widened to contain it (QuantizeLinear's rule), and the
+// manifest says so; the widened scale is the one the plan uses.
+TEST(Engine, WidenedRangeIsRecorded) {
+  Rng rng(8);
+  Graph g;
+  Value* x = g.add_input("x", DType::f32, {2, 4, 5, 5});
+  Node* c =
+      testing::add(g, "Conv", {x, g.add_constant("w", random_tensor(rng, {4, 4, 1, 1}))}, {}, "c");
+  g.add_output(c->outputs[0]);
+  quant::CalibrationTable t;
+  t.tensors["x"] = quant::TensorRange{0.5f, 2.55f, "test", {}};
+  auto e = testing::build_engine(g, &t, Precision::kInt8, 2);
+  bool noted = false;
+  for (const auto& n : e->manifest().notes)
+    noted |= n.find("'x'") != std::string::npos && n.find("widened") != std::string::npos;
+  EXPECT_TRUE(noted) << e->manifest().to_table();
+  bool found = false;
+  for (const TensorSpec& s : e->plan().tensors)
+    if (s.dtype == DType::u8 && s.name.rfind("x@", 0) == 0) {
+      found = true;
+      EXPECT_FLOAT_EQ(s.quant->scale[0], 2.55f / 255.f);
+      EXPECT_EQ(s.quant->zero_point[0], 0);
+    }
+  EXPECT_TRUE(found);
+}
+}  // namespace
+}  // namespace mpq
