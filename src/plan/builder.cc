@@ -70,7 +70,7 @@ class Builder {
       write_manifest(pp.plan);
       std::string failed_node, why;
       try {
-        pp.kernels = prepare_kernels(pp.plan);
+        pp.kernels = prepare_kernels(pp.plan, opt_.tune);
       } catch (const Error& e) {
         if (e.status().code != Code::kUnsupported || e.status().node.empty() || attempt > 64) throw;
         failed_node = e.status().node;
@@ -650,7 +650,7 @@ const TensorSpec& Plan::tensor(const std::string& value_name) const {
   return tensors[it->second];
 }
 
-std::vector<std::unique_ptr<Kernel>> prepare_kernels_impl(Plan& plan);
+std::vector<std::unique_ptr<Kernel>> prepare_kernels_impl(Plan& plan, bool tune);
 
 Plan Plan::clone() const {
   Plan p;
@@ -674,13 +674,13 @@ PreparedPlan build_plan(const Graph& g, const quant::CalibrationTable* table,
   return Builder(g, table, opt).run();
 }
 
-std::vector<std::unique_ptr<Kernel>> prepare_kernels(Plan& plan) {
-  std::vector<std::unique_ptr<Kernel>> kernels = prepare_kernels_impl(plan);
+std::vector<std::unique_ptr<Kernel>> prepare_kernels(Plan& plan, bool tune) {
+  std::vector<std::unique_ptr<Kernel>> kernels = prepare_kernels_impl(plan, tune);
   for (size_t i = 0; i < kernels.size(); ++i) plan.steps[i].variant = kernels[i]->variant();
   return kernels;
 }
 
-std::vector<std::unique_ptr<Kernel>> prepare_kernels_impl(Plan& plan) {
+std::vector<std::unique_ptr<Kernel>> prepare_kernels_impl(Plan& plan, bool tune) {
   const KernelRegistry& reg = KernelRegistry::instance();
   if (const Backend* b = find_backend(plan.options.backend)) b->begin_prepare(plan.options.threads);
   std::vector<std::unique_ptr<Kernel>> kernels;
@@ -695,6 +695,7 @@ std::vector<std::unique_ptr<Kernel>> prepare_kernels_impl(Plan& plan) {
     s.precision = st.precision;
     s.max_batch = plan.options.max_batch;
     s.variant = st.variant;
+    s.tune = tune;
     for (int i : st.inputs) s.inputs.push_back(i >= 0 ? &plan.tensors[i] : nullptr);
     for (int i : st.outputs) s.outputs.push_back(&plan.tensors[i]);
     try {

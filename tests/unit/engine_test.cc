@@ -279,3 +279,32 @@ TEST(Engine, WidenedRangeIsRecorded) {
 }
 }  // namespace
 }  // namespace mpq
+
+namespace mpq {
+namespace {
+// With `tune`, each conv times its algorithms at build; the choice is recorded per step and the
+// engine computes the same function as the untuned one (fp32: to rounding).
+TEST(Engine, TunedBuildRecordsEachConvChoice) {
+  Model m = zoo_model("resnet18_cifar", 2);
+  plan::BuildOptions o;
+  o.max_batch = 2;
+  o.threads = 2;
+  o.tune = true;
+  auto tuned = runtime::Engine::build(*m.g, nullptr, o);
+  o.tune = false;
+  auto plain = runtime::Engine::build(*m.g, nullptr, o);
+  int convs = 0;
+  for (const plan::Step& st : tuned->plan().steps) {
+    const std::string& op = st.node->def().name;
+    if (op != "Conv" && op != "FusedConv") continue;
+    ++convs;
+    EXPECT_TRUE(st.variant == "direct" || st.variant == "gemm")
+        << st.node->name << ": " << st.variant;
+  }
+  EXPECT_EQ(convs, 20);
+  Tensor a = runtime::ExecutionContext(tuned).run(m.test)[0];
+  Tensor b = runtime::ExecutionContext(plain).run(m.test)[0];
+  EXPECT_LE(testing::max_diff(a, b), 1e-3f * (1.f + testing::max_abs(b)));
+}
+}  // namespace
+}  // namespace mpq
