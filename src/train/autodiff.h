@@ -30,6 +30,10 @@ struct Param {
   bool frozen = false;    // excluded from gradients (set with Autodiff::freeze)
 };
 
+// Replaces nodes without inputs (ONNX Constant) by initializers, so kernels see constant
+// operands (e.g. Clip bounds). Returns the number of nodes folded.
+int fold_constant_nodes(Graph& g);
+
 // Gives every initializer of `g` its own copy of the data (after Graph::clone, which shares it).
 void own_constants(Graph& g);
 
@@ -68,6 +72,7 @@ class Autodiff {
 
   // Cumulative time per kernel implementation (forward and backward), for profiling.
   std::map<std::string, double> timing() const;
+  bool profiling() const { return profiling_; }
   void set_profiling(bool on) { profiling_ = on; }
 
   // Invalidates the plans (after the graph was rewritten).

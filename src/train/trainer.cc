@@ -85,9 +85,12 @@ EpochResult Trainer::train_epoch(const data::Dataset& ds, int64_t epoch, int64_t
   double loss_sum = 0.0;
   int64_t correct = 0;
   const auto t0 = clock::now();
+  LrSchedule sched = o_.schedule;
+  if (sched.kind == LrSchedule::Kind::kCosine && sched.t_max <= 0)  // over the whole run
+    sched.t_max = sched.per_iteration ? nb * num_epochs : num_epochs;
   data::Batch b;
   for (int64_t i = 0; i < limit && it.next(b); ++i) {
-    opt_->set_lr(o_.schedule.at(opt_->base_lr(), epoch, i, nb));
+    opt_->set_lr(sched.at(opt_->base_lr(), epoch, i, nb));
     StepResult s;
     try {
       s = train_step(b.images, b.labels);

@@ -8,48 +8,13 @@
 #include "ir/op_def.h"
 #include "train/autodiff.h"
 #include "train/loss.h"
+#include "train_nets.h"
 
 namespace mpq::train {
 namespace {
 
 using mpq::testing::random_tensor;
-
-Attributes ints_attr(std::initializer_list<std::pair<const char*, std::vector<int64_t>>> kv) {
-  Attributes a;
-  for (auto& [k, v] : kv) a.set(k, v);
-  return a;
-}
-
-// x[N,2,6,6] -> Conv(3,3x3,pad1) -> BN -> Relu -> MaxPool2 -> Flatten -> Gemm(27->4)
-std::unique_ptr<Graph> small_net() {
-  auto g = std::make_unique<Graph>();
-  Value* x = g->add_input("x", DType::f32, {-1, 2, 6, 6});
-  Value* w = g->add_constant("conv.w", random_tensor({3, 2, 3, 3}, 11, 0.4f));
-  Value* b = g->add_constant("conv.b", random_tensor({3}, 12, 0.1f));
-  Node* conv = g->add_node(OpKind::Conv, "conv", {x, w, b}, 1,
-                           ints_attr({{"kernel_shape", {3, 3}}, {"pads", {1, 1, 1, 1}}}));
-  Value* gamma = g->add_constant("bn.scale", Tensor::from<float>({3}, {1.2f, 0.8f, 1.5f}));
-  Value* beta = g->add_constant("bn.bias", Tensor::from<float>({3}, {0.1f, -0.2f, 0.3f}));
-  Value* rm = g->add_constant("bn.mean", Tensor::from<float>({3}, {0.f, 0.f, 0.f}));
-  Value* rv = g->add_constant("bn.var", Tensor::from<float>({3}, {1.f, 1.f, 1.f}));
-  Node* bn =
-      g->add_node(OpKind::BatchNormalization, "bn", {conv->outputs[0], gamma, beta, rm, rv}, 1);
-  Node* relu = g->add_node(OpKind::Relu, "relu", {bn->outputs[0]}, 1);
-  Node* pool = g->add_node(OpKind::MaxPool, "pool", {relu->outputs[0]}, 1,
-                           ints_attr({{"kernel_shape", {2, 2}}, {"strides", {2, 2}}}));
-  Attributes fa;
-  fa.set("axis", int64_t{1});
-  Node* flat = g->add_node(OpKind::Flatten, "flat", {pool->outputs[0]}, 1, fa);
-  Value* fw = g->add_constant("fc.w", random_tensor({4, 27}, 13, 0.3f));
-  Value* fb = g->add_constant("fc.b", random_tensor({4}, 14, 0.1f));
-  Attributes ga;
-  ga.set("transB", int64_t{1});
-  Node* fc = g->add_node(OpKind::Gemm, "fc", {flat->outputs[0], fw, fb}, 1, ga);
-  g->add_output(fc->outputs[0]);
-  for (const auto& n : g->nodes()) apply_attr_schema(*n);
-  infer_shapes(*g);
-  return g;
-}
+using mpq::testing::small_net;
 
 void check_whole_graph(bool dnnl) {
   set_skip_dnnl_kernels(!dnnl);

@@ -20,7 +20,9 @@ class InnerProductKernel : public TrainKernel {
     has_bias_ = ctx.in.size() > 2 && ctx.in[2];
     const int64_t M = y.shape[1], K = x.shape[1];
     memory::desc w_user({M, K}, dt::f32, trans_b_ ? tag::oi : tag::io);
-    memory::desc w_any({M, K}, dt::f32, tag::any);
+    // Plain weights: the gemm-based implementation needs no per-step weight reorders, which cost
+    // more than they save at these sizes.
+    const memory::desc& w_any = w_user;
     xmd_ = memory::desc({x.shape[0], K}, dt::f32, tag::nc);
     ymd_ = memory::desc({y.shape[0], M}, dt::f32, tag::nc);
     bmd_ = memory::desc({M}, dt::f32, tag::a);

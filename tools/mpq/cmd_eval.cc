@@ -1,0 +1,65 @@
+// mpq eval: float top-1 accuracy of an ONNX model on the shared data spec (the trainer's forward
+// in inference mode: oneDNN kernels, BatchNormalization with running statistics).
+#include <iostream>
+#include <nlohmann/json.hpp>
+
+#include "commands.h"
+#include "data_options.h"
+#include "frontend/onnx/importer.h"
+#include "model_arg.h"
+#include "train/trainer.h"
+
+namespace mpq::cli {
+
+namespace {
+
+struct EvalArgs {
+  std::string model;
+  data::DataSpec data;
+  int64_t batch = 500;
+  bool json = false, quiet = false;
+};
+
+int run_eval(const EvalArgs& a) {
+  std::unique_ptr<Graph> g = load_model_arg(a.model);
+  if (g->inputs().size() != 1)
+    unsupported(str("eval needs a model with one input, this one has ", g->inputs().size()))
+        .file(a.model)
+        .raise();
+  auto ds = data::open_dataset(a.data, g->inputs()[0]->shape);
+  train::TrainOptions o;
+  o.quiet = true;
+  train::Trainer t(*g, o);
+  train::EvalResult r = t.evaluate(*ds, a.batch, a.quiet || a.json, "eval");
+  if (a.json) {
+    nlohmann::json j = {{"model", a.model},       {"data", ds->describe()},
+                        {"accuracy", r.accuracy}, {"loss", r.loss},
+                        {"correct", r.correct},   {"samples", r.samples},
+                        {"seconds", r.seconds},   {"images_per_second", r.images_per_second}};
+    std::cout << j.dump(2) << "\n";
+  } else {
+    std::printf("%s on %s: accuracy %.2f%% (%lld/%lld), loss %.4f, %.0f img/s\n", a.model.c_str(),
+                ds->describe().c_str(), 100.0 * r.accuracy, static_cast<long long>(r.correct),
+                static_cast<long long>(r.samples), r.loss, r.images_per_second);
+  }
+  return 0;
+}
+
+void register_eval(CLI::App& app, std::function<int()>& action) {
+  auto* cmd = app.add_subcommand("eval", "Top-1 accuracy of a float model on labeled data");
+  auto a = std::make_shared<EvalArgs>();
+  cmd->add_option("--model,-m", a->model, "ONNX model (or a zoo model name)")->required();
+  add_data_options(cmd, a->data)->required();
+  cmd->add_option("--batch", a->batch, "Batch size")
+      ->capture_default_str()
+      ->check(CLI::PositiveNumber);
+  cmd->add_flag("--json", a->json, "Print the result as JSON");
+  cmd->add_flag("--quiet,-q", a->quiet, "No progress bar");
+  cmd->callback([&action, a] { action = [a] { return run_eval(*a); }; });
+}
+
+}  // namespace
+
+MPQ_REGISTER_COMMAND(register_eval);
+
+}  // namespace mpq::cli

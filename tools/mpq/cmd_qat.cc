@@ -1,0 +1,103 @@
+// mpq qat: NNI-style quantization-aware training from a config_list; writes the trained float
+// ONNX model and the calibration config (NNI v2.5 per-layer keys + mpq's tensor table).
+#include <iostream>
+#include <nlohmann/json.hpp>
+
+#include "commands.h"
+#include "data_options.h"
+#include "frontend/onnx/importer.h"
+#include "model_arg.h"
+#include "mpq/qat_quantizer.h"
+#include "quant/calibration_table.h"
+#include "quant/config_list.h"
+#include "train_options.h"
+
+namespace mpq::cli {
+
+namespace {
+
+struct QatArgs {
+  std::string model, config, output, calib;
+  data::DataSpec data, eval;
+  TrainFlags flags;
+  bool no_fold_bn = false, json = false;
+};
+
+int run_qat(const QatArgs& a) {
+  std::unique_ptr<Graph> g = load_model_arg(a.model);
+  if (g->inputs().size() != 1)
+    unsupported(str("QAT needs a model with one input, this one has ", g->inputs().size()))
+        .file(a.model)
+        .raise();
+  quant::ConfigList cfg = quant::ConfigList::parse_file(a.config);
+  std::vector<std::string> warnings = cfg.warnings();
+  for (const auto& w : cfg.resolve(*g).warnings) warnings.push_back(w);
+  for (const auto& w : warnings) std::cerr << "mpq: warning: " << a.config << ": " << w << "\n";
+  auto ds = data::open_dataset(a.data, g->inputs()[0]->shape);
+  QatOptions o;
+  o.batch_size = a.flags.batch;
+  o.seed = a.flags.seed;
+  o.quiet = a.flags.quiet || a.json;
+  o.schedule = lr_schedule(a.flags);
+  o.fold_bn = !a.no_fold_bn;
+  o.max_steps_per_epoch = a.flags.max_steps;
+  QatQuantizer q(*g, cfg, optimizer_config(a.flags), o);
+  q.compress();
+  if (!a.json) std::cerr << "fake-quantizers:\n" << q.summary();
+  nlohmann::json out = {{"model", a.model}, {"config", a.config}, {"data", ds->describe()}};
+  nlohmann::json epochs = nlohmann::json::array();
+  std::vector<TrainStats> st = q.fit(*ds, a.flags.epochs);
+  for (size_t e = 0; e < st.size(); ++e) {
+    epochs.push_back({{"epoch", e + 1},
+                      {"loss", st[e].loss},
+                      {"train_accuracy", st[e].accuracy},
+                      {"samples", st[e].samples},
+                      {"seconds", st[e].seconds},
+                      {"images_per_second", st[e].images_per_second}});
+    if (!a.json)
+      std::printf("qat epoch %zu/%zu: loss %.4f  acc %.2f%%  %lld img in %.1f s (%.0f img/s)\n",
+                  e + 1, st.size(), st[e].loss, 100.0 * st[e].accuracy,
+                  static_cast<long long>(st[e].samples), st[e].seconds, st[e].images_per_second);
+  }
+  out["epochs"] = epochs;
+  if (!a.eval.empty()) {
+    auto es = data::open_dataset(a.eval, g->inputs()[0]->shape);
+    TrainStats r = q.evaluate(*es);
+    out["eval"] = {{"data", es->describe()}, {"qat_accuracy", r.accuracy}, {"samples", r.samples}};
+    if (!a.json)
+      std::printf("QAT model on %s: accuracy %.2f%%\n", es->describe().c_str(), 100.0 * r.accuracy);
+  }
+  quant::CalibrationTable t = q.export_model(a.output, a.calib);
+  out["output"] = a.output;
+  out["calibration"] = a.calib;
+  out["layers"] = t.layers.size();
+  if (a.json)
+    std::cout << out.dump(2) << "\n";
+  else
+    std::cout << "wrote " << a.output << (a.calib.empty() ? "" : " and " + a.calib) << "\n";
+  return 0;
+}
+
+void register_qat(CLI::App& app, std::function<int()>& action) {
+  auto* cmd = app.add_subcommand(
+      "qat", "Quantization-aware training (NNI QAT_Quantizer semantics) from a config_list");
+  auto a = std::make_shared<QatArgs>();
+  cmd->add_option("--model,-m", a->model, "Trained float ONNX model (or a zoo model name)")
+      ->required();
+  cmd->add_option("--config,-c", a->config, "config_list JSON (NNI's format)")->required();
+  add_data_options(cmd, a->data)->required();
+  cmd->add_option("--eval", a->eval.source, "Also report the QAT model's accuracy on this data");
+  cmd->add_option("--output,-o", a->output, "Float ONNX model to write (trained weights)")
+      ->required();
+  cmd->add_option("--calib", a->calib, "Calibration config to write (JSON)");
+  add_train_flags(cmd, a->flags);
+  cmd->add_flag("--no-fold-bn", a->no_fold_bn, "Do not fold Conv->BatchNormalization during QAT");
+  cmd->add_flag("--json", a->json, "Print the results as JSON");
+  cmd->callback([&action, a] { action = [a] { return run_qat(*a); }; });
+}
+
+}  // namespace
+
+MPQ_REGISTER_COMMAND(register_qat);
+
+}  // namespace mpq::cli

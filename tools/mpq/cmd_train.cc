@@ -1,0 +1,96 @@
+// mpq train: float training of an ONNX model (softmax cross-entropy, SGD/Adam/AdamW) on the
+// shared data spec; writes the trained float ONNX model.
+#include <iostream>
+#include <nlohmann/json.hpp>
+
+#include "commands.h"
+#include "data_options.h"
+#include "frontend/onnx/exporter.h"
+#include "frontend/onnx/importer.h"
+#include "model_arg.h"
+#include "train/trainer.h"
+#include "train_options.h"
+
+namespace mpq::cli {
+
+namespace {
+
+struct TrainArgs {
+  std::string model, output;
+  data::DataSpec data, eval;
+  TrainFlags flags;
+  bool json = false;
+};
+
+int run_train(const TrainArgs& a) {
+  std::unique_ptr<Graph> g = load_model_arg(a.model);
+  train::own_constants(*g);
+  if (g->inputs().size() != 1)
+    unsupported(str("training needs a model with one input, this one has ", g->inputs().size()))
+        .file(a.model)
+        .raise();
+  auto ds = data::open_dataset(a.data, g->inputs()[0]->shape);
+  train::Trainer t(*g, train_options(a.flags, "train"));
+  t.autodiff().set_profiling(a.flags.profile);
+  nlohmann::json out = {{"model", a.model},
+                        {"data", ds->describe()},
+                        {"optimizer", t.optimizer().describe()},
+                        {"batch", a.flags.batch},
+                        {"seed", a.flags.seed}};
+  if (!a.json && !a.flags.quiet)
+    std::cerr << "training " << a.model << " on " << ds->describe() << " with "
+              << t.optimizer().describe() << ", batch " << a.flags.batch << "\n";
+  nlohmann::json epochs = nlohmann::json::array();
+  for (int64_t e = 0; e < a.flags.epochs; ++e) {
+    train::EpochResult r = t.train_epoch(*ds, e, a.flags.epochs);
+    epochs.push_back({{"epoch", e + 1},
+                      {"loss", r.loss},
+                      {"train_accuracy", r.accuracy},
+                      {"samples", r.samples},
+                      {"seconds", r.seconds},
+                      {"images_per_second", r.images_per_second}});
+    if (!a.json)
+      std::cout << "epoch " << e + 1 << "/" << a.flags.epochs << ": " << describe_epoch(r) << "\n";
+  }
+  out["epochs"] = epochs;
+  if (a.flags.profile) print_profile(t.autodiff());
+  if (!a.eval.empty()) {
+    auto es = data::open_dataset(a.eval, g->inputs()[0]->shape);
+    train::EvalResult r = t.evaluate(*es, 500, a.flags.quiet || a.json, "eval");
+    out["eval"] = {{"data", es->describe()},
+                   {"accuracy", r.accuracy},
+                   {"loss", r.loss},
+                   {"samples", r.samples}};
+    if (!a.json)
+      std::cout << "eval on " << es->describe() << ": accuracy " << 100.0 * r.accuracy << "%\n";
+  }
+  export_onnx(*g, a.output);
+  out["output"] = a.output;
+  if (a.json)
+    std::cout << out.dump(2) << "\n";
+  else
+    std::cout << "wrote " << a.output << "\n";
+  return 0;
+}
+
+void register_train(CLI::App& app, std::function<int()>& action) {
+  auto* cmd =
+      app.add_subcommand("train", "Train a float model (softmax cross-entropy) and save it");
+  auto a = std::make_shared<TrainArgs>();
+  cmd->add_option("--model,-m", a->model,
+                  "ONNX model to train (its weights are the start), or a zoo model name")
+      ->required();
+  add_data_options(cmd, a->data)->required();
+  cmd->add_option("--eval", a->eval.source,
+                  "Also report accuracy on this data (e.g. fashion-mnist:test)");
+  cmd->add_option("--output,-o", a->output, "Trained ONNX model to write")->required();
+  add_train_flags(cmd, a->flags);
+  cmd->add_flag("--json", a->json, "Print the results as JSON");
+  cmd->callback([&action, a] { action = [a] { return run_train(*a); }; });
+}
+
+}  // namespace
+
+MPQ_REGISTER_COMMAND(register_train);
+
+}  // namespace mpq::cli
