@@ -3,7 +3,7 @@
 // with a plain timer: median / p10 / p90 of >= 30 runs after warm-up, one ExecutionContext.
 //   build/bench/mpq_cpu_bench [--models mnist_naive,resnet18_cifar] [--batch 128] [--threads 2]
 //                             [--iters 30] [--warmup 5] [--precisions fp32,bf16,int8] [--manifest]
-//                             [--profile]
+//                             [--profile] [--tune]
 // Results with machine info and the command line go to bench/RESULTS.md ("CPU engine").
 #include <algorithm>
 #include <chrono>
@@ -77,7 +77,7 @@ int main(int argc, char** argv) {
   std::vector<std::string> precisions{"fp32", "bf16", "int8"};
   int64_t batch = 128;
   int threads = 2, iters = 30, warmup = 5;
-  bool show_manifest = false, profile = false;
+  bool show_manifest = false, profile = false, tune = false;
   for (int i = 1; i < argc; ++i) {
     std::string a = argv[i];
     auto next = [&]() -> std::string {
@@ -106,7 +106,7 @@ int main(int argc, char** argv) {
     else {
       std::fprintf(stderr,
                    "usage: %s [--models a,b] [--precisions fp32,bf16,int8] [--batch N] "
-                   "[--threads T] [--iters N] [--warmup N] [--manifest]\n",
+                   "[--threads T] [--iters N] [--warmup N] [--manifest] [--profile] [--tune]\n",
                    argv[0]);
       return 2;
     }
@@ -135,6 +135,7 @@ int main(int argc, char** argv) {
         o.default_precision = *p;
         o.max_batch = batch;
         o.threads = threads;
+        o.tune = tune;
         auto t0 = std::chrono::steady_clock::now();
         auto engine = runtime::Engine::build(*m.graph, &table, o);
         double build_ms =

@@ -11,14 +11,13 @@
 //                            batch: NNI-style (ExecutionContext::run, copies included, wall clock)
 //                            and kernel-only (CUDA events around graph replays). One JSON line per
 //                            precision; the manifest (kernel per layer) into --manifest-dir.
+#include <CLI/CLI.hpp>
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
 #include <fstream>
 #include <iostream>
 #include <map>
-
-#include <CLI/CLI.hpp>
 
 #include "backends/reference/executor.h"
 #include "data/npy.h"
@@ -47,7 +46,8 @@ Tensor rows(const Tensor& x, int64_t begin, int64_t n) {
   Shape s = x.shape();
   s[0] = n;
   const size_t row = x.nbytes() / x.dim(0);
-  return Tensor::view(x.dtype(), s, const_cast<char*>(static_cast<const char*>(x.raw()) + begin * row));
+  return Tensor::view(x.dtype(), s,
+                      const_cast<char*>(static_cast<const char*>(x.raw()) + begin * row));
 }
 
 std::vector<int64_t> top1(const Tensor& logits) {
@@ -109,7 +109,8 @@ int calibrate(const Args& a, const Graph& g, const Tensor& x) {
 }
 
 std::shared_ptr<const runtime::Engine> build(const Graph& g, const quant::CalibrationTable* t,
-                                             const std::string& backend, Precision p, int64_t batch) {
+                                             const std::string& backend, Precision p,
+                                             int64_t batch) {
   plan::BuildOptions o;
   o.backend = backend;
   o.max_batch = batch;
@@ -171,7 +172,8 @@ int run_main(int argc, char** argv) {
     if (!prec) invalid_input("unknown precision '" + pn + "'").key("precisions").raise();
     const auto t0 = std::chrono::steady_clock::now();
     auto e = build(*g, tp, "cuda", *prec, a.batch);
-    const double build_s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+    const double build_s =
+        std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
     if (!a.manifest_dir.empty()) {
       std::ofstream f(a.manifest_dir + "/" + model_name + "_" + pn + ".txt");
       f << e->manifest().to_table();
@@ -194,19 +196,22 @@ int run_main(int argc, char** argv) {
     for (int i = 0; i < a.iters; ++i) {
       const auto s = std::chrono::steady_clock::now();
       ctx.run({xb});
-      wall.push_back(std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - s).count());
+      wall.push_back(
+          std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - s).count());
     }
     std::sort(wall.begin(), wall.end());
     // ... and kernel-only time (CUDA events around graph replays).
     const double kms = ctx.device_kernel_ms(xb.dim(0), a.iters);
     char line[1024];
-    std::snprintf(line, sizeof line,
-                  "{\"model\": \"%s\", \"engine\": \"mpq cuda %s\", \"card\": \"%s\", \"batch\": %lld, "
-                  "\"kernel_ms\": %.4f, \"nni_ms\": %.4f, \"nni_p10_ms\": %.4f, \"nni_p90_ms\": %.4f, "
-                  "\"accuracy\": %.4f, \"agree_cpu_int8\": %.4f, \"agree_gpu_fp32\": %.4f, \"build_s\": %.2f}",
-                  model_name.c_str(), pn.c_str(), card.c_str(), static_cast<long long>(xb.dim(0)), kms,
-                  wall[wall.size() / 2], wall[wall.size() / 10], wall[wall.size() * 9 / 10], acc,
-                  agree(p, cpu), agree(p, gpu_fp32), build_s);
+    std::snprintf(
+        line, sizeof line,
+        "{\"model\": \"%s\", \"engine\": \"mpq cuda %s\", \"card\": \"%s\", \"batch\": %lld, "
+        "\"kernel_ms\": %.4f, \"nni_ms\": %.4f, \"nni_p10_ms\": %.4f, \"nni_p90_ms\": %.4f, "
+        "\"accuracy\": %.4f, \"agree_cpu_int8\": %.4f, \"agree_gpu_fp32\": %.4f, \"build_s\": "
+        "%.2f}",
+        model_name.c_str(), pn.c_str(), card.c_str(), static_cast<long long>(xb.dim(0)), kms,
+        wall[wall.size() / 2], wall[wall.size() / 10], wall[wall.size() * 9 / 10], acc,
+        agree(p, cpu), agree(p, gpu_fp32), build_s);
     std::cout << line << std::endl;
     if (!a.json.empty()) std::ofstream(a.json, std::ios::app) << line << "\n";
   }

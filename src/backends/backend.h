@@ -73,8 +73,10 @@ struct KernelSetup {
   std::vector<const TensorSpec*> outputs;
   int64_t max_batch = 1;
   // An algorithm chosen earlier (Kernel::variant(), e.g. read from an engine file); empty: the
-  // kernel chooses (it may time its candidates).
+  // kernel chooses, by timing its candidates when `tune` is set (engine build), else by a rule
+  // (loading stays fast).
   std::string variant;
+  bool tune = false;
 };
 
 struct KernelArgs {

@@ -76,16 +76,23 @@ class Builder {
       write_manifest(pp.plan);
       std::string failed_node, why;
       try {
-        pp.kernels = prepare_kernels(pp.plan);
+        pp.kernels = prepare_kernels(pp.plan, opt_.tune);
       } catch (const Error& e) {
         if (e.status().code != Code::kUnsupported || e.status().node.empty() || attempt > 64) throw;
         failed_node = e.status().node;
         why = e.status().message;
       }
       if (failed_node.empty()) return pp;
-      // The kernel could not be prepared for this configuration: run the node on the reference
-      // backend and build again (the boundaries around it change).
-      forced_[failed_node] = why;
+      // The kernel could not be prepared for this configuration (oneDNN has no implementation on
+      // this machine): run the node at fp32 on the same backend, or if that was it already, on
+      // the reference backend, and build again (the boundaries around it change).
+      Forced& f = forced_[failed_node];
+      bool was_low = false;
+      for (const Step& st : pp.plan.steps)
+        if (st.node->name == failed_node)
+          was_low = st.precision != Precision::kFp32 && st.backend != "reference";
+      f.level = f.level == 0 && was_low ? 1 : 2;
+      f.why = why;
     }
   }
 
@@ -117,6 +124,26 @@ class Builder {
               .raise();
     }
     derive_fused_ranges();
+    unify_concat_ranges();
+  }
+
+  // A multi-input passthrough op (Concat) runs int8 only if its inputs share one quantization:
+  // an input read by nothing else takes the op's output range, so its producer writes in the
+  // output's scale directly (no requantization step).
+  void unify_concat_ranges() {
+    for (const auto& up : base_->nodes()) {
+      const Node& n = *up;
+      if (n.def().quant != QuantRule::kPassthrough || n.inputs.size() < 2 || n.outputs.empty())
+        continue;
+      auto out = reqs_.ranges.find(n.outputs[0]->name);
+      if (out == reqs_.ranges.end()) continue;
+      for (const Value* v : n.inputs) {
+        if (!v || v->is_constant() || passes::sole_consumer(*base_, v) != &n) continue;
+        RangeInfo r = out->second;
+        r.source += " (shared with " + n.name + "'s other inputs)";
+        reqs_.ranges[v->name] = r;
+      }
+    }
   }
 
   // A fused activation's output may have no range of its own when the table gave the range of
@@ -235,7 +262,11 @@ class Builder {
       }
 
       if (auto f = forced_.find(n->name); f != forced_.end()) {
-        d.reasons.push_back("kernel unavailable (" + f->second + "): reference");
+        if (f->second.level == 1) {
+          d.reasons.push_back("kernel unavailable (" + f->second.why + "): fp32");
+          if (finish(*n, d, Precision::kFp32, false)) continue;
+        }
+        d.reasons.push_back("kernel unavailable (" + f->second.why + "): reference");
         finish(*n, d, Precision::kFp32, /*reference_only=*/true);
         continue;
       }
@@ -617,7 +648,11 @@ class Builder {
   Requests reqs_;
   std::unique_ptr<Graph> base_;
   std::map<std::string, std::vector<std::string>> absorbed_;
-  std::map<std::string, std::string> forced_;  // node -> why its kernel failed to prepare
+  struct Forced {
+    std::string why;  // why its kernel failed to prepare
+    int level = 0;    // 1: run at fp32 on the backend; 2: run on the reference backend
+  };
+  std::map<std::string, Forced> forced_;
   std::unordered_map<const Node*, Decision> dec_;
   std::unordered_map<const Value*, QuantParams> vq_;
   std::unordered_map<const Value*, DType> vq_dtype_;
@@ -637,7 +672,7 @@ const TensorSpec& Plan::tensor(const std::string& value_name) const {
   return tensors[it->second];
 }
 
-std::vector<std::unique_ptr<Kernel>> prepare_kernels_impl(Plan& plan);
+std::vector<std::unique_ptr<Kernel>> prepare_kernels_impl(Plan& plan, bool tune);
 
 Plan Plan::clone() const {
   Plan p;
@@ -661,13 +696,13 @@ PreparedPlan build_plan(const Graph& g, const quant::CalibrationTable* table,
   return Builder(g, table, opt).run();
 }
 
-std::vector<std::unique_ptr<Kernel>> prepare_kernels(Plan& plan) {
-  std::vector<std::unique_ptr<Kernel>> kernels = prepare_kernels_impl(plan);
+std::vector<std::unique_ptr<Kernel>> prepare_kernels(Plan& plan, bool tune) {
+  std::vector<std::unique_ptr<Kernel>> kernels = prepare_kernels_impl(plan, tune);
   for (size_t i = 0; i < kernels.size(); ++i) plan.steps[i].variant = kernels[i]->variant();
   return kernels;
 }
 
-std::vector<std::unique_ptr<Kernel>> prepare_kernels_impl(Plan& plan) {
+std::vector<std::unique_ptr<Kernel>> prepare_kernels_impl(Plan& plan, bool tune) {
   const KernelRegistry& reg = KernelRegistry::instance();
   if (const Backend* b = find_backend(plan.options.backend)) b->begin_prepare(plan.options.threads);
   std::vector<std::unique_ptr<Kernel>> kernels;
@@ -682,6 +717,7 @@ std::vector<std::unique_ptr<Kernel>> prepare_kernels_impl(Plan& plan) {
     s.precision = st.precision;
     s.max_batch = plan.options.max_batch;
     s.variant = st.variant;
+    s.tune = tune;
     for (int i : st.inputs) s.inputs.push_back(i >= 0 ? &plan.tensors[i] : nullptr);
     for (int i : st.outputs) s.outputs.push_back(&plan.tensors[i]);
     try {

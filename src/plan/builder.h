@@ -28,6 +28,8 @@ PreparedPlan build_plan(const Graph& g, const quant::CalibrationTable* table,
 
 // Prepares the kernels of an existing plan (an engine file being loaded): no decision is re-made;
 // weights are packed for this machine. Fills the manifest's impl names.
-std::vector<std::unique_ptr<Kernel>> prepare_kernels(Plan& plan);
+// `tune`: kernels with several algorithms time them where the plan recorded no choice (the
+// builder does; loading does not, so it stays fast). The choices are written back to the steps.
+std::vector<std::unique_ptr<Kernel>> prepare_kernels(Plan& plan, bool tune = false);
 
 }  // namespace mpq::plan

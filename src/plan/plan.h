@@ -28,6 +28,10 @@ struct BuildOptions {
   int64_t max_batch = 1;
   int threads = 0;  // 0: the library default (OMP_NUM_THREADS)
   std::string backend = "cpu";
+  // Kernels with several algorithms (conv: direct or im2col+matmul) time them at build and keep
+  // the faster; off, they choose by a rule. The choice is recorded in each Step::variant, so an
+  // engine file that stores it reloads the same choice.
+  bool tune = false;
 
   Precision default_or_fp32() const { return default_precision.value_or(Precision::kFp32); }
 };

@@ -360,3 +360,27 @@ TEST(CpuKernels, ResidualSumFromFloatInput) {
 }
 }  // namespace
 }  // namespace mpq
+
+namespace mpq {
+namespace {
+// Inception-style branches joined by Concat; in int8 the branches write in the Concat's scale.
+TEST(CpuKernels, ConcatOfBranches) {
+  Rng rng(23);
+  Graph g;
+  Value* x = g.add_input("x", DType::f32, {4, 6, 7, 7});
+  Node* a = add(g, "Conv", {x, g.add_constant("wa", random_tensor(rng, {5, 6, 1, 1}))}, {}, "a");
+  Node* ra = add(g, "Relu", {a->outputs[0]}, {}, "ra");
+  Node* b = add(g, "Conv", {x, g.add_constant("wb", random_tensor(rng, {3, 6, 3, 3}, -0.3f, 0.3f))},
+                attrs_ints({{"pads", {1, 1, 1, 1}}}), "b");
+  Node* rb = add(g, "Relu", {b->outputs[0]}, {}, "rb");
+  Attributes ca;
+  ca.set("axis", int64_t{1});
+  Node* cat = add(g, "Concat", {ra->outputs[0], rb->outputs[0]}, ca, "cat");
+  Node* c = add(g, "Conv",
+                {cat->outputs[0], g.add_constant("wc", random_tensor(rng, {4, 8, 1, 1}))}, {}, "c");
+  g.add_output(c->outputs[0]);
+  std::vector<Tensor> inputs{random_tensor(rng, {4, 6, 7, 7})};
+  for (Precision p : kAll) check(g, inputs, p, "Concat");
+}
+}  // namespace
+}  // namespace mpq

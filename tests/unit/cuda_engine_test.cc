@@ -28,7 +28,8 @@ Tensor rnd(const Shape& s, float lo, float hi, unsigned seed) {
 std::unique_ptr<Graph> small_resnet() {
   auto g = std::make_unique<Graph>();
   auto op = [&](const char* name) { return find_op_def(name)->kind; };
-  auto node = [&](const char* o, const std::string& name, std::vector<Value*> in, Attributes a = {}) {
+  auto node = [&](const char* o, const std::string& name, std::vector<Value*> in,
+                  Attributes a = {}) {
     Node* n = g->add_node(op(o), name, std::move(in), 1, std::move(a));
     apply_attr_schema(*n);
     return n->outputs[0];
@@ -37,23 +38,29 @@ std::unique_ptr<Graph> small_resnet() {
   conv.set("kernel_shape", std::vector<int64_t>{3, 3});
   conv.set("pads", std::vector<int64_t>{1, 1, 1, 1});
   Value* x = g->add_input("x", DType::f32, {-1, 3, 12, 12});
-  Value* c1 = node("Conv", "conv1", {x, g->add_constant("w1", rnd({16, 3, 3, 3}, -0.4f, 0.4f, 1)),
-                                     g->add_constant("b1", rnd({16}, -0.1f, 0.1f, 2))}, conv);
+  Value* c1 = node("Conv", "conv1",
+                   {x, g->add_constant("w1", rnd({16, 3, 3, 3}, -0.4f, 0.4f, 1)),
+                    g->add_constant("b1", rnd({16}, -0.1f, 0.1f, 2))},
+                   conv);
   Value* r1 = node("Relu", "relu1", {c1});
   Attributes mp;
   mp.set("kernel_shape", std::vector<int64_t>{2, 2});
   mp.set("strides", std::vector<int64_t>{2, 2});
   Value* p1 = node("MaxPool", "pool1", {r1}, mp);
-  Value* c2 = node("Conv", "conv2", {p1, g->add_constant("w2", rnd({16, 16, 3, 3}, -0.15f, 0.15f, 3)),
-                                     g->add_constant("b2", rnd({16}, -0.1f, 0.1f, 4))}, conv);
+  Value* c2 = node("Conv", "conv2",
+                   {p1, g->add_constant("w2", rnd({16, 16, 3, 3}, -0.15f, 0.15f, 3)),
+                    g->add_constant("b2", rnd({16}, -0.1f, 0.1f, 4))},
+                   conv);
   Value* s = node("Add", "add", {c2, p1});
   Value* r2 = node("Relu", "relu2", {s});
   Value* gp = node("GlobalAveragePool", "gap", {r2});
   Value* fl = node("Flatten", "flatten", {gp});
   Attributes gm;
   gm.set("transB", int64_t{1});
-  Value* y = node("Gemm", "fc", {fl, g->add_constant("wf", rnd({10, 16}, -0.5f, 0.5f, 5)),
-                                 g->add_constant("bf", rnd({10}, -0.1f, 0.1f, 6))}, gm);
+  Value* y = node("Gemm", "fc",
+                  {fl, g->add_constant("wf", rnd({10, 16}, -0.5f, 0.5f, 5)),
+                   g->add_constant("bf", rnd({10}, -0.1f, 0.1f, 6))},
+                  gm);
   g->add_output(y);
   infer_shapes(*g);
   return g;

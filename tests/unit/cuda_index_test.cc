@@ -12,7 +12,8 @@
 namespace mpq::cuda {
 namespace {
 
-ConvParams make_params(int n, int h, int w, int c, int oc, int k, int s, int pad, int dil, int groups) {
+ConvParams make_params(int n, int h, int w, int c, int oc, int k, int s, int pad, int dil,
+                       int groups) {
   ConvParams p;
   p.N = n, p.H = h, p.W = w, p.C = c, p.OC = oc;
   p.KH = p.KW = k, p.SH = p.SW = s, p.PH = p.PW = pad, p.DH = p.DW = dil;
@@ -36,12 +37,15 @@ int64_t kernel_offset(const ConvParams& p, int g, int m, int k0, int elem_in_chu
 }
 
 TEST(CudaIndex, VectorGatherMatchesIm2col) {
-  struct Case { int n, h, w, c, oc, k, s, pad, dil, groups, esize; };
+  struct Case {
+    int n, h, w, c, oc, k, s, pad, dil, groups, esize;
+  };
   const Case cases[] = {{2, 8, 8, 64, 32, 3, 1, 1, 1, 1, 1}, {3, 9, 7, 32, 16, 3, 2, 1, 1, 1, 1},
                         {2, 6, 6, 16, 16, 1, 1, 0, 1, 1, 1}, {1, 10, 10, 32, 64, 3, 1, 2, 2, 2, 1},
                         {2, 8, 8, 8, 16, 3, 1, 1, 1, 1, 2},  {2, 7, 5, 64, 64, 5, 2, 2, 1, 4, 1}};
   for (const Case& cs : cases) {
-    ConvParams p = make_params(cs.n, cs.h, cs.w, cs.c, cs.oc, cs.k, cs.s, cs.pad, cs.dil, cs.groups);
+    ConvParams p =
+        make_params(cs.n, cs.h, cs.w, cs.c, cs.oc, cs.k, cs.s, cs.pad, cs.dil, cs.groups);
     const int chunk_e = 16 / cs.esize;
     ASSERT_EQ((p.Cg * cs.esize) % 16, 0);
     for (int g = 0; g < p.groups; ++g)
@@ -153,8 +157,12 @@ void check_fragments(int esize) {
   }
 }
 
-TEST(CudaIndex, LdmatrixFragmentsMatchMmaLayoutInt8) { check_fragments(1); }
-TEST(CudaIndex, LdmatrixFragmentsMatchMmaLayoutFp16) { check_fragments(2); }
+TEST(CudaIndex, LdmatrixFragmentsMatchMmaLayoutInt8) {
+  check_fragments(1);
+}
+TEST(CudaIndex, LdmatrixFragmentsMatchMmaLayoutFp16) {
+  check_fragments(2);
+}
 
 }  // namespace
 }  // namespace mpq::cuda

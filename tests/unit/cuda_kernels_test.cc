@@ -19,10 +19,10 @@
 namespace mpq {
 namespace {
 
-#define SKIP_WITHOUT_GPU()                                                     \
-  do {                                                                         \
-    const std::string why = cuda::device_unavailable_reason();                 \
-    if (!why.empty()) GTEST_SKIP() << "CUDA tests skipped: " << why;           \
+#define SKIP_WITHOUT_GPU()                                           \
+  do {                                                               \
+    const std::string why = cuda::device_unavailable_reason();       \
+    if (!why.empty()) GTEST_SKIP() << "CUDA tests skipped: " << why; \
   } while (0)
 
 std::mt19937& rng() {
@@ -160,7 +160,8 @@ std::unique_ptr<Graph> conv_graph(const ConvCase& cc) {
     if (o == "Add")
       ins.push_back(cc.gemm ? g->add_input("r", DType::f32, {cc.n, cc.oc})
                             : g->add_input("r", DType::f32, {cc.n, cc.oc, oh, ow}));
-  Node* node = g->add_node(find_op_def(cc.gemm ? "FusedGemm" : "FusedConv")->kind, "conv", ins, 1, at);
+  Node* node =
+      g->add_node(find_op_def(cc.gemm ? "FusedGemm" : "FusedConv")->kind, "conv", ins, 1, at);
   apply_attr_schema(*node);
   g->add_output(node->outputs[0]);
   infer_shapes(*g);
@@ -192,11 +193,14 @@ std::vector<float> emulate_int8(const ConvCase& cc, const Graph& g, const std::v
     float amax = 0;
     for (float v : row) amax = std::max(amax, std::fabs(v));
     ws[o] = quant::compute_scale_zero_point(-amax, amax, 8, quant::QuantDtype::kInt, true).scale;
-    for (int64_t k = 0; k < K; ++k) wq[o * K + k] = static_cast<int32_t>(quant::quantize_value(row[k], ws[o], 0, r));
+    for (int64_t k = 0; k < K; ++k)
+      wq[o * K + k] = static_cast<int32_t>(quant::quantize_value(row[k], ws[o], 0, r));
   }
   const bool s8 = xqp.is_signed;
   const int zx = xqp.zero_point[0];
-  auto xval = [&](int64_t off) { return s8 ? static_cast<int32_t>(static_cast<int8_t>(xq[off])) : static_cast<int32_t>(xq[off]); };
+  auto xval = [&](int64_t off) {
+    return s8 ? static_cast<int32_t>(static_cast<int8_t>(xq[off])) : static_cast<int32_t>(xq[off]);
+  };
   std::vector<float> bias(OC, 0.f);
   if (cc.bias) bias = n.inputs[2]->constant->to_floats();
   std::vector<float> out(cc.n * OH * OW * OC);
@@ -207,12 +211,14 @@ std::vector<float> emulate_int8(const ConvCase& cc, const Graph& g, const std::v
           const int64_t gi = o / OCg;
           int64_t acc = 0;
           if (cc.gemm) {
-            for (int64_t c = 0; c < cc.c; ++c) acc += static_cast<int64_t>(xval(b * cc.c + c) - zx) * wq[o * K + c];
+            for (int64_t c = 0; c < cc.c; ++c)
+              acc += static_cast<int64_t>(xval(b * cc.c + c) - zx) * wq[o * K + c];
           } else {
             for (int64_t c = 0; c < Cg; ++c)
               for (int64_t kh = 0; kh < cc.k; ++kh)
                 for (int64_t kw = 0; kw < cc.k; ++kw) {
-                  const int64_t ih = oh * cc.stride - cc.pad + kh * cc.dil, iw = ow * cc.stride - cc.pad + kw * cc.dil;
+                  const int64_t ih = oh * cc.stride - cc.pad + kh * cc.dil,
+                                iw = ow * cc.stride - cc.pad + kw * cc.dil;
                   if (ih < 0 || ih >= xs[2] || iw < 0 || iw >= xs[3]) continue;
                   acc += static_cast<int64_t>(xval(nhwc(xs, b, gi * Cg + c, ih, iw)) - zx) *
                          wq[o * K + (c * cc.k + kh) * cc.k + kw];
@@ -260,11 +266,13 @@ void check_int8_conv(const ConvCase& cc, bool x_signed, DType out_dt) {
     host.push_back(rt);
   }
   const bool q_out = out_dt == DType::u8 || out_dt == DType::i8;
-  std::vector<TensorSpec> outs{spec("y", out_dt, ys, lay, q_out ? std::optional<QuantParams>(yq) : std::nullopt)};
+  std::vector<TensorSpec> outs{
+      spec("y", out_dt, ys, lay, q_out ? std::optional<QuantParams>(yq) : std::nullopt)};
   const std::vector<float> want = emulate_int8(cc, *g, xb, xq, resid);
   const int kind = x_signed ? cuda::kConvS8 : cuda::kConvU8;
   const int load = cuda::conv_load_mode(kind, cc.gemm ? cc.c : cc.c / cc.groups);
-  ASSERT_FALSE(cuda::conv_candidates(kind, load).empty()) << "no configuration for load mode " << load;
+  ASSERT_FALSE(cuda::conv_candidates(kind, load).empty())
+      << "no configuration for load mode " << load;
   for (int cfg : cuda::conv_candidates(kind, load)) {
     const std::string name = cuda::conv_configs()[cfg].name;
     SCOPED_TRACE(name);
@@ -280,14 +288,19 @@ void check_int8_conv(const ConvCase& cc, bool x_signed, DType out_dt) {
       for (int64_t i = 0; i < count; ++i) maxabs = std::max(maxabs, std::fabs(want[i]));
       for (int64_t i = 0; i < count && bad < 5; ++i) {
         if (q_out) {
-          const quant::QRange r = quant::quant_range(8, out_dt == DType::i8 ? quant::QuantDtype::kInt : quant::QuantDtype::kUint);
+          const quant::QRange r = quant::quant_range(
+              8, out_dt == DType::i8 ? quant::QuantDtype::kInt : quant::QuantDtype::kUint);
           const int64_t wq = quant::quantize_value(want[i], yq.scale[0], yq.zero_point[0], r);
-          const int64_t gq = out_dt == DType::i8 ? got[0].data<int8_t>()[i] : got[0].data<uint8_t>()[i];
-          if (std::llabs(wq - gq) > 1) ADD_FAILURE() << "element " << i << ": got " << gq << ", want " << wq, ++bad;
+          const int64_t gq =
+              out_dt == DType::i8 ? got[0].data<int8_t>()[i] : got[0].data<uint8_t>()[i];
+          if (std::llabs(wq - gq) > 1)
+            ADD_FAILURE() << "element " << i << ": got " << gq << ", want " << wq, ++bad;
         } else {
-          const float gv = out_dt == DType::f32 ? got[0].data<float>()[i] : got[0].cast(DType::f32).data<float>()[i];
+          const float gv = out_dt == DType::f32 ? got[0].data<float>()[i]
+                                                : got[0].cast(DType::f32).data<float>()[i];
           const float tol = (out_dt == DType::f32 ? 1e-5f : 2e-3f) * maxabs;
-          if (!(std::fabs(gv - want[i]) <= tol)) ADD_FAILURE() << "element " << i << ": got " << gv << ", want " << want[i], ++bad;
+          if (!(std::fabs(gv - want[i]) <= tol))
+            ADD_FAILURE() << "element " << i << ": got " << gv << ", want " << want[i], ++bad;
         }
       }
       if (bad) return;
@@ -298,14 +311,14 @@ void check_int8_conv(const ConvCase& cc, bool x_signed, DType out_dt) {
 TEST(CudaKernels, Int8ConvMatchesEmulation) {
   SKIP_WITHOUT_GPU();
   const ConvCase cases[] = {
-      {2, 64, 8, 8, 64, 3, 1, 1, 1, 1, true, {"Relu"}},         // 3x3, vectorized
-      {3, 32, 9, 7, 48, 3, 2, 1, 1, 1, true, {}},               // strided, odd sizes
+      {2, 64, 8, 8, 64, 3, 1, 1, 1, 1, true, {"Relu"}},           // 3x3, vectorized
+      {3, 32, 9, 7, 48, 3, 2, 1, 1, 1, true, {}},                 // strided, odd sizes
       {2, 64, 6, 6, 130, 1, 1, 0, 1, 1, false, {"Add", "Relu"}},  // 1x1 + residual, OC % 4 != 0
-      {2, 3, 10, 10, 20, 3, 1, 1, 1, 1, true, {"Clip"}},        // first layer (gather)
-      {2, 32, 8, 8, 32, 3, 1, 1, 1, 32, true, {"Relu"}},        // depthwise (gather)
-      {2, 64, 9, 9, 64, 3, 1, 2, 2, 4, false, {"LeakyRelu"}},    // grouped, dilated
-      {1, 20, 12, 12, 50, 5, 1, 0, 1, 1, true, {}},             // mnist conv2 shape (vec4)
-      {2, 12, 7, 7, 24, 3, 2, 1, 1, 1, true, {"Relu"}},         // vec4, strided
+      {2, 3, 10, 10, 20, 3, 1, 1, 1, 1, true, {"Clip"}},          // first layer (gather)
+      {2, 32, 8, 8, 32, 3, 1, 1, 1, 32, true, {"Relu"}},          // depthwise (gather)
+      {2, 64, 9, 9, 64, 3, 1, 2, 2, 4, false, {"LeakyRelu"}},     // grouped, dilated
+      {1, 20, 12, 12, 50, 5, 1, 0, 1, 1, true, {}},               // mnist conv2 shape (vec4)
+      {2, 12, 7, 7, 24, 3, 2, 1, 1, 1, true, {"Relu"}},           // vec4, strided
   };
   for (const auto& cc : cases)
     for (bool s8 : {false, true})
@@ -342,13 +355,15 @@ void check_float_conv(const ConvCase& cc, Precision p) {
   if (half) x = x.cast(DType::f16).cast(DType::f32);  // what the kernel sees
   const bool has_res = std::find(cc.ops.begin(), cc.ops.end(), "Add") != cc.ops.end();
   Tensor r = has_res ? random_floats(ys, -1.f, 1.f) : Tensor();
-  std::vector<Tensor> ref_in{x, *n.inputs[1]->constant, cc.bias ? *n.inputs[2]->constant : Tensor()};
+  std::vector<Tensor> ref_in{x, *n.inputs[1]->constant,
+                             cc.bias ? *n.inputs[2]->constant : Tensor()};
   if (has_res) ref_in.push_back(r);
   const Tensor want = n.def().forward(n, ref_in)[0];
   // Device inputs in the kernel's layout.
   auto to_layout = [&](const Tensor& t, DType to) {
     if (cc.gemm) return t.cast(to);
-    TensorSpec a = spec("a", DType::f32, t.shape(), Layout::kPlain), b = spec("b", to, t.shape(), Layout::kNHWC);
+    TensorSpec a = spec("a", DType::f32, t.shape(), Layout::kPlain),
+               b = spec("b", to, t.shape(), Layout::kNHWC);
     Tensor out(to, t.shape());
     convert_tensor(a, t.raw(), b, out.raw(), t.dim(0));
     return out;
@@ -363,25 +378,29 @@ void check_float_conv(const ConvCase& cc, Precision p) {
   std::vector<TensorSpec> outs{spec("y", dt, ys, lay)};
   const int kind = half ? cuda::kConvF16 : cuda::kConvF32;
   const int load = cuda::conv_load_mode(kind, cc.gemm ? cc.c : cc.c / cc.groups);
-  ASSERT_FALSE(cuda::conv_candidates(kind, load).empty()) << "no configuration for load mode " << load;
+  ASSERT_FALSE(cuda::conv_candidates(kind, load).empty())
+      << "no configuration for load mode " << load;
   for (int cfg : cuda::conv_candidates(kind, load)) {
     const std::string name = cuda::conv_configs()[cfg].name;
     SCOPED_TRACE(name);
     for (const char* split : {"1", "2"}) {
-    SCOPED_TRACE(str("split ", split));
-    auto got = run_kernel(n, p, ins, outs, host, cc.n, name.c_str(), split);
-    ASSERT_EQ(got.size(), 1u);
-    // Back to NCHW f32 for the comparison.
-    Tensor gy(DType::f32, ys);
-    if (cc.gemm) gy = got[0].cast(DType::f32);
-    else convert_tensor(outs[0], got[0].raw(), spec("p", DType::f32, ys, Layout::kPlain), gy.raw(), cc.n);
-    float maxabs = 1e-6f, maxerr = 0.f;
-    for (int64_t i = 0; i < want.numel(); ++i) {
-      maxabs = std::max(maxabs, std::fabs(want.data<float>()[i]));
-      const float e = std::fabs(want.data<float>()[i] - gy.data<float>()[i]);
-      maxerr = std::isnan(e) ? 1e30f : std::max(maxerr, e);
-    }
-    EXPECT_LE(maxerr, (half ? 4e-3f : 2e-5f) * maxabs) << "max |want| " << maxabs;
+      SCOPED_TRACE(str("split ", split));
+      auto got = run_kernel(n, p, ins, outs, host, cc.n, name.c_str(), split);
+      ASSERT_EQ(got.size(), 1u);
+      // Back to NCHW f32 for the comparison.
+      Tensor gy(DType::f32, ys);
+      if (cc.gemm)
+        gy = got[0].cast(DType::f32);
+      else
+        convert_tensor(outs[0], got[0].raw(), spec("p", DType::f32, ys, Layout::kPlain), gy.raw(),
+                       cc.n);
+      float maxabs = 1e-6f, maxerr = 0.f;
+      for (int64_t i = 0; i < want.numel(); ++i) {
+        maxabs = std::max(maxabs, std::fabs(want.data<float>()[i]));
+        const float e = std::fabs(want.data<float>()[i] - gy.data<float>()[i]);
+        maxerr = std::isnan(e) ? 1e30f : std::max(maxerr, e);
+      }
+      EXPECT_LE(maxerr, (half ? 4e-3f : 2e-5f) * maxabs) << "max |want| " << maxabs;
     }
   }
 }
@@ -402,8 +421,8 @@ TEST(CudaKernels, FloatConvMatchesReference) {
   };
   for (const auto& cc : cases)
     for (Precision p : {Precision::kFp32, Precision::kFp16}) {
-      SCOPED_TRACE(str("case c=", cc.c, " oc=", cc.oc, " k=", cc.k, " g=", cc.groups, " gemm=", cc.gemm,
-                       " ", precision_name(p)));
+      SCOPED_TRACE(str("case c=", cc.c, " oc=", cc.oc, " k=", cc.k, " g=", cc.groups,
+                       " gemm=", cc.gemm, " ", precision_name(p)));
       check_float_conv(cc, p);
       if (::testing::Test::HasFailure()) return;
     }
@@ -414,7 +433,10 @@ TEST(CudaKernels, PoolAndEltwiseMatchReference) {
   SKIP_WITHOUT_GPU();
   const Shape xs{3, 16, 9, 9};
   Tensor x = random_floats(xs, -2.f, 2.f);
-  struct OpSpec { const char* op; Attributes at; };
+  struct OpSpec {
+    const char* op;
+    Attributes at;
+  };
   std::vector<OpSpec> ops;
   {
     Attributes a;
@@ -437,12 +459,15 @@ TEST(CudaKernels, PoolAndEltwiseMatchReference) {
       infer_shapes(g);
       const Shape ys = n->outputs[0]->shape;
       const Tensor want = n->def().forward(*n, {x})[0];
-      TensorSpec xp = spec("xp", DType::f32, xs, Layout::kPlain), xd = spec("x", DType::f32, xs, lay);
+      TensorSpec xp = spec("xp", DType::f32, xs, Layout::kPlain),
+                 xd = spec("x", DType::f32, xs, lay);
       Tensor xin(DType::f32, xs);
       convert_tensor(xp, x.raw(), xd, xin.raw(), xs[0]);
-      auto got = run_kernel(*n, Precision::kFp32, {xd}, {spec("y", DType::f32, ys, lay)}, {xin}, xs[0]);
+      auto got =
+          run_kernel(*n, Precision::kFp32, {xd}, {spec("y", DType::f32, ys, lay)}, {xin}, xs[0]);
       Tensor gy(DType::f32, ys);
-      convert_tensor(spec("y", DType::f32, ys, lay), got[0].raw(), spec("p", DType::f32, ys, Layout::kPlain), gy.raw(), xs[0]);
+      convert_tensor(spec("y", DType::f32, ys, lay), got[0].raw(),
+                     spec("p", DType::f32, ys, Layout::kPlain), gy.raw(), xs[0]);
       for (int64_t i = 0; i < want.numel(); ++i)
         ASSERT_NEAR(gy.data<float>()[i], want.data<float>()[i], 1e-5f) << i;
     }
@@ -457,13 +482,20 @@ TEST(CudaKernels, ReorderMatchesReferenceConverter) {
   Node* n = g.add_node(find_op_def("Reorder")->kind, "r", {in}, 1, Attributes());
   g.add_output(n->outputs[0]);
   infer_shapes(g);
-  struct Fmt { DType dt; Layout l; std::optional<QuantParams> q; };
-  const Fmt fmts[] = {{DType::f32, Layout::kPlain, std::nullopt}, {DType::f32, Layout::kNHWC, std::nullopt},
-                      {DType::f16, Layout::kNHWC, std::nullopt}, {DType::u8, Layout::kNHWC, qp(0.03f, 100, false)},
+  struct Fmt {
+    DType dt;
+    Layout l;
+    std::optional<QuantParams> q;
+  };
+  const Fmt fmts[] = {{DType::f32, Layout::kPlain, std::nullopt},
+                      {DType::f32, Layout::kNHWC, std::nullopt},
+                      {DType::f16, Layout::kNHWC, std::nullopt},
+                      {DType::u8, Layout::kNHWC, qp(0.03f, 100, false)},
                       {DType::i8, Layout::kPlain, qp(0.025f, 0, true)}};
   for (const Fmt& from : fmts)
     for (const Fmt& to : fmts) {
-      SCOPED_TRACE(str(dtype_name(from.dt), layout_name(from.l), " -> ", dtype_name(to.dt), layout_name(to.l)));
+      SCOPED_TRACE(str(dtype_name(from.dt), layout_name(from.l), " -> ", dtype_name(to.dt),
+                       layout_name(to.l)));
       TensorSpec fs = spec("a", from.dt, xs, from.l, from.q), ts = spec("b", to.dt, xs, to.l, to.q);
       Tensor src(from.dt, xs), want(to.dt, xs);
       convert_tensor(spec("p", DType::f32, xs, Layout::kPlain), x.raw(), fs, src.raw(), xs[0]);

@@ -249,3 +249,62 @@ TEST(Engine, ContextsRunConcurrently) {
 
 }  // namespace
 }  // namespace mpq
+
+namespace mpq {
+namespace {
+// A range that does not contain 0 is widened to contain it (QuantizeLinear's rule), and the
+// manifest says so; the widened scale is the one the plan uses.
+TEST(Engine, WidenedRangeIsRecorded) {
+  Rng rng(8);
+  Graph g;
+  Value* x = g.add_input("x", DType::f32, {2, 4, 5, 5});
+  Node* c =
+      testing::add(g, "Conv", {x, g.add_constant("w", random_tensor(rng, {4, 4, 1, 1}))}, {}, "c");
+  g.add_output(c->outputs[0]);
+  quant::CalibrationTable t;
+  t.tensors["x"] = quant::TensorRange{0.5f, 2.55f, "test", {}};
+  auto e = testing::build_engine(g, &t, Precision::kInt8, 2);
+  bool noted = false;
+  for (const auto& n : e->manifest().notes)
+    noted |= n.find("'x'") != std::string::npos && n.find("widened") != std::string::npos;
+  EXPECT_TRUE(noted) << e->manifest().to_table();
+  bool found = false;
+  for (const TensorSpec& s : e->plan().tensors)
+    if (s.dtype == DType::u8 && s.name.rfind("x@", 0) == 0) {
+      found = true;
+      EXPECT_FLOAT_EQ(s.quant->scale[0], 2.55f / 255.f);
+      EXPECT_EQ(s.quant->zero_point[0], 0);
+    }
+  EXPECT_TRUE(found);
+}
+}  // namespace
+}  // namespace mpq
+
+namespace mpq {
+namespace {
+// With `tune`, each conv times its algorithms at build; the choice is recorded per step and the
+// engine computes the same function as the untuned one (fp32: to rounding).
+TEST(Engine, TunedBuildRecordsEachConvChoice) {
+  Model m = zoo_model("resnet18_cifar", 2);
+  plan::BuildOptions o;
+  o.max_batch = 2;
+  o.threads = 2;
+  o.tune = true;
+  auto tuned = runtime::Engine::build(*m.g, nullptr, o);
+  o.tune = false;
+  auto plain = runtime::Engine::build(*m.g, nullptr, o);
+  int convs = 0;
+  for (const plan::Step& st : tuned->plan().steps) {
+    const std::string& op = st.node->def().name;
+    if (op != "Conv" && op != "FusedConv") continue;
+    ++convs;
+    EXPECT_TRUE(st.variant == "direct" || st.variant == "gemm")
+        << st.node->name << ": " << st.variant;
+  }
+  EXPECT_EQ(convs, 20);
+  Tensor a = runtime::ExecutionContext(tuned).run(m.test)[0];
+  Tensor b = runtime::ExecutionContext(plain).run(m.test)[0];
+  EXPECT_LE(testing::max_diff(a, b), 1e-3f * (1.f + testing::max_abs(b)));
+}
+}  // namespace
+}  // namespace mpq

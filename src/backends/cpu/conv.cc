@@ -86,6 +86,9 @@ class ConvKernel : public Kernel {
     const bool gemm_ok = group_ == 1 && col_bytes(s.max_batch) <= (size_t{256} << 20);
     std::string want = s.variant;
     if (want == "gemm" && !gemm_ok) want = "";
+    // Not timing: small images (ResNet's 4x4 and 2x2 stages) go to the matmul form, which won
+    // there on every machine measured (bench/RESULTS.md).
+    if (want.empty() && !s.tune) want = gemm_ok && oh() * ow() <= 16 ? "gemm" : "direct";
     if (want.empty() && gemm_ok) {
       direct_max_ = std::make_shared<const ConvPrim>(create_direct(s.max_batch, nullptr));
       gemm_max_ = std::make_shared<const ConvPrim>(create_gemm(s.max_batch, nullptr));

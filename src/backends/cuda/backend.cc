@@ -33,7 +33,8 @@ class CudaPlanRunner : public PlanRunner {
     dev_.assign(plan.tensors.size(), nullptr);
     host_.assign(plan.tensors.size(), nullptr);
     for (size_t t = 0; t < plan.tensors.size(); ++t) {
-      if (mem.offset[t] >= 0) dev_[t] = static_cast<char*>(arena_.get()) + mem.offset[t];
+      if (mem.offset[t] >= 0)
+        dev_[t] = static_cast<char*>(arena_.get()) + mem.offset[t];
       else if (plan.tensors[t].is_constant())
         dev_[t] = host_[t] = const_cast<void*>(plan.tensors[t].constant->raw());
     }
@@ -68,9 +69,11 @@ class CudaPlanRunner : public PlanRunner {
     }
     size_t ws = 0;  // scratch the kernels need, reserved before any graph is captured
     for (const auto& k : kernels)
-      if (const auto* u = dynamic_cast<const WorkspaceUser*>(k.get())) ws = std::max(ws, u->workspace_bytes());
+      if (const auto* u = dynamic_cast<const WorkspaceUser*>(k.get()))
+        ws = std::max(ws, u->workspace_bytes());
     if (ws) ctx_.reserve(ws);
-    if (!all_cuda_) host_arena_ = Tensor(DType::u8, {static_cast<int64_t>(std::max<size_t>(mem.arena_bytes, 1))});
+    if (!all_cuda_)
+      host_arena_ = Tensor(DType::u8, {static_cast<int64_t>(std::max<size_t>(mem.arena_bytes, 1))});
   }
 
   ~CudaPlanRunner() override {
@@ -82,7 +85,8 @@ class CudaPlanRunner : public PlanRunner {
     for (size_t i = 0; i < inputs.size(); ++i) {
       const size_t n = plan_.tensors[plan_.inputs[i]].bytes_at(batch);
       std::memcpy(in_pinned_[i].get(), inputs[i].raw(), n);
-      MPQ_CUDA_CHECK(cudaMemcpyAsync(in_dev_[i].get(), in_pinned_[i].get(), n, cudaMemcpyHostToDevice, s));
+      MPQ_CUDA_CHECK(
+          cudaMemcpyAsync(in_dev_[i].get(), in_pinned_[i].get(), n, cudaMemcpyHostToDevice, s));
     }
     if (all_cuda_) {
       MPQ_CUDA_CHECK(cudaGraphLaunch(graph_for(batch), s));
@@ -129,7 +133,9 @@ class CudaPlanRunner : public PlanRunner {
     do {
       for (int i = 0; i < 50; ++i) MPQ_CUDA_CHECK(cudaGraphLaunch(g, s));
       MPQ_CUDA_CHECK(cudaStreamSynchronize(s));
-    } while (std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count() < warm_ms);
+    } while (
+        std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count() <
+        warm_ms);
     if (std::getenv("MPQ_CUDA_PROFILE")) {
       profile(batch, iters);
       for (int i = 0; i < 200; ++i) MPQ_CUDA_CHECK(cudaGraphLaunch(g, s));
@@ -196,15 +202,17 @@ class CudaPlanRunner : public PlanRunner {
       }
     }
     double total = 0;
-    std::fprintf(stderr, "profile (batch %lld, median of %d, us):\n", static_cast<long long>(batch), iters);
+    std::fprintf(stderr, "profile (batch %lld, median of %d, us):\n", static_cast<long long>(batch),
+                 iters);
     for (size_t i = 0; i < n; ++i) {
       std::sort(ms[i].begin(), ms[i].end());
       const double us = 1e3 * ms[i][ms[i].size() / 2];
       total += us;
       const plan::Step& st = plan_.steps[i];
       const TensorSpec& out = plan_.tensors[st.outputs.at(0)];
-      std::fprintf(stderr, "  %8.2f  %-28s %-10s %-40s %s\n", us, st.node->name.substr(0, 28).c_str(),
-                   st.node->op_name(), kernels_[i]->impl_name().c_str(), out.str().c_str());
+      std::fprintf(stderr, "  %8.2f  %-28s %-10s %-40s %s\n", us,
+                   st.node->name.substr(0, 28).c_str(), st.node->op_name(),
+                   kernels_[i]->impl_name().c_str(), out.str().c_str());
     }
     std::fprintf(stderr, "  %8.2f  total\n", total);
     for (auto& e : ev) cudaEventDestroy(e);
@@ -257,7 +265,8 @@ class CudaPlanRunner : public PlanRunner {
     std::vector<void*> host = host_;
     for (size_t t = 0; t < plan_.tensors.size(); ++t)
       if (mem_.offset[t] >= 0) host[t] = hbase + mem_.offset[t];
-    for (size_t i = 0; i < inputs.size(); ++i) host[plan_.inputs[i]] = const_cast<void*>(inputs[i].raw());
+    for (size_t i = 0; i < inputs.size(); ++i)
+      host[plan_.inputs[i]] = const_cast<void*>(inputs[i].raw());
     std::vector<Tensor> host_out;  // host copies of graph outputs written by host steps
     for (int t : plan_.outputs)
       if (!host[t]) {
@@ -276,7 +285,8 @@ class CudaPlanRunner : public PlanRunner {
         MPQ_CUDA_CHECK(cudaStreamSynchronize(s));
         for (int t : st.inputs) {
           if (t < 0 || plan_.tensors[t].is_constant()) continue;
-          MPQ_CUDA_CHECK(cudaMemcpy(host[t], dev_[t], plan_.tensors[t].bytes_at(batch), cudaMemcpyDeviceToHost));
+          MPQ_CUDA_CHECK(cudaMemcpy(host[t], dev_[t], plan_.tensors[t].bytes_at(batch),
+                                    cudaMemcpyDeviceToHost));
         }
       }
       for (int t : st.inputs) a.inputs.push_back(t < 0 ? nullptr : on_gpu ? dev_[t] : host[t]);
@@ -290,7 +300,8 @@ class CudaPlanRunner : public PlanRunner {
       }
       if (!on_gpu)
         for (int t : st.outputs)
-          MPQ_CUDA_CHECK(cudaMemcpy(dev_[t], host[t], plan_.tensors[t].bytes_at(batch), cudaMemcpyHostToDevice));
+          MPQ_CUDA_CHECK(cudaMemcpy(dev_[t], host[t], plan_.tensors[t].bytes_at(batch),
+                                    cudaMemcpyHostToDevice));
     }
   }
 
@@ -314,7 +325,8 @@ class CudaBackend : public Backend {
   std::string name() const override { return "cuda"; }
   std::string describe() const override {
     const std::string dev = device_name();
-    return dev.empty() ? "cuda (no device)" : "cuda on " + dev + " (mpq's own mma.sync/FFMA kernels)";
+    return dev.empty() ? "cuda (no device)"
+                       : "cuda on " + dev + " (mpq's own mma.sync/FFMA kernels)";
   }
   std::unique_ptr<BackendContext> make_context(int) const override {
     return std::make_unique<CudaContext>();

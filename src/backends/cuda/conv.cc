@@ -69,17 +69,21 @@ class ConvKernel : public Kernel, public WorkspaceUser {
     const TensorSpec& y = *s.outputs.at(0);
     const Geometry g = geometry(n, x, w, y);
     const bool q = s.precision == Precision::kInt8;
-    kind_ = q ? (x.dtype == DType::u8 ? kConvU8 : kConvS8)
-              : s.precision == Precision::kFp16 ? kConvF16 : kConvF32;
+    kind_ = q                                 ? (x.dtype == DType::u8 ? kConvU8 : kConvS8)
+            : s.precision == Precision::kFp16 ? kConvF16
+                                              : kConvF32;
     const DType want_x = q ? x.dtype : kind_ == kConvF16 ? DType::f16 : DType::f32;
     if (x.dtype != want_x || (q && !is_q(x.dtype)))
       unsupported(str("input ", x.str(), " does not match ", precision_name(s.precision))).raise();
-    if (g.conv && x.layout != Layout::kNHWC) unsupported("conv input must be NHWC: " + x.str()).raise();
+    if (g.conv && x.layout != Layout::kNHWC)
+      unsupported("conv input must be NHWC: " + x.str()).raise();
 
     ConvParams& p = p_;
     p.N = static_cast<int32_t>(x.shape[0]);
-    p.C = static_cast<int32_t>(g.C), p.H = static_cast<int32_t>(g.H), p.W = static_cast<int32_t>(g.W);
-    p.OC = static_cast<int32_t>(g.OC), p.OH = static_cast<int32_t>(g.OH), p.OW = static_cast<int32_t>(g.OW);
+    p.C = static_cast<int32_t>(g.C), p.H = static_cast<int32_t>(g.H),
+    p.W = static_cast<int32_t>(g.W);
+    p.OC = static_cast<int32_t>(g.OC), p.OH = static_cast<int32_t>(g.OH),
+    p.OW = static_cast<int32_t>(g.OW);
     p.KH = static_cast<int32_t>(g.KH), p.KW = static_cast<int32_t>(g.KW);
     p.SH = static_cast<int32_t>(g.SH), p.SW = static_cast<int32_t>(g.SW);
     p.PH = static_cast<int32_t>(g.PH), p.PW = static_cast<int32_t>(g.PW);
@@ -98,7 +102,8 @@ class ConvKernel : public Kernel, public WorkspaceUser {
     vec_ = conv_load_mode(kind_, p.Cg);
 
     // Weights as W[oc][k] with k = (kh, kw, c) (float), then packed/padded per group.
-    const Tensor wf = w.constant->dtype() == DType::f32 ? *w.constant : w.constant->cast(DType::f32);
+    const Tensor wf =
+        w.constant->dtype() == DType::f32 ? *w.constant : w.constant->cast(DType::f32);
     const float* wd = wf.data<float>();
     std::vector<float> wk(static_cast<size_t>(p.OC) * p.K);
     for (int64_t oc = 0; oc < p.OC; ++oc)
@@ -181,16 +186,18 @@ class ConvKernel : public Kernel, public WorkspaceUser {
     // Post-op chain and output.
     const std::vector<std::string> ops =
         n.attrs.has("post_ops") ? n.attrs.strings("post_ops") : std::vector<std::string>{};
-    std::vector<float> opp = n.attrs.has("post_op_params") ? n.attrs.floats("post_op_params")
-                                                           : std::vector<float>{};
+    std::vector<float> opp =
+        n.attrs.has("post_op_params") ? n.attrs.floats("post_op_params") : std::vector<float>{};
     opp.resize(ops.size() * 2, 0.f);
-    if (ops.size() > static_cast<size_t>(kMaxPostOps)) unsupported("too many fused post-ops").raise();
+    if (ops.size() > static_cast<size_t>(kMaxPostOps))
+      unsupported("too many fused post-ops").raise();
     p.ep.nops = static_cast<int32_t>(ops.size());
     for (size_t i = 0; i < ops.size(); ++i) {
       p.ep.ops[i] = post_op_code(ops[i]);
       p.ep.op_a[i] = opp[2 * i], p.ep.op_b[i] = opp[2 * i + 1];
       if (p.ep.ops[i] == kOpAdd) {
-        if (s.inputs.size() < 4 || !s.inputs[3]) invalid_input("fused Add without a residual").raise();
+        if (s.inputs.size() < 4 || !s.inputs[3])
+          invalid_input("fused Add without a residual").raise();
         const TensorSpec& r = *s.inputs[3];
         if (r.shape != y.shape || (r.shape.size() == 4 && r.layout != y.layout))
           unsupported(str("residual ", r.str(), " does not match the output ", y.str())).raise();
@@ -199,7 +206,8 @@ class ConvKernel : public Kernel, public WorkspaceUser {
         has_res_ = true;
       }
     }
-    if (g.conv && y.layout != Layout::kNHWC) unsupported("conv output must be NHWC: " + y.str()).raise();
+    if (g.conv && y.layout != Layout::kNHWC)
+      unsupported("conv output must be NHWC: " + y.str()).raise();
     const ElemDesc yd = elem_desc(y);
     p.ep.out_dt = yd.dt, p.ep.out_scale = yd.scale, p.ep.out_zp = yd.zp;
     set_fast_epilogue(p.ep);
@@ -216,7 +224,8 @@ class ConvKernel : public Kernel, public WorkspaceUser {
     if (has_res_) p.ep.res = a.inputs[3];
     CudaContext& ctx = cuda_ctx(a);
     if (p.ksplit > 1)
-      p.partial = static_cast<float*>(ctx.workspace(static_cast<size_t>(p.ksplit) * p.M * p.OC * sizeof(float)));
+      p.partial = static_cast<float*>(
+          ctx.workspace(static_cast<size_t>(p.ksplit) * p.M * p.OC * sizeof(float)));
     MPQ_CUDA_CHECK(conv_launch(cfg_, p, ctx.stream()));
   }
 
@@ -227,8 +236,9 @@ class ConvKernel : public Kernel, public WorkspaceUser {
   std::string impl_name() const override {
     static const char* kinds[] = {"s8", "u8", "f16", "f32"};
     const ConvConfig& c = conv_configs().at(cfg_);
-    return str("cuda.igemm_", kinds[kind_], "_", p_.KH, "x", p_.KW, kind_ == kConvF32 ? "_simt" : "_tc",
-               p_.groups > 1 ? "_grouped" : "", " [", c.name, p_.ksplit > 1 ? str("_splitk", p_.ksplit) : "", "]");
+    return str("cuda.igemm_", kinds[kind_], "_", p_.KH, "x", p_.KW,
+               kind_ == kConvF32 ? "_simt" : "_tc", p_.groups > 1 ? "_grouped" : "", " [", c.name,
+               p_.ksplit > 1 ? str("_splitk", p_.ksplit) : "", "]");
   }
 
  private:
@@ -254,7 +264,9 @@ class ConvKernel : public Kernel, public WorkspaceUser {
     }
     max_m_ = static_cast<int64_t>(s.max_batch) * p_.OH * p_.OW;
     const int kt_total = p_.Kpad / conv_k_multiple(kind_);  // the multiple is one k-tile
-    struct Choice { int cfg, split, per; };
+    struct Choice {
+      int cfg, split, per;
+    };
     std::vector<Choice> choices;
     const bool no_split = std::getenv("MPQ_CUDA_NO_SPLITK") != nullptr;
     for (int c : cands) {
@@ -291,7 +303,8 @@ class ConvKernel : public Kernel, public WorkspaceUser {
     }
     int max_split = 1;
     for (const Choice& ch : choices) max_split = std::max(max_split, ch.split);
-    if (max_split > 1) ws = DeviceBuffer(static_cast<size_t>(max_split) * p.M * p.OC * sizeof(float));
+    if (max_split > 1)
+      ws = DeviceBuffer(static_cast<size_t>(max_split) * p.M * p.OC * sizeof(float));
     cudaEvent_t e0, e1;
     MPQ_CUDA_CHECK(cudaEventCreate(&e0));
     MPQ_CUDA_CHECK(cudaEventCreate(&e1));
@@ -351,7 +364,8 @@ std::string conv_supports(const Node& n, Precision) {
     for (const auto& o : ops)
       if (o != "Relu" && o != "Clip" && o != "LeakyRelu" && o != "Add") return "post-op " + o;
   }
-  if (n.has_input(3) && n.inputs[3]->shape != n.outputs[0]->shape) return "residual of another shape";
+  if (n.has_input(3) && n.inputs[3]->shape != n.outputs[0]->shape)
+    return "residual of another shape";
   return "";
 }
 

@@ -6,6 +6,7 @@
 #include "backends/cuda/igemm_f32.cuh"
 #include "backends/cuda/igemm_tc.cuh"
 #include "backends/cuda/launch.h"
+#include "backends/cuda/pdl.cuh"
 
 namespace mpq::cuda {
 
@@ -22,7 +23,8 @@ struct Entry {
 
 template <int BM, int BN, int WMs, int WNs, int S, int Kind, int Vec>
 void launch_tc(const ConvParams& p, dim3 grid, int smem, cudaStream_t s) {
-  igemm_tc_kernel<BM, BN, WMs, WNs, S, Kind, Vec><<<grid, WMs * WNs * 32, smem, s>>>(p);
+  (void)launch_pdl(igemm_tc_kernel<BM, BN, WMs, WNs, S, Kind, Vec>, dim3(grid),
+                   dim3(WMs * WNs * 32), smem, s, p);
 }
 template <int BM, int BN, int WMs, int WNs, int S, int Kind, int Vec>
 cudaError_t attr_tc(int smem) {
@@ -31,9 +33,11 @@ cudaError_t attr_tc(int smem) {
 }
 template <int BM, int BN, int Vec>
 void launch_f32(const ConvParams& p, dim3 grid, int, cudaStream_t s) {
-  igemm_f32_kernel<BM, BN, Vec><<<grid, BM * 2, 0, s>>>(p);
+  (void)launch_pdl(igemm_f32_kernel<BM, BN, Vec>, dim3(grid), dim3(BM * 2), 0, s, p);
 }
-cudaError_t attr_none(int) { return cudaSuccess; }
+cudaError_t attr_none(int) {
+  return cudaSuccess;
+}
 
 const char* kind_name(int k) {
   return k == kConvS8 ? "s8" : k == kConvU8 ? "u8" : k == kConvF16 ? "f16" : "f32";
@@ -51,7 +55,9 @@ Entry tc_entry() {
   e.cfg.name = std::string("tc_") + kind_name(Kind) + "_" + std::to_string(BM) + "x" +
                std::to_string(BN) + "x" + std::to_string(64 / (Kind == kMmaF16 ? 2 : 1)) + "_w" +
                std::to_string(WMs) + "x" + std::to_string(WNs) + "_s" + std::to_string(S) +
-               (Vec == kLoadVec16 ? "" : Vec == kLoadVec4 ? "_vec4" : "_gather");
+               (Vec == kLoadVec16  ? ""
+                : Vec == kLoadVec4 ? "_vec4"
+                                   : "_gather");
   e.launch = launch_tc<BM, BN, WMs, WNs, S, Kind, Vec>;
   e.attr = attr_tc<BM, BN, WMs, WNs, S, Kind, Vec>;
   return e;
@@ -129,7 +135,9 @@ std::vector<int> conv_candidates(int kind, int vec) {
   return r;
 }
 
-int conv_k_multiple(int kind) { return kind == kConvF32 ? 8 : kind == kConvF16 ? 32 : 64; }
+int conv_k_multiple(int kind) {
+  return kind == kConvF32 ? 8 : kind == kConvF16 ? 32 : 64;
+}
 
 cudaError_t conv_prepare(int cfg) {
   const Entry& e = entries().at(cfg);
@@ -138,13 +146,16 @@ cudaError_t conv_prepare(int cfg) {
 
 // Sums the split-K partials of 4 channels of one pixel per thread and applies the epilogue.
 __global__ void splitk_reduce_kernel(const __grid_constant__ ConvParams p) {
+  grid_dep_wait();
   const int per_row = (p.OC + 3) / 4;
   const int64_t total = static_cast<int64_t>(p.M) * per_row;
   for (int64_t i = blockIdx.x * static_cast<int64_t>(blockDim.x) + threadIdx.x; i < total;
        i += static_cast<int64_t>(gridDim.x) * blockDim.x) {
-    const int m = static_cast<int>(i / per_row), oc = static_cast<int>(i - static_cast<int64_t>(m) * per_row) * 4;
+    const int m = static_cast<int>(i / per_row),
+              oc = static_cast<int>(i - static_cast<int64_t>(m) * per_row) * 4;
     const int count = min(4, p.OC - oc);
-    const int64_t off = static_cast<int64_t>(m) * p.OC + oc, plane = static_cast<int64_t>(p.M) * p.OC;
+    const int64_t off = static_cast<int64_t>(m) * p.OC + oc,
+                  plane = static_cast<int64_t>(p.M) * p.OC;
     float v[4] = {0.f, 0.f, 0.f, 0.f};
     for (int s = 0; s < p.ksplit; ++s)
       for (int j = 0; j < count; ++j) v[j] += p.partial[s * plane + off + j];
@@ -161,7 +172,7 @@ cudaError_t conv_launch(int cfg, const ConvParams& p, cudaStream_t stream) {
   if (p.ksplit > 1) {
     const int64_t items = static_cast<int64_t>(p.M) * ((p.OC + 3) / 4);
     const unsigned blocks = static_cast<unsigned>(std::min<int64_t>(ceil_div(items, 256), 1 << 20));
-    splitk_reduce_kernel<<<blocks, 256, 0, stream>>>(p);
+    (void)launch_pdl(splitk_reduce_kernel, dim3(blocks), dim3(256), 0, stream, p);
   }
   return cudaGetLastError();
 }

@@ -86,10 +86,10 @@ struct ConvParams {
   int32_t OH = 0, OW = 0, OC = 0;      // output, NHWC; OC = all channels
   int32_t KH = 1, KW = 1, SH = 1, SW = 1, PH = 0, PW = 0, DH = 1, DW = 1;
   int32_t groups = 1, Cg = 0, OCg = 0;
-  int32_t K = 0;      // KH*KW*Cg
-  int32_t Kpad = 0;   // K rounded up to the k-tile (elements)
-  int32_t OCpad = 0;  // OCg rounded up to the widest n-tile
-  int32_t M = 0;      // N*OH*OW
+  int32_t K = 0;       // KH*KW*Cg
+  int32_t Kpad = 0;    // K rounded up to the k-tile (elements)
+  int32_t OCpad = 0;   // OCg rounded up to the widest n-tile
+  int32_t M = 0;       // N*OH*OW
   int32_t x_fill = 0;  // value of padded input elements (the input zero point; 0 for float)
   const void* x = nullptr;
   const void* w = nullptr;  // [groups][OCpad][Kpad]
@@ -106,8 +106,12 @@ struct ConvParams {
 };
 
 // Rounded-up division and multiple, usable on both sides.
-MPQ_HD inline constexpr int64_t ceil_div(int64_t a, int64_t b) { return (a + b - 1) / b; }
-MPQ_HD inline constexpr int64_t round_up(int64_t a, int64_t b) { return ceil_div(a, b) * b; }
+MPQ_HD inline constexpr int64_t ceil_div(int64_t a, int64_t b) {
+  return (a + b - 1) / b;
+}
+MPQ_HD inline constexpr int64_t round_up(int64_t a, int64_t b) {
+  return ceil_div(a, b) * b;
+}
 
 // Element (m, k) of the implicit A matrix as an offset into x, or -1 for padding / out of range.
 // The kernels compute the same thing incrementally; the unit tests check it against a direct

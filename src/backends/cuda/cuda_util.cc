@@ -19,7 +19,8 @@ std::string device_unavailable_reason() {
     }
     if (n == 0) return std::string("no CUDA device");
     cudaDeviceProp p{};
-    if (cudaGetDeviceProperties(&p, 0) != cudaSuccess) return std::string("cannot query CUDA device 0");
+    if (cudaGetDeviceProperties(&p, 0) != cudaSuccess)
+      return std::string("cannot query CUDA device 0");
     if (p.major < 8)
       return str("CUDA device ", p.name, " has compute capability ", p.major, ".", p.minor,
                  "; mpq's CUDA kernels need 8.0 or newer");
@@ -64,13 +65,17 @@ PinnedBuffer::~PinnedBuffer() {
   if (p_) cudaFreeHost(p_);
 }
 
-CudaContext::CudaContext() { MPQ_CUDA_CHECK(cudaStreamCreateWithFlags(&stream_, cudaStreamNonBlocking)); }
+CudaContext::CudaContext() {
+  MPQ_CUDA_CHECK(cudaStreamCreateWithFlags(&stream_, cudaStreamNonBlocking));
+}
 
 CudaContext::~CudaContext() {
   if (stream_) cudaStreamDestroy(stream_);
 }
 
-void CudaContext::end_run() { MPQ_CUDA_CHECK(cudaStreamSynchronize(stream_)); }
+void CudaContext::end_run() {
+  MPQ_CUDA_CHECK(cudaStreamSynchronize(stream_));
+}
 
 CudaContext& cuda_ctx(const KernelArgs& a) {
   auto* c = dynamic_cast<CudaContext*>(a.ctx);
@@ -78,7 +83,9 @@ CudaContext& cuda_ctx(const KernelArgs& a) {
   return *c;
 }
 
-cudaStream_t stream_of(const KernelArgs& a) { return cuda_ctx(a).stream(); }
+cudaStream_t stream_of(const KernelArgs& a) {
+  return cuda_ctx(a).stream();
+}
 
 void* CudaContext::workspace(size_t bytes) {
   if (ws_.bytes() < bytes) {
@@ -88,14 +95,20 @@ void* CudaContext::workspace(size_t bytes) {
   return ws_.get();
 }
 
-bool is_q(DType t) { return t == DType::i8 || t == DType::u8; }
+bool is_q(DType t) {
+  return t == DType::i8 || t == DType::u8;
+}
 
 int32_t dt_code(DType t) {
   switch (t) {
-    case DType::f32: return kDtF32;
-    case DType::f16: return kDtF16;
-    case DType::i8: return kDtS8;
-    case DType::u8: return kDtU8;
+    case DType::f32:
+      return kDtF32;
+    case DType::f16:
+      return kDtF16;
+    case DType::i8:
+      return kDtS8;
+    case DType::u8:
+      return kDtU8;
     default:
       unsupported(str("the CUDA kernels do not handle ", dtype_name(t), " tensors")).raise();
   }
@@ -108,7 +121,8 @@ ElemDesc elem_desc(const TensorSpec& s) {
   if (is_q(s.dtype)) {
     if (!s.quant || s.quant->scale.empty())
       internal_error("quantized tensor without quantization parameters: " + s.str()).raise();
-    if (s.quant->per_channel()) unsupported("per-channel activation quantization: " + s.str()).raise();
+    if (s.quant->per_channel())
+      unsupported("per-channel activation quantization: " + s.str()).raise();
     d.scale = s.quant->scale[0];
     d.zp = s.quant->zero_point.empty() ? 0 : s.quant->zero_point[0];
   }

@@ -7,6 +7,7 @@
 #pragma once
 
 #include "backends/cuda/epilogue.cuh"
+#include "backends/cuda/pdl.cuh"
 
 namespace mpq::cuda {
 
@@ -14,6 +15,7 @@ namespace mpq::cuda {
 // computing 8 rows x kBN/16 channels. Smaller kBM gives deep small-M layers more CTAs.
 template <int kBM, int kBN, int kLoad>
 __global__ void __launch_bounds__(kBM * 2) igemm_f32_kernel(const __grid_constant__ ConvParams p) {
+  grid_dep_wait();
   constexpr int kThreads = kBM * 2, kBK = 8, kTN = kBN / 16;
   static_assert(kThreads / 16 * 8 == kBM, "8 rows per thread");
   __shared__ __align__(16) float As[2][kBK][kBM];
@@ -22,7 +24,8 @@ __global__ void __launch_bounds__(kBM * 2) igemm_f32_kernel(const __grid_constan
   const int g = blockIdx.z / p.ksplit, split = blockIdx.z - g * p.ksplit;
   const int m0 = blockIdx.x * kBM, n0 = blockIdx.y * kBN;
   const float* x = static_cast<const float*>(p.x);
-  const float* w = static_cast<const float*>(p.w) + (static_cast<int64_t>(g) * p.OCpad + n0) * p.Kpad;
+  const float* w =
+      static_cast<const float*>(p.w) + (static_cast<int64_t>(g) * p.OCpad + n0) * p.Kpad;
 
   // A: one row (pixel) and 4 k elements per thread per tile.
   const int a_row = tid >> 1, a_kq = (tid & 1) * 4;
@@ -71,7 +74,8 @@ __global__ void __launch_bounds__(kBM * 2) igemm_f32_kernel(const __grid_constan
       const int idx = tid + i * kThreads;
       if (idx < kBN * 2) {
         const int row = idx >> 1, kq = (idx & 1) * 4;
-        rb[i] = *reinterpret_cast<const float4*>(w + static_cast<int64_t>(row) * p.Kpad + kt * kBK + kq);
+        rb[i] = *reinterpret_cast<const float4*>(w + static_cast<int64_t>(row) * p.Kpad + kt * kBK +
+                                                 kq);
       }
     }
   };

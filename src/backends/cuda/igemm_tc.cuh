@@ -15,6 +15,7 @@
 #include <cuda_fp16.h>
 
 #include "backends/cuda/epilogue.cuh"
+#include "backends/cuda/pdl.cuh"
 
 namespace mpq::cuda {
 
@@ -34,7 +35,9 @@ __device__ __forceinline__ void cp_async4(uint32_t dst, const void* src) {
 __device__ __forceinline__ void st_shared4(uint32_t dst, uint32_t v) {
   asm volatile("st.shared.u32 [%0], %1;\n" ::"r"(dst), "r"(v));
 }
-__device__ __forceinline__ void cp_async_commit() { asm volatile("cp.async.commit_group;\n" ::); }
+__device__ __forceinline__ void cp_async_commit() {
+  asm volatile("cp.async.commit_group;\n" ::);
+}
 template <int N>
 __device__ __forceinline__ void cp_async_wait() {
   asm volatile("cp.async.wait_group %0;\n" ::"n"(N));
@@ -102,6 +105,7 @@ constexpr int tc_smem_bytes(int bm, int bn, int stages) {
 template <int kBM, int kBN, int kWarpsM, int kWarpsN, int kStages, int kKind, int kLoad>
 __global__ void __launch_bounds__(kWarpsM* kWarpsN * 32)
     igemm_tc_kernel(const __grid_constant__ ConvParams p) {
+  grid_dep_wait();
   using T = MmaTraits<kKind>;
   using Acc = typename T::Acc;
   constexpr int kThreads = kWarpsM * kWarpsN * 32;
@@ -109,8 +113,8 @@ __global__ void __launch_bounds__(kWarpsM* kWarpsN * 32)
   constexpr int kMI = kWM / 16, kNJ = kWN / 8;
   static_assert(kNJ % 2 == 0, "n-tiles are loaded in pairs");
   constexpr int kE = T::kElem;
-  constexpr int kBKe = 64 / kE;        // k elements per tile
-  constexpr int kChunkE = 16 / kE;     // elements per 16-byte chunk
+  constexpr int kBKe = 64 / kE;     // k elements per tile
+  constexpr int kChunkE = 16 / kE;  // elements per 16-byte chunk
   constexpr int kRowsPerPass = kThreads / 4;
   constexpr int kAIter = kBM / kRowsPerPass;
   constexpr int kBIter = kBN / kRowsPerPass;
@@ -201,7 +205,8 @@ __global__ void __launch_bounds__(kWarpsM* kWarpsN * 32)
         for (int j = 0; j < 4; ++j) {
           const int ih = a_ih0[i] + pkh[j] * p.DH, iw = a_iw0[i] + pkw[j] * p.DW;
           if (pok[j] && a_ok[i] && ih >= 0 && ih < p.H && iw >= 0 && iw < p.W) {
-            const int64_t off = (static_cast<int64_t>(a_nbase[i] + ih) * p.W + iw) * p.C + gc0 + dk[j];
+            const int64_t off =
+                (static_cast<int64_t>(a_nbase[i] + ih) * p.W + iw) * p.C + gc0 + dk[j];
             cp_async4(dst + 4 * j, x + off * kE);
           } else {
             st_shared4(dst + 4 * j, fill);
@@ -226,7 +231,8 @@ __global__ void __launch_bounds__(kWarpsM* kWarpsN * 32)
           uint32_t val = fill_e;
           const int ih = a_ih0[i] + t.x, iw = a_iw0[i] + t.y;
           if (t.w && a_ok[i] && ih >= 0 && ih < p.H && iw >= 0 && iw < p.W) {
-            const int64_t off = (static_cast<int64_t>(a_nbase[i] + ih) * p.W + iw) * p.C + gc0 + t.z;
+            const int64_t off =
+                (static_cast<int64_t>(a_nbase[i] + ih) * p.W + iw) * p.C + gc0 + t.z;
             val = kE == 1 ? static_cast<uint32_t>(x[off])
                           : static_cast<uint32_t>(reinterpret_cast<const uint16_t*>(x)[off]);
           }
@@ -309,8 +315,8 @@ __global__ void __launch_bounds__(kWarpsM* kWarpsN * 32)
 #pragma unroll
       for (int j = 0; j < kNJ; ++j) {
         const int r = wm0 + i * 16 + (lane >> 2) + h * 8, c = wn0 + j * 8 + (lane & 3) * 2;
-        *reinterpret_cast<float2*>(&Cs[r * kCStride + c]) =
-            make_float2(static_cast<float>(acc[i][j][2 * h]), static_cast<float>(acc[i][j][2 * h + 1]));
+        *reinterpret_cast<float2*>(&Cs[r * kCStride + c]) = make_float2(
+            static_cast<float>(acc[i][j][2 * h]), static_cast<float>(acc[i][j][2 * h + 1]));
       }
   __syncthreads();
   // kThreads is a multiple of kBN / 4, so each thread keeps the same 4 channels on every row:

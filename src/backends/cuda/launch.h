@@ -21,7 +21,7 @@ struct ConvConfig {
   int vec = 0;  // how A is gathered: 0 element by element, 1 16-byte pieces, 2 4-byte pieces
   int bm = 0, bn = 0;
   int threads = 0;
-  int smem = 0;  // dynamic shared memory bytes
+  int smem = 0;      // dynamic shared memory bytes
   std::string name;  // e.g. "tc_s8_128x128x64_s4_vec"
 };
 

@@ -3,6 +3,7 @@
 // (dequantized) and are stored with the destination's rounding rule (epilogue.cuh).
 #include "backends/cuda/epilogue.cuh"
 #include "backends/cuda/launch.h"
+#include "backends/cuda/pdl.cuh"
 
 namespace mpq::cuda {
 
@@ -32,6 +33,7 @@ __device__ __forceinline__ int64_t offset4(bool nhwc, int64_t n, int64_t c, int6
 // costs ~70 instructions.
 __global__ void convert_kernel(const void* src, ElemDesc s, void* dst, ElemDesc d, int32_t total,
                                int32_t C, int32_t H, int32_t W) {
+  grid_dep_wait();
   for (int32_t i = blockIdx.x * blockDim.x + threadIdx.x; i < total; i += gridDim.x * blockDim.x) {
     int32_t si = i;
     if (s.nhwc != d.nhwc) {
@@ -56,6 +58,7 @@ __global__ void convert_kernel(const void* src, ElemDesc s, void* dst, ElemDesc 
 // of each channel plane are coalesced, no per-element index division (the model's input).
 __global__ void nchw_f32_to_nhwc_kernel(const float* src, void* dst, ElemDesc d, int32_t pixels,
                                         int32_t C, int32_t HW) {
+  grid_dep_wait();
   for (int32_t i = blockIdx.x * blockDim.x + threadIdx.x; i < pixels; i += gridDim.x * blockDim.x) {
     const int32_t n = i / HW, hw = i - n * HW;
     const float* s = src + static_cast<int64_t>(n) * C * HW + hw;
@@ -65,6 +68,7 @@ __global__ void nchw_f32_to_nhwc_kernel(const float* src, void* dst, ElemDesc d,
 
 __global__ void pool_kernel(const void* src, ElemDesc s, void* dst, ElemDesc d, PoolParams p,
                             int32_t total) {
+  grid_dep_wait();
   for (int32_t i = blockIdx.x * blockDim.x + threadIdx.x; i < total; i += gridDim.x * blockDim.x) {
     int32_t n, c, oh, ow;
     if (d.nhwc) {
@@ -123,6 +127,7 @@ __device__ __forceinline__ uint4 word_max4(uint4 a, uint4 b) {
 template <int kDt>
 __global__ void maxpool_words16_kernel(const uint4* src, uint4* dst, PoolParams p, int words,
                                        int32_t total) {
+  grid_dep_wait();
   for (int32_t i = blockIdx.x * blockDim.x + threadIdx.x; i < total; i += gridDim.x * blockDim.x) {
     const int wc = i % words;
     int32_t t = i / words;
@@ -150,6 +155,7 @@ __global__ void maxpool_words16_kernel(const uint4* src, uint4* dst, PoolParams 
 template <int kDt>
 __global__ void maxpool_words_kernel(const uint32_t* src, uint32_t* dst, PoolParams p, int words,
                                      int32_t total) {
+  grid_dep_wait();
   for (int32_t i = blockIdx.x * blockDim.x + threadIdx.x; i < total; i += gridDim.x * blockDim.x) {
     const int wc = i % words;
     int32_t t = i / words;
@@ -176,17 +182,22 @@ __global__ void maxpool_words_kernel(const uint32_t* src, uint32_t* dst, PoolPar
 
 __global__ void unary_kernel(const void* x, ElemDesc xs, void* y, ElemDesc ys, int32_t n, int op,
                              float a, float b) {
+  grid_dep_wait();
   for (int32_t i = blockIdx.x * blockDim.x + threadIdx.x; i < n; i += gridDim.x * blockDim.x) {
     float v = ld(x, xs, i);
-    if (op == kOpRelu) v = fmaxf(v, 0.f);
-    else if (op == kOpClip) v = fminf(fmaxf(v, a), b);
-    else if (op == kOpLeaky) v = v >= 0.f ? v : a * v;
+    if (op == kOpRelu)
+      v = fmaxf(v, 0.f);
+    else if (op == kOpClip)
+      v = fminf(fmaxf(v, a), b);
+    else if (op == kOpLeaky)
+      v = v >= 0.f ? v : a * v;
     st(y, ys, i, v);
   }
 }
 
 __global__ void binary_kernel(const void* a, ElemDesc as, const void* b, ElemDesc bs, void* y,
                               ElemDesc ys, int32_t n, int op) {
+  grid_dep_wait();
   for (int32_t i = blockIdx.x * blockDim.x + threadIdx.x; i < n; i += gridDim.x * blockDim.x) {
     const float va = ld(a, as, i), vb = ld(b, bs, i);
     st(y, ys, i, op == kBinAdd ? va + vb : op == kBinSub ? va - vb : va * vb);
@@ -202,14 +213,14 @@ cudaError_t convert(const void* src, ElemDesc s, void* dst, ElemDesc d, int64_t 
   if (total >= (int64_t{1} << 31)) return cudaErrorInvalidValue;
   if (s.dt == kDtF32 && !s.nhwc && d.nhwc && c <= 8) {
     const int64_t pixels = n * h * w;
-    nchw_f32_to_nhwc_kernel<<<blocks_for(pixels), kThreads, 0, stream>>>(
-        static_cast<const float*>(src), dst, d, static_cast<int32_t>(pixels), static_cast<int32_t>(c),
-        static_cast<int32_t>(h * w));
+    (void)launch_pdl(nchw_f32_to_nhwc_kernel, dim3(blocks_for(pixels)), dim3(kThreads), 0, stream,
+                     static_cast<const float*>(src), dst, d, static_cast<int32_t>(pixels),
+                     static_cast<int32_t>(c), static_cast<int32_t>(h * w));
     return cudaGetLastError();
   }
-  convert_kernel<<<blocks_for(total), kThreads, 0, stream>>>(src, s, dst, d, static_cast<int32_t>(total),
-                                                             static_cast<int32_t>(c), static_cast<int32_t>(h),
-                                                             static_cast<int32_t>(w));
+  (void)launch_pdl(convert_kernel, dim3(blocks_for(total)), dim3(kThreads), 0, stream, src, s, dst,
+                   d, static_cast<int32_t>(total), static_cast<int32_t>(c), static_cast<int32_t>(h),
+                   static_cast<int32_t>(w));
   return cudaGetLastError();
 }
 
@@ -217,7 +228,8 @@ cudaError_t pool(const void* src, ElemDesc s, void* dst, ElemDesc d, const PoolP
                  cudaStream_t stream) {
   const int64_t total = static_cast<int64_t>(p.N) * p.C * p.OH * p.OW;
   if (total == 0) return cudaSuccess;
-  if (static_cast<int64_t>(p.N) * p.C * p.H * p.W >= (int64_t{1} << 31)) return cudaErrorInvalidValue;
+  if (static_cast<int64_t>(p.N) * p.C * p.H * p.W >= (int64_t{1} << 31))
+    return cudaErrorInvalidValue;
   const int esize = s.dt == kDtF32 ? 4 : s.dt == kDtF16 ? 2 : 1;
   if (p.max && s.nhwc && d.nhwc && s.dt == d.dt && s.scale == d.scale && s.zp == d.zp &&
       (p.C * esize) % 16 == 0) {
@@ -227,10 +239,22 @@ cudaError_t pool(const void* src, ElemDesc s, void* dst, ElemDesc d, const PoolP
     auto* out = static_cast<uint4*>(dst);
     const int32_t n32 = static_cast<int32_t>(wt);
     switch (s.dt) {
-      case kDtU8: maxpool_words16_kernel<kDtU8><<<blocks_for(wt), kThreads, 0, stream>>>(in, out, p, words, n32); break;
-      case kDtS8: maxpool_words16_kernel<kDtS8><<<blocks_for(wt), kThreads, 0, stream>>>(in, out, p, words, n32); break;
-      case kDtF16: maxpool_words16_kernel<kDtF16><<<blocks_for(wt), kThreads, 0, stream>>>(in, out, p, words, n32); break;
-      default: maxpool_words16_kernel<kDtF32><<<blocks_for(wt), kThreads, 0, stream>>>(in, out, p, words, n32); break;
+      case kDtU8:
+        (void)launch_pdl(maxpool_words16_kernel<kDtU8>, dim3(blocks_for(wt)), dim3(kThreads), 0,
+                         stream, in, out, p, words, n32);
+        break;
+      case kDtS8:
+        (void)launch_pdl(maxpool_words16_kernel<kDtS8>, dim3(blocks_for(wt)), dim3(kThreads), 0,
+                         stream, in, out, p, words, n32);
+        break;
+      case kDtF16:
+        (void)launch_pdl(maxpool_words16_kernel<kDtF16>, dim3(blocks_for(wt)), dim3(kThreads), 0,
+                         stream, in, out, p, words, n32);
+        break;
+      default:
+        (void)launch_pdl(maxpool_words16_kernel<kDtF32>, dim3(blocks_for(wt)), dim3(kThreads), 0,
+                         stream, in, out, p, words, n32);
+        break;
     }
     return cudaGetLastError();
   }
@@ -241,14 +265,27 @@ cudaError_t pool(const void* src, ElemDesc s, void* dst, ElemDesc d, const PoolP
     const auto* in = static_cast<const uint32_t*>(src);
     auto* out = static_cast<uint32_t*>(dst);
     switch (s.dt) {
-      case kDtU8: maxpool_words_kernel<kDtU8><<<blocks_for(wt), kThreads, 0, stream>>>(in, out, p, words, static_cast<int32_t>(wt)); break;
-      case kDtS8: maxpool_words_kernel<kDtS8><<<blocks_for(wt), kThreads, 0, stream>>>(in, out, p, words, static_cast<int32_t>(wt)); break;
-      case kDtF16: maxpool_words_kernel<kDtF16><<<blocks_for(wt), kThreads, 0, stream>>>(in, out, p, words, static_cast<int32_t>(wt)); break;
-      default: maxpool_words_kernel<kDtF32><<<blocks_for(wt), kThreads, 0, stream>>>(in, out, p, words, static_cast<int32_t>(wt)); break;
+      case kDtU8:
+        (void)launch_pdl(maxpool_words_kernel<kDtU8>, dim3(blocks_for(wt)), dim3(kThreads), 0,
+                         stream, in, out, p, words, static_cast<int32_t>(wt));
+        break;
+      case kDtS8:
+        (void)launch_pdl(maxpool_words_kernel<kDtS8>, dim3(blocks_for(wt)), dim3(kThreads), 0,
+                         stream, in, out, p, words, static_cast<int32_t>(wt));
+        break;
+      case kDtF16:
+        (void)launch_pdl(maxpool_words_kernel<kDtF16>, dim3(blocks_for(wt)), dim3(kThreads), 0,
+                         stream, in, out, p, words, static_cast<int32_t>(wt));
+        break;
+      default:
+        (void)launch_pdl(maxpool_words_kernel<kDtF32>, dim3(blocks_for(wt)), dim3(kThreads), 0,
+                         stream, in, out, p, words, static_cast<int32_t>(wt));
+        break;
     }
     return cudaGetLastError();
   }
-  pool_kernel<<<blocks_for(total), kThreads, 0, stream>>>(src, s, dst, d, p, static_cast<int32_t>(total));
+  (void)launch_pdl(pool_kernel, dim3(blocks_for(total)), dim3(kThreads), 0, stream, src, s, dst, d,
+                   p, static_cast<int32_t>(total));
   return cudaGetLastError();
 }
 
@@ -256,7 +293,8 @@ cudaError_t unary(const void* x, ElemDesc xs, void* y, ElemDesc ys, int64_t n, i
                   float b, cudaStream_t stream) {
   if (n == 0) return cudaSuccess;
   if (n >= (int64_t{1} << 31)) return cudaErrorInvalidValue;
-  unary_kernel<<<blocks_for(n), kThreads, 0, stream>>>(x, xs, y, ys, static_cast<int32_t>(n), op, a, b);
+  (void)launch_pdl(unary_kernel, dim3(blocks_for(n)), dim3(kThreads), 0, stream, x, xs, y, ys,
+                   static_cast<int32_t>(n), op, a, b);
   return cudaGetLastError();
 }
 
@@ -264,7 +302,8 @@ cudaError_t binary(const void* a, ElemDesc as, const void* b, ElemDesc bs, void*
                    int64_t n, int op, cudaStream_t stream) {
   if (n == 0) return cudaSuccess;
   if (n >= (int64_t{1} << 31)) return cudaErrorInvalidValue;
-  binary_kernel<<<blocks_for(n), kThreads, 0, stream>>>(a, as, b, bs, y, ys, static_cast<int32_t>(n), op);
+  (void)launch_pdl(binary_kernel, dim3(blocks_for(n)), dim3(kThreads), 0, stream, a, as, b, bs, y,
+                   ys, static_cast<int32_t>(n), op);
   return cudaGetLastError();
 }
 

@@ -34,7 +34,8 @@ class ReorderKernel : public Kernel {
   void run(const KernelArgs& a) const override {
     int64_t d[4];
     dims4(to_, a.batch, d);
-    MPQ_CUDA_CHECK(convert(a.inputs[0], fd_, a.outputs[0], td_, d[0], d[1], d[2], d[3], stream_of(a)));
+    MPQ_CUDA_CHECK(
+        convert(a.inputs[0], fd_, a.outputs[0], td_, d[0], d[1], d[2], d[3], stream_of(a)));
   }
   std::string impl_name() const override { return "cuda.convert"; }
 
@@ -86,7 +87,8 @@ class PoolKernel : public Kernel {
 std::string pool_supports(const Node& n, Precision) {
   if (!n.inputs[0] || n.inputs[0]->shape.size() != 4) return "only 2-D pooling";
   if (n.def().name == "GlobalAveragePool") return "";
-  if (!n.attrs.has("kernel_shape") || n.attrs.ints("kernel_shape").size() != 2) return "kernel_shape";
+  if (!n.attrs.has("kernel_shape") || n.attrs.ints("kernel_shape").size() != 2)
+    return "kernel_shape";
   if (n.attrs.has("auto_pad") && n.attrs.s("auto_pad") != "NOTSET" && n.attrs.s("auto_pad") != "")
     return "auto_pad " + n.attrs.s("auto_pad");
   if (n.outputs.size() > 1 && n.outputs[1]) return "MaxPool indices output";
@@ -101,7 +103,8 @@ class UnaryKernel : public Kernel {
     out_ = *s.outputs.at(0);
     id_ = elem_desc(in_);
     od_ = elem_desc(out_);
-    if (in_.shape.size() == 4 && in_.layout != out_.layout) internal_error("layouts differ").raise();
+    if (in_.shape.size() == 4 && in_.layout != out_.layout)
+      internal_error("layouts differ").raise();
     const std::string& op = n.def().name;
     if (op == "Relu") {
       op_ = kOpRelu;
@@ -121,8 +124,9 @@ class UnaryKernel : public Kernel {
   }
   std::string impl_name() const override { return "cuda.eltwise"; }
   std::vector<std::pair<int, int>> inplace() const override {
-    return dtype_size(in_.dtype) == dtype_size(out_.dtype) ? std::vector<std::pair<int, int>>{{0, 0}}
-                                                           : std::vector<std::pair<int, int>>{};
+    return dtype_size(in_.dtype) == dtype_size(out_.dtype)
+               ? std::vector<std::pair<int, int>>{{0, 0}}
+               : std::vector<std::pair<int, int>>{};
   }
 
  private:
