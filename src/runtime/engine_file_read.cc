@@ -372,6 +372,7 @@ class MetaReader {
       st.precision = precision(r_.text());
       st.backend = r_.text();
       st.kernel_name = r_.text();
+      st.variant = r_.text();
       st.inputs.resize(r_.count(8));
       for (auto& t : st.inputs) t = static_cast<int>(r_.index(nt, true));
       st.outputs.resize(r_.count(8));
