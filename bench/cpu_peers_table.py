@@ -180,7 +180,8 @@ def main():
     header = (f"batch {args.batch}, {args.threads} threads, median of {args.iters} runs after "
               f"{args.warmup} warm-up runs, best of {args.rounds} rounds; {cpu} "
               f"({os.cpu_count()} vCPU; {flags.strip()}); load average at start {args.load_start}, "
-              f"at end {args.load_end}")
+              f"at end {args.load_end}; OMP_WAIT_POLICY "
+              f"{os.environ.get('OMP_WAIT_POLICY', 'unset (libgomp default: spin, then sleep)')}")
     print(header)
     print("\n".join(table_lines(args.models, sections, md=False)))
     for m, s in sections.items():
