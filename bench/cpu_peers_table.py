@@ -170,7 +170,7 @@ def main():
     cpu = sh("lscpu | sed -n 's/^Model name: *//p'")
     flags = sh("grep -o -w 'amx_int8\\|amx_bf16\\|avx512_vnni\\|avx512_bf16' /proc/cpuinfo | sort -u | tr '\\n' ' '")
     versions = {
-        "mpq": sh(f"{args.mpq} --version"),
+        "mpq": sh(f"{args.mpq} --version").replace("mpq ", ""),
         "oneDNN": sh("dpkg-query -W -f='${Version}' libdnnl-dev 2>/dev/null") + " (" + next(
             (s.get("backend_info", "") for s in sections.values() if s.get("backend_info")), "") + ")",
         "PyTorch": sh("/usr/bin/python3 -c 'import torch; print(torch.__version__)'"),
