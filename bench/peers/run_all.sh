@@ -8,7 +8,7 @@
 # a full epoch takes ~17+ minutes on 2 shared cores), RETRAIN=1 (train even if weights exist),
 # THREADS (2), BATCH (128), ITERS (30 per round), ROUNDS (3; the best round is reported),
 # WAIT_LOAD (e.g. 2.5: before each timed step wait until the 1-minute load average is below it,
-# at most WAIT_MAX seconds, default 1800; the machine is shared, and under a load of 10+ both
+# at most WAIT_MAX seconds in all, default 1800; the machine is shared, and under a load of 10+ both
 # PyTorch and ONNX Runtime run 5-15x slower).
 set -euo pipefail
 HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
@@ -23,16 +23,18 @@ RESNET_LIMIT="${RESNET_LIMIT:-12800}"
 MODELS="${MODELS:-mnist_naive resnet18_cifar}"
 mkdir -p "$WORK"
 log() { echo "[run_all $(date +%H:%M:%S)] $*" >&2; }
+WAIT_LEFT="${WAIT_MAX:-1800}"  # total waiting budget over all steps
 wait_quiet() {
   [ -n "${WAIT_LOAD:-}" ] || return 0
   local waited=0
   while awk -v max="$WAIT_LOAD" '{exit !($1 >= max)}' /proc/loadavg; do
-    if [ "$waited" -ge "${WAIT_MAX:-1800}" ]; then
-      log "load still $(cut -d' ' -f1 /proc/loadavg) after ${waited}s: measuring anyway"
+    if [ "$WAIT_LEFT" -le 0 ]; then
+      log "load still $(cut -d' ' -f1 /proc/loadavg) (waited ${waited}s): measuring anyway"
       return 0
     fi
     sleep 15
     waited=$((waited + 15))
+    WAIT_LEFT=$((WAIT_LEFT - 15))
   done
   [ "$waited" -gt 0 ] && log "waited ${waited}s for load < $WAIT_LOAD"
   return 0

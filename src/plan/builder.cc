@@ -51,9 +51,15 @@ class Builder {
  public:
   Builder(const Graph& g, const quant::CalibrationTable* table, const BuildOptions& opt)
       : original_(g), opt_(opt), reg_(KernelRegistry::instance()) {
-    if (opt.max_batch < 1)
-      invalid_input("the maximum batch must be at least 1").key("batch").raise();
-    if (!find_backend(opt.backend))
+    if (opt.max_batch < 1) invalid_input("the maximum batch must be at least 1").key("batch").raise();
+#ifndef MPQ_HAVE_DNNL
+    // [cuda hook] A build without oneDNN (the GPU bundle) runs CPU work on the reference backend.
+    if (opt_.backend == "cpu") {
+      opt_.backend = "reference";
+      notes_.insert("built without oneDNN: the cpu backend runs as the reference backend");
+    }
+#endif
+    if (!find_backend(opt_.backend))
       invalid_input("unknown backend '" + opt.backend + "'").key("backend").raise();
     reqs_ = read_requests(g, table, opt);
   }
@@ -213,7 +219,10 @@ class Builder {
           if (int8_producer(in0) && quant_known(in0))
             want = Precision::kInt8;
           else if (in0->producer)
-            want = producer_class(in0) == Precision::kBf16 ? Precision::kBf16 : float_default();
+            // [cuda hook] fp16 producers only exist on backends with fp16 kernels (cuda).
+            want = producer_class(in0) == Precision::kBf16 || producer_class(in0) == Precision::kFp16
+                       ? producer_class(in0)
+                       : float_default();
           else
             want = float_default();
           d.req.precision = want;
@@ -277,6 +286,10 @@ class Builder {
         }
         want = float_default();
       }
+      // [cuda hook] Backends with fp16 kernels (cuda) run 16-bit layers in fp16.
+      if (want == Precision::kFp16 && reg_.find(opt_.backend, *n, Precision::kFp16) &&
+          finish(*n, d, Precision::kFp16, false))
+        continue;
       if (want == Precision::kFp16) {
         d.reasons.push_back("16-bit float runs as bf16 (no fp16 kernels on " + opt_.backend + ")");
         want = Precision::kBf16;
@@ -397,13 +410,20 @@ class Builder {
     }
     return false;
   }
+  // [cuda hook] The storage dtype of a float tensor a layer at `p` reads and writes.
+  static DType float_dtype(Precision p) {
+    return p == Precision::kBf16 ? DType::bf16 : p == Precision::kFp16 ? DType::f16 : DType::f32;
+  }
   bool consumers_all_bf16(const Value* o, const Graph& g) const {
+    return consumers_all_at(o, g, Precision::kBf16);
+  }
+  bool consumers_all_at(const Value* o, const Graph& g, Precision p) const {
     for (const Value* go : g.outputs())
       if (go == o) return false;
     if (o->consumers.empty()) return false;
     for (const Node* c : o->consumers) {
       auto it = dec_.find(c);
-      if (it == dec_.end() || it->second.exec != Precision::kBf16) return false;
+      if (it == dec_.end() || it->second.exec != p) return false;
     }
     return true;
   }
@@ -440,7 +460,7 @@ class Builder {
             want.quant = vq_.at(v);
           }
         } else if (!residual || dtype_size(cur.dtype) == 1) {
-          want.dtype = d.exec == Precision::kBf16 ? DType::bf16 : DType::f32;
+          want.dtype = float_dtype(d.exec);
           want.quant.reset();
         }
         if (cur.shape.size() == 4) {
@@ -470,10 +490,12 @@ class Builder {
               s.dtype = vq_dtype_.at(o);
               s.quant = vq_.at(o);
             } else {
-              s.dtype = consumers_all_bf16(o, g) ? DType::bf16 : DType::f32;
+              s.dtype = consumers_all_bf16(o, g)                       ? DType::bf16
+                      : consumers_all_at(o, g, Precision::kFp16) ? DType::f16
+                                                                 : DType::f32;
             }
           } else {
-            s.dtype = d.exec == Precision::kBf16 ? DType::bf16 : DType::f32;
+            s.dtype = float_dtype(d.exec);
           }
         }
         specs_.push_back(s);

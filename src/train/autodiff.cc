@@ -36,7 +36,8 @@ struct Autodiff::Plan {
     std::unique_ptr<TrainKernel> kernel;
     StepContext ctx;
     bool backward_needed = false;
-    std::string label;  // implementation name for profiling
+    bool eval_live = true;  // runs in inference mode (see TrainKernel::eval_reads_input)
+    std::string label;      // implementation name for profiling
   };
   int64_t batch = 0;
   std::vector<std::unique_ptr<Slot>> slots;
@@ -266,6 +267,18 @@ std::unique_ptr<Autodiff::Plan> Autodiff::build_plan(int64_t batch) {
         .key(gout->name)
         .raise();
   p->output = converted(out, Layout::kPlain);
+  // Steps whose outputs nothing reads in inference mode are skipped there.
+  {
+    std::unordered_set<const Slot*> read = {p->output};
+    for (auto it = p->steps.rbegin(); it != p->steps.rend(); ++it) {
+      bool live = false;
+      for (const Slot* o : it->ctx.out) live |= read.count(o) != 0;
+      it->eval_live = live;
+      if (!live) continue;
+      for (size_t i = 0; i < it->ctx.in.size(); ++i)
+        if (it->ctx.in[i] && it->kernel->eval_reads_input(i, it->ctx)) read.insert(it->ctx.in[i]);
+    }
+  }
   for (auto& s : p->slots)
     if (!s->is_param && (s->requires_grad || s.get() == p->output) && s->grad.empty())
       s->grad = Tensor(DType::f32, physical_shape(s->shape, s->layout));
@@ -302,6 +315,7 @@ const Tensor& Autodiff::forward(const Tensor& x, bool training) {
   std::memcpy(p.input->data.raw(), x.raw(), x.nbytes());
   using clock = std::chrono::steady_clock;
   for (auto& st : p.steps) {
+    if (!training && !st.eval_live) continue;
     StepContext& ctx = st.ctx;
     ctx.training = training;
     ctx.step = step_;

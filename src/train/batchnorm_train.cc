@@ -120,6 +120,11 @@ void bn_update_running(float* rm, float* rv, const float* mean, const float* var
   }
 }
 
+bool y_used(const StepContext& ctx) {
+  const Value* y = ctx.out[0]->value;
+  return !y || !y->consumers.empty() || ctx.out.size() == 1;
+}
+
 namespace {
 
 // Inputs: X, scale, B, input_mean, input_var. Outputs: Y [, running_mean, running_var].
@@ -134,6 +139,9 @@ class BatchNormTrainKernel : public TrainKernel {
     return o == 0 ? ctx.in[0]->layout : Layout::kPlain;
   }
   bool differentiable(size_t i) const override { return i <= 2; }
+  bool eval_reads_input(size_t i, const StepContext& ctx) const override {
+    return i != 0 || y_used(ctx);
+  }
 
   void prepare(StepContext& ctx) override {
     d_ = bn_dims(ctx.in[0]->shape, ctx.in[0]->layout);
@@ -153,7 +161,7 @@ class BatchNormTrainKernel : public TrainKernel {
       // Running statistics are state: they are updated in place (the graph's initializers).
       if (ctx.in[3]->is_constant && ctx.in[4]->is_constant)
         bn_update_running(rm, rv, mean_.data(), var_.data(), d_.C, d_.count(), momentum_);
-    } else {
+    } else if (y_used(ctx)) {
       bn_forward_infer(x, d_, g, b, rm, rv, eps_, y);
     }
     copy_stats(ctx);

@@ -35,6 +35,9 @@ void bn_update_running(float* running_mean, float* running_var, const float* mea
 
 // The reference training kernel for BatchNormalization (any layout, rank >= 2).
 std::unique_ptr<TrainKernel> make_batchnorm_train_kernel(const Node& n);
+// Whether a BatchNormalization step's normalized output is read by anything (QAT's statistics
+// branch only uses the running-statistic outputs).
+bool y_used(const StepContext& ctx);
 // Reads epsilon and momentum with ONNX defaults.
 float bn_epsilon(const Node& n);
 float bn_momentum(const Node& n);

@@ -75,6 +75,9 @@ class TrainKernel {
   virtual bool differentiable(size_t i) const { return true; }
   // Layout of output o once the inputs' layouts are fixed.
   virtual Layout output_layout(size_t o, const StepContext& ctx) const { return Layout::kPlain; }
+  // Whether inference-mode forward reads input i (BatchNormalization whose normalized output is
+  // unused only copies its running statistics: QAT's statistics branch is skipped in eval).
+  virtual bool eval_reads_input(size_t i, const StepContext& ctx) const { return true; }
   // Called once per plan, after every buffer of the step is allocated.
   virtual void prepare(StepContext& ctx) {}
   virtual void forward(StepContext& ctx) = 0;

@@ -6,6 +6,7 @@
 #include "commands.h"
 #include "data_options.h"
 #include "frontend/onnx/importer.h"
+#include "model_arg.h"
 #include "train/trainer.h"
 
 namespace mpq::cli {
@@ -20,7 +21,7 @@ struct EvalArgs {
 };
 
 int run_eval(const EvalArgs& a) {
-  std::unique_ptr<Graph> g = import_onnx(a.model);
+  std::unique_ptr<Graph> g = load_model_arg(a.model);
   if (g->inputs().size() != 1)
     unsupported(str("eval needs a model with one input, this one has ", g->inputs().size()))
         .file(a.model)
@@ -47,7 +48,7 @@ int run_eval(const EvalArgs& a) {
 void register_eval(CLI::App& app, std::function<int()>& action) {
   auto* cmd = app.add_subcommand("eval", "Top-1 accuracy of a float model on labeled data");
   auto a = std::make_shared<EvalArgs>();
-  cmd->add_option("--model,-m", a->model, "ONNX model")->required();
+  cmd->add_option("--model,-m", a->model, "ONNX model (or a zoo model name)")->required();
   add_data_options(cmd, a->data)->required();
   cmd->add_option("--batch", a->batch, "Batch size")
       ->capture_default_str()

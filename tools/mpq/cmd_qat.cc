@@ -6,6 +6,7 @@
 #include "commands.h"
 #include "data_options.h"
 #include "frontend/onnx/importer.h"
+#include "model_arg.h"
 #include "mpq/qat_quantizer.h"
 #include "quant/calibration_table.h"
 #include "quant/config_list.h"
@@ -23,7 +24,7 @@ struct QatArgs {
 };
 
 int run_qat(const QatArgs& a) {
-  std::unique_ptr<Graph> g = import_onnx(a.model);
+  std::unique_ptr<Graph> g = load_model_arg(a.model);
   if (g->inputs().size() != 1)
     unsupported(str("QAT needs a model with one input, this one has ", g->inputs().size()))
         .file(a.model)
@@ -81,7 +82,8 @@ void register_qat(CLI::App& app, std::function<int()>& action) {
   auto* cmd = app.add_subcommand(
       "qat", "Quantization-aware training (NNI QAT_Quantizer semantics) from a config_list");
   auto a = std::make_shared<QatArgs>();
-  cmd->add_option("--model,-m", a->model, "Trained float ONNX model")->required();
+  cmd->add_option("--model,-m", a->model, "Trained float ONNX model (or a zoo model name)")
+      ->required();
   cmd->add_option("--config,-c", a->config, "config_list JSON (NNI's format)")->required();
   add_data_options(cmd, a->data)->required();
   cmd->add_option("--eval", a->eval.source, "Also report the QAT model's accuracy on this data");

@@ -7,6 +7,7 @@
 #include "data_options.h"
 #include "frontend/onnx/exporter.h"
 #include "frontend/onnx/importer.h"
+#include "model_arg.h"
 #include "train/trainer.h"
 #include "train_options.h"
 
@@ -22,7 +23,7 @@ struct TrainArgs {
 };
 
 int run_train(const TrainArgs& a) {
-  std::unique_ptr<Graph> g = import_onnx(a.model);
+  std::unique_ptr<Graph> g = load_model_arg(a.model);
   train::own_constants(*g);
   if (g->inputs().size() != 1)
     unsupported(str("training needs a model with one input, this one has ", g->inputs().size()))
@@ -76,7 +77,8 @@ void register_train(CLI::App& app, std::function<int()>& action) {
   auto* cmd =
       app.add_subcommand("train", "Train a float model (softmax cross-entropy) and save it");
   auto a = std::make_shared<TrainArgs>();
-  cmd->add_option("--model,-m", a->model, "ONNX model to train (its weights are the start)")
+  cmd->add_option("--model,-m", a->model,
+                  "ONNX model to train (its weights are the start), or a zoo model name")
       ->required();
   add_data_options(cmd, a->data)->required();
   cmd->add_option("--eval", a->eval.source,

@@ -23,6 +23,9 @@ class BatchNormKernel : public TrainKernel {
     return o == 0 ? ctx.in[0]->layout : Layout::kPlain;
   }
   bool differentiable(size_t i) const override { return i <= 2; }
+  bool eval_reads_input(size_t i, const StepContext& ctx) const override {
+    return i != 0 || y_used(ctx);
+  }
 
   void prepare(StepContext& ctx) override {
     const Slot& x = *ctx.in[0];
@@ -63,7 +66,7 @@ class BatchNormKernel : public TrainKernel {
       if (ctx.in[3]->is_constant && ctx.in[4]->is_constant)
         bn_update_running(ctx.in[3]->data.data<float>(), ctx.in[4]->data.data<float>(),
                           mean_.data<float>(), var_.data<float>(), d_.C, d_.count(), momentum_);
-    } else {
+    } else if (y_used(ctx)) {
       exec(infer_, {{DNNL_ARG_SRC, x_},
                     {DNNL_ARG_DST, y_},
                     {DNNL_ARG_SCALE, g},
