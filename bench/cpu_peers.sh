@@ -15,6 +15,8 @@
 #   ROUNDS (3), CALIB_METHOD (minmax), CALIB_IMAGES (1000), RESNET_LIMIT (12800 training images
 #   for resnet18_cifar: a full epoch takes ~25 min on the 2 shared cores), MODELS, RESULTS (the
 #   Markdown file to update; "" = do not write), SKIP_PEERS=1 (reuse the peers' JSON results).
+#   OMP_WAIT_POLICY, when set, applies to mpq and PyTorch alike (both use libgomp); on a machine
+#   shared with other work, "passive" avoids spinning threads waiting for a descheduled one.
 set -euo pipefail
 HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 ROOT="$(cd "$HERE/.." && pwd)"

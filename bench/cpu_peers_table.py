@@ -170,7 +170,7 @@ def main():
     cpu = sh("lscpu | sed -n 's/^Model name: *//p'")
     flags = sh("grep -o -w 'amx_int8\\|amx_bf16\\|avx512_vnni\\|avx512_bf16' /proc/cpuinfo | sort -u | tr '\\n' ' '")
     versions = {
-        "mpq": sh(f"{args.mpq} --version"),
+        "mpq": sh(f"{args.mpq} --version").replace("mpq ", ""),
         "oneDNN": sh("dpkg-query -W -f='${Version}' libdnnl-dev 2>/dev/null") + " (" + next(
             (s.get("backend_info", "") for s in sections.values() if s.get("backend_info")), "") + ")",
         "PyTorch": sh("/usr/bin/python3 -c 'import torch; print(torch.__version__)'"),
@@ -180,7 +180,8 @@ def main():
     header = (f"batch {args.batch}, {args.threads} threads, median of {args.iters} runs after "
               f"{args.warmup} warm-up runs, best of {args.rounds} rounds; {cpu} "
               f"({os.cpu_count()} vCPU; {flags.strip()}); load average at start {args.load_start}, "
-              f"at end {args.load_end}")
+              f"at end {args.load_end}; OMP_WAIT_POLICY "
+              f"{os.environ.get('OMP_WAIT_POLICY', 'unset (libgomp default: spin, then sleep)')}")
     print(header)
     print("\n".join(table_lines(args.models, sections, md=False)))
     for m, s in sections.items():

@@ -200,6 +200,7 @@ std::string write_body(const plan::Plan& p, ConstantPool& pool) {
     w.text(precision_name(st.precision));
     w.text(st.backend);
     w.text(st.kernel_name);
+    w.text(st.variant);  // the algorithm prepare() chose: a load re-uses it without timing
     w.u64(st.inputs.size());
     for (int t : st.inputs) w.i64(t);
     w.u64(st.outputs.size());

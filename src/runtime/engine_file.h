@@ -7,7 +7,7 @@
 //   meta         build info (producer, source model hash, calibration hash), build options, the
 //                optimized graph (values, nodes with attributes, in topological order), the plan
 //                (per tensor: dtype, layout, quantization; per step: node, executed precision,
-//                backend, kernel) and the manifest
+//                backend, kernel and the algorithm it chose) and the manifest
 //   data         every constant (weights, folded constants), each 64-byte aligned, f32 as built
 //                (no ISA-specific packing: kernels pack at load, so one file serves any CPU)
 //   [size-16)    trailer: u64 checksum64 of every byte before it, magic "MPQEEND\n"
@@ -27,7 +27,10 @@
 
 namespace mpq::runtime {
 
-constexpr uint32_t kEngineFormatVersion = 1;
+// Version history: 1 (first), 2 (each step records its kernel's chosen algorithm). A reader
+// accepts exactly its own version: older files are rebuilt from their model, newer ones need a
+// newer mpq.
+constexpr uint32_t kEngineFormatVersion = 2;
 constexpr size_t kEngineHeaderBytes = 64;
 constexpr size_t kEngineTrailerBytes = 16;
 // Seed of the trailer checksum (checksum64 of every byte before the trailer).

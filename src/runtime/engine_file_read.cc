@@ -1,5 +1,6 @@
 // Reading and verifying engine files (format in engine_file.h).
 #include <fcntl.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -32,8 +33,15 @@ struct FileBuffer {
 };
 
 FileBuffer aligned_buffer(size_t n) {
-  void* p = std::aligned_alloc(kAlign, align_up(std::max<size_t>(n, 1)));
+  // Large files go into 2 MiB-aligned memory marked for transparent huge pages: reading a 45 MB
+  // engine then takes ~20 page faults instead of ~11000 (a tenth of the load time).
+  constexpr size_t kHuge = size_t{2} << 20;
+  const bool huge = n >= 4 * kHuge;
+  const size_t align = huge ? kHuge : kAlign;
+  const size_t bytes = (std::max<size_t>(n, 1) + align - 1) / align * align;
+  void* p = std::aligned_alloc(align, bytes);
   if (!p) internal_error(str("out of memory allocating ", n, " bytes")).raise();
+  if (huge) ::madvise(p, bytes, MADV_HUGEPAGE);  // a hint: fine if THP is off
   return FileBuffer{std::shared_ptr<void>(p, std::free), n};
 }
 
@@ -84,9 +92,9 @@ void verify(const FileBuffer& b, const std::string& name, EngineFileInfo* info) 
     bad(str("engine file format version ", version, " is newer than this mpq reads (version ",
             kEngineFormatVersion,
             "); rebuild the engine with this mpq (`mpq build`) or use a newer mpq"));
-  if (version < 1)
-    bad(str("engine file format version ", version, " is not supported (this mpq reads version ",
-            kEngineFormatVersion, "); rebuild it with `mpq build`"));
+  if (version < kEngineFormatVersion)
+    bad(str("engine file format version ", version, " is older than this mpq reads (version ",
+            kEngineFormatVersion, "); rebuild the engine from its model with `mpq build`"));
   const uint64_t file_size = get64(p + 16);
   if (file_size != n)
     bad(file_size > n ? str("engine file is truncated: ", n, " bytes, its header says ", file_size,
@@ -372,6 +380,7 @@ class MetaReader {
       st.precision = precision(r_.text());
       st.backend = r_.text();
       st.kernel_name = r_.text();
+      st.variant = r_.text();
       st.inputs.resize(r_.count(8));
       for (auto& t : st.inputs) t = static_cast<int>(r_.index(nt, true));
       st.outputs.resize(r_.count(8));
