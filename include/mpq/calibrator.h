@@ -29,6 +29,7 @@ class Calibrator;
 struct CalibrateOptions {
   std::string method = "entropy";  // entropy | minmax | percentile | mse
   double percentile = 99.99;       // for "percentile": the percentile of |x| kept
+  double entropy_floor = 99.99;    // for "entropy": never clip below this percentile (0: plain KL)
   int64_t calib_images = 1000;     // images sampled (seeded) from the dataset; <= 0: all
   uint64_t seed = 0;
   int batch_size = 32;

@@ -44,6 +44,9 @@ const KernelRegistry& KernelRegistry::instance() {
 #ifdef MPQ_HAVE_DNNL
     register_cpu_kernels(r);
 #endif
+#ifdef MPQ_HAVE_CUDA
+    register_cuda_kernels(r);
+#endif
     return r;
   }();
   return reg;
@@ -82,6 +85,9 @@ const Backend* find_backend(std::string_view name) {
 #ifdef MPQ_HAVE_DNNL
   if (name == "cpu") return &cpu_backend();
 #endif
+#ifdef MPQ_HAVE_CUDA
+  if (name == "cuda") return &cuda_backend();
+#endif
   return nullptr;
 }
 
@@ -89,6 +95,9 @@ std::vector<std::string> backend_names() {
   std::vector<std::string> v{"reference"};
 #ifdef MPQ_HAVE_DNNL
   v.push_back("cpu");
+#endif
+#ifdef MPQ_HAVE_CUDA
+  v.push_back("cuda");
 #endif
   return v;
 }

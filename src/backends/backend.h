@@ -28,6 +28,11 @@
 
 namespace mpq {
 
+namespace plan {
+struct Plan;
+struct MemoryPlan;
+}  // namespace plan
+
 // Memory layout of a realized activation tensor. kPlain is row-major in the logical dim order
 // (NCHW for images); kNHWC keeps channels innermost for rank-4 tensors (oneDNN's preferred layout
 // for int8/bf16/fp32 convolutions). Batch is the outermost dim in both, so a batch-n run uses the
@@ -67,6 +72,9 @@ struct KernelSetup {
   std::vector<const TensorSpec*> inputs;  // nullptr where an optional input is omitted
   std::vector<const TensorSpec*> outputs;
   int64_t max_batch = 1;
+  // An algorithm chosen earlier (Kernel::variant(), e.g. read from an engine file); empty: the
+  // kernel chooses (it may time its candidates).
+  std::string variant;
 };
 
 struct KernelArgs {
@@ -86,6 +94,9 @@ class Kernel {
   virtual void run(const KernelArgs& a) const = 0;
   // The implementation that runs (e.g. oneDNN's "brgconv:avx512_core_amx_int8").
   virtual std::string impl_name() const = 0;
+  // Which of the kernel's algorithms prepare() chose ("" if it has one): recorded in the plan so
+  // that a reloaded engine makes the same choice without timing.
+  virtual std::string variant() const { return ""; }
   // (output, input) pairs where the output may live in the input's buffer, saving a copy (the
   // residual of a fused sum). The kernel stays correct when the planner does not alias them.
   virtual std::vector<std::pair<int, int>> inplace() const { return {}; }
@@ -133,6 +144,19 @@ class KernelRegistry {
   std::vector<KernelInfo> kernels_;
 };
 
+// [cuda hook] A backend whose kernels run on their own device runs whole plans: it owns the
+// device buffers, the copies to and from the host and the (graph of) launches. An
+// ExecutionContext whose plan was built for such a backend hands run() to it.
+class PlanRunner {
+ public:
+  virtual ~PlanRunner() = default;
+  // Runs `batch` rows of checked inputs (host tensors); returns the outputs as host tensors.
+  virtual std::vector<Tensor> run(const std::vector<Tensor>& inputs, int64_t batch) = 0;
+  // Kernel-only time of one batch in ms (median after warm-up, device events), replaying the
+  // last inputs; negative if not measurable.
+  virtual double kernel_ms(int64_t batch, int iters) { return -1.0; }
+};
+
 // Backend-wide services the runtime needs.
 class Backend {
  public:
@@ -143,6 +167,12 @@ class Backend {
   virtual std::unique_ptr<BackendContext> make_context(int threads) const = 0;
   // Called once before kernels are prepared (e.g. sets the thread count used to plan work).
   virtual void begin_prepare(int threads) const {}
+  // [cuda hook] nullptr: the ExecutionContext runs the steps itself on host memory.
+  virtual std::unique_ptr<PlanRunner> make_plan_runner(
+      const plan::Plan& plan, const std::vector<std::unique_ptr<Kernel>>& kernels,
+      const plan::MemoryPlan& mem, int threads) const {
+    return nullptr;
+  }
 };
 // "reference" and (with oneDNN) "cpu"; nullptr if unknown.
 const Backend* find_backend(std::string_view name);
@@ -155,6 +185,10 @@ void register_cpu_kernels(KernelRegistry& r);
 const Backend& cpu_backend();
 #endif
 const Backend& reference_backend();
+#ifdef MPQ_HAVE_CUDA
+void register_cuda_kernels(KernelRegistry& r);
+const Backend& cuda_backend();
+#endif
 
 // A per-batch cache for kernels that build batch-specific objects lazily (e.g. oneDNN primitives
 // for batch sizes other than the maximum). Thread-safe; entries live as long as the kernel.

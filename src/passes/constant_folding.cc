@@ -15,7 +15,9 @@ class ConstantFolding : public Pass {
     std::vector<Node*> nodes;
     for (const auto& n : g.nodes()) nodes.push_back(n.get());
     for (Node* n : nodes) {
-      if (!n->def().forward || n->inputs.empty()) continue;
+      // Input-less nodes (ONNX Constant, as torch.onnx.export writes Clip's min/max) fold too:
+      // every registered op is deterministic.
+      if (!n->def().forward) continue;
       bool all_const = true;
       for (const Value* v : n->inputs) all_const &= !v || v->is_constant();
       if (!all_const) continue;

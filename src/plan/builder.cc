@@ -51,9 +51,15 @@ class Builder {
  public:
   Builder(const Graph& g, const quant::CalibrationTable* table, const BuildOptions& opt)
       : original_(g), opt_(opt), reg_(KernelRegistry::instance()) {
-    if (opt.max_batch < 1)
-      invalid_input("the maximum batch must be at least 1").key("batch").raise();
-    if (!find_backend(opt.backend))
+    if (opt.max_batch < 1) invalid_input("the maximum batch must be at least 1").key("batch").raise();
+#ifndef MPQ_HAVE_DNNL
+    // [cuda hook] A build without oneDNN (the GPU bundle) runs CPU work on the reference backend.
+    if (opt_.backend == "cpu") {
+      opt_.backend = "reference";
+      notes_.insert("built without oneDNN: the cpu backend runs as the reference backend");
+    }
+#endif
+    if (!find_backend(opt_.backend))
       invalid_input("unknown backend '" + opt.backend + "'").key("backend").raise();
     reqs_ = read_requests(g, table, opt);
   }
@@ -153,12 +159,25 @@ class Builder {
     if (it == reqs_.ranges.end()) return false;
     DType dt;
     bool widened = false;
-    vq_[v] = activation_quant(it->second, &dt, &widened);
+    vq_[v] = activation_quant(it->second, feeds_weighted_op(v), &dt, &widened);
     vq_dtype_[v] = dt;
     if (widened)
       notes_.insert(str("range of '", v->name, "' [", it->second.min, ", ", it->second.max,
                         "] was widened to contain 0"));
     return true;
+  }
+
+  // Whether v reaches input 0 of a conv/gemm (directly or through passthrough ops).
+  static bool feeds_weighted_op(const Value* v, int depth = 0) {
+    if (depth > 64) return true;
+    for (const Node* c : v->consumers) {
+      if (c->def().quant == QuantRule::kRequant && has_constant_weights(*c) && c->inputs[0] == v)
+        return true;
+      if (c->def().quant == QuantRule::kPassthrough && !c->outputs.empty() && c->inputs[0] == v &&
+          feeds_weighted_op(c->outputs[0], depth + 1))
+        return true;
+    }
+    return false;
   }
 
   bool int8_producer(const Value* v) const {
@@ -200,7 +219,10 @@ class Builder {
           if (int8_producer(in0) && quant_known(in0))
             want = Precision::kInt8;
           else if (in0->producer)
-            want = producer_class(in0) == Precision::kBf16 ? Precision::kBf16 : float_default();
+            // [cuda hook] fp16 producers only exist on backends with fp16 kernels (cuda).
+            want = producer_class(in0) == Precision::kBf16 || producer_class(in0) == Precision::kFp16
+                       ? producer_class(in0)
+                       : float_default();
           else
             want = float_default();
           d.req.precision = want;
@@ -264,6 +286,10 @@ class Builder {
         }
         want = float_default();
       }
+      // [cuda hook] Backends with fp16 kernels (cuda) run 16-bit layers in fp16.
+      if (want == Precision::kFp16 && reg_.find(opt_.backend, *n, Precision::kFp16) &&
+          finish(*n, d, Precision::kFp16, false))
+        continue;
       if (want == Precision::kFp16) {
         d.reasons.push_back("16-bit float runs as bf16 (no fp16 kernels on " + opt_.backend + ")");
         want = Precision::kBf16;
@@ -384,13 +410,20 @@ class Builder {
     }
     return false;
   }
+  // [cuda hook] The storage dtype of a float tensor a layer at `p` reads and writes.
+  static DType float_dtype(Precision p) {
+    return p == Precision::kBf16 ? DType::bf16 : p == Precision::kFp16 ? DType::f16 : DType::f32;
+  }
   bool consumers_all_bf16(const Value* o, const Graph& g) const {
+    return consumers_all_at(o, g, Precision::kBf16);
+  }
+  bool consumers_all_at(const Value* o, const Graph& g, Precision p) const {
     for (const Value* go : g.outputs())
       if (go == o) return false;
     if (o->consumers.empty()) return false;
     for (const Node* c : o->consumers) {
       auto it = dec_.find(c);
-      if (it == dec_.end() || it->second.exec != Precision::kBf16) return false;
+      if (it == dec_.end() || it->second.exec != p) return false;
     }
     return true;
   }
@@ -427,7 +460,7 @@ class Builder {
             want.quant = vq_.at(v);
           }
         } else if (!residual || dtype_size(cur.dtype) == 1) {
-          want.dtype = d.exec == Precision::kBf16 ? DType::bf16 : DType::f32;
+          want.dtype = float_dtype(d.exec);
           want.quant.reset();
         }
         if (cur.shape.size() == 4) {
@@ -457,10 +490,12 @@ class Builder {
               s.dtype = vq_dtype_.at(o);
               s.quant = vq_.at(o);
             } else {
-              s.dtype = consumers_all_bf16(o, g) ? DType::bf16 : DType::f32;
+              s.dtype = consumers_all_bf16(o, g)                       ? DType::bf16
+                      : consumers_all_at(o, g, Precision::kFp16) ? DType::f16
+                                                                 : DType::f32;
             }
           } else {
-            s.dtype = d.exec == Precision::kBf16 ? DType::bf16 : DType::f32;
+            s.dtype = float_dtype(d.exec);
           }
         }
         specs_.push_back(s);
@@ -506,6 +541,7 @@ class Builder {
       for (Value* v : st.node->outputs) st.outputs.push_back(tix_.at(v));
     }
     g.remove_unused();
+    g.sort();  // Reorder nodes were appended: keep the graph topological (clone, export)
     plan.tensors = specs_;
     plan.tensor_index.clear();
     for (size_t i = 0; i < specs_.size(); ++i)
@@ -601,12 +637,37 @@ const TensorSpec& Plan::tensor(const std::string& value_name) const {
   return tensors[it->second];
 }
 
+std::vector<std::unique_ptr<Kernel>> prepare_kernels_impl(Plan& plan);
+
+Plan Plan::clone() const {
+  Plan p;
+  p.graph = graph->clone();
+  p.tensors = tensors;
+  p.tensor_index = tensor_index;
+  p.steps = steps;
+  for (Step& st : p.steps) {
+    st.node = p.graph->find_node(st.node->name);
+    if (!st.node) internal_error("plan step without its node in the cloned graph").raise();
+  }
+  p.inputs = inputs;
+  p.outputs = outputs;
+  p.options = options;
+  p.manifest = manifest;
+  return p;
+}
+
 PreparedPlan build_plan(const Graph& g, const quant::CalibrationTable* table,
                         const BuildOptions& opt) {
   return Builder(g, table, opt).run();
 }
 
 std::vector<std::unique_ptr<Kernel>> prepare_kernels(Plan& plan) {
+  std::vector<std::unique_ptr<Kernel>> kernels = prepare_kernels_impl(plan);
+  for (size_t i = 0; i < kernels.size(); ++i) plan.steps[i].variant = kernels[i]->variant();
+  return kernels;
+}
+
+std::vector<std::unique_ptr<Kernel>> prepare_kernels_impl(Plan& plan) {
   const KernelRegistry& reg = KernelRegistry::instance();
   if (const Backend* b = find_backend(plan.options.backend)) b->begin_prepare(plan.options.threads);
   std::vector<std::unique_ptr<Kernel>> kernels;
@@ -620,6 +681,7 @@ std::vector<std::unique_ptr<Kernel>> prepare_kernels(Plan& plan) {
     s.node = st.node;
     s.precision = st.precision;
     s.max_batch = plan.options.max_batch;
+    s.variant = st.variant;
     for (int i : st.inputs) s.inputs.push_back(i >= 0 ? &plan.tensors[i] : nullptr);
     for (int i : st.outputs) s.outputs.push_back(&plan.tensors[i]);
     try {

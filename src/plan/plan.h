@@ -62,6 +62,7 @@ struct Step {
   Precision precision = Precision::kFp32;
   std::string backend;      // "cpu" or "reference"
   std::string kernel_name;  // KernelInfo::name
+  std::string variant;      // the kernel's chosen algorithm (Kernel::variant()), "" = let it choose
   std::vector<int> inputs;  // tensor index per node input (-1: omitted)
   std::vector<int> outputs;
 };
@@ -76,6 +77,8 @@ struct Plan {
   Manifest manifest;
 
   const TensorSpec& tensor(const std::string& value_name) const;
+  // A deep copy (graph cloned, steps pointing into the copy; constants share storage).
+  Plan clone() const;
 };
 
 }  // namespace mpq::plan

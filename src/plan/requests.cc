@@ -45,9 +45,11 @@ Requests read_requests(const Graph& original, const quant::CalibrationTable* tab
   return r;
 }
 
-QuantParams activation_quant(const RangeInfo& r, DType* dtype, bool* widened) {
+QuantParams activation_quant(const RangeInfo& r, bool feeds_weighted_op, DType* dtype,
+                             bool* widened) {
   quant::QuantDtype qd = quant::QuantDtype::kUint;
   bool symmetric = false;
+  if (r.min < 0.f && !feeds_weighted_op) qd = quant::QuantDtype::kInt, symmetric = true;
   if (r.spec) {
     qd = r.spec->dtype;
     symmetric = quant::is_symmetric(r.spec->scheme);

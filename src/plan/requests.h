@@ -45,9 +45,14 @@ struct Requests {
 Requests read_requests(const Graph& original, const quant::CalibrationTable* table,
                        const BuildOptions& opt);
 
-// The activation quantization of a range: u8 affine (NNI's default, ONNX QuantizeLinear's
-// formulas) unless the spec asks for int/symmetric. *widened is set when the range had to be
-// widened to contain 0.
-QuantParams activation_quant(const RangeInfo& r, DType* dtype, bool* widened);
+// The activation quantization of a range, with ONNX QuantizeLinear's formulas (quant_math):
+//   * as the range's spec says, when the table gives one (NNI quant_dtype / quant_scheme);
+//   * else u8 with zero point 0 for a range that starts at 0 (after a ReLU);
+//   * else, for a signed range: u8 affine when the tensor feeds a conv/gemm (VNNI/AMX multiply
+//     u8 activations by s8 weights; a src zero point is cheap), s8 symmetric otherwise (a
+//     residual or an output: no dst zero point, which would cost oneDNN its fastest kernels).
+// *widened is set when the range had to be widened to contain 0.
+QuantParams activation_quant(const RangeInfo& r, bool feeds_weighted_op, DType* dtype,
+                             bool* widened);
 
 }  // namespace mpq::plan

@@ -223,6 +223,11 @@ Calibrator::Calibrator(const Graph& g, CalibrationOptions o, std::optional<Resol
     invalid_input(str("batch size must be >= 1, got ", o_.batch_size)).key("--batch").raise();
   if (o_.threads < 1)
     invalid_input(str("threads must be >= 1, got ", o_.threads)).key("--threads").raise();
+  const double efp = o_.method_options.entropy_floor_percentile;
+  if (o_.method == CalibMethod::kEntropy && !(efp >= 0.0 && efp <= 100.0))
+    invalid_input(str("the entropy floor percentile must be in [0, 100], got ", efp))
+        .key("--entropy-floor")
+        .raise();
   if (o_.method == CalibMethod::kPercentile &&
       !(o_.method_options.percentile > 0.0 && o_.method_options.percentile <= 100.0))
     invalid_input(str("percentile must be in (0, 100], got ", o_.method_options.percentile))
@@ -242,7 +247,8 @@ std::string Calibrator::options_json(const data::Dataset& ds) const {
       s += str(", \"percentile\": ", o_.method_options.percentile);
       break;
     case CalibMethod::kEntropy:
-      s += str(", \"entropy_levels\": ", o_.method_options.entropy_levels);
+      s += str(", \"entropy_levels\": ", o_.method_options.entropy_levels,
+               ", \"entropy_floor_percentile\": ", o_.method_options.entropy_floor_percentile);
       break;
     case CalibMethod::kMse:
       s += str(", \"mse_bits\": ", o_.method_options.mse_bits);

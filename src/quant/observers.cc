@@ -322,7 +322,13 @@ TensorRange choose_range(const HistogramObserver& h, CalibMethod m, const Method
       double kl;
       t = entropy_threshold(h, o.entropy_levels, &kl);
       r.stats["kl_divergence"] = kl;
+      r.stats["kl_threshold"] = t;
       r.stats["levels"] = o.entropy_levels;
+      if (o.entropy_floor_percentile > 0.0) {
+        const double floor = percentile_threshold(h, o.entropy_floor_percentile);
+        r.stats["floor_threshold"] = floor;
+        t = std::max(t, floor);
+      }
       break;
     }
     case CalibMethod::kMse: {

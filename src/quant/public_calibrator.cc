@@ -17,6 +17,7 @@ Calibrator::Calibrator(const Graph& graph, CalibrateOptions opts)
         .key("method")
         .raise();
   o.method_options.percentile = opts_.percentile;
+  o.method_options.entropy_floor_percentile = opts_.entropy_floor;
   o.calib_images = opts_.calib_images;
   o.seed = opts_.seed;
   o.batch_size = opts_.batch_size;

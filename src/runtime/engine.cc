@@ -46,6 +46,13 @@ ExecutionContext::ExecutionContext(std::shared_ptr<const Engine> engine, int thr
     }
     step_ctx_.push_back(it->second.get());
   }
+  // [cuda hook] A device backend runs the whole plan on its own buffers.
+  if (const Backend* b = find_backend(p.options.backend))
+    runner_ = b->make_plan_runner(p, engine_->kernels_, engine_->mem_, threads_);
+}
+
+double ExecutionContext::device_kernel_ms(int64_t batch, int iters) {
+  return runner_ ? runner_->kernel_ms(batch, iters) : -1.0;
 }
 
 void ExecutionContext::set_profiling(bool on) {
@@ -92,6 +99,7 @@ int64_t ExecutionContext::check_inputs(const std::vector<Tensor>& inputs) const 
 
 std::vector<Tensor> ExecutionContext::run(const std::vector<Tensor>& inputs) {
   const int64_t batch = check_inputs(inputs);
+  if (runner_) return runner_->run(inputs, batch);
   const Engine& e = *engine_;
   const plan::Plan& p = e.plan_;
   std::vector<const void*> ptr(p.tensors.size(), nullptr);

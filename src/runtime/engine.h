@@ -54,6 +54,9 @@ class ExecutionContext {
 
   const Engine& engine() const { return *engine_; }
 
+  // [cuda hook] Kernel-only time in ms of one batch on a device backend (CUDA events around
+  // graph replays of the last run's inputs); negative where the backend cannot measure it.
+  double device_kernel_ms(int64_t batch, int iters);
   // Per-step wall time of the runs since profiling was enabled (ms, summed; index = plan step).
   void set_profiling(bool on);
   const std::vector<double>& step_ms() const { return step_ms_; }
@@ -66,6 +69,7 @@ class ExecutionContext {
   Tensor arena_;
   std::unordered_map<std::string, std::unique_ptr<BackendContext>> backend_ctx_;
   std::vector<BackendContext*> step_ctx_;
+  std::unique_ptr<PlanRunner> runner_;  // set when the plan's backend runs whole plans (cuda)
   bool profiling_ = false;
   std::vector<double> step_ms_;
 };

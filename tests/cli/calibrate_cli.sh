@@ -37,6 +37,22 @@ grep -q 'calibrated' out.txt || fail "no summary line"
   --batch 8 --threads 4 --quiet -o b.json >/dev/null 2>&1 || fail "threads 4"
 cmp -s a.json b.json || fail "tables differ between --threads 1 and 4"
 
+# The CPU fp32 engine as the executor gives the same ranges to float precision.
+"$MPQ" calibrate --model model.onnx --data data.npy --method minmax --calib-images 40 --seed 3 \
+  --batch 8 --executor cpu --quiet -o e_cpu.json >/dev/null 2>err.txt || fail "executor cpu: $(cat err.txt)"
+"$MPQ" calibrate --model model.onnx --data data.npy --method minmax --calib-images 40 --seed 3 \
+  --batch 8 --quiet -o e_ref.json >/dev/null 2>&1 || fail "executor reference"
+/usr/bin/python3 - e_ref.json e_cpu.json <<'PY' || fail "cpu and reference executors disagree"
+import json, sys
+a, b = (json.load(open(f)) for f in sys.argv[1:3])
+assert a["tensors"].keys() == b["tensors"].keys(), (a["tensors"].keys(), b["tensors"].keys())
+for k in a["tensors"]:
+    for m in ("min", "max"):
+        x, y = a["tensors"][k][m], b["tensors"][k][m]
+        assert abs(x - y) <= 1e-4 * max(1.0, abs(x)), (k, m, x, y)
+PY
+expect_error 2 "unknown executor" -- --model model.onnx --data data.npy --executor gpu
+
 # A config_list: only conv1's input+weight and relu1's output, at NNI's example bits.
 cat >cfg.json <<'JSON'
 [{"quant_types": ["input", "weight"], "quant_bits": {"input": 8, "weight": 8}, "op_names": ["conv1"]},

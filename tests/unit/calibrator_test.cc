@@ -529,3 +529,27 @@ TEST(Observers, EntropyKeepsTheRangeOfFewValuedData) {
 
 }  // namespace
 }  // namespace mpq::quant
+
+namespace mpq::quant {
+namespace {
+
+TEST(Observers, EntropyFloorLimitsTheClippedFraction) {
+  // A bulk near 1 and a 1% tail up to 20 (like features where rare strong activations carry the
+  // signal): KL clips inside the tail; the floor keeps 99.99% of the values.
+  auto v = gaussian(1000000, 50);
+  auto tail = uniform(1000000, 0.f, 20.f, 51);
+  for (size_t i = 0; i < v.size(); ++i) v[i] = i % 100 == 0 ? tail[i] : std::fabs(1.f + 0.3f * v[i]);
+  auto h = observe_all(v);
+  const double kl_t = entropy_threshold(h, 128);
+  const double floor = percentile_threshold(h, 99.99);
+  ASSERT_LT(kl_t, floor);
+  TensorRange plain = choose_range(h, CalibMethod::kEntropy, {.entropy_floor_percentile = 0.0});
+  TensorRange floored = choose_range(h, CalibMethod::kEntropy, {});
+  EXPECT_FLOAT_EQ(plain.max, static_cast<float>(kl_t));
+  EXPECT_FLOAT_EQ(floored.max, static_cast<float>(floor));
+  EXPECT_LT(floored.max, h.max());  // still a clip on heavy tails
+  EXPECT_EQ(floored.stats.at("kl_threshold"), kl_t);
+}
+
+}  // namespace
+}  // namespace mpq::quant

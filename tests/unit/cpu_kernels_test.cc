@@ -3,6 +3,8 @@
 // run on the fake-quantized inputs/weights with the plan's own scales (1-2 quantization steps).
 #include <gtest/gtest.h>
 
+#include <cstring>
+
 #include "engine_test_util.h"
 
 namespace mpq {
@@ -16,11 +18,22 @@ const Precision kAll[] = {Precision::kFp32, Precision::kBf16, Precision::kInt8};
 
 // Builds g at precision p, runs `inputs`, compares with the plan simulation and (loosely) with
 // the float reference; checks that the op `main_op` ran on the cpu backend at `p`.
+// `variant` forces the algorithm of every step of `main_op` (the engine is then re-prepared from
+// its plan, as a loaded engine file is).
 void check(const Graph& g, const std::vector<Tensor>& inputs, Precision p, const char* main_op,
-           int64_t max_batch = 4) {
-  SCOPED_TRACE(std::string(main_op) + " at " + precision_name(p));
+           int64_t max_batch = 4, const std::string& variant = "") {
+  SCOPED_TRACE(std::string(main_op) + " at " + precision_name(p) + " " + variant);
   quant::CalibrationTable table = testing::minmax_table(g, inputs);
   auto engine = testing::build_engine(g, &table, p, max_batch);
+  if (!variant.empty()) {
+    plan::BuildOptions o = engine->plan().options;
+    plan::PreparedPlan pp = plan::build_plan(g, &table, o);
+    for (auto& st : pp.plan.steps)
+      if (st.node->def().name == main_op) st.variant = variant;
+    engine = runtime::Engine::from_plan(std::move(pp.plan));
+    for (const auto& st : engine->plan().steps)
+      if (st.node->def().name == main_op) EXPECT_EQ(st.variant, variant);
+  }
   bool found = false;
   for (const auto& r : engine->manifest().layers) {
     if (r.op != main_op) continue;
@@ -49,6 +62,26 @@ void check(const Graph& g, const std::vector<Tensor>& inputs, Precision p, const
     EXPECT_LE(testing::max_diff(out[i], sim[i]), tol) << engine->manifest().to_table();
     EXPECT_LE(testing::max_diff(out[i], ref[i]), ref_tol) << engine->manifest().to_table();
   }
+  // A smaller batch (its own primitives, weights reused) gives the same first rows.
+  const int64_t b = inputs[0].dim(0) - 1;
+  if (b < 1) return;
+  std::vector<Tensor> part;
+  for (const Tensor& t : inputs) {
+    Shape s = t.shape();
+    s[0] = b;
+    Tensor x(t.dtype(), s);
+    std::memcpy(x.raw(), t.raw(), x.nbytes());
+    part.push_back(x);
+  }
+  std::vector<Tensor> out_b = ctx.run(part);
+  for (size_t i = 0; i < out_b.size(); ++i) {
+    ASSERT_EQ(out_b[i].dim(0), b);
+    auto x = out_b[i].to_floats(), y = out[i].to_floats();
+    float d = 0.f;
+    for (size_t j = 0; j < x.size(); ++j) d = std::max(d, std::fabs(x[j] - y[j]));
+    EXPECT_LE(d, p == Precision::kInt8 ? 2.f * testing::max_int8_scale(engine->plan()) + 1e-4f
+                                       : 1e-3f * (1.f + testing::max_abs(out[i])));
+  }
 }
 
 struct ConvCase {
@@ -75,7 +108,10 @@ TEST_P(ConvKernel, MatchesReference) {
   Node* conv = add(g, "Conv", in, a, "conv");
   g.add_output(conv->outputs[0]);
   std::vector<Tensor> inputs{random_tensor(rng, {4, c.cin, 9, 9}, -1.f, 2.f)};
-  for (Precision p : kAll) check(g, inputs, p, "Conv");
+  for (Precision p : kAll) {
+    check(g, inputs, p, "Conv", 4, "direct");
+    if (c.group == 1) check(g, inputs, p, "Conv", 4, "gemm");
+  }
 }
 
 INSTANTIATE_TEST_SUITE_P(Cpu, ConvKernel,
@@ -114,7 +150,8 @@ TEST(CpuKernels, FusedConvEpilogues) {
   g.add_output(clip->outputs[0]);
   std::vector<Tensor> inputs{random_tensor(rng, {4, 8, 8, 8})};
   for (Precision p : kAll) {
-    check(g, inputs, p, "FusedConv");
+    check(g, inputs, p, "FusedConv", 4, "direct");
+    check(g, inputs, p, "FusedConv", 4, "gemm");
     quant::CalibrationTable t = testing::minmax_table(g, inputs);
     auto e = testing::build_engine(g, &t, p, 4);
     int fused = 0;
@@ -318,7 +355,8 @@ TEST(CpuKernels, ResidualSumFromFloatInput) {
                 attrs_ints({{"kernel_shape", {2, 2}}, {"strides", {2, 2}}}), "pool");
   g.add_output(p->outputs[0]);
   std::vector<Tensor> inputs{random_tensor(rng, {2, 8, 6, 6})};
-  for (Precision pr : kAll) check(g, inputs, pr, "FusedConv", 2);
+  for (Precision pr : kAll)
+    for (const char* v : {"direct", "gemm"}) check(g, inputs, pr, "FusedConv", 2, v);
 }
 }  // namespace
 }  // namespace mpq

@@ -67,6 +67,43 @@ TEST(OnnxExport, BuiltGraphExportsWithTypesAndConstants) {
   EXPECT_EQ(print_graph(g), print_graph(*g2));
 }
 
+TEST(OnnxExport, InternalOpsGoToTheMpqDomain) {
+  Graph g;
+  g.name = "internal";
+  Value* x = g.add_input("x", DType::f32, {4});
+  Node* r = g.add_node(OpKind::Reorder, "boundary", {x}, 1);
+  Node* relu = g.add_node(OpKind::Relu, "relu", {r->outputs[0]}, 1);
+  g.add_output(relu->outputs[0]);
+  infer_shapes(g);
+  std::string bytes = export_onnx_bytes(g);
+  onnx::ModelProto m;
+  ASSERT_TRUE(m.ParseFromString(bytes));
+  EXPECT_EQ(m.graph().node(0).domain(), "ai.mpq");
+  ASSERT_EQ(m.opset_import_size(), 2);
+  EXPECT_EQ(m.opset_import(1).domain(), "ai.mpq");
+  auto g2 = import_onnx_bytes(bytes, "internal.onnx");
+  EXPECT_EQ(print_graph(g), print_graph(*g2));
+}
+
+TEST(OnnxExport, OldOpsetFormsComeBackAtAnOpsetThatHasThem) {
+  // Clip at opset 6 has min/max attributes; mpq's canonical Clip has them as inputs (opset 11+).
+  auto m = make_model(6);
+  m.set_ir_version(3);
+  add_input(m, "x", {4});
+  auto* clip = add_node(m, "Clip", {"x"}, {"y"}, "clip");
+  auto* a = clip->add_attribute();
+  a->set_name("max"), a->set_type(onnx::AttributeProto::FLOAT), a->set_f(1.5f);
+  add_output(m, "y", {4});
+  auto g1 = import_onnx_bytes(m.SerializeAsString(), "old.onnx");
+  onnx::ModelProto out;
+  ASSERT_TRUE(out.ParseFromString(export_onnx_bytes(*g1)));
+  EXPECT_EQ(out.opset_import(0).version(), 11);
+  auto g2 = import_onnx_bytes(out.SerializeAsString(), "new.onnx");
+  Tensor x = Tensor::from<float>({4}, {-1, 0.5f, 2, 3});
+  EXPECT_EQ(ReferenceExecutor(*g2).run({x})[0].to_floats(),
+            (std::vector<float>{-1, 0.5f, 1.5f, 1.5f}));
+}
+
 TEST(OnnxExport, MissingFolderIsNotFoundAndLeavesNoFile) {
   auto g = import_onnx_bytes(add_relu_model().SerializeAsString(), "a.onnx");
   try {

@@ -9,6 +9,7 @@
 #include <sstream>
 #include <thread>
 
+#include "api/calibration_runner.h"
 #include "commands.h"
 #include "data_options.h"
 #include "frontend/onnx/importer.h"
@@ -20,9 +21,10 @@ namespace mpq::cli {
 namespace {
 
 struct CalibrateArgs {
-  std::string model, config, method = "entropy", cache, output;
+  std::string model, config, method = "entropy", cache, output, executor = "reference";
   data::DataSpec data;
   double percentile = 99.99;
+  double entropy_floor = 99.99;
   int64_t calib_images = 1000;
   uint64_t seed = 0;
   int batch = 32;
@@ -42,6 +44,7 @@ int run_calibrate(const CalibrateArgs& a) {
         .key("--method")
         .raise();
   o.method_options.percentile = a.percentile;
+  o.method_options.entropy_floor_percentile = a.entropy_floor;
   o.calib_images = a.calib_images;
   o.seed = a.seed;
   o.batch_size = a.batch;
@@ -98,7 +101,16 @@ int run_calibrate(const CalibrateArgs& a) {
     std::cerr << "mpq: calibration cache " << a.cache << " not used: " << why << "; calibrating\n";
   }
 
-  quant::CalibrationTable t = calib.run(*ds);
+  std::unique_ptr<quant::BatchRunner> runner;
+  if (a.executor == "cpu") {
+    const Value& in = *g->inputs()[0];
+    runner = api::make_cpu_calibration_runner(*g, in.shape[0] > 0 ? in.shape[0] : a.batch, 0);
+  } else if (a.executor != "reference") {
+    invalid_input(str("unknown executor '", a.executor, "' (expected cpu or reference)"))
+        .key("--executor")
+        .raise();
+  }
+  quant::CalibrationTable t = calib.run(*ds, runner.get());  // null: the reference executor
   for (const auto& w : calib.warnings()) warn(w);
   quant::write_calibration_table(t, a.output);
   if (!a.cache.empty() && a.cache != a.output) quant::write_calibration_table(t, a.cache);
@@ -131,6 +143,10 @@ void register_calibrate(CLI::App& app, std::function<int()>& action) {
   cmd->add_option("--percentile", a->percentile,
                   "For --method percentile: the percentile of |x| kept, in (0, 100]")
       ->capture_default_str();
+  cmd->add_option("--entropy-floor", a->entropy_floor,
+                  "For --method entropy: never clip below this percentile of |x| (0 = TensorRT's "
+                  "plain KL threshold)")
+      ->capture_default_str();
   cmd->add_option("--calib-images", a->calib_images,
                   "Images sampled (seeded) from the data; 0 = all")
       ->capture_default_str()
@@ -146,6 +162,12 @@ void register_calibrate(CLI::App& app, std::function<int()>& action) {
   cmd->add_option("--cache", a->cache,
                   "Reuse this table when its model hash, data hash and options match (says so "
                   "either way); otherwise calibrate and write it");
+  cmd->add_option(
+         "--executor", a->executor,
+         "Float executor the calibration images run on: reference, or cpu (the fp32 engine "
+         "with every observed value as an output; today slower than reference because "
+         "those outputs stay unfused and are reordered)")
+      ->capture_default_str();
   cmd->add_flag("--quiet", a->quiet, "No progress bar");
   cmd->add_option("-o,--output", a->output, "Calibration table to write (JSON)")->required();
   cmd->callback([&action, a] { action = [a] { return run_calibrate(*a); }; });

@@ -1,6 +1,7 @@
 // mpq run --model m.onnx (--input x.npy... | --data SPEC) [-o y.npy...] [--batch B]
-// Runs a model through the reference executor: on given input tensors, or over a dataset in
-// batches (printing top-1 accuracy when the data has labels).
+// mpq run --engine m.mpqe (--input x.npy... | --data SPEC) [-o y.npy...] [--batch B] [--json]
+// Runs a model through the reference executor, or a built engine (run_engine.cc): on given
+// input tensors, or over a dataset in batches (printing top-1 accuracy when the data has labels).
 #include <chrono>
 #include <cstring>
 #include <iostream>
@@ -11,12 +12,14 @@
 #include "data/sampler.h"
 #include "data_options.h"
 #include "frontend/onnx/importer.h"
+#include "run_engine.h"
 
 namespace mpq::cli {
 namespace {
 
 struct RunArgs {
-  std::string model;
+  std::string model, engine;
+  bool json = false;
   std::vector<std::string> inputs, outputs;
   data::DataSpec data;
   int64_t batch = 64;
@@ -146,7 +149,13 @@ void register_run(CLI::App& app, std::function<int()>& action) {
   auto a = std::make_shared<RunArgs>();
   auto* cmd =
       app.add_subcommand("run", "Run a model with the reference executor on tensors or a dataset");
-  cmd->add_option("-m,--model", a->model, "ONNX model file")->required();
+  auto* model = cmd->add_option("-m,--model", a->model, "ONNX model file (reference executor)");
+  auto* engine = cmd->add_option("-e,--engine", a->engine,
+                                 "Engine file (.mpqe, `mpq build`): run it instead of a model");
+  model->excludes(engine);
+  cmd->add_flag("--json", a->json,
+                "With --engine: print JSON (accuracy, samples, median_ms, p10_ms, p90_ms, "
+                "images_per_s, seconds)");
   auto* input = cmd->add_option("-i,--input", a->inputs,
                                 "Input tensor file (.npy or IDX), one per model input, in order");
   auto* data = add_data_options(cmd, a->data);
@@ -154,14 +163,24 @@ void register_run(CLI::App& app, std::function<int()>& action) {
   cmd->add_option("-o,--output", a->outputs,
                   "Write model output i to the i-th file given (.npy); outputs without a file are "
                   "printed (with --input)");
-  cmd->add_option("--batch", a->batch,
-                  "Batch size for --data when the model's batch dimension is dynamic")
-      ->check(CLI::PositiveNumber)
-      ->capture_default_str();
-  cmd->callback([&action, a] {
-    action = [a] {
+  auto* batch_opt =
+      cmd->add_option("--batch", a->batch,
+                      "Batch size for --data when the model's batch dimension is dynamic (with "
+                      "--engine: default and limit are its maximum batch)")
+          ->check(CLI::PositiveNumber)
+          ->capture_default_str();
+  cmd->callback([&action, a, batch_opt] {
+    const bool batch_given = batch_opt->count() > 0;
+    action = [a, batch_given] {
       if (a->inputs.empty() && a->data.empty())
         invalid_input("give the input with --input x.npy or --data SPEC").key("--input").raise();
+      if (!a->engine.empty())
+        return run_engine(a->engine, a->inputs, a->data, a->outputs, batch_given ? a->batch : 0,
+                          a->json);
+      if (a->model.empty())
+        invalid_input("give the model with --model m.onnx or --engine m.mpqe")
+            .key("--model")
+            .raise();
       auto g = import_onnx(a->model);
       if (a->outputs.size() > g->outputs().size())
         invalid_input(

@@ -76,6 +76,16 @@ dnnl::memory CpuContext::scratchpad(const dnnl::memory::desc& md) {
   return dnnl::memory(md, engine(), aligned_);
 }
 
+void* CpuContext::workspace(size_t bytes) {
+  if (bytes > ws_cap_) {
+    ws_raw_.reset(new char[bytes + 64]);
+    ws_ =
+        reinterpret_cast<void*>((reinterpret_cast<uintptr_t>(ws_raw_.get()) + 63) & ~uintptr_t(63));
+    ws_cap_ = bytes;
+  }
+  return ws_;
+}
+
 CpuContext& cpu_ctx(const KernelArgs& a) {
   auto* c = dynamic_cast<CpuContext*>(a.ctx);
   if (!c) internal_error("cpu kernel run without a cpu context").raise();

@@ -32,13 +32,17 @@ class CpuContext : public BackendContext {
   int threads() const { return threads_; }
   // A scratchpad memory for `md`, backed by a buffer this context grows as needed.
   dnnl::memory scratchpad(const dnnl::memory::desc& md);
+  // Per-context working memory of mpq's own kernels (e.g. im2col), 64-byte aligned, grown as
+  // needed; valid until the next call.
+  void* workspace(size_t bytes);
 
  private:
   int threads_;
   dnnl::stream stream_;
   void* aligned_ = nullptr;
-  std::unique_ptr<char[]> raw_;
-  size_t cap_ = 0;
+  std::unique_ptr<char[]> raw_, ws_raw_;
+  void* ws_ = nullptr;
+  size_t cap_ = 0, ws_cap_ = 0;
 };
 
 CpuContext& cpu_ctx(const KernelArgs& a);

@@ -1,24 +1,57 @@
 #include "backends/cpu/fused_common.h"
 
+#include <algorithm>
 #include <cmath>
 #include <cstring>
+#include <vector>
 
 #include "quant/quant_math.h"
 
 namespace mpq::cpu {
 
 void quantize_weights_per_oc(const float* w, int64_t oc, int64_t per_oc, int8_t* q, float* scales) {
+  const quant::QRange r = quant::quant_range(8, quant::QuantDtype::kInt);
+  std::vector<float> amax(oc, 0.f);
+  std::vector<char> nan(oc, 0);
+  const bool par = oc * per_oc > 65536;
+#pragma omp parallel for schedule(static) if (par)
   for (int64_t o = 0; o < oc; ++o) {
     const float* row = w + o * per_oc;
     float m = 0.f;
-    for (int64_t i = 0; i < per_oc; ++i) m = std::max(m, std::fabs(row[i]));
-    // mpq's one scale rule (quant_math): int8 narrow symmetric, scale = amax / 127.
-    const quant::ScaleZeroPoint sz =
-        quant::compute_scale_zero_point(-m, m, 8, quant::QuantDtype::kInt, true);
-    const quant::QRange r = quant::quant_range(8, quant::QuantDtype::kInt);
-    scales[o] = sz.scale;
-    for (int64_t i = 0; i < per_oc; ++i)
-      q[o * per_oc + i] = static_cast<int8_t>(quant::quantize_value(row[i], sz.scale, 0, r));
+    bool bad = false;
+    for (int64_t i = 0; i < per_oc; ++i) {
+      m = std::max(m, std::fabs(row[i]));
+      bad |= row[i] != row[i];
+    }
+    amax[o] = m;
+    nan[o] = bad;
+  }
+  // mpq's one scale rule (quant_math): int8 narrow symmetric, scale = amax / 127. Outside the
+  // parallel region: it throws for a non-finite range.
+  for (int64_t o = 0; o < oc; ++o)
+    scales[o] =
+        quant::compute_scale_zero_point(-amax[o], amax[o], 8, quant::QuantDtype::kInt, true).scale;
+#pragma omp parallel for schedule(static) if (par)
+  for (int64_t o = 0; o < oc; ++o) {
+    const float* row = w + o * per_oc;
+    const float sc = scales[o];
+    int8_t* qrow = q + o * per_oc;
+    // Same result as quant::quantize_value, without its libm call per weight: when the row is
+    // finite, |w / scale| <= 127 (scale = amax / 127), and for |v| < 2^22,
+    // (v + 1.5*2^23) - 1.5*2^23 rounds half to even in the default FP mode. The loop has no call
+    // and no branch, so it vectorizes. Rows holding NaN take the exact path.
+    if (nan[o] || !std::isfinite(amax[o]) || !(sc > 0.f)) {
+      for (int64_t i = 0; i < per_oc; ++i)
+        qrow[i] = static_cast<int8_t>(quant::quantize_value(row[i], sc, 0, r));
+      continue;
+    }
+    constexpr float kRound = 12582912.f;
+    const float lo = static_cast<float>(r.qmin), hi = static_cast<float>(r.qmax);
+#pragma omp simd
+    for (int64_t i = 0; i < per_oc; ++i) {
+      const float t = (row[i] / sc + kRound) - kRound;
+      qrow[i] = static_cast<int8_t>(static_cast<int32_t>(std::min(std::max(t, lo), hi)));
+    }
   }
 }
 

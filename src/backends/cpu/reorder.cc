@@ -7,38 +7,59 @@
 
 #include "backends/cpu/dnnl_util.h"
 #include "backends/cpu/kernels.h"
-#include "quant/quant_math.h"
 
 namespace mpq::cpu {
 
 namespace {
 
-template <typename Q, typename F>
+// QuantizeLinear on a row: q = saturate(round_half_even(x / scale) + zp), written so that it
+// vectorizes: the quotient is clamped to just outside the integer range (saturation gives the
+// same result), rounded with the 1.5 * 2^23 trick (exact round-half-even in the default
+// rounding mode for |v| < 2^22), NaN maps to the zero point as in quant::quantize_value.
+template <typename Q, typename F, typename Load>
+inline void quantize_row(const F* src, Q* dst, int64_t n, int64_t dst_stride, float scale,
+                         int32_t zp, Load load) {
+  constexpr float lo = std::is_signed_v<Q> ? -128.f : 0.f;
+  constexpr float hi = std::is_signed_v<Q> ? 127.f : 255.f;
+  const float z = static_cast<float>(zp);
+  const float vlo = lo - z - 1.f, vhi = hi - z + 1.f;
+  constexpr float kMagic = 12582912.f;  // 1.5 * 2^23
+#pragma omp simd
+  for (int64_t i = 0; i < n; ++i) {
+    float v = load(src[i]) / scale;
+    v = v == v ? v : 0.f;
+    v = v < vlo ? vlo : (v > vhi ? vhi : v);
+    float r = (v + kMagic) - kMagic + z;
+    r = r < lo ? lo : (r > hi ? hi : r);
+    dst[i * dst_stride] = static_cast<Q>(r);
+  }
+}
+
+template <typename Q, typename F, typename Load>
 void quantize_loop(const F* src, Q* dst, const Shape& s, bool nchw_to_nhwc, float scale, int32_t zp,
-                   float (*load)(F)) {
-  // The storage type's full range (an s8 tensor quantized narrow never reaches -128 anyway).
-  const quant::QRange range{std::is_signed_v<Q> ? -128 : 0, std::is_signed_v<Q> ? 127 : 255};
-  auto q = [&](float x) { return static_cast<Q>(quant::quantize_value(x, scale, zp, range)); };
+                   Load load) {
   const int64_t total = shape_numel(s);
   if (!nchw_to_nhwc) {
-    for (int64_t i = 0; i < total; ++i) dst[i] = q(load(src[i]));
+    const int64_t chunk = 16384;
+#pragma omp parallel for schedule(static) if (total > 4 * chunk)
+    for (int64_t b = 0; b < (total + chunk - 1) / chunk; ++b)
+      quantize_row(src + b * chunk, dst + b * chunk, std::min(chunk, total - b * chunk), 1, scale,
+                   zp, load);
     return;
   }
   const int64_t N = s[0], C = s[1], HW = s[2] * s[3];
+#pragma omp parallel for collapse(2) schedule(static) if (total > 65536)
   for (int64_t n = 0; n < N; ++n)
-    for (int64_t c = 0; c < C; ++c) {
-      const F* ps = src + (n * C + c) * HW;
-      Q* pd = dst + n * HW * C + c;
-      for (int64_t i = 0; i < HW; ++i) pd[i * C] = q(load(ps[i]));
-    }
+    for (int64_t c = 0; c < C; ++c)
+      quantize_row(src + (n * C + c) * HW, dst + n * HW * C + c, HW, C, scale, zp, load);
 }
 
-float load_f32(float v) {
-  return v;
-}
-float load_bf16(uint16_t v) {
-  return bf16_to_float(v);
-}
+struct LoadF32 {
+  float operator()(float v) const { return v; }
+};
+struct LoadBf16 {
+  float operator()(uint16_t v) const { return bf16_to_float(v); }
+};
 
 class ReorderKernel : public Kernel {
  public:
@@ -74,10 +95,10 @@ class ReorderKernel : public Kernel {
       auto go = [&](auto* dst) {
         if (from_.dtype == DType::f32)
           quantize_loop(static_cast<const float*>(a.inputs[0]), dst, s, transpose_, sc, zp,
-                        load_f32);
+                        LoadF32{});
         else
           quantize_loop(static_cast<const uint16_t*>(a.inputs[0]), dst, s, transpose_, sc, zp,
-                        load_bf16);
+                        LoadBf16{});
       };
       if (to_.dtype == DType::u8)
         go(static_cast<uint8_t*>(a.outputs[0]));

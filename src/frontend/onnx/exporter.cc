@@ -103,7 +103,7 @@ void graph_to_model(const Graph& g, onnx::ModelProto* m) {
   // The graph's opset, raised where a node's canonical form needs a newer one. libonnx knows
   // opsets up to 17: a graph of opset 18 is written as 17 when all its nodes are valid there.
   int64_t opset = g.opset;
-  if (domains.empty()) {
+  {
     std::string why;
     int64_t valid = lowest_valid_opset(*gp, std::min<int64_t>(g.opset, kLibOnnxMaxOpset), &why);
     if (valid < 0 && g.opset <= kLibOnnxMaxOpset)
@@ -120,7 +120,7 @@ void graph_to_model(const Graph& g, onnx::ModelProto* m) {
     o->set_domain(dom);
     o->set_version(1);
   }
-  if (opset <= kLibOnnxMaxOpset && domains.empty()) {
+  if (opset <= kLibOnnxMaxOpset) {  // onnx's checker leaves nodes of other domains alone
     try {
       onnx::checker::check_model(*m);
     } catch (const std::exception& e) {

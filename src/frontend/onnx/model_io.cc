@@ -138,9 +138,11 @@ onnx::ModelProto read_model_file(const std::string& path) {
     invalid_input("is a directory, expected an .onnx file").file(path).raise();
   std::ifstream f(path, std::ios::binary);
   if (!f) not_found("model file cannot be opened (permissions?)").file(path).raise();
-  std::ostringstream ss;
-  ss << f.rdbuf();
-  return parse_model_bytes(ss.str(), path);
+  // One read into a buffer of the file's size (a stringstream would copy 500 MB models twice).
+  std::string bytes(static_cast<size_t>(fs::file_size(path, ec)), '\0');
+  if (ec || !f.read(bytes.data(), static_cast<std::streamsize>(bytes.size())))
+    invalid_input("model file cannot be read").file(path).raise();
+  return parse_model_bytes(bytes, path);
 }
 
 std::map<std::string, int64_t> model_opsets(const onnx::ModelProto& m, const std::string& file) {

@@ -1,0 +1,120 @@
+#!/usr/bin/env bash
+# The CUDA backend's test and benchmark flow (issue 7).
+#
+#   scripts/gpu_test.sh bundle   (here, no GPU needed) builds mpq_gpu without oneDNN for sm_90 into
+#                                build-gpu/ and collects everything the GPU machine needs into the
+#                                git-ignored gpu_bundle/: the binary, the shared libraries it needs
+#                                that a plain Ubuntu with CUDA lacks (libonnx, libprotobuf, ...),
+#                                the zoo models, calibration tables, the CPU int8 engine's top-1
+#                                and the Fashion-MNIST test set.
+#   scripts/gpu_test.sh run      (on the GPU machine, through the device tool with
+#                                carry: ["gpu_bundle"]) runs the CUDA tests, the engine benchmark
+#                                and the PyTorch peers (bench/peers/gpu_peers.py) in one go, logs
+#                                under $OUT (default ./gpu_out), and prints the table last.
+# STEPS (default "tests,bench,peers") picks what `run` does; MODELS (default
+# "mnist_naive,resnet18_cifar") which models; ITERS the timed samples.
+# Models and tables come from bench/work (bench/cuda/prepare.sh makes them).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+ROOT=$PWD
+# The bundle: MPQ_BUNDLE_DIR, else gpu_bundle/ beside the sources. The device tool sends the
+# session's main checkout, not this worktree: bundle with MPQ_BUNDLE_DIR=<main>/gpu_bundle (listed
+# in <main>/.git/info/exclude); the bundle holds a copy of this script and the bench scripts under
+# repo/, and run from there it finds the bundle one level up.
+if [ -x "$ROOT/../bin/mpq_gpu" ]; then
+  BUNDLE=$(cd "$ROOT/.." && pwd)
+else
+  BUNDLE=${MPQ_BUNDLE_DIR:-$ROOT/gpu_bundle}
+fi
+
+bundle() {
+  export CCACHE_BASEDIR=$ROOT
+  cmake -S . -B build-gpu -G Ninja -DCMAKE_BUILD_TYPE=Release -DMPQ_CUDA=ON -DMPQ_DNNL=OFF \
+    -DMPQ_CUDA_ARCHS=90 >/dev/null
+  cmake --build build-gpu -j "${MPQ_JOBS:-2}" --target mpq_gpu
+  rm -rf "$BUNDLE"
+  mkdir -p "$BUNDLE"/{bin,lib,models,data}
+  cp build-gpu/src/backends/cuda/mpq_gpu "$BUNDLE/bin/"
+  strip "$BUNDLE/bin/mpq_gpu"
+  # Shared libraries outside the C/C++ runtime and CUDA driver: those a GPU machine lacks.
+  ldd build-gpu/src/backends/cuda/mpq_gpu | awk '/=> \//{print $3}' | while read -r lib; do
+    case "$(basename "$lib")" in
+      libc.so*|libm.so*|libdl.so*|libpthread.so*|librt.so*|ld-linux*|libstdc++.so*|libgcc_s.so*|libz.so*|libcuda.so*) ;;
+      *) cp -L "$lib" "$BUNDLE/lib/" ;;
+    esac
+  done
+  cp /usr/share/datasets/fashion-mnist/t10k-*.gz "$BUNDLE/data/"
+  for m in mnist_naive resnet18_cifar; do
+    for f in "$m.onnx" "${m}_calib.json" "${m}_cpu_int8_top1.npy"; do
+      [ -f "bench/work/$f" ] && cp "bench/work/$f" "$BUNDLE/models/"
+    done
+  done
+  mkdir -p "$BUNDLE"/repo/{scripts,bench/peers,bench/cuda}
+  cp scripts/gpu_test.sh "$BUNDLE/repo/scripts/"
+  cp bench/peers/*.py "$BUNDLE/repo/bench/peers/"
+  cp bench/cuda/table.py "$BUNDLE/repo/bench/cuda/"
+  du -sh "$BUNDLE"/*
+  du -sb "$BUNDLE"
+}
+
+run() {
+  OUT=${OUT:-$ROOT/gpu_out}
+  mkdir -p "$OUT"
+  STEPS=${STEPS:-tests,bench,peers}
+  MODELS=${MODELS:-mnist_naive,resnet18_cifar}
+  ITERS=${ITERS:-200}
+  export LD_LIBRARY_PATH=$BUNDLE/lib:${LD_LIBRARY_PATH:-}
+  local bin=$BUNDLE/bin/mpq_gpu
+  # At most 8 files come back from $OUT: tests.log bench.log bench.jsonl manifests.txt peers.json
+  # peers.log table.md.
+  nvidia-smi --query-gpu=name,driver_version,clocks.sm,clocks.mem,temperature.gpu --format=csv | tee "$OUT/bench.log"
+  ldd "$bin" | grep "not found" && { echo "gpu_test: missing libraries"; exit 1; }
+  local status=0
+  if [[ $STEPS == *tests* ]]; then
+    "$bin" test --gtest_color=no >"$OUT/tests.log" 2>&1 || status=1
+    grep -E "^\[  (PASSED|FAILED|SKIPPED) |^\[  FAILED|Failure|error|Expected|Which is|got " "$OUT/tests.log" | head -60 || true
+  fi
+  if [[ $STEPS == *bench* || $STEPS == *peers* ]]; then
+    mkdir -p /tmp/fm
+    FASHION_MNIST_DIR=$BUNDLE/data python3 bench/peers/fashion.py --shape 1,28,28 --images /tmp/fm/test_1x28x28.npy --labels /tmp/fm/test_labels.npy
+    FASHION_MNIST_DIR=$BUNDLE/data python3 bench/peers/fashion.py --shape 3,32,32 --images /tmp/fm/test_3x32x32.npy --labels /tmp/fm/test_labels.npy
+  fi
+  if [[ $STEPS == *bench* ]]; then
+    rm -rf "$OUT/bench.jsonl" /tmp/manifests
+    mkdir -p /tmp/manifests
+    # SM clock every 100 ms while the benchmark runs (an idle GPU sits at a low clock).
+    nvidia-smi --query-gpu=clocks.sm --format=csv,noheader,nounits -lms 100 >/tmp/clk.log 2>/dev/null &
+    local clk_pid=$!
+    for m in ${MODELS//,/ }; do
+      local shape=1x28x28
+      [ "$m" = resnet18_cifar ] && shape=3x32x32
+      local extra=()
+      [ -f "$BUNDLE/models/${m}_calib.json" ] && extra+=(--calib "$BUNDLE/models/${m}_calib.json")
+      [ -f "$BUNDLE/models/${m}_cpu_int8_top1.npy" ] && extra+=(--cpu-top1 "$BUNDLE/models/${m}_cpu_int8_top1.npy")
+      local prec=${PRECISIONS:-fp32,fp16,int8}
+      [ -f "$BUNDLE/models/${m}_calib.json" ] || prec=${prec//,int8/}
+      "$bin" bench --model "$BUNDLE/models/$m.onnx" --data /tmp/fm/test_$shape.npy \
+        --labels /tmp/fm/test_labels.npy "${extra[@]}" --precisions "$prec" --iters "$ITERS" \
+        --manifest-dir /tmp/manifests --json "$OUT/bench.jsonl" 2>&1 | tee -a "$OUT/bench.log" || status=1
+    done
+    for f in /tmp/manifests/*.txt; do echo "== $(basename "$f" .txt)"; cat "$f"; done >"$OUT/manifests.txt"
+    kill "$clk_pid" 2>/dev/null || true
+    sort -n /tmp/clk.log | awk '{a[NR]=$1} END {if (NR) printf "SM clock during the benchmark (MHz): min %d, median %d, max %d (%d samples)\n", a[1], a[int((NR+1)/2)], a[NR], NR}' | tee -a "$OUT/bench.log"
+  fi
+  if [[ $STEPS == *peers* ]]; then
+    PYTHONUNBUFFERED=1 python3 bench/peers/gpu_peers.py --models "$MODELS" --data-dir /tmp/fm \
+      --variants "${PEER_VARIANTS:-fp32,fp32_graph,tf32_graph,fp16_cl,fp16_cl_graph,compile_fp16}" \
+      --json "$OUT/peers.json" >"$OUT/peers.log" 2>&1 || status=1
+    grep -v "^{" "$OUT/peers.log" | tail -20 || true
+  fi
+  if [[ -f $OUT/bench.jsonl ]]; then
+    python3 bench/cuda/table.py "$OUT/bench.jsonl" "$OUT/peers.json" | tee "$OUT/table.md"
+  fi
+  exit $status
+}
+
+case "${1:-}" in
+  bundle) bundle ;;
+  run) run ;;
+  *) echo "usage: $0 bundle|run" >&2; exit 2 ;;
+esac

@@ -1,0 +1,120 @@
+#include "api/build_engine.h"
+
+#include <chrono>
+#include <fstream>
+#include <sstream>
+#include <unordered_map>
+
+#include "quant/config_list.h"
+#include "quant/model_hash.h"
+
+namespace mpq::api {
+
+const char* producer_string() {
+  return "mpq 0.1.0";
+}
+
+quant::CalibrationTable read_table(const std::string& path, std::string* hash) {
+  std::ifstream f(path, std::ios::binary);
+  if (!f) not_found("cannot open the calibration table").file(path).raise();
+  std::stringstream ss;
+  ss << f.rdbuf();
+  if (hash) {
+    quant::Fnv1a64 h;
+    h.string(ss.str());
+    *hash = h.hex();
+  }
+  return quant::parse_calibration_table(ss.str(), path);
+}
+
+std::vector<std::string> apply_config_list(quant::CalibrationTable& t, const Graph& g,
+                                           const std::string& config_path) {
+  quant::ConfigList c = quant::ConfigList::parse_file(config_path);
+  std::vector<std::string> warnings = c.warnings();
+  quant::ResolvedConfig rc = c.resolve(g);
+  warnings.insert(warnings.end(), rc.warnings.begin(), rc.warnings.end());
+  // Keys the table already uses for a node (a node must keep one key: two keys naming one node
+  // are an error when the table is resolved).
+  std::unordered_map<const Node*, std::string> key_of;
+  for (const quant::ResolvedLayer& rl : quant::resolve_layers(t, g)) key_of[rl.node] = rl.key;
+  for (auto& [key, l] : t.layers) l.weight_bits = l.input_bits = l.output_bits = 0;
+  for (const quant::NodeQuantSetting& s : rc.nodes) {
+    auto it = key_of.find(s.node);
+    const std::string key = it != key_of.end() ? it->second : quant::layer_key(g, *s.node);
+    quant::LayerPrecision& l = t.layers[key];
+    auto bits = [&](quant::QuantType type) {
+      const quant::TypeSetting& ts = s.get(type);
+      if (!ts.enabled) return 0;
+      if (ts.bits != 4 && ts.bits != 8 && ts.bits != 16 && ts.bits != 32)
+        invalid_input(str("layer '", key, "' gets ", ts.bits, "-bit ", quant_type_name(type),
+                          " quantization; mpq runs 4, 8, 16 or 32 bits"))
+            .file(config_path)
+            .node(key)
+            .key(str("[", s.entry, "].quant_bits"))
+            .raise();
+      return ts.bits;
+    };
+    l.weight_bits = bits(quant::QuantType::kWeight);
+    l.input_bits = bits(quant::QuantType::kInput);
+    l.output_bits = bits(quant::QuantType::kOutput);
+    l.source = "config_list";
+  }
+  return warnings;
+}
+
+BuildOutput build_engine(BuildInputs in) {
+  const auto t0 = std::chrono::steady_clock::now();
+  if (!in.graph) internal_error("build_engine: no graph").raise();
+  const Graph& g = *in.graph;
+  BuildOutput out;
+  if (in.model_hash.empty()) in.model_hash = quant::model_hash(g);
+  if (in.table) {
+    auto w = quant::check_table_matches(*in.table, g, in.force, in.calib_name);
+    out.warnings.insert(out.warnings.end(), w.begin(), w.end());
+    if (in.force) {
+      // Forced: layers the model does not have are dropped (each with a warning) instead of
+      // failing the build.
+      for (auto it = in.table->layers.begin(); it != in.table->layers.end();) {
+        quant::CalibrationTable one;
+        one.layers.insert(*it);
+        Result<int> r = capture([&] {
+          quant::resolve_layers(one, g, in.calib_name);
+          return 0;
+        });
+        if (r.ok()) {
+          ++it;
+          continue;
+        }
+        out.warnings.push_back(r.status().to_string() + " (layer ignored: --force)");
+        it = in.table->layers.erase(it);
+      }
+    } else {
+      quant::resolve_layers(*in.table, g, in.calib_name);  // errors name the table's file
+    }
+  }
+  if (!in.config_list.empty()) {
+    if (!in.table) in.table.emplace();
+    auto w = apply_config_list(*in.table, g, in.config_list);
+    out.warnings.insert(out.warnings.end(), w.begin(), w.end());
+  }
+  try {
+    out.engine = runtime::Engine::build(g, in.table ? &*in.table : nullptr, in.options);
+  } catch (const Error& e) {
+    // Missing ranges and --strict failures are about the table's contents: name its file.
+    const std::string& msg = e.status().message;
+    if (e.status().file.empty() && !in.calib_name.empty() &&
+        (msg.find("range") != std::string::npos || msg.rfind("strict", 0) == 0))
+      throw e.with_file(in.calib_name);
+    throw;
+  }
+  out.info.producer = producer_string();
+  out.info.model_name = in.model_name;
+  out.info.model_hash = in.model_hash;
+  out.info.calib_name = in.calib_name;
+  out.info.calib_hash = in.calib_hash;
+  out.info.config_name = in.config_list;
+  out.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  return out;
+}
+
+}  // namespace mpq::api

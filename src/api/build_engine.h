@@ -1,0 +1,55 @@
+// The one engine-build path shared by `mpq build` and mpq::ModelSpeedup: reads the calibration
+// table (NNI config or mpq table), checks it belongs to the model (model hash, tensor names;
+// --force turns a mismatch into a warning), applies an optional NNI config_list over it (bits per
+// layer), builds the engine and fills the engine file's build info.
+#pragma once
+
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "ir/graph.h"
+#include "plan/plan.h"
+#include "quant/calibration_table.h"
+#include "runtime/engine.h"
+#include "runtime/engine_file.h"
+
+namespace mpq::api {
+
+struct BuildInputs {
+  const Graph* graph = nullptr;  // the float model as imported (not modified)
+  std::string model_name;        // for messages and the engine file (path or graph name)
+  std::string model_hash;        // quant::model_hash(*graph); computed when empty
+  std::optional<quant::CalibrationTable> table;
+  std::string calib_name;   // file the table came from ("" if in memory)
+  std::string calib_hash;   // hash of the table file's bytes ("" if in memory)
+  std::string config_list;  // NNI config_list file applied over the table ("" = none)
+  plan::BuildOptions options;
+  bool force = false;  // accept a table computed on another model (warning instead of error)
+};
+
+struct BuildOutput {
+  std::shared_ptr<const runtime::Engine> engine;
+  runtime::EngineFileInfo info;  // what export writes into the engine file
+  std::vector<std::string> warnings;
+  double seconds = 0.0;
+};
+
+// Reads a calibration table file and hashes its bytes. Throws kNotFound / kInvalidInput naming it.
+quant::CalibrationTable read_table(const std::string& path, std::string* hash);
+
+// Applies an NNI config_list over `t`: the layers it selects get its bits (weight, input, output
+// as it enables them), every other layer of `t` keeps its ranges but loses its bits (so it runs
+// at the default precision), as NNI quantizes only what the config_list names. Bits must be 4, 8,
+// 16 or 32 (kInvalidInput naming the file and key otherwise). Returns warnings (names matching
+// nothing).
+std::vector<std::string> apply_config_list(quant::CalibrationTable& t, const Graph& g,
+                                           const std::string& config_path);
+
+BuildOutput build_engine(BuildInputs in);
+
+// The producer string written into engine files ("mpq 0.1.0").
+const char* producer_string();
+
+}  // namespace mpq::api

@@ -1,0 +1,23 @@
+// Registration of the CUDA backend's kernels (one function per file) and the shared helper.
+#pragma once
+
+#include <functional>
+#include <initializer_list>
+#include <memory>
+#include <string>
+
+#include "backends/backend.h"
+
+namespace mpq::cuda {
+
+// Registers `make` as backend "cuda" kernel "cuda.<op>.<precision>" for each precision; false if
+// this build has no op of that name.
+bool add_kernel(KernelRegistry& r, const char* op_name, std::initializer_list<Precision> precisions,
+                std::function<std::string(const Node&, Precision)> supports,
+                std::function<KernelFormats(const Node&)> formats,
+                std::function<std::unique_ptr<Kernel>()> make);
+
+void register_conv_kernels(KernelRegistry& r);
+void register_simple_kernels(KernelRegistry& r);
+
+}  // namespace mpq::cuda

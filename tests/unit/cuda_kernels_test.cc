@@ -1,0 +1,478 @@
+// CUDA kernels against CPU oracles (skipped without a GPU):
+//   * int8 conv/gemm: every compiled tile configuration against an exact CPU emulation of the
+//     same arithmetic (per-channel weight quantization, s32 accumulation, fused epilogue,
+//     requantization): outputs within 1 LSB (float outputs within 1e-5 relative);
+//   * fp16 / fp32 conv/gemm against the reference forward of the float op;
+//   * pooling, conversion, element-wise ops against the reference backend.
+#ifdef MPQ_HAVE_CUDA
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <cstdlib>
+#include <random>
+
+#include "backends/cuda/cuda_util.h"
+#include "backends/reference/convert.h"
+#include "ir/op_def.h"
+#include "quant/quant_math.h"
+
+namespace mpq {
+namespace {
+
+#define SKIP_WITHOUT_GPU()                                                     \
+  do {                                                                         \
+    const std::string why = cuda::device_unavailable_reason();                 \
+    if (!why.empty()) GTEST_SKIP() << "CUDA tests skipped: " << why;           \
+  } while (0)
+
+std::mt19937& rng() {
+  static std::mt19937 r(1234);
+  return r;
+}
+
+Tensor random_floats(const Shape& s, float lo, float hi) {
+  Tensor t(DType::f32, s);
+  std::uniform_real_distribution<float> d(lo, hi);
+  for (int64_t i = 0; i < t.numel(); ++i) t.data<float>()[i] = d(rng());
+  return t;
+}
+
+QuantParams qp(float scale, int zp, bool is_signed) {
+  QuantParams q;
+  q.scale = {scale};
+  q.zero_point = {zp};
+  q.is_signed = is_signed;
+  return q;
+}
+
+// Runs one registry kernel of the cuda backend on device copies of `inputs` (host tensors laid
+// out as the specs say); returns the outputs as host tensors of the specs' dtype and byte order.
+std::vector<Tensor> run_kernel(const Node& n, Precision p, std::vector<TensorSpec> in_specs,
+                               std::vector<TensorSpec> out_specs, const std::vector<Tensor>& inputs,
+                               int64_t batch, const char* force_tile = nullptr,
+                               const char* force_split = nullptr) {
+  std::string why;
+  const KernelInfo* ki = KernelRegistry::instance().find("cuda", n, p, &why);
+  EXPECT_NE(ki, nullptr) << why;
+  if (!ki) return {};
+  auto k = ki->make();
+  KernelSetup s;
+  s.node = &n;
+  s.precision = p;
+  s.max_batch = in_specs.empty() ? 1 : in_specs[0].shape[0];
+  for (auto& t : in_specs) s.inputs.push_back(t.shape.empty() && !t.constant ? nullptr : &t);
+  for (auto& t : out_specs) s.outputs.push_back(&t);
+  if (force_tile) setenv("MPQ_CUDA_TILE", force_tile, 1);
+  if (force_split) setenv("MPQ_CUDA_SPLITK", force_split, 1);
+  k->prepare(s);
+  unsetenv("MPQ_CUDA_TILE");
+  unsetenv("MPQ_CUDA_SPLITK");
+  std::vector<cuda::DeviceBuffer> dev_in, dev_out;
+  KernelArgs a;
+  a.batch = batch;
+  cuda::CudaContext ctx;
+  a.ctx = &ctx;
+  for (size_t i = 0; i < in_specs.size(); ++i) {
+    if (!s.inputs[i] || in_specs[i].constant) {
+      a.inputs.push_back(in_specs[i].constant ? in_specs[i].constant->raw() : nullptr);
+      continue;
+    }
+    dev_in.emplace_back(inputs[i].raw(), in_specs[i].bytes_at(batch));
+    a.inputs.push_back(dev_in.back().get());
+  }
+  for (auto& o : out_specs) {
+    dev_out.emplace_back(o.bytes_at(batch));
+    MPQ_CUDA_CHECK(cudaMemset(dev_out.back().get(), 0x5a, o.bytes_at(batch)));  // poison
+    a.outputs.push_back(dev_out.back().get());
+  }
+  k->run(a);
+  ctx.end_run();
+  std::vector<Tensor> out;
+  for (size_t i = 0; i < out_specs.size(); ++i) {
+    out.emplace_back(out_specs[i].dtype, out_specs[i].shape_at(batch));
+    MPQ_CUDA_CHECK(cudaMemcpy(out.back().raw(), dev_out[i].get(), out_specs[i].bytes_at(batch),
+                              cudaMemcpyDeviceToHost));
+  }
+  return out;
+}
+
+TensorSpec spec(const std::string& name, DType dt, Shape shape, Layout l,
+                std::optional<QuantParams> q = std::nullopt) {
+  TensorSpec s;
+  s.name = name;
+  s.dtype = dt;
+  s.shape = std::move(shape);
+  s.layout = l;
+  s.batched = true;
+  s.quant = std::move(q);
+  return s;
+}
+
+TensorSpec const_spec(const Value* v) {
+  TensorSpec s;
+  s.name = v->name;
+  s.dtype = v->dtype;
+  s.shape = v->shape;
+  s.constant = *v->constant;
+  return s;
+}
+
+struct ConvCase {
+  int n, c, h, w, oc, k, stride, pad, dil, groups;
+  bool bias;
+  std::vector<std::string> ops;  // post-ops; "Add" uses a residual input
+  bool gemm = false;
+  bool trans_b = true;
+};
+
+// Graph with one FusedConv/FusedGemm node for `cc`; the weights are random constants.
+std::unique_ptr<Graph> conv_graph(const ConvCase& cc) {
+  auto g = std::make_unique<Graph>();
+  Value* x = cc.gemm ? g->add_input("x", DType::f32, {cc.n, cc.c})
+                     : g->add_input("x", DType::f32, {cc.n, cc.c, cc.h, cc.w});
+  const Shape ws = cc.gemm ? (cc.trans_b ? Shape{cc.oc, cc.c} : Shape{cc.c, cc.oc})
+                           : Shape{cc.oc, cc.c / cc.groups, cc.k, cc.k};
+  Value* w = g->add_constant("w", random_floats(ws, -0.5f, 0.5f));
+  Value* b = cc.bias ? g->add_constant("b", random_floats({cc.oc}, -1.f, 1.f)) : nullptr;
+  Attributes at;
+  if (!cc.gemm) {
+    at.set("kernel_shape", std::vector<int64_t>{cc.k, cc.k});
+    at.set("strides", std::vector<int64_t>{cc.stride, cc.stride});
+    at.set("pads", std::vector<int64_t>{cc.pad, cc.pad, cc.pad, cc.pad});
+    at.set("dilations", std::vector<int64_t>{cc.dil, cc.dil});
+    at.set("group", static_cast<int64_t>(cc.groups));
+  } else {
+    at.set("transB", static_cast<int64_t>(cc.trans_b ? 1 : 0));
+  }
+  std::vector<Value*> ins{x, w, b};
+  std::vector<float> params;
+  for (const auto& o : cc.ops) {
+    params.push_back(o == "Clip" ? 0.f : o == "LeakyRelu" ? 0.1f : 0.f);
+    params.push_back(o == "Clip" ? 6.f : 0.f);
+  }
+  if (!cc.ops.empty()) {
+    at.set("post_ops", cc.ops);
+    at.set("post_op_params", params);
+  }
+  const int oh = (cc.h + 2 * cc.pad - cc.dil * (cc.k - 1) - 1) / cc.stride + 1;
+  const int ow = (cc.w + 2 * cc.pad - cc.dil * (cc.k - 1) - 1) / cc.stride + 1;
+  for (const auto& o : cc.ops)
+    if (o == "Add")
+      ins.push_back(cc.gemm ? g->add_input("r", DType::f32, {cc.n, cc.oc})
+                            : g->add_input("r", DType::f32, {cc.n, cc.oc, oh, ow}));
+  Node* node = g->add_node(find_op_def(cc.gemm ? "FusedGemm" : "FusedConv")->kind, "conv", ins, 1, at);
+  apply_attr_schema(*node);
+  g->add_output(node->outputs[0]);
+  infer_shapes(*g);
+  return g;
+}
+
+// NCHW logical index -> NHWC offset.
+int64_t nhwc(const Shape& s, int64_t n, int64_t c, int64_t h, int64_t w) {
+  return ((n * s[2] + h) * s[3] + w) * s[1] + c;
+}
+
+// The exact arithmetic of the int8 kernels on the CPU (output in NHWC / plain order, float).
+std::vector<float> emulate_int8(const ConvCase& cc, const Graph& g, const std::vector<uint8_t>& xq,
+                                const QuantParams& xqp, const std::vector<float>& resid) {
+  const Node& n = *g.nodes()[0];
+  const Tensor& wt = *n.inputs[1]->constant;
+  const Shape xs = n.inputs[0]->shape, ys = n.outputs[0]->shape;
+  const int64_t OC = cc.oc, G = cc.groups, Cg = cc.c / G, OCg = OC / G;
+  const int64_t K = cc.gemm ? cc.c : Cg * cc.k * cc.k;
+  const int64_t OH = cc.gemm ? 1 : ys[2], OW = cc.gemm ? 1 : ys[3];
+  std::vector<int32_t> wq(OC * K);
+  std::vector<float> ws(OC);
+  const quant::QRange r = quant::quant_range(8, quant::QuantDtype::kInt);
+  for (int64_t o = 0; o < OC; ++o) {
+    std::vector<float> row(K);
+    for (int64_t k = 0; k < K; ++k)
+      row[k] = cc.gemm ? (cc.trans_b ? wt.data<float>()[o * K + k] : wt.data<float>()[k * OC + o])
+                       : wt.data<float>()[o * K + k];
+    float amax = 0;
+    for (float v : row) amax = std::max(amax, std::fabs(v));
+    ws[o] = quant::compute_scale_zero_point(-amax, amax, 8, quant::QuantDtype::kInt, true).scale;
+    for (int64_t k = 0; k < K; ++k) wq[o * K + k] = static_cast<int32_t>(quant::quantize_value(row[k], ws[o], 0, r));
+  }
+  const bool s8 = xqp.is_signed;
+  const int zx = xqp.zero_point[0];
+  auto xval = [&](int64_t off) { return s8 ? static_cast<int32_t>(static_cast<int8_t>(xq[off])) : static_cast<int32_t>(xq[off]); };
+  std::vector<float> bias(OC, 0.f);
+  if (cc.bias) bias = n.inputs[2]->constant->to_floats();
+  std::vector<float> out(cc.n * OH * OW * OC);
+  for (int64_t b = 0; b < cc.n; ++b)
+    for (int64_t oh = 0; oh < OH; ++oh)
+      for (int64_t ow = 0; ow < OW; ++ow)
+        for (int64_t o = 0; o < OC; ++o) {
+          const int64_t gi = o / OCg;
+          int64_t acc = 0;
+          if (cc.gemm) {
+            for (int64_t c = 0; c < cc.c; ++c) acc += static_cast<int64_t>(xval(b * cc.c + c) - zx) * wq[o * K + c];
+          } else {
+            for (int64_t c = 0; c < Cg; ++c)
+              for (int64_t kh = 0; kh < cc.k; ++kh)
+                for (int64_t kw = 0; kw < cc.k; ++kw) {
+                  const int64_t ih = oh * cc.stride - cc.pad + kh * cc.dil, iw = ow * cc.stride - cc.pad + kw * cc.dil;
+                  if (ih < 0 || ih >= xs[2] || iw < 0 || iw >= xs[3]) continue;
+                  acc += static_cast<int64_t>(xval(nhwc(xs, b, gi * Cg + c, ih, iw)) - zx) *
+                         wq[o * K + (c * cc.k + kh) * cc.k + kw];
+                }
+          }
+          const int64_t m = (b * OH + oh) * OW + ow;
+          float v = xqp.scale[0] * ws[o] * static_cast<float>(acc) + bias[o];
+          for (const auto& op : cc.ops) {
+            if (op == "Relu") v = std::max(v, 0.f);
+            if (op == "Clip") v = std::min(std::max(v, 0.f), 6.f);
+            if (op == "LeakyRelu") v = v >= 0 ? v : 0.1f * v;
+            if (op == "Add") v += resid[m * OC + o];
+          }
+          out[m * OC + o] = v;
+        }
+  return out;
+}
+
+void check_int8_conv(const ConvCase& cc, bool x_signed, DType out_dt) {
+  auto g = conv_graph(cc);
+  const Node& n = *g->nodes()[0];
+  const Shape xs = n.inputs[0]->shape, ys = n.outputs[0]->shape;
+  const Layout lay = cc.gemm ? Layout::kPlain : Layout::kNHWC;
+  const QuantParams xq = x_signed ? qp(0.05f, 0, true) : qp(0.03f, 17, false);
+  const QuantParams yq = out_dt == DType::i8 ? qp(0.2f, -3, true) : qp(0.15f, 40, false);
+  const QuantParams rq = qp(0.1f, 9, false);
+  std::vector<TensorSpec> ins{spec("x", x_signed ? DType::i8 : DType::u8, xs, lay, xq),
+                              const_spec(n.inputs[1]),
+                              cc.bias ? const_spec(n.inputs[2]) : TensorSpec{}};
+  std::vector<Tensor> host{Tensor(ins[0].dtype, xs), Tensor(), Tensor()};
+  std::uniform_int_distribution<int> byte(0, 255);
+  std::vector<uint8_t> xb(shape_numel(xs));
+  for (auto& v : xb) v = static_cast<uint8_t>(byte(rng()));
+  std::memcpy(host[0].raw(), xb.data(), xb.size());
+  std::vector<float> resid;
+  const bool has_res = std::find(cc.ops.begin(), cc.ops.end(), "Add") != cc.ops.end();
+  if (has_res) {
+    ins.push_back(spec("r", DType::u8, ys, lay, rq));
+    Tensor rt(DType::u8, ys);
+    resid.resize(shape_numel(ys));
+    for (int64_t i = 0; i < rt.numel(); ++i) {
+      rt.data<uint8_t>()[i] = static_cast<uint8_t>(byte(rng()));
+      resid[i] = rq.scale[0] * (rt.data<uint8_t>()[i] - rq.zero_point[0]);
+    }
+    host.push_back(rt);
+  }
+  const bool q_out = out_dt == DType::u8 || out_dt == DType::i8;
+  std::vector<TensorSpec> outs{spec("y", out_dt, ys, lay, q_out ? std::optional<QuantParams>(yq) : std::nullopt)};
+  const std::vector<float> want = emulate_int8(cc, *g, xb, xq, resid);
+  const int kind = x_signed ? cuda::kConvS8 : cuda::kConvU8;
+  const int load = cuda::conv_load_mode(kind, cc.gemm ? cc.c : cc.c / cc.groups);
+  ASSERT_FALSE(cuda::conv_candidates(kind, load).empty()) << "no configuration for load mode " << load;
+  for (int cfg : cuda::conv_candidates(kind, load)) {
+    const std::string name = cuda::conv_configs()[cfg].name;
+    SCOPED_TRACE(name);
+    for (int64_t batch : {static_cast<int64_t>(cc.n), int64_t{1}, -static_cast<int64_t>(cc.n)}) {
+      // A negative batch: the full batch with split-K forced (2 splits) where the layer allows.
+      const char* split = batch < 0 ? "2" : "1";
+      batch = batch < 0 ? -batch : batch;
+      auto got = run_kernel(n, Precision::kInt8, ins, outs, host, batch, name.c_str(), split);
+      ASSERT_EQ(got.size(), 1u);
+      const int64_t count = got[0].numel();
+      int bad = 0;
+      float maxabs = 1e-6f;
+      for (int64_t i = 0; i < count; ++i) maxabs = std::max(maxabs, std::fabs(want[i]));
+      for (int64_t i = 0; i < count && bad < 5; ++i) {
+        if (q_out) {
+          const quant::QRange r = quant::quant_range(8, out_dt == DType::i8 ? quant::QuantDtype::kInt : quant::QuantDtype::kUint);
+          const int64_t wq = quant::quantize_value(want[i], yq.scale[0], yq.zero_point[0], r);
+          const int64_t gq = out_dt == DType::i8 ? got[0].data<int8_t>()[i] : got[0].data<uint8_t>()[i];
+          if (std::llabs(wq - gq) > 1) ADD_FAILURE() << "element " << i << ": got " << gq << ", want " << wq, ++bad;
+        } else {
+          const float gv = out_dt == DType::f32 ? got[0].data<float>()[i] : got[0].cast(DType::f32).data<float>()[i];
+          const float tol = (out_dt == DType::f32 ? 1e-5f : 2e-3f) * maxabs;
+          if (!(std::fabs(gv - want[i]) <= tol)) ADD_FAILURE() << "element " << i << ": got " << gv << ", want " << want[i], ++bad;
+        }
+      }
+      if (bad) return;
+    }
+  }
+}
+
+TEST(CudaKernels, Int8ConvMatchesEmulation) {
+  SKIP_WITHOUT_GPU();
+  const ConvCase cases[] = {
+      {2, 64, 8, 8, 64, 3, 1, 1, 1, 1, true, {"Relu"}},         // 3x3, vectorized
+      {3, 32, 9, 7, 48, 3, 2, 1, 1, 1, true, {}},               // strided, odd sizes
+      {2, 64, 6, 6, 130, 1, 1, 0, 1, 1, false, {"Add", "Relu"}},  // 1x1 + residual, OC % 4 != 0
+      {2, 3, 10, 10, 20, 3, 1, 1, 1, 1, true, {"Clip"}},        // first layer (gather)
+      {2, 32, 8, 8, 32, 3, 1, 1, 1, 32, true, {"Relu"}},        // depthwise (gather)
+      {2, 64, 9, 9, 64, 3, 1, 2, 2, 4, false, {"LeakyRelu"}},    // grouped, dilated
+      {1, 20, 12, 12, 50, 5, 1, 0, 1, 1, true, {}},             // mnist conv2 shape (vec4)
+      {2, 12, 7, 7, 24, 3, 2, 1, 1, 1, true, {"Relu"}},         // vec4, strided
+  };
+  for (const auto& cc : cases)
+    for (bool s8 : {false, true})
+      for (DType od : {DType::u8, DType::i8, DType::f32}) {
+        SCOPED_TRACE(str("case c=", cc.c, " oc=", cc.oc, " k=", cc.k, " g=", cc.groups, " s8=", s8,
+                         " out=", dtype_name(od)));
+        check_int8_conv(cc, s8, od);
+        if (::testing::Test::HasFailure()) return;
+      }
+}
+
+TEST(CudaKernels, Int8GemmMatchesEmulation) {
+  SKIP_WITHOUT_GPU();
+  const ConvCase cases[] = {{16, 800, 1, 1, 500, 1, 1, 0, 1, 1, true, {"Clip"}, true, true},
+                            {7, 64, 1, 1, 10, 1, 1, 0, 1, 1, true, {}, true, false},
+                            {5, 48, 1, 1, 33, 1, 1, 0, 1, 1, false, {"Add"}, true, true},
+                            {9, 500, 1, 1, 10, 1, 1, 0, 1, 1, true, {}, true, true}};  // vec4
+  for (const auto& cc : cases)
+    for (DType od : {DType::u8, DType::f32, DType::f16}) {
+      check_int8_conv(cc, false, od);
+      if (::testing::Test::HasFailure()) return;
+    }
+}
+
+// fp16 / fp32 against the reference forward of the float op.
+void check_float_conv(const ConvCase& cc, Precision p) {
+  auto g = conv_graph(cc);
+  const Node& n = *g->nodes()[0];
+  const Shape xs = n.inputs[0]->shape, ys = n.outputs[0]->shape;
+  const bool half = p == Precision::kFp16;
+  const DType dt = half ? DType::f16 : DType::f32;
+  const Layout lay = cc.gemm ? Layout::kPlain : Layout::kNHWC;
+  Tensor x = random_floats(xs, -1.f, 1.f);
+  if (half) x = x.cast(DType::f16).cast(DType::f32);  // what the kernel sees
+  const bool has_res = std::find(cc.ops.begin(), cc.ops.end(), "Add") != cc.ops.end();
+  Tensor r = has_res ? random_floats(ys, -1.f, 1.f) : Tensor();
+  std::vector<Tensor> ref_in{x, *n.inputs[1]->constant, cc.bias ? *n.inputs[2]->constant : Tensor()};
+  if (has_res) ref_in.push_back(r);
+  const Tensor want = n.def().forward(n, ref_in)[0];
+  // Device inputs in the kernel's layout.
+  auto to_layout = [&](const Tensor& t, DType to) {
+    if (cc.gemm) return t.cast(to);
+    TensorSpec a = spec("a", DType::f32, t.shape(), Layout::kPlain), b = spec("b", to, t.shape(), Layout::kNHWC);
+    Tensor out(to, t.shape());
+    convert_tensor(a, t.raw(), b, out.raw(), t.dim(0));
+    return out;
+  };
+  std::vector<TensorSpec> ins{spec("x", dt, xs, lay), const_spec(n.inputs[1]),
+                              cc.bias ? const_spec(n.inputs[2]) : TensorSpec{}};
+  std::vector<Tensor> host{to_layout(x, dt), Tensor(), Tensor()};
+  if (has_res) {
+    ins.push_back(spec("r", DType::f32, ys, lay));
+    host.push_back(to_layout(r, DType::f32));
+  }
+  std::vector<TensorSpec> outs{spec("y", dt, ys, lay)};
+  const int kind = half ? cuda::kConvF16 : cuda::kConvF32;
+  const int load = cuda::conv_load_mode(kind, cc.gemm ? cc.c : cc.c / cc.groups);
+  ASSERT_FALSE(cuda::conv_candidates(kind, load).empty()) << "no configuration for load mode " << load;
+  for (int cfg : cuda::conv_candidates(kind, load)) {
+    const std::string name = cuda::conv_configs()[cfg].name;
+    SCOPED_TRACE(name);
+    for (const char* split : {"1", "2"}) {
+    SCOPED_TRACE(str("split ", split));
+    auto got = run_kernel(n, p, ins, outs, host, cc.n, name.c_str(), split);
+    ASSERT_EQ(got.size(), 1u);
+    // Back to NCHW f32 for the comparison.
+    Tensor gy(DType::f32, ys);
+    if (cc.gemm) gy = got[0].cast(DType::f32);
+    else convert_tensor(outs[0], got[0].raw(), spec("p", DType::f32, ys, Layout::kPlain), gy.raw(), cc.n);
+    float maxabs = 1e-6f, maxerr = 0.f;
+    for (int64_t i = 0; i < want.numel(); ++i) {
+      maxabs = std::max(maxabs, std::fabs(want.data<float>()[i]));
+      const float e = std::fabs(want.data<float>()[i] - gy.data<float>()[i]);
+      maxerr = std::isnan(e) ? 1e30f : std::max(maxerr, e);
+    }
+    EXPECT_LE(maxerr, (half ? 4e-3f : 2e-5f) * maxabs) << "max |want| " << maxabs;
+    }
+  }
+}
+
+TEST(CudaKernels, FloatConvMatchesReference) {
+  SKIP_WITHOUT_GPU();
+  const ConvCase cases[] = {
+      {2, 64, 8, 8, 64, 3, 1, 1, 1, 1, true, {"Relu"}},
+      {3, 32, 9, 7, 48, 3, 2, 1, 1, 1, true, {}},
+      {2, 64, 6, 6, 130, 1, 1, 0, 1, 1, false, {"Add", "Relu"}},
+      {2, 3, 10, 10, 20, 3, 1, 1, 1, 1, true, {"Clip"}},
+      {2, 32, 8, 8, 32, 3, 1, 1, 1, 32, true, {"Relu"}},
+      {2, 64, 9, 9, 64, 3, 1, 2, 2, 4, false, {"LeakyRelu"}},
+      {16, 800, 1, 1, 500, 1, 1, 0, 1, 1, true, {"Clip"}, true, true},
+      {7, 64, 1, 1, 10, 1, 1, 0, 1, 1, true, {}, true, false},
+      {1, 20, 12, 12, 50, 5, 1, 0, 1, 1, true, {}},
+      {9, 500, 1, 1, 10, 1, 1, 0, 1, 1, true, {}, true, true},
+  };
+  for (const auto& cc : cases)
+    for (Precision p : {Precision::kFp32, Precision::kFp16}) {
+      SCOPED_TRACE(str("case c=", cc.c, " oc=", cc.oc, " k=", cc.k, " g=", cc.groups, " gemm=", cc.gemm,
+                       " ", precision_name(p)));
+      check_float_conv(cc, p);
+      if (::testing::Test::HasFailure()) return;
+    }
+}
+
+// Pooling, element-wise and conversion kernels against the reference forward / converter.
+TEST(CudaKernels, PoolAndEltwiseMatchReference) {
+  SKIP_WITHOUT_GPU();
+  const Shape xs{3, 16, 9, 9};
+  Tensor x = random_floats(xs, -2.f, 2.f);
+  struct OpSpec { const char* op; Attributes at; };
+  std::vector<OpSpec> ops;
+  {
+    Attributes a;
+    a.set("kernel_shape", std::vector<int64_t>{3, 3});
+    a.set("strides", std::vector<int64_t>{2, 2});
+    a.set("pads", std::vector<int64_t>{1, 1, 1, 1});
+    ops.push_back({"MaxPool", a});
+    ops.push_back({"AveragePool", a});
+    ops.push_back({"GlobalAveragePool", Attributes()});
+    ops.push_back({"Relu", Attributes()});
+  }
+  for (auto& os : ops)
+    for (Layout lay : {Layout::kNHWC, Layout::kPlain}) {
+      SCOPED_TRACE(str(os.op, " ", layout_name(lay)));
+      Graph g;
+      Value* in = g.add_input("x", DType::f32, xs);
+      Node* n = g.add_node(find_op_def(os.op)->kind, "op", {in}, 1, os.at);
+      apply_attr_schema(*n);
+      g.add_output(n->outputs[0]);
+      infer_shapes(g);
+      const Shape ys = n->outputs[0]->shape;
+      const Tensor want = n->def().forward(*n, {x})[0];
+      TensorSpec xp = spec("xp", DType::f32, xs, Layout::kPlain), xd = spec("x", DType::f32, xs, lay);
+      Tensor xin(DType::f32, xs);
+      convert_tensor(xp, x.raw(), xd, xin.raw(), xs[0]);
+      auto got = run_kernel(*n, Precision::kFp32, {xd}, {spec("y", DType::f32, ys, lay)}, {xin}, xs[0]);
+      Tensor gy(DType::f32, ys);
+      convert_tensor(spec("y", DType::f32, ys, lay), got[0].raw(), spec("p", DType::f32, ys, Layout::kPlain), gy.raw(), xs[0]);
+      for (int64_t i = 0; i < want.numel(); ++i)
+        ASSERT_NEAR(gy.data<float>()[i], want.data<float>()[i], 1e-5f) << i;
+    }
+}
+
+TEST(CudaKernels, ReorderMatchesReferenceConverter) {
+  SKIP_WITHOUT_GPU();
+  const Shape xs{2, 5, 3, 4};
+  Tensor x = random_floats(xs, -3.f, 3.f);
+  Graph g;
+  Value* in = g.add_input("x", DType::f32, xs);
+  Node* n = g.add_node(find_op_def("Reorder")->kind, "r", {in}, 1, Attributes());
+  g.add_output(n->outputs[0]);
+  infer_shapes(g);
+  struct Fmt { DType dt; Layout l; std::optional<QuantParams> q; };
+  const Fmt fmts[] = {{DType::f32, Layout::kPlain, std::nullopt}, {DType::f32, Layout::kNHWC, std::nullopt},
+                      {DType::f16, Layout::kNHWC, std::nullopt}, {DType::u8, Layout::kNHWC, qp(0.03f, 100, false)},
+                      {DType::i8, Layout::kPlain, qp(0.025f, 0, true)}};
+  for (const Fmt& from : fmts)
+    for (const Fmt& to : fmts) {
+      SCOPED_TRACE(str(dtype_name(from.dt), layout_name(from.l), " -> ", dtype_name(to.dt), layout_name(to.l)));
+      TensorSpec fs = spec("a", from.dt, xs, from.l, from.q), ts = spec("b", to.dt, xs, to.l, to.q);
+      Tensor src(from.dt, xs), want(to.dt, xs);
+      convert_tensor(spec("p", DType::f32, xs, Layout::kPlain), x.raw(), fs, src.raw(), xs[0]);
+      convert_tensor(fs, src.raw(), ts, want.raw(), xs[0]);
+      auto got = run_kernel(*n, Precision::kFp32, {fs}, {ts}, {src}, xs[0]);
+      ASSERT_EQ(std::memcmp(got[0].raw(), want.raw(), want.nbytes()), 0);
+    }
+}
+
+}  // namespace
+}  // namespace mpq
+#endif  // MPQ_HAVE_CUDA

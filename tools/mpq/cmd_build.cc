@@ -1,0 +1,111 @@
+// mpq build --model m.onnx [--calib calib.json] [--config config_list.json]
+//           [--default-precision fp32|bf16|fp16|int8] [--strict] [--batch N] [--backend B]
+//           [--threads T] [--force] -o m.mpqe
+// Builds the mixed-precision engine and writes the engine file (atomically), then prints the
+// manifest summary (one line per layer with `-v`; `mpq inspect` shows it any time).
+#include <chrono>
+#include <iostream>
+
+#include "api/build_engine.h"
+#include "commands.h"
+#include "frontend/onnx/importer.h"
+
+namespace mpq::cli {
+namespace {
+
+struct BuildArgs {
+  std::string model, calib, config, default_precision, backend = "cpu", output;
+  bool strict = false, force = false, verbose = false;
+  int64_t batch = 128;
+  int threads = 0;
+};
+
+int run_build(const BuildArgs& a) {
+  const auto t0 = std::chrono::steady_clock::now();
+  std::unique_ptr<Graph> g = import_onnx(a.model);
+  api::BuildInputs in;
+  in.graph = g.get();
+  in.model_name = a.model;
+  if (!a.calib.empty()) {
+    in.table = api::read_table(a.calib, &in.calib_hash);
+    in.calib_name = a.calib;
+  }
+  in.config_list = a.config;
+  in.force = a.force;
+  if (!a.default_precision.empty()) {
+    auto p = parse_precision(a.default_precision);
+    if (!p)
+      invalid_input(
+          str("unknown precision '", a.default_precision, "' (expected fp32, bf16, fp16 or int8)"))
+          .key("--default-precision")
+          .raise();
+    in.options.default_precision = p;
+  }
+  in.options.strict = a.strict;
+  in.options.max_batch = a.batch;
+  in.options.threads = a.threads;
+  in.options.backend = a.backend;
+  api::BuildOutput out = api::build_engine(std::move(in));
+  for (const auto& w : out.warnings) std::cerr << "mpq: warning: " << w << "\n";
+  runtime::EngineFileInfo info = runtime::save_engine(*out.engine, out.info, a.output);
+  const plan::Manifest& m = out.engine->manifest();
+  if (a.verbose) std::cout << m.to_table();
+  int counts[4] = {0, 0, 0, 0};
+  int differ = 0;
+  for (const auto& l : m.layers) {
+    if (l.op == "Reorder") continue;
+    ++counts[static_cast<int>(l.executed)];
+    if (!l.reason.empty() && l.reason.rfind("fused into", 0) != 0) ++differ;
+  }
+  const double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  std::printf(
+      "built %s from %s in %.2f s: %zu steps (fp32 %d, bf16 %d, fp16 %d, int8 %d layers), "
+      "average weight bits %.2f, %d layer(s) with a note (mpq inspect shows them)\n",
+      a.output.c_str(), a.model.c_str(), secs, out.engine->plan().steps.size(),
+      counts[static_cast<int>(Precision::kFp32)], counts[static_cast<int>(Precision::kBf16)],
+      counts[static_cast<int>(Precision::kFp16)], counts[static_cast<int>(Precision::kInt8)],
+      m.average_bits, differ);
+  std::printf("wrote %s (%llu bytes, weights %llu bytes, %s)\n", a.output.c_str(),
+              static_cast<unsigned long long>(info.file_bytes),
+              static_cast<unsigned long long>(info.weight_bytes), info.checksum.c_str());
+  return 0;
+}
+
+void register_build(CLI::App& app, std::function<int()>& action) {
+  auto a = std::make_shared<BuildArgs>();
+  auto* cmd = app.add_subcommand(
+      "build", "Build a mixed-precision engine from an ONNX model and a calibration table");
+  cmd->add_option("-m,--model", a->model, "ONNX model (float)")->required();
+  cmd->add_option("--calib", a->calib,
+                  "Calibration table (`mpq calibrate`) or NNI calibration config (JSON): ranges "
+                  "and per-layer bits (8 int8, 16 16-bit float, 32 fp32)");
+  cmd->add_option("--config", a->config,
+                  "NNI config_list (JSON) choosing the layers and bits, applied over --calib "
+                  "(layers it does not select run at --default-precision)");
+  cmd->add_option("--default-precision", a->default_precision,
+                  "Precision of layers the table does not name: fp32 (default), bf16, fp16, int8. "
+                  "When given, an int8 layer without a range falls back (recorded) instead of "
+                  "failing");
+  cmd->add_flag("--strict", a->strict,
+                "Fail if any requested precision cannot be executed (TensorRT's obey mode)");
+  cmd->add_option("--batch", a->batch, "Maximum batch the engine runs (any batch 1..N runs)")
+      ->check(CLI::PositiveNumber)
+      ->capture_default_str();
+  cmd->add_option("--backend", a->backend, "Backend: cpu (oneDNN), cuda, reference")
+      ->capture_default_str();
+  cmd->add_option("--threads", a->threads, "Threads for building/packing (0: OMP_NUM_THREADS)")
+      ->check(CLI::NonNegativeNumber)
+      ->capture_default_str();
+  cmd->add_flag(
+      "--force", a->force,
+      "Use a calibration table computed on another model (a warning instead of an error)");
+  cmd->add_flag("-v,--verbose", a->verbose, "Print the manifest (one row per layer)");
+  cmd->add_option("-o,--output", a->output, "Engine file to write (.mpqe)")->required();
+  cmd->callback([&action, a] { action = [a] { return run_build(*a); }; });
+}
+
+}  // namespace
+
+MPQ_REGISTER_COMMAND(register_build);
+
+}  // namespace mpq::cli

@@ -1,0 +1,155 @@
+// mpq inspect m.mpqe [--json] [--no-prepare]
+// Shows how an engine runs each layer: requested precision (and where the request came from),
+// executed precision, kernel (oneDNN's implementation on this machine), fused ops and the reason
+// for any difference; plus the average weight bits, the build info and the load time.
+#include <iomanip>
+#include <iostream>
+#include <nlohmann/json.hpp>
+#include <sstream>
+
+#include "api/engine_report.h"
+#include "backends/backend.h"
+#include "commands.h"
+#include "runtime/engine_file.h"
+
+namespace mpq::cli {
+namespace {
+
+struct InspectArgs {
+  std::string engine;
+  bool json = false, no_prepare = false;
+};
+
+std::string join(const std::vector<std::string>& v, const char* sep) {
+  std::string s;
+  for (size_t i = 0; i < v.size(); ++i) s += (i ? sep : "") + v[i];
+  return s;
+}
+
+std::string fit(const std::string& s, size_t w) {
+  return s.size() < w ? s : s.substr(0, w - 2) + "~";
+}
+
+void print_table(const plan::Manifest& m) {
+  std::ostringstream os;
+  auto col = [&](const std::string& s, size_t w) {
+    os << std::left << std::setw(static_cast<int>(w)) << fit(s, w);
+  };
+  col("layer", 30), col("op", 14), col("requested", 22), col("executed", 9), col("kernel", 36),
+      col("fused", 18);
+  os << "reason\n";
+  for (const plan::LayerReport& r : m.layers) {
+    col(r.module_path.empty() ? r.name : r.module_path, 30);
+    col(r.op, 14);
+    col(str(precision_name(r.requested), " (", r.source, ")"), 22);
+    col(precision_name(r.executed), 9);
+    col(r.impl.empty() ? r.kernel : r.impl, 36);
+    col(join(r.fused, ","), 18);
+    os << r.reason << "\n";
+  }
+  std::cout << os.str();
+}
+
+int run_inspect(const InspectArgs& a) {
+  plan::Plan loaded_plan;
+  const plan::Plan* p = nullptr;
+  runtime::EngineFileInfo info;
+  runtime::LoadStats stats;
+  std::shared_ptr<const runtime::Engine> engine;
+  if (a.no_prepare) {
+    runtime::EngineFileContents c = runtime::read_engine_file(a.engine);
+    loaded_plan = std::move(c.plan);
+    info = std::move(c.info);
+    p = &loaded_plan;
+  } else {
+    runtime::LoadedEngine le = runtime::load_engine(a.engine);
+    engine = le.engine;
+    info = le.info;
+    stats = le.stats;
+    p = &engine->plan();
+  }
+  const plan::Manifest& m = p->manifest;
+  const api::BitsSummary bits = api::average_bits(*p);
+  const plan::BuildOptions& o = p->options;
+  const std::string dp = o.default_precision ? precision_name(*o.default_precision) : "fp32";
+  if (a.json) {
+    nlohmann::ordered_json j;
+    j["engine"] = a.engine;
+    j["format_version"] = info.format_version;
+    j["producer"] = info.producer;
+    j["model"] = info.model_name;
+    j["model_hash"] = info.model_hash;
+    j["calibration"] = info.calib_name;
+    j["calibration_hash"] = info.calib_hash;
+    j["config_list"] = info.config_name;
+    j["checksum"] = info.checksum;
+    j["file_bytes"] = info.file_bytes;
+    j["weight_bytes"] = info.weight_bytes;
+    if (const Backend* b = find_backend(o.backend)) j["backend_info"] = b->describe();
+    j["options"] = {{"backend", o.backend},
+                    {"max_batch", o.max_batch},
+                    {"threads", o.threads},
+                    {"default_precision", dp},
+                    {"strict", o.strict}};
+    if (!a.no_prepare) {
+      j["load_ms"] = stats.total_ms;
+      j["load_cpu_ms"] = stats.cpu_ms;
+      j["load"] = {{"read_ms", stats.read_ms},
+                   {"verify_ms", stats.verify_ms},
+                   {"parse_ms", stats.parse_ms},
+                   {"prepare_ms", stats.prepare_ms}};
+    }
+    j["average_bits"] = {{"mean", bits.mean_bits},
+                         {"parameter_weighted", bits.weighted_bits},
+                         {"layers", bits.layers},
+                         {"parameters", bits.parameters}};
+    nlohmann::ordered_json man = nlohmann::ordered_json::parse(m.to_json());
+    j["layers"] = man["layers"];
+    j["notes"] = man["notes"];
+    std::cout << j.dump(2) << "\n";
+    return 0;
+  }
+  std::cout << "engine " << a.engine << ": format " << info.format_version << ", " << info.producer
+            << ", " << info.file_bytes << " bytes (weights " << info.weight_bytes << "), "
+            << info.checksum << "\n";
+  std::cout << "model " << info.model_name << " (" << info.model_hash << ")";
+  if (!info.calib_name.empty()) std::cout << ", calibration " << info.calib_name;
+  if (!info.config_name.empty()) std::cout << ", config_list " << info.config_name;
+  std::cout << "\nbuilt for backend " << o.backend << ", batch 1.." << o.max_batch
+            << ", default precision " << dp << (o.strict ? ", strict" : "") << "\n";
+  if (const Backend* b = find_backend(o.backend))
+    std::cout << "backend here: " << b->describe() << "\n";
+  if (!a.no_prepare)
+    std::printf(
+        "loaded in %.1f ms (read %.1f, verify %.1f, parse %.1f, prepare %.1f; %.1f ms of CPU "
+        "time)\n",
+        stats.total_ms, stats.read_ms, stats.verify_ms, stats.parse_ms, stats.prepare_ms,
+        stats.cpu_ms);
+  std::cout << "\n";
+  print_table(m);
+  std::printf(
+      "\naverage weight bits over %d quantizable layers: %.2f (mean over layers), %.2f "
+      "(weighted by %lld parameters)\n",
+      bits.layers, bits.mean_bits, bits.weighted_bits, static_cast<long long>(bits.parameters));
+  for (const auto& n : m.notes) std::cout << "note: " << n << "\n";
+  return 0;
+}
+
+void register_inspect(CLI::App& app, std::function<int()>& action) {
+  auto a = std::make_shared<InspectArgs>();
+  auto* cmd = app.add_subcommand(
+      "inspect", "Show an engine's per-layer precision, kernels, fusions and average bits");
+  cmd->add_option("engine", a->engine, "Engine file (.mpqe)")->required();
+  cmd->add_flag("--json", a->json,
+                "Print JSON (keys: layers[].name/op/requested/executed/kernel/"
+                "reason, average_bits, load_ms, ...)");
+  cmd->add_flag("--no-prepare", a->no_prepare,
+                "Only read and verify the file (kernel names as recorded at build time)");
+  cmd->callback([&action, a] { action = [a] { return run_inspect(*a); }; });
+}
+
+}  // namespace
+
+MPQ_REGISTER_COMMAND(register_inspect);
+
+}  // namespace mpq::cli

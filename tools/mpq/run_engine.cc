@@ -1,0 +1,209 @@
+#include "run_engine.h"
+
+#include <chrono>
+#include <cstring>
+#include <iostream>
+#include <nlohmann/json.hpp>
+
+#include "api/engine_report.h"
+#include "data/npy.h"
+#include "data/sampler.h"
+#include "runtime/engine_file.h"
+
+namespace mpq::cli {
+namespace {
+
+using clock = std::chrono::steady_clock;
+
+// Runs the rows of single-input `x` in batches of at most `bs`; every row comes back.
+std::vector<Tensor> run_rows(runtime::ExecutionContext& ctx, const Tensor& x, int64_t bs,
+                             std::vector<double>* batch_ms) {
+  const int64_t n = x.dim(0);
+  const size_t in_row = x.nbytes() / static_cast<size_t>(n);
+  std::vector<Tensor> outs;
+  std::vector<size_t> out_row;
+  for (int64_t begin = 0; begin < n; begin += bs) {
+    const int64_t rows = std::min(bs, n - begin);
+    Shape s = x.shape();
+    s[0] = rows;
+    Tensor chunk = Tensor::view(
+        x.dtype(), s,
+        const_cast<char*>(static_cast<const char*>(x.raw())) + static_cast<size_t>(begin) * in_row);
+    const auto t0 = clock::now();
+    std::vector<Tensor> ys = ctx.run({chunk});
+    batch_ms->push_back(std::chrono::duration<double, std::milli>(clock::now() - t0).count());
+    if (outs.empty())
+      for (const Tensor& y : ys) {
+        if (y.rank() == 0 || y.dim(0) != rows)
+          unsupported(str("output has shape ", shape_str(y.shape()), ", not one row per sample"))
+              .raise();
+        Shape os = y.shape();
+        os[0] = n;
+        outs.emplace_back(y.dtype(), os);
+        out_row.push_back(y.nbytes() / static_cast<size_t>(rows));
+      }
+    for (size_t o = 0; o < ys.size(); ++o)
+      std::memcpy(static_cast<char*>(outs[o].raw()) + static_cast<size_t>(begin) * out_row[o],
+                  ys[o].raw(), ys[o].nbytes());
+  }
+  return outs;
+}
+
+int64_t count_correct(const Tensor& y, const Tensor& labels, int64_t offset) {
+  const int64_t rows = y.dim(0), c = y.dim(1);
+  const std::vector<float> v = y.to_floats();
+  const int64_t* lab = labels.data<int64_t>();
+  int64_t correct = 0;
+  for (int64_t r = 0; r < rows; ++r) {
+    int64_t best = 0;
+    for (int64_t j = 1; j < c; ++j)
+      if (v[r * c + j] > v[r * c + best]) best = j;
+    correct += best == lab[offset + r];
+  }
+  return correct;
+}
+
+}  // namespace
+
+int run_engine(const std::string& engine_path, const std::vector<std::string>& input_files,
+               const data::DataSpec& data, const std::vector<std::string>& output_files,
+               int64_t batch, bool json) {
+  runtime::LoadedEngine le = runtime::load_engine(engine_path);
+  const runtime::Engine& e = *le.engine;
+  const std::vector<TensorSpec> ins = e.input_specs();
+  if (output_files.size() > e.output_specs().size())
+    invalid_input(str("the engine has ", e.output_specs().size(), " output(s), -o gave ",
+                      output_files.size()))
+        .key("--output")
+        .raise();
+  if (batch > e.max_batch())
+    invalid_input(str("--batch ", batch, " is above the engine's maximum batch ", e.max_batch()))
+        .key("--batch")
+        .raise();
+  const int64_t bs = batch > 0 ? batch : e.max_batch();
+  runtime::ExecutionContext ctx(le.engine);
+  std::vector<double> batch_ms;
+  std::vector<Tensor> outs;
+  int64_t samples = 0, correct = 0;
+  bool scored = false;
+  std::string described;
+
+  if (!input_files.empty()) {
+    if (input_files.size() != ins.size())
+      invalid_input(
+          str("the engine takes ", ins.size(), " input(s), --input gave ", input_files.size()))
+          .key("--input")
+          .raise();
+    std::vector<Tensor> xs;
+    for (const auto& f : input_files) xs.push_back(data::read_array_file(f));
+    try {
+      if (xs.size() == 1 && ins[0].batched && xs[0].rank() >= 1 && xs[0].dim(0) > 0) {
+        outs = run_rows(ctx, xs[0], bs, &batch_ms);  // any number of rows, in batches
+      } else {
+        const auto t0 = clock::now();
+        outs = ctx.run(xs);
+        batch_ms.push_back(std::chrono::duration<double, std::milli>(clock::now() - t0).count());
+      }
+    } catch (const Error& err) {
+      for (size_t i = 0; i < ins.size(); ++i)
+        if (err.status().key == ins[i].name) throw err.with_file(input_files[i]);
+      throw;
+    }
+    samples = xs[0].rank() ? xs[0].dim(0) : 1;
+    described = input_files[0];
+  } else {
+    if (ins.size() != 1)
+      unsupported(
+          str("--data feeds engines with one input; this one has ", ins.size(), " (use --input)"))
+          .key("--data")
+          .raise();
+    if (ins[0].dtype != DType::f32 || !ins[0].batched)
+      unsupported("--data feeds a batched f32 input (use --input)").key(ins[0].name).raise();
+    Shape model_in = ins[0].shape;
+    model_in[0] = -1;
+    auto ds = data::open_dataset(data, model_in);
+    described = ds->describe();
+    const int64_t n = ds->size();
+    scored = ds->has_labels();
+    for (int64_t begin = 0; begin < n; begin += bs) {
+      const int64_t rows = std::min(bs, n - begin);
+      Tensor x = ds->images(begin, rows);
+      const auto t0 = clock::now();
+      std::vector<Tensor> ys = ctx.run({x});
+      batch_ms.push_back(std::chrono::duration<double, std::milli>(clock::now() - t0).count());
+      if (outs.empty())
+        for (const Tensor& y : ys) {
+          Shape os = y.shape();
+          if (os.empty() || os[0] != rows)
+            unsupported(str("output has shape ", shape_str(y.shape()), ", not one row per sample"))
+                .raise();
+          os[0] = n;
+          outs.emplace_back(y.dtype(), os);
+        }
+      for (size_t o = 0; o < ys.size(); ++o) {
+        const size_t row = ys[o].nbytes() / static_cast<size_t>(rows);
+        std::memcpy(static_cast<char*>(outs[o].raw()) + static_cast<size_t>(begin) * row,
+                    ys[o].raw(), ys[o].nbytes());
+      }
+      if (scored && ys[0].rank() == 2 && ys[0].dim(1) > 1)
+        correct += count_correct(ys[0], ds->labels(begin, rows), 0);
+      else
+        scored = false;
+    }
+    samples = n;
+  }
+  for (size_t i = 0; i < output_files.size(); ++i) data::write_npy(output_files[i], outs[i]);
+
+  const api::LatencyStats st = api::latency_stats(batch_ms);
+  double total_ms = 0;
+  for (double v : batch_ms) total_ms += v;
+  const double ips = total_ms > 0 ? 1000.0 * static_cast<double>(samples) / total_ms : 0;
+  const double acc = samples ? static_cast<double>(correct) / static_cast<double>(samples) : 0;
+  if (json) {
+    nlohmann::ordered_json j;
+    j["engine"] = engine_path;
+    j["data"] = described;
+    j["samples"] = samples;
+    j["batch"] = bs;
+    if (scored) {
+      j["accuracy"] = acc;
+      j["correct"] = correct;
+    } else {
+      j["accuracy"] = nullptr;
+    }
+    j["seconds"] = total_ms / 1000.0;
+    j["median_ms"] = st.median_ms;
+    j["p10_ms"] = st.p10_ms;
+    j["p90_ms"] = st.p90_ms;
+    j["images_per_s"] = ips;
+    j["load_ms"] = le.stats.total_ms;
+    j["outputs"] = nlohmann::ordered_json::array();
+    for (size_t i = 0; i < outs.size(); ++i)
+      j["outputs"].push_back({{"name", e.output_specs()[i].name},
+                              {"dtype", dtype_name(outs[i].dtype())},
+                              {"shape", outs[i].shape()}});
+    std::cout << j.dump(2) << "\n";
+    return 0;
+  }
+  std::cout << "data: " << described << "\n";
+  for (size_t i = 0; i < outs.size(); ++i) {
+    std::cout << e.output_specs()[i].name << ": " << dtype_name(outs[i].dtype())
+              << shape_str(outs[i].shape());
+    if (i < output_files.size())
+      std::cout << " -> " << output_files[i];
+    else if (outs[i].numel() <= 64)
+      for (float v : outs[i].to_floats()) std::cout << " " << v;
+    std::cout << "\n";
+  }
+  std::printf(
+      "ran %lld samples in %zu batch(es) of up to %lld: %.3f s total, median %.3f ms per "
+      "batch (p10 %.3f, p90 %.3f), %.0f images/s; engine loaded in %.1f ms\n",
+      static_cast<long long>(samples), batch_ms.size(), static_cast<long long>(bs),
+      total_ms / 1000.0, st.median_ms, st.p10_ms, st.p90_ms, ips, le.stats.total_ms);
+  if (scored)
+    std::printf("accuracy: %.2f%% (%lld/%lld)\n", 100.0 * acc, static_cast<long long>(correct),
+                static_cast<long long>(samples));
+  return 0;
+}
+
+}  // namespace mpq::cli
