@@ -12,10 +12,8 @@ import sys
 import time
 
 import numpy as np
-import onnx
 import torch
 import torch.nn.functional as F
-from onnx import numpy_helper
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(HERE, "..", "peers"))
@@ -24,7 +22,12 @@ import models  # noqa: E402
 
 
 def load_init(model, path):
-    inits = {i.name: numpy_helper.to_array(i) for i in onnx.load(path).graph.initializer}
+    if path.endswith(".npz"):
+        inits = dict(np.load(path))
+    else:
+        import onnx
+        from onnx import numpy_helper
+        inits = {i.name: numpy_helper.to_array(i) for i in onnx.load(path).graph.initializer}
     state = model.state_dict()
     missing = [k for k in state if k not in inits and not k.endswith("num_batches_tracked")]
     if missing:
@@ -38,7 +41,10 @@ def load_init(model, path):
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
     ap.add_argument("--model", required=True, choices=["mnist_naive", "resnet18_cifar"])
-    ap.add_argument("--init", required=True, help="ONNX file with the initial weights")
+    ap.add_argument("--init",
+                    help="initial weights: an ONNX file, or an .npz of its initializers "
+                         "(default: the twin's own init, fine for throughput runs)")
+    ap.add_argument("--save-npz", help="write the initial weights as .npz (for machines without onnx) and exit")
     ap.add_argument("--optimizer", default="sgd", choices=["sgd", "adam"])
     ap.add_argument("--lr", type=float, default=0.01)
     ap.add_argument("--momentum", type=float, default=0.5)
@@ -53,9 +59,13 @@ def main():
     torch.set_num_threads(a.threads)
     torch.manual_seed(a.seed)
     shape = models.INPUT_SHAPE[a.model]
-    x, y = fashion.load("train", shape, a.limit or None)
     model = models.build(a.model)
-    load_init(model, a.init)
+    if a.init:
+        load_init(model, a.init)
+    if a.save_npz:
+        np.savez(a.save_npz, **{k: v.numpy() for k, v in model.state_dict().items()})
+        return
+    x, y = fashion.load("train", shape, a.limit or None)
     if a.optimizer == "sgd":
         opt = torch.optim.SGD(model.parameters(), lr=a.lr, momentum=a.momentum, weight_decay=a.wd)
     else:
