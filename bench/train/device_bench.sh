@@ -10,6 +10,8 @@
 #                                        the mnist_naive initial weights as .npz -> train_bundle/
 #   bench/train/device_bench.sh run      there (device tool, carry ["train_bundle"]): runs
 #                                        everything, logs and JSON under $OUT
+# The device tool copies the session's main checkout (not a helper's worktree): bundle from
+# there, with train_bundle/ git-ignored (it is, in .gitignore).
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 B=train_bundle
