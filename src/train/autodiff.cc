@@ -49,6 +49,7 @@ struct Autodiff::Plan {
 };
 
 Autodiff::Autodiff(Graph& g, Value* output) : g_(g), out_value_(output) {
+  if (!g_.inputs().empty()) declared_ = g_.inputs()[0]->shape;
   if (g_.inputs().size() != 1)
     unsupported(str("training needs a model with one input, this one has ", g_.inputs().size()))
         .raise();
@@ -66,7 +67,19 @@ Autodiff::Autodiff(Graph& g, Value* output) : g_(g), out_value_(output) {
   collect_params();
 }
 
-Autodiff::~Autodiff() = default;
+Autodiff::~Autodiff() {
+  try {
+    restore_shapes();
+  } catch (const std::exception&) {  // the graph was valid at the declared shape before
+  }
+}
+
+void Autodiff::restore_shapes() {
+  if (shapes_batch_ < 0 || declared_.empty()) return;
+  g_.inputs()[0]->shape = declared_;
+  infer_shapes(g_);
+  shapes_batch_ = -1;
+}
 
 void Autodiff::collect_params() {
   params_.clear();

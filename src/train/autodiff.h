@@ -75,6 +75,11 @@ class Autodiff {
   bool profiling() const { return profiling_; }
   void set_profiling(bool on) { profiling_ = on; }
 
+  // Plans infer the graph's shapes at their batch size; this puts the declared input shape (e.g.
+  // a dynamic batch) and its inferred shapes back. Done by the destructor, and by the Trainer
+  // after each epoch, evaluation and prediction, so a trained graph exports as it was imported.
+  void restore_shapes();
+
   // Invalidates the plans (after the graph was rewritten).
   void reset_plans();
 

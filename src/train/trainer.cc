@@ -109,6 +109,7 @@ EpochResult Trainer::train_epoch(const data::Dataset& ds, int64_t epoch, int64_t
                        fmt(100.0 * correct / r.samples, 2), "%"));
   }
   bar.finish();
+  ad_->restore_shapes();
   r.seconds = since(t0);
   r.loss = r.samples ? loss_sum / r.samples : 0.0;
   r.accuracy = r.samples ? static_cast<double>(correct) / r.samples : 0.0;
@@ -145,6 +146,7 @@ EvalResult Trainer::evaluate(const data::Dataset& ds, int64_t batch_size, bool q
     bar.set_status(str("acc ", fmt(100.0 * r.correct / r.samples, 2), "%"));
   }
   bar.finish();
+  ad_->restore_shapes();
   r.seconds = since(t0);
   r.loss = r.samples ? loss_sum / r.samples : 0.0;
   r.accuracy = r.samples ? static_cast<double>(r.correct) / r.samples : 0.0;
@@ -153,7 +155,9 @@ EvalResult Trainer::evaluate(const data::Dataset& ds, int64_t batch_size, bool q
 }
 
 Tensor Trainer::predict(const Tensor& x) {
-  return ad_->forward(x, false).clone();
+  Tensor y = ad_->forward(x, false).clone();
+  ad_->restore_shapes();
+  return y;
 }
 
 }  // namespace mpq::train

@@ -69,6 +69,9 @@ TEST(TrainTrainer, LearnsAToyProblemWithSgdAndAdam) {
     const double after = t.evaluate(test).accuracy;
     EXPECT_GT(after, 0.95) << "before " << before;
     EXPECT_EQ(t.steps(), 75);
+    // The graph keeps its dynamic batch (it exports as it was imported).
+    EXPECT_EQ(g->inputs()[0]->shape, (Shape{-1, 2, 6, 6}));
+    EXPECT_EQ(g->outputs()[0]->shape, (Shape{-1, 4}));
   }
 }
 

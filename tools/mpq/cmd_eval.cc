@@ -1,5 +1,7 @@
 // mpq eval: float top-1 accuracy of an ONNX model on the shared data spec (the trainer's forward
 // in inference mode: oneDNN kernels, BatchNormalization with running statistics).
+#include <omp.h>
+
 #include <iostream>
 #include <nlohmann/json.hpp>
 
@@ -18,9 +20,11 @@ struct EvalArgs {
   data::DataSpec data;
   int64_t batch = 500;
   bool json = false, quiet = false;
+  int threads = 0;
 };
 
 int run_eval(const EvalArgs& a) {
+  if (a.threads > 0) omp_set_num_threads(a.threads);
   std::unique_ptr<Graph> g = load_model_arg(a.model);
   if (g->inputs().size() != 1)
     unsupported(str("eval needs a model with one input, this one has ", g->inputs().size()))
@@ -55,6 +59,8 @@ void register_eval(CLI::App& app, std::function<int()>& action) {
       ->check(CLI::PositiveNumber);
   cmd->add_flag("--json", a->json, "Print the result as JSON");
   cmd->add_flag("--quiet,-q", a->quiet, "No progress bar");
+  cmd->add_option("--threads", a->threads, "Threads (default: OMP_NUM_THREADS, else all cores)")
+      ->check(CLI::NonNegativeNumber);
   cmd->callback([&action, a] { action = [a] { return run_eval(*a); }; });
 }
 

@@ -24,6 +24,7 @@ struct QatArgs {
 };
 
 int run_qat(const QatArgs& a) {
+  apply_threads(a.flags.threads);
   std::unique_ptr<Graph> g = load_model_arg(a.model);
   if (g->inputs().size() != 1)
     unsupported(str("QAT needs a model with one input, this one has ", g->inputs().size()))

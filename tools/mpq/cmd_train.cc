@@ -23,6 +23,7 @@ struct TrainArgs {
 };
 
 int run_train(const TrainArgs& a) {
+  apply_threads(a.flags.threads);
   std::unique_ptr<Graph> g = load_model_arg(a.model);
   train::own_constants(*g);
   if (g->inputs().size() != 1)

@@ -1,5 +1,7 @@
 #include "train_options.h"
 
+#include <omp.h>
+
 #include <cstdio>
 #include <sstream>
 
@@ -28,6 +30,12 @@ void add_train_flags(CLI::App* cmd, TrainFlags& f) {
   cmd->add_option("--max-steps", f.max_steps, "Stop each epoch after this many steps (quick runs)");
   cmd->add_flag("--quiet,-q", f.quiet, "No progress bar");
   cmd->add_flag("--profile", f.profile, "Print the time spent per kernel (forward/backward)");
+  cmd->add_option("--threads", f.threads, "Threads (default: OMP_NUM_THREADS, else all cores)")
+      ->check(CLI::NonNegativeNumber);
+}
+
+void apply_threads(int threads) {
+  if (threads > 0) omp_set_num_threads(threads);
 }
 
 void print_profile(const train::Autodiff& ad) {

@@ -23,10 +23,11 @@ struct TrainFlags {
   int64_t max_steps = -1;
   bool quiet = false;
   bool profile = false;
+  int threads = 0;  // 0: OMP_NUM_THREADS / all cores
 };
 
 // Adds --optimizer --lr --momentum --weight-decay --nesterov --schedule --batch --seed --epochs
-// --max-steps --quiet --profile.
+// --max-steps --quiet --profile --threads.
 void add_train_flags(CLI::App* cmd, TrainFlags& f);
 // Builds the optimizer settings (kInvalidInput naming the flag on a bad value).
 OptimizerConfig optimizer_config(const TrainFlags& f);
@@ -36,6 +37,8 @@ LrSchedule lr_schedule(const TrainFlags& f);
 train::TrainOptions train_options(const TrainFlags& f, const std::string& label);
 // "loss 0.4321  acc 84.12%  60000 img in 12.3 s (4878 img/s)"
 std::string describe_epoch(const train::EpochResult& e);
+// Applies --threads (OpenMP threads of oneDNN and the trainer's loops).
+void apply_threads(int threads);
 // Per-kernel time table on stderr (--profile).
 void print_profile(const train::Autodiff& ad);
 

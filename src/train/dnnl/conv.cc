@@ -2,14 +2,17 @@
 // backward-weights primitives. Activations are NHWC; the weights stay plain OIHW in the graph
 // and are reordered into the primitive's format at every step (they change at every step).
 #ifdef MPQ_HAVE_DNNL
-#include "train/dnnl/common.h"
 #include "train/dnnl/kernels.h"
+#include "train/dnnl/weighted_layer.h"
 
 namespace mpq::train::dnnlk {
 
 namespace {
 
-class ConvKernel : public TrainKernel {
+using ConvBase = WeightedLayer<dnnl::convolution_forward, dnnl::convolution_backward_data,
+                               dnnl::convolution_backward_weights>;
+
+class ConvKernel : public ConvBase {
  public:
   explicit ConvKernel(const Node& n) {
     group_ = n.attrs.i("group", 1);
@@ -49,15 +52,9 @@ class ConvKernel : public TrainKernel {
                                                           dnnl::algorithm::convolution_direct, x_md,
                                                           w_any, y_md, st, dl, pl, pr);
     fwd_pd_ = dnnl::convolution_forward::primitive_desc(fd, engine());
-    fwd_ = dnnl::convolution_forward(fwd_pd_);
-    w_fwd_.init(w_user, fwd_pd_.weights_desc());
-
     auto bd = dnnl::convolution_backward_data::desc(dnnl::algorithm::convolution_direct, x_md,
                                                     w_any, y_md, st, dl, pl, pr);
     bwd_d_pd_ = dnnl::convolution_backward_data::primitive_desc(bd, engine(), fwd_pd_);
-    bwd_d_ = dnnl::convolution_backward_data(bwd_d_pd_);
-    w_bwd_.init(w_user, bwd_d_pd_.weights_desc());
-
     auto bw =
         has_bias_
             ? dnnl::convolution_backward_weights::desc(dnnl::algorithm::convolution_direct, x_md,
@@ -65,53 +62,7 @@ class ConvKernel : public TrainKernel {
             : dnnl::convolution_backward_weights::desc(dnnl::algorithm::convolution_direct, x_md,
                                                        w_any, y_md, st, dl, pl, pr);
     bwd_w_pd_ = dnnl::convolution_backward_weights::primitive_desc(bw, engine(), fwd_pd_);
-    bwd_w_ = dnnl::convolution_backward_weights(bwd_w_pd_);
-    dw_.init(w_user, bwd_w_pd_.diff_weights_desc());
-    if (has_bias_) bias_scratch_ = Tensor(DType::f32, {O});
-
-    x_ = wrap(x_md, x.data);
-    y_ = wrap(y_md, y.data);
-    xmd_ = x_md;
-    ymd_ = y_md;
-    bmd_ = b_md;
-  }
-
-  void forward(StepContext& ctx) override {
-    std::unordered_map<int, memory> args = {
-        {DNNL_ARG_SRC, x_},
-        {DNNL_ARG_WEIGHTS, w_fwd_.to_prim(ctx.in[1]->data.raw())},
-        {DNNL_ARG_DST, y_}};
-    if (has_bias_) args[DNNL_ARG_BIAS] = wrap(bmd_, ctx.in[2]->data);
-    exec(fwd_, args);
-  }
-
-  void backward(StepContext& ctx) override {
-    const Tensor& gy = ctx.grad_out(0);
-    memory dy = wrap(ymd_, gy);
-    if (ctx.need_grad(0)) {
-      Tensor& gx = ctx.grad_in_begin(0);
-      exec(bwd_d_, {{DNNL_ARG_DIFF_DST, dy},
-                    {DNNL_ARG_WEIGHTS, w_bwd_.to_prim(ctx.in[1]->data.raw())},
-                    {DNNL_ARG_DIFF_SRC, wrap(xmd_, gx)}});
-      ctx.grad_in_done(0);
-    }
-    const bool gw = ctx.need_grad(1), gb = has_bias_ && ctx.need_grad(2);
-    if (!gw && !gb) return;
-    Tensor* wt = gw ? &ctx.grad_in_begin(1) : nullptr;
-    memory dw = gw ? dw_.prim_target(wt->raw()) : memory(bwd_w_pd_.diff_weights_desc(), engine());
-    std::unordered_map<int, memory> args = {
-        {DNNL_ARG_SRC, x_}, {DNNL_ARG_DIFF_DST, dy}, {DNNL_ARG_DIFF_WEIGHTS, dw}};
-    Tensor* bt = nullptr;
-    if (has_bias_) {
-      bt = gb ? &ctx.grad_in_begin(2) : &bias_scratch_;
-      args[DNNL_ARG_DIFF_BIAS] = wrap(bmd_, *bt);
-    }
-    exec(bwd_w_, args);
-    if (gw) {
-      dw_.to_user(wt->raw());
-      ctx.grad_in_done(1);
-    }
-    if (gb) ctx.grad_in_done(2);
+    finish_prepare(ctx, x_md, y_md, b_md, w_user);
   }
 
  private:
@@ -122,17 +73,6 @@ class ConvKernel : public TrainKernel {
 
   int64_t group_ = 1;
   std::vector<int64_t> strides_, dil_, pads_;
-  bool has_bias_ = false;
-  dnnl::convolution_forward::primitive_desc fwd_pd_;
-  dnnl::convolution_forward fwd_;
-  dnnl::convolution_backward_data::primitive_desc bwd_d_pd_;
-  dnnl::convolution_backward_data bwd_d_;
-  dnnl::convolution_backward_weights::primitive_desc bwd_w_pd_;
-  dnnl::convolution_backward_weights bwd_w_;
-  Reorder w_fwd_, w_bwd_, dw_;
-  memory x_, y_;
-  memory::desc xmd_, ymd_, bmd_;
-  Tensor bias_scratch_;
 };
 
 std::unique_ptr<TrainKernel> make_conv(const Node& n) {
