@@ -23,12 +23,12 @@ def main():
             base[r["model"]] = r["median_ms"]
     head = ["model", "variant", "median ms", "p10 ms", "p90 ms", "images/s", "top-1",
             f"speedup vs {args.base}"]
+    ms = lambda v: f"{v:.3f}" if v >= 1 else f"{v:.4f}"  # GPU times need the 4th decimal
     lines = []
     for r in rows:
         acc = "-" if r.get("accuracy") is None else f"{100 * r['accuracy']:.2f}%"
         sp = f"{base[r['model']] / r['median_ms']:.2f}x" if r["model"] in base else "-"
-        lines.append([r["model"], r["variant"], f"{r['median_ms']:.3f}", f"{r['p10_ms']:.3f}",
-                      f"{r['p90_ms']:.3f}", f"{r['images_per_s']:.0f}", acc, sp])
+        lines.append([r["model"], r["variant"], ms(r["median_ms"]), ms(r["p10_ms"]), ms(r["p90_ms"]), f"{r['images_per_s']:.0f}", acc, sp])
     if args.md:
         print("| " + " | ".join(head) + " |")
         print("|" + "---|" * len(head))
