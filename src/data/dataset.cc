@@ -361,9 +361,13 @@ std::unique_ptr<Dataset> open_dataset(const DataSpec& spec, const Shape& model_i
   const Shape stored(images.shape().begin() + 1, images.shape().end());
   Layout layout = plan_layout(stored, model_input, name);
   const int64_t count = spec.limit > 0 ? std::min(spec.limit, n) : n;
-  std::string desc =
-      str(spec.source, " (", count, count < n ? str(" of ", n) : std::string(), " samples",
-          layout_str(layout, images.dtype()), norm_str(norm), labels ? ", labeled" : "", ")");
+  std::string desc = str(spec.source, " (", count, count < n ? str(" of ", n) : std::string(),
+                         " samples", layout_str(layout, images.dtype()), norm_str(norm),
+                         // Name a labels file the user gave: errors about a label then point at it.
+                         !labels               ? ""
+                         : spec.labels.empty() ? ", labeled"
+                                               : str(", labels ", spec.labels),
+                         ")");
   return std::make_unique<ArrayDataset>(std::move(images), std::move(labels), count,
                                         std::move(layout), norm, std::move(desc));
 }

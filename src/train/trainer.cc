@@ -21,6 +21,31 @@ std::string fmt(double v, int prec) {
   std::snprintf(b, sizeof b, "%.*f", prec, v);
   return b;
 }
+
+// Bad labels and non-finite inputs, named by their index in the dataset (batches are shuffled)
+// and the data source. A NaN input would otherwise vanish in max-pooling and ReLU and train on
+// garbage without the loss ever turning NaN.
+void check_batch(const data::Dataset& ds, const data::Batch& b, int64_t classes, int64_t step) {
+  const int64_t rows = static_cast<int64_t>(b.indices.size());
+  if (classes > 0 && !b.labels.empty()) {
+    const std::vector<int64_t> y = b.labels.to_int64s();
+    for (int64_t r = 0; r < rows; ++r)
+      if (y[r] < 0 || y[r] >= classes)
+        invalid_input(str("label ", y[r], " of sample ", b.indices[r], " of ", ds.describe(),
+                          " is out of range: the model has ", classes, " classes (0..", classes - 1,
+                          ") (at step ", step, ")"))
+            .raise();
+  }
+  if (b.images.dtype() != DType::f32 || rows == 0) return;
+  const float* x = b.images.data<float>();
+  const int64_t per = b.images.numel() / rows;
+  for (int64_t i = 0; i < b.images.numel(); ++i)
+    if (!std::isfinite(x[i]))
+      invalid_input(str("sample ", b.indices[i / per], " of ", ds.describe(),
+                        " holds a non-finite value (", x[i], " at element ", i % per, ") (at step ",
+                        step, ")"))
+          .raise();
+}
 }  // namespace
 
 Value* logits_value(Graph& g) {
@@ -88,11 +113,14 @@ EpochResult Trainer::train_epoch(const data::Dataset& ds, int64_t epoch, int64_t
   LrSchedule sched = o_.schedule;
   if (sched.kind == LrSchedule::Kind::kCosine && sched.t_max <= 0)  // over the whole run
     sched.t_max = sched.per_iteration ? nb * num_epochs : num_epochs;
+  const Shape& logits = logits_value(g_)->shape;
+  const int64_t classes = logits.size() == 2 ? logits[1] : -1;
   data::Batch b;
   for (int64_t i = 0; i < limit && it.next(b); ++i) {
     opt_->set_lr(sched.at(opt_->base_lr(), epoch, i, nb));
     StepResult s;
     try {
+      check_batch(ds, b, classes, ad_->step() + 1);
       s = train_step(b.images, b.labels);
     } catch (const Error& e) {
       bar.finish();

@@ -102,6 +102,36 @@ TEST(QuantMath, PerChannelAffineActivationsAxis1) {
   EXPECT_NEAR(y[1], -1.f, q.scale[1] / 2);
 }
 
+// The other two per-channel combinations, at 4 bits (int: [-7, 7], uint: [0, 15]).
+TEST(QuantMath, PerChannelIntAffineWeightsFourBits) {
+  // Channel 0 [-1, 2]: scale 3/14, zp = -7 - round(-4.67) = -2. Channel 1 [0.3, 0.9] widened to
+  // [0, 0.9]: scale 0.9/14, zp = -7 - round(0) = -7.
+  Tensor w = Tensor::from<float>({2, 3}, {-1.f, 0.5f, 2.f, 0.3f, 0.6f, 0.9f});
+  auto q = tensor_quant_from_data(w, 4, QuantDtype::kInt, QuantScheme::kPerChannelAffine, 0);
+  ASSERT_EQ(q.scale.size(), 2u);
+  EXPECT_FLOAT_EQ(q.scale[0], 3.f / 14.f);
+  EXPECT_EQ(q.zero_point[0], -2);
+  EXPECT_FLOAT_EQ(q.scale[1], 0.9f / 14.f);
+  EXPECT_EQ(q.zero_point[1], -7);
+  // -4.67 -> -5, 2.33 -> 2, 9.33 -> 9 (+ zp -2); 4.67 -> 5, 9.33 -> 9, 14 (+ zp -7).
+  EXPECT_EQ(quantize_tensor(w, q), (std::vector<int64_t>{-7, 0, 7, -2, 2, 7}));
+}
+
+TEST(QuantMath, PerChannelUintSymmetricActivationsFourBits) {
+  // [N=2, C=2, 1]: channel 0 {-3, 1.5}: scale 3 / 7.5 = 0.4; channel 1 {0.5, -0.2}: scale
+  // 0.5 / 7.5; zp = (0 + 15) // 2 = 7 for both.
+  Tensor x = Tensor::from<float>({2, 2, 1}, {-3.f, 0.5f, 1.5f, -0.2f});
+  auto q = tensor_quant_from_data(x, 4, QuantDtype::kUint, QuantScheme::kPerChannelSymmetric, 1);
+  ASSERT_EQ(q.scale.size(), 2u);
+  EXPECT_FLOAT_EQ(q.scale[0], 0.4f);
+  EXPECT_FLOAT_EQ(q.scale[1], 0.5f / 7.5f);
+  EXPECT_EQ(q.zero_point, (std::vector<int64_t>{7, 7}));
+  const std::vector<int64_t> v = quantize_tensor(x, q);
+  EXPECT_EQ(v[0], 0);   // -7.5 + 7 saturates at qmin: uint symmetric loses its most negative level
+  EXPECT_EQ(v[2], 11);  // 3.75 -> 4, + 7
+  EXPECT_EQ(v[3], 4);   // -3 + 7
+}
+
 TEST(QuantMath, PerTensorSchemeIgnoresAxis) {
   Tensor w = Tensor::from<float>({2, 2}, {-1.f, 0.5f, 0.2f, 0.4f});
   auto q = tensor_quant_from_data(w, 8, QuantDtype::kInt, QuantScheme::kPerTensorSymmetric, 0);

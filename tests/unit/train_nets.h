@@ -55,4 +55,56 @@ inline std::unique_ptr<Graph> small_net() {
   return g;
 }
 
+// Every other op with a training rule, on one graph (x[N,4,5,5]):
+//   BN(x) [training] -> Conv(group 2, dilation 2) -> Clip -> AveragePool; Softmax(conv, axis 1);
+//   Mul, Add (residual), Sub, Concat -> Conv 1x1 -> GlobalAveragePool -> Reshape -> MatMul -> Add.
+inline std::unique_ptr<Graph> mixed_net() {
+  one_thread();
+  auto g = std::make_unique<Graph>();
+  auto node = [&](OpKind k, const char* name, std::vector<Value*> in, Attributes a = {}) {
+    return g->add_node(k, name, std::move(in), 1, std::move(a))->outputs[0];
+  };
+  Value* x = g->add_input("x", DType::f32, {-1, 4, 5, 5});
+  Value* bn = node(OpKind::BatchNormalization, "bn",
+                   {x, g->add_constant("bn.scale", random_tensor({4}, 51, 0.3f, 1.f)),
+                    g->add_constant("bn.bias", random_tensor({4}, 52, 0.2f)),
+                    g->add_constant("bn.mean", Tensor::from<float>({4}, {0.5f, 0.f, -1.f, 2.f})),
+                    g->add_constant("bn.var", Tensor::from<float>({4}, {1.f, 2.f, 0.5f, 1.f}))});
+  Attributes ca =
+      ints_attr({{"kernel_shape", {3, 3}}, {"pads", {2, 2, 2, 2}}, {"dilations", {2, 2}}});
+  ca.set("group", int64_t{2});
+  Value* c1 = node(OpKind::Conv, "conv1",
+                   {bn, g->add_constant("conv1.w", random_tensor({4, 2, 3, 3}, 53, 0.4f)),
+                    g->add_constant("conv1.b", random_tensor({4}, 54, 0.1f))},
+                   ca);
+  Value* clip = node(OpKind::Clip, "clip",
+                     {c1, g->add_constant("clip.min", Tensor::scalar(-0.6f)),
+                      g->add_constant("clip.max", Tensor::scalar(0.6f))});
+  Attributes pa = ints_attr({{"kernel_shape", {3, 3}}, {"pads", {1, 1, 1, 1}}});
+  Value* avg = node(OpKind::AveragePool, "avg", {clip}, pa);
+  Attributes sa;
+  sa.set("axis", int64_t{1});
+  Value* sm = node(OpKind::Softmax, "softmax", {c1}, sa);
+  Value* mul = node(OpKind::Mul, "mul", {avg, sm});
+  Value* add = node(OpKind::Add, "add", {clip, mul});
+  Value* sub = node(OpKind::Sub, "sub", {add, avg});
+  Attributes cat_a;
+  cat_a.set("axis", int64_t{1});
+  Value* cat = node(OpKind::Concat, "concat", {sub, mul}, cat_a);
+  Value* c2 = node(OpKind::Conv, "conv2",
+                   {cat, g->add_constant("conv2.w", random_tensor({6, 8, 1, 1}, 55, 0.4f)),
+                    g->add_constant("conv2.b", random_tensor({6}, 56, 0.1f))},
+                   ints_attr({{"kernel_shape", {1, 1}}}));
+  Value* gap = node(OpKind::GlobalAveragePool, "gap", {c2});
+  Value* flat = node(OpKind::Reshape, "reshape",
+                     {gap, g->add_constant("reshape.shape", Tensor::from<int64_t>({2}, {-1, 6}))});
+  Value* mm = node(OpKind::MatMul, "matmul",
+                   {flat, g->add_constant("fc.w", random_tensor({6, 5}, 57, 0.5f))});
+  Value* out = node(OpKind::Add, "fc_bias", {mm, g->add_constant("fc.b", random_tensor({5}, 58))});
+  g->add_output(out);
+  for (const auto& n : g->nodes()) apply_attr_schema(*n);
+  infer_shapes(*g);
+  return g;
+}
+
 }  // namespace mpq::testing

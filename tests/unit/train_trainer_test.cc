@@ -17,7 +17,8 @@ using mpq::testing::small_net;
 // Class k images: the small net's input with a bright k-th quadrant.
 class ToyDataset : public data::Dataset {
  public:
-  ToyDataset(int64_t n, int64_t bad_label_at = -1) : n_(n), bad_(bad_label_at) {}
+  ToyDataset(int64_t n, int64_t bad_label_at = -1, int64_t nan_at = -1)
+      : n_(n), bad_(bad_label_at), nan_(nan_at) {}
   int64_t size() const override { return n_; }
   Shape sample_shape() const override { return {2, 6, 6}; }
   bool has_labels() const override { return true; }
@@ -32,6 +33,7 @@ class ToyDataset : public data::Dataset {
         for (int y = 0; y < 3; ++y)
           for (int x = 0; x < 3; ++x)
             p[((b * 2 + c) * 6 + y + 3 * (k / 2)) * 6 + x + 3 * (k % 2)] += 1.5f;
+      if (idx[b] == nan_) p[b * 72 + 40] = NAN;
     }
     return t;
   }
@@ -43,7 +45,7 @@ class ToyDataset : public data::Dataset {
   std::string describe() const override { return "toy"; }
 
  private:
-  int64_t n_, bad_;
+  int64_t n_, bad_, nan_;
 };
 
 TrainOptions quiet(OptimizerConfig o, int64_t batch = 16) {
@@ -100,8 +102,26 @@ TEST(TrainTrainer, LabelOutOfRangeNamesTheStep) {
   } catch (const Error& e) {
     EXPECT_EQ(e.status().code, Code::kInvalidInput);
     const std::string m = e.status().message;
-    EXPECT_NE(m.find("label 7"), std::string::npos) << m;
+    EXPECT_NE(m.find("label 7 of sample 25 of toy"), std::string::npos) << m;  // dataset index
     EXPECT_NE(m.find("4 classes"), std::string::npos) << m;
+    EXPECT_NE(m.find("at step"), std::string::npos) << m;
+  }
+}
+
+// A NaN pixel would vanish in max-pooling (the loss stays finite) and train on garbage.
+TEST(TrainTrainer, NonFiniteInputNamesTheSample) {
+  auto g = small_net();
+  Trainer t(*g, quiet(SGD{}, 10));
+  ToyDataset ds(40, -1, /*nan_at=*/33);
+  try {
+    t.train_epoch(ds, 0);
+    FAIL();
+  } catch (const Error& e) {
+    EXPECT_EQ(e.status().code, Code::kInvalidInput);
+    const std::string m = e.status().message;
+    EXPECT_NE(m.find("sample 33 of toy holds a non-finite value (nan at element 40)"),
+              std::string::npos)
+        << m;
     EXPECT_NE(m.find("at step"), std::string::npos) << m;
   }
 }

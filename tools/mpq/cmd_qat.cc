@@ -1,9 +1,12 @@
 // mpq qat: NNI-style quantization-aware training from a config_list; writes the trained float
 // ONNX model and the calibration config (NNI v2.5 per-layer keys + mpq's tensor table).
+#include <algorithm>
+#include <cstring>
 #include <iostream>
 #include <nlohmann/json.hpp>
 
 #include "commands.h"
+#include "data/npy.h"
 #include "data_options.h"
 #include "frontend/onnx/importer.h"
 #include "model_arg.h"
@@ -17,7 +20,7 @@ namespace mpq::cli {
 namespace {
 
 struct QatArgs {
-  std::string model, config, output, calib;
+  std::string model, config, output, calib, predictions;
   data::DataSpec data, eval;
   TrainFlags flags;
   bool no_fold_bn = false, json = false;
@@ -33,7 +36,7 @@ int run_qat(const QatArgs& a) {
   quant::ConfigList cfg = quant::ConfigList::parse_file(a.config);
   std::vector<std::string> warnings = cfg.warnings();
   for (const auto& w : cfg.resolve(*g).warnings) warnings.push_back(w);
-  for (const auto& w : warnings) std::cerr << "mpq: warning: " << a.config << ": " << w << "\n";
+  for (const auto& w : warnings) std::cerr << "mpq: warning: " << w << "\n";  // they name the file
   auto ds = data::open_dataset(a.data, g->inputs()[0]->shape);
   QatOptions o;
   o.batch_size = a.flags.batch;
@@ -63,10 +66,31 @@ int run_qat(const QatArgs& a) {
   out["epochs"] = epochs;
   if (!a.eval.empty()) {
     auto es = data::open_dataset(a.eval, g->inputs()[0]->shape);
-    TrainStats r = q.evaluate(*es);
-    out["eval"] = {{"data", es->describe()}, {"qat_accuracy", r.accuracy}, {"samples", r.samples}};
-    if (!a.json)
-      std::printf("QAT model on %s: accuracy %.2f%%\n", es->describe().c_str(), 100.0 * r.accuracy);
+    if (es->has_labels() || a.predictions.empty()) {  // unlabeled data: predictions only
+      TrainStats r = q.evaluate(*es);
+      out["eval"] = {
+          {"data", es->describe()}, {"qat_accuracy", r.accuracy}, {"samples", r.samples}};
+      if (!a.json)
+        std::printf("QAT model on %s: accuracy %.2f%%\n", es->describe().c_str(),
+                    100.0 * r.accuracy);
+    }
+    if (!a.predictions.empty()) {
+      // The QAT model's outputs, row for row, to compare with an engine built from the export.
+      const int64_t n = es->size(), bs = 500;
+      Tensor all;
+      for (int64_t b = 0; b < n; b += bs) {
+        const Tensor y = q.predict(es->images(b, std::min(bs, n - b)));
+        if (all.empty()) {
+          Shape s = y.shape();
+          s[0] = n;
+          all = Tensor(y.dtype(), s);
+        }
+        const size_t row = y.nbytes() / static_cast<size_t>(y.dim(0));
+        std::memcpy(static_cast<char*>(all.raw()) + b * row, y.raw(), y.nbytes());
+      }
+      data::write_npy(a.predictions, all);
+      out["predictions"] = a.predictions;
+    }
   }
   quant::CalibrationTable t = q.export_model(a.output, a.calib);
   out["output"] = a.output;
@@ -91,6 +115,10 @@ void register_qat(CLI::App& app, std::function<int()>& action) {
   cmd->add_option("--output,-o", a->output, "Float ONNX model to write (trained weights)")
       ->required();
   cmd->add_option("--calib", a->calib, "Calibration config to write (JSON)");
+  cmd->add_option("--predictions", a->predictions,
+                  "With --eval: write the QAT model's outputs on that data (.npy, one row per "
+                  "sample), e.g. to compare with `mpq run --engine ... -o`")
+      ->needs("--eval");
   add_train_flags(cmd, a->flags);
   cmd->add_flag("--no-fold-bn", a->no_fold_bn, "Do not fold Conv->BatchNormalization during QAT");
   cmd->add_flag("--json", a->json, "Print the results as JSON");

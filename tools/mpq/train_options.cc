@@ -2,6 +2,7 @@
 
 #include <omp.h>
 
+#include <cmath>
 #include <cstdio>
 #include <sstream>
 
@@ -50,21 +51,21 @@ void print_profile(const train::Autodiff& ad) {
 OptimizerConfig optimizer_config(const TrainFlags& f) {
   if (f.optimizer == "sgd") {
     SGD s;
-    if (f.lr >= 0) s.lr = f.lr;
+    if (!std::isnan(f.lr)) s.lr = f.lr;
     s.momentum = f.momentum;
-    if (f.weight_decay >= 0) s.weight_decay = f.weight_decay;
+    if (!std::isnan(f.weight_decay)) s.weight_decay = f.weight_decay;
     s.nesterov = f.nesterov;
     return s;
   }
   if (f.optimizer == "adam") {
     Adam a;
-    if (f.lr >= 0) a.lr = f.lr;
-    if (f.weight_decay >= 0) a.weight_decay = f.weight_decay;
+    if (!std::isnan(f.lr)) a.lr = f.lr;
+    if (!std::isnan(f.weight_decay)) a.weight_decay = f.weight_decay;
     return a;
   }
   AdamW a;
-  if (f.lr >= 0) a.lr = f.lr;
-  if (f.weight_decay >= 0) a.weight_decay = f.weight_decay;
+  if (!std::isnan(f.lr)) a.lr = f.lr;
+  if (!std::isnan(f.weight_decay)) a.weight_decay = f.weight_decay;
   return a;
 }
 

@@ -2,6 +2,7 @@
 #pragma once
 
 #include <CLI/CLI.hpp>
+#include <limits>
 #include <memory>
 #include <string>
 
@@ -12,9 +13,11 @@ namespace mpq::cli {
 
 struct TrainFlags {
   std::string optimizer = "sgd";
-  double lr = -1;  // -1: the optimizer's default (SGD 0.01, Adam/AdamW 0.001)
+  // NaN: the optimizer's default (SGD 0.01, Adam/AdamW 0.001); a negative value given on the
+  // command line reaches the optimizer's check instead of meaning "default".
+  double lr = std::numeric_limits<double>::quiet_NaN();
   double momentum = 0.5;
-  double weight_decay = -1;  // -1: the optimizer's default
+  double weight_decay = std::numeric_limits<double>::quiet_NaN();  // NaN: the optimizer's default
   bool nesterov = false;
   std::string schedule = "constant";
   int64_t batch = 64;
