@@ -3,6 +3,7 @@
 // folding, training steps, export_model and load_calibration_config.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cmath>
 #include <cstdio>
 
@@ -228,6 +229,46 @@ TEST(TrainQat, QuantizerTrainsExportsAndReloads) {
   }
   std::remove((dir + "/qat_test.onnx").c_str());
   std::remove((dir + "/qat_test.json").c_str());
+}
+
+// The same through training: conv's input is the graph input, so its tracked range is known
+// exactly. Step 1 takes the batch's range (NNI resets while steps == 1), later steps the EMA with
+// decay 0.99, evaluation changes nothing.
+TEST(TrainQat, InputRangeResetsAtFirstStepThenEmaThroughTraining) {
+  auto g = small_net();
+  QatOptions o;
+  o.quiet = true;
+  QatQuantizer q(*g, quant::ConfigList::parse_string(R"([{"quant_types": ["input"],
+      "quant_bits": 8, "op_names": ["conv"]}])"),
+                 SGD{.lr = 0.05}, o);
+  const Tensor y = Tensor::from<int64_t>({4}, {0, 1, 2, 3});
+  auto range = [](const Tensor& t) {
+    std::vector<float> v = t.to_floats();
+    return std::make_pair(*std::min_element(v.begin(), v.end()),
+                          *std::max_element(v.begin(), v.end()));
+  };
+  auto tracked = [&]() {
+    quant::CalibrationTable t = q.export_model("", "");
+    const quant::LayerPrecision& l = t.layers.at("conv");
+    return std::make_pair(*l.tracked_min_input, *l.tracked_max_input);
+  };
+  Tensor x1 = random_tensor({4, 2, 6, 6}, 71, 1.f), x2 = random_tensor({4, 2, 6, 6}, 72, 3.f),
+         x3 = random_tensor({4, 2, 6, 6}, 73, 0.5f);
+  q.predict(x2);  // eval before training tracks nothing (and runs unquantized, unlike NNI's NaN)
+  EXPECT_FALSE(q.export_model("", "").layers.at("conv").tracked_min_input.has_value());
+  q.train_step(x1, y);
+  auto [lo, hi] = range(x1);
+  EXPECT_FLOAT_EQ(tracked().first, lo);
+  EXPECT_FLOAT_EQ(tracked().second, hi);
+  for (const Tensor* x : {&x2, &x3}) {
+    auto [blo, bhi] = range(*x);
+    lo = 0.99f * lo + 0.01f * blo, hi = 0.99f * hi + 0.01f * bhi;
+    q.train_step(*x, y);
+    EXPECT_NEAR(tracked().first, lo, 1e-6);
+    EXPECT_NEAR(tracked().second, hi, 1e-6);
+  }
+  q.predict(random_tensor({4, 2, 6, 6}, 74, 10.f));
+  EXPECT_NEAR(tracked().second, hi, 1e-6);
 }
 
 TEST(TrainQat, QuantStartStepPassesFullGradients) {
