@@ -25,7 +25,9 @@ std::string fmt(double v, int prec) {
 // Bad labels and non-finite inputs, named by their index in the dataset (batches are shuffled)
 // and the data source. A NaN input would otherwise vanish in max-pooling and ReLU and train on
 // garbage without the loss ever turning NaN.
-void check_batch(const data::Dataset& ds, const data::Batch& b, int64_t classes, int64_t step) {
+// `where`: appended to the message, e.g. " (at step 3)".
+void check_batch(const data::Dataset& ds, const data::Batch& b, int64_t classes,
+                 const std::string& where) {
   const int64_t rows = static_cast<int64_t>(b.indices.size());
   if (classes > 0 && !b.labels.empty()) {
     const std::vector<int64_t> y = b.labels.to_int64s();
@@ -33,7 +35,7 @@ void check_batch(const data::Dataset& ds, const data::Batch& b, int64_t classes,
       if (y[r] < 0 || y[r] >= classes)
         invalid_input(str("label ", y[r], " of sample ", b.indices[r], " of ", ds.describe(),
                           " is out of range: the model has ", classes, " classes (0..", classes - 1,
-                          ") (at step ", step, ")"))
+                          ")", where))
             .raise();
   }
   if (b.images.dtype() != DType::f32 || rows == 0) return;
@@ -42,9 +44,13 @@ void check_batch(const data::Dataset& ds, const data::Batch& b, int64_t classes,
   for (int64_t i = 0; i < b.images.numel(); ++i)
     if (!std::isfinite(x[i]))
       invalid_input(str("sample ", b.indices[i / per], " of ", ds.describe(),
-                        " holds a non-finite value (", x[i], " at element ", i % per, ") (at step ",
-                        step, ")"))
+                        " holds a non-finite value (", x[i], " at element ", i % per, ")", where))
           .raise();
+}
+
+int64_t num_classes(Graph& g) {
+  const Shape& logits = logits_value(g)->shape;
+  return logits.size() == 2 ? logits[1] : -1;
 }
 }  // namespace
 
@@ -113,14 +119,13 @@ EpochResult Trainer::train_epoch(const data::Dataset& ds, int64_t epoch, int64_t
   LrSchedule sched = o_.schedule;
   if (sched.kind == LrSchedule::Kind::kCosine && sched.t_max <= 0)  // over the whole run
     sched.t_max = sched.per_iteration ? nb * num_epochs : num_epochs;
-  const Shape& logits = logits_value(g_)->shape;
-  const int64_t classes = logits.size() == 2 ? logits[1] : -1;
+  const int64_t classes = num_classes(g_);
   data::Batch b;
   for (int64_t i = 0; i < limit && it.next(b); ++i) {
     opt_->set_lr(sched.at(opt_->base_lr(), epoch, i, nb));
     StepResult s;
     try {
-      check_batch(ds, b, classes, ad_->step() + 1);
+      check_batch(ds, b, classes, str(" (at step ", ad_->step() + 1, ")"));
       s = train_step(b.images, b.labels);
     } catch (const Error& e) {
       bar.finish();
@@ -163,8 +168,15 @@ EvalResult Trainer::evaluate(const data::Dataset& ds, int64_t batch_size, bool q
   EvalResult r;
   double loss_sum = 0.0;
   const auto t0 = clock::now();
+  const int64_t classes = num_classes(g_);
   data::Batch b;
   while (it.next(b)) {
+    try {
+      check_batch(ds, b, classes, "");
+    } catch (const Error&) {
+      bar.finish();
+      throw;
+    }
     const Tensor& out = ad_->forward(b.images, false);
     LossResult l = softmax_cross_entropy(out, b.labels, nullptr);
     loss_sum += l.loss * static_cast<double>(l.count);

@@ -83,6 +83,10 @@ expect 2 "x_shape.npy: samples of shape \[1,27,27\]" - -- eval --model m.onnx --
   --labels y.npy -q
 expect 2 "sample 5 of .*x_nan.npy.* holds a non-finite value (nan at element 87)" t.onnx -- \
   train --model m.onnx --data x_nan.npy --labels y.npy --batch 64 -q -o t.onnx
+expect 2 "label 10 of sample 37 of x.npy (.*labels y_bad.npy) is out of range" - -- eval \
+  --model m.onnx --data x.npy --labels y_bad.npy --batch 16 -q
+expect 2 "sample 5 of x_nan.npy .* holds a non-finite value" - -- eval --model m.onnx \
+  --data x_nan.npy --labels y.npy -q
 # A diverging run stops at the step whose loss is not finite, naming it and the batch.
 expect 2 "the loss is .* at step [0-9]*: training diverged .*\[epoch 1, batch [0-9]* of 8\]" t.onnx -- \
   train --model m.onnx --data x.npy --labels y.npy --batch 8 --lr 1e38 --momentum 0.9 -q -o t.onnx
