@@ -21,7 +21,7 @@ namespace mpq::cli {
 namespace {
 
 struct CalibrateArgs {
-  std::string model, config, method = "entropy", cache, output, executor = "reference";
+  std::string model, config, method = "entropy", cache, output, executor = "auto";
   data::DataSpec data;
   double percentile = 99.99;
   double entropy_floor = 99.99;
@@ -50,6 +50,7 @@ int run_calibrate(const CalibrateArgs& a) {
   o.batch_size = a.batch;
   o.threads = a.threads;
   o.quiet = a.quiet;
+  o.executor = api::resolve_executor(a.executor, "--executor");
 
   const auto t0 = std::chrono::steady_clock::now();
   std::unique_ptr<Graph> g = import_onnx(a.model);
@@ -101,23 +102,23 @@ int run_calibrate(const CalibrateArgs& a) {
     std::cerr << "mpq: calibration cache " << a.cache << " not used: " << why << "; calibrating\n";
   }
 
-  std::unique_ptr<quant::BatchRunner> runner;
-  if (a.executor == "cpu") {
-    const Value& in = *g->inputs()[0];
-    runner = api::make_cpu_calibration_runner(*g, in.shape[0] > 0 ? in.shape[0] : a.batch, 0);
-  } else if (a.executor != "reference") {
-    invalid_input(str("unknown executor '", a.executor, "' (expected cpu or reference)"))
-        .key("--executor")
-        .raise();
-  }
-  quant::CalibrationTable t = calib.run(*ds, runner.get());  // null: the reference executor
+  // The engine's threads: OMP_NUM_THREADS / all cores (--threads is the histograms' count).
+  std::unique_ptr<quant::BatchRunner> runner =
+      api::make_calibration_runner(*g, o.executor, a.batch, 0);
+  quant::CalibrationTable t = calib.run(*ds, runner.get());
   for (const auto& w : calib.warnings()) warn(w);
   quant::write_calibration_table(t, a.output);
   if (!a.cache.empty() && a.cache != a.output) quant::write_calibration_table(t, a.cache);
   const double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-  std::printf("calibrated %zu tensors and %zu weights on %lld images of %s (%s) in %.2f s\n",
-              t.tensors.size(), t.weights.size(), static_cast<long long>(t.header.num_samples),
-              ds->describe().c_str(), t.header.method.c_str(), secs);
+  std::printf(
+      "calibrated %zu tensors and %zu weights on %lld images of %s (%s, %s executor) in %.2f s\n",
+      t.tensors.size(), t.weights.size(), static_cast<long long>(t.header.num_samples),
+      ds->describe().c_str(), t.header.method.c_str(), runner->name().c_str(), secs);
+  if (calib.unobserved_count())
+    std::printf(
+        "%zu values computed inside fused engine steps have no range of their own (an "
+        "int8 engine never quantizes them; --executor reference records them too)\n",
+        calib.unobserved_count());
   std::printf("wrote %s (%zu layers%s)\n", a.output.c_str(), t.layers.size(),
               a.cache.empty() || a.cache == a.output ? "" : str("; cache ", a.cache).c_str());
   return 0;
@@ -162,11 +163,10 @@ void register_calibrate(CLI::App& app, std::function<int()>& action) {
   cmd->add_option("--cache", a->cache,
                   "Reuse this table when its model hash, data hash and options match (says so "
                   "either way); otherwise calibrate and write it");
-  cmd->add_option(
-         "--executor", a->executor,
-         "Float executor the calibration images run on: reference, or cpu (the fp32 engine "
-         "with every observed value as an output; today slower than reference because "
-         "those outputs stay unfused and are reordered)")
+  cmd->add_option("--executor", a->executor,
+                  "Float executor the images run on: auto (the CPU fp32 engine when built in), "
+                  "cpu (observes the tensors the engine materializes: those an int8 engine "
+                  "quantizes), or reference (every value of the graph, several times slower)")
       ->capture_default_str();
   cmd->add_flag("--quiet", a->quiet, "No progress bar");
   cmd->add_option("-o,--output", a->output, "Calibration table to write (JSON)")->required();

@@ -1,8 +1,10 @@
 // include/mpq/calibrator.h over quant::Calibrator.
+#include "mpq/calibrator.h"
+
 #include <fstream>
 #include <sstream>
 
-#include "mpq/calibrator.h"
+#include "api/calibration_runner.h"
 #include "quant/calibrator.h"
 #include "quant/model_hash.h"
 
@@ -23,6 +25,7 @@ Calibrator::Calibrator(const Graph& graph, CalibrateOptions opts)
   o.batch_size = opts_.batch_size;
   o.threads = opts_.threads;
   o.quiet = opts_.quiet;
+  o.executor = api::resolve_executor(opts_.executor, "executor");
   std::optional<quant::ResolvedConfig> cfg;
   std::string hash;
   if (!opts_.config_list.empty()) {
@@ -45,7 +48,10 @@ Calibrator::~Calibrator() = default;
 Calibrator::Calibrator(Calibrator&&) noexcept = default;
 
 quant::CalibrationTable Calibrator::calibrate(const data::Dataset& data) {
-  return impl_->run(data);
+  impl_->check_data(data);
+  std::unique_ptr<quant::BatchRunner> runner =
+      api::make_calibration_runner(*graph_, impl_->options().executor, opts_.batch_size, 0);
+  return impl_->run(data, runner.get());
 }
 
 std::vector<std::string> Calibrator::warnings() const {
