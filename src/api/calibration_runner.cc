@@ -1,6 +1,10 @@
 #include "api/calibration_runner.h"
 
+#include <fstream>
+#include <sstream>
+
 #include "quant/config_list.h"
+#include "quant/model_hash.h"
 #include "runtime/engine.h"
 
 namespace mpq::api {
@@ -86,6 +90,41 @@ std::unique_ptr<quant::BatchRunner> make_calibration_runner(const Graph& g,
   const Value& in = *g.inputs()[0];
   auto r = make_cpu_calibration_runner(g, in.shape[0] > 0 ? in.shape[0] : batch, threads);
   return r ? std::move(r) : quant::make_reference_runner(g);
+}
+
+std::unique_ptr<quant::Calibrator> make_calibrator(const Graph& g, const CalibrateOptions& opts,
+                                                   const std::string& key_prefix,
+                                                   std::vector<std::string>* warnings) {
+  quant::CalibrationOptions o;
+  if (!quant::parse_calib_method(opts.method, &o.method))
+    invalid_input(str("unknown calibration method '", opts.method,
+                      "' (expected entropy, minmax, percentile or mse)"))
+        .key(key_prefix + "method")
+        .raise();
+  o.method_options.percentile = opts.percentile;
+  o.method_options.entropy_floor_percentile = opts.entropy_floor;
+  o.calib_images = opts.calib_images;
+  o.seed = opts.seed;
+  o.batch_size = opts.batch_size;
+  o.threads = opts.threads;
+  o.quiet = opts.quiet;
+  o.executor = resolve_executor(opts.executor, key_prefix + "executor");
+  std::optional<quant::ResolvedConfig> cfg;
+  std::string hash;
+  if (!opts.config_list.empty()) {
+    std::ifstream f(opts.config_list, std::ios::binary);
+    if (!f) not_found("cannot open the config_list file").file(opts.config_list).raise();
+    std::stringstream ss;
+    ss << f.rdbuf();
+    quant::ConfigList c = quant::ConfigList::parse_string(ss.str(), opts.config_list);
+    quant::Fnv1a64 h;
+    h.string(ss.str());
+    hash = h.hex();
+    warnings->insert(warnings->end(), c.warnings().begin(), c.warnings().end());
+    cfg = c.resolve(g);
+    warnings->insert(warnings->end(), cfg->warnings.begin(), cfg->warnings.end());
+  }
+  return std::make_unique<quant::Calibrator>(g, o, std::move(cfg), opts.config_list, hash);
 }
 
 }  // namespace mpq::api

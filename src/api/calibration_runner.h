@@ -9,8 +9,10 @@
 
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "ir/graph.h"
+#include "mpq/calibrator.h"
 #include "quant/calibrator.h"
 
 namespace mpq::api {
@@ -28,5 +30,13 @@ std::unique_ptr<quant::BatchRunner> make_calibration_runner(const Graph& g,
 // CPU backend). kInvalidInput naming `key` for any other name, kUnsupported for "cpu" in a
 // build without the CPU backend.
 std::string resolve_executor(const std::string& executor, const std::string& key);
+
+// The calibrator `opts` describe, for the public mpq::Calibrator and `mpq calibrate`: validates
+// the options (errors keyed `key_prefix` + option name, e.g. "--method"), reads, hashes and
+// resolves the config_list file. Its warnings (unknown keys, names matching nothing) go to
+// `warnings`.
+std::unique_ptr<quant::Calibrator> make_calibrator(const Graph& g, const CalibrateOptions& opts,
+                                                   const std::string& key_prefix,
+                                                   std::vector<std::string>* warnings);
 
 }  // namespace mpq::api
