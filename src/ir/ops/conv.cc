@@ -22,39 +22,9 @@ struct ConvGeom {
 // Validates X / W / B shapes (dims may be -1 = unknown) against the attributes.
 ConvGeom conv_geom(const Node& n, const Shape& x, const Shape& w, const Shape* b) {
   ConvGeom g;
-  const size_t r = x.size();
-  if (r == 5)
-    unsupported("3-D Conv is not supported; mpq handles 1-D and 2-D").node(n.name).raise();
-  if (r != 3 && r != 4)
-    invalid_input(str("input X must be N x C x [H x] W (rank 3 or 4), got ", shape_str(x)))
-        .node(n.name)
-        .raise();
-  if (w.size() != r)
-    invalid_input(
-        str("weights W must have rank ", r, " like X ", shape_str(x), ", got ", shape_str(w)))
-        .node(n.name)
-        .raise();
-  const size_t nsp = r - 2;
-  g.G = n.attrs.i("group", 1);
-  if (g.G < 1) invalid_input(str("group ", g.G, " must be >= 1")).node(n.name).key("group").raise();
-  std::vector<int64_t> kernel(w.begin() + 2, w.end());
-  if (n.attrs.has("kernel_shape")) {
-    const auto& ks = n.attrs.ints("kernel_shape");
-    if (ks.size() != nsp)
-      invalid_input(str("has ", ks.size(), " values for a ", nsp, "-D convolution"))
-          .node(n.name)
-          .key("kernel_shape")
-          .raise();
-    for (size_t i = 0; i < nsp; ++i) {
-      if (kernel[i] >= 0 && kernel[i] != ks[i])
-        invalid_input(
-            str("kernel_shape ", shape_str(ks), " does not match weights W ", shape_str(w)))
-            .node(n.name)
-            .key("kernel_shape")
-            .raise();
-      kernel[i] = ks[i];
-    }
-  }
+  const ConvKernel ck = conv_kernel(n, x, w);
+  const std::vector<int64_t>& kernel = ck.kernel;
+  g.G = ck.group;
   g.N = x[0], g.C = x[1], g.M = w[0], g.Cg = w[1];
   if (g.C >= 0 && g.Cg >= 0 && g.C != g.Cg * g.G)
     invalid_input(str("input X has ", g.C, " channels but weights W ", shape_str(w), " with group ",
