@@ -218,22 +218,9 @@ std::vector<Tensor> conv_backward(const Node& n, const std::vector<Tensor>& in,
     }
   }
   std::vector<Tensor> grads{from_f32(GX, in[0].dtype()), from_f32(GW, in[1].dtype())};
-  if (in.size() > 2) {
-    Tensor GB;
-    if (has_b) {
-      GB = Tensor(DType::f32, in[2].shape());
-      float* gb = GB.data<float>();
-      for (int64_t b = 0; b < g.N; ++b)
-        for (int64_t m = 0; m < g.M; ++m) {
-          const float* row = gy + (b * g.M + m) * P;
-          double s = 0;
-          for (int64_t i = 0; i < P; ++i) s += row[i];
-          gb[m] += static_cast<float>(s);
-        }
-      GB = from_f32(GB, in[2].dtype());
-    }
-    grads.push_back(GB);
-  }
+  if (in.size() > 2)
+    grads.push_back(has_b ? channel_bias_grad(gy, g.N, g.M, P, in[2].shape(), in[2].dtype())
+                          : Tensor());
   return grads;
 }
 
