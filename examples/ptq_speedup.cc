@@ -16,57 +16,17 @@
 #include <string>
 
 #include "data/dataset.h"
+#include "example_util.h"
 #include "ir/op_def.h"
 #include "mpq/calibrator.h"
 #include "mpq/model_speedup.h"
 #include "train/trainer.h"
 #include "zoo/zoo.h"
 
-namespace {
-
-struct Args {
-  int64_t limit = -1, test_limit = -1, calib_images = 1000;
-  std::string out = "out/examples";
-  double min_accuracy = 0.0;
-};
-
-Args parse_args(int argc, char** argv) {
-  Args a;
-  for (int i = 1; i < argc; ++i) {
-    const std::string k = argv[i];
-    if (i + 1 >= argc) throw std::runtime_error("missing value after " + k);
-    const std::string v = argv[++i];
-    if (k == "--limit")
-      a.limit = std::stoll(v);
-    else if (k == "--test-limit")
-      a.test_limit = std::stoll(v);
-    else if (k == "--calib-images")
-      a.calib_images = std::stoll(v);
-    else if (k == "--out")
-      a.out = v;
-    else if (k == "--min-accuracy")
-      a.min_accuracy = std::stod(v);
-    else
-      throw std::runtime_error("unknown option " + k);
-  }
-  return a;
-}
-
-double accuracy(const mpq::Tensor& logits, const mpq::Tensor& labels) {
-  const std::vector<float> y = logits.to_floats(), l = labels.to_floats();
-  const int64_t n = logits.dim(0), classes = logits.numel() / n;
-  int64_t correct = 0;
-  for (int64_t i = 0; i < n; ++i) {
-    const float* row = y.data() + i * classes;
-    correct += std::max_element(row, row + classes) - row == static_cast<int64_t>(l[i]);
-  }
-  return static_cast<double>(correct) / static_cast<double>(n);
-}
-
-}  // namespace
+using example::accuracy;
 
 int main(int argc, char** argv) try {
-  const Args args = parse_args(argc, argv);
+  const example::Args args = example::parse_args(argc, argv, true);
   std::filesystem::create_directories(args.out);
 
   mpq::zoo::ZooModel model = mpq::zoo::build_zoo_model("mnist_naive");

@@ -37,6 +37,9 @@ struct CalibrateOptions {
   bool quiet = true;        // progress bar on stderr (only when it is a terminal)
   std::string config_list;  // path of an NNI config_list (JSON); empty: 8 bits for every
                             // quantizable layer
+  // The float executor the images run on: "auto" (the CPU fp32 engine when this build has one,
+  // else the reference executor), "cpu" or "reference" (observes every value, fused or not).
+  std::string executor = "auto";
 };
 
 class Calibrator {

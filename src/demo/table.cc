@@ -70,7 +70,7 @@ std::vector<std::string> header_lines(const DemoReport& r) {
     if (policy != "passive")
       w +=
           "; OpenMP threads spin while they wait (OMP_WAIT_POLICY=passive helps on a busy machine)";
-    else if (std::getenv("MPQ_DEMO_SET_WAIT_POLICY"))
+    else if (std::getenv("MPQ_SET_WAIT_POLICY"))
       w += "; mpq demo set OMP_WAIT_POLICY=passive for that (export OMP_WAIT_POLICY to choose)";
     h.push_back(w);
   }

@@ -140,7 +140,8 @@ std::map<std::string, WeightRange> weight_ranges(const Graph& g) {
 }
 
 std::vector<std::string> fill_layers(CalibrationTable& t, const Graph& g, const ResolvedConfig& cfg,
-                                     const std::string& config_source) {
+                                     const std::string& config_source,
+                                     const std::unordered_set<std::string>& fused) {
   std::vector<std::string> warnings;
   for (const NodeQuantSetting& s : cfg.nodes) {
     const Node& n = *s.node;
@@ -178,7 +179,7 @@ std::vector<std::string> fill_layers(CalibrationTable& t, const Graph& g, const 
         if (ti == 2) l.output_bits = ts.bits, l.output_quant = spec;
         auto it = v ? t.tensors.find(v->name) : t.tensors.end();
         if (it == t.tensors.end()) {
-          if (v && !v->is_constant())
+          if (v && !v->is_constant() && !fused.count(v->name))
             warnings.push_back(
                 str("layer '", key, "': no calibrated range for its ", tname, " '", v->name, "'"));
           continue;
@@ -256,9 +257,9 @@ std::string Calibrator::options_json(const data::Dataset& ds) const {
     default:
       break;
   }
-  s += str(", \"bins\": ", o_.bins, ", \"batch_size\": ", o_.batch_size,
-           ", \"calib_images\": ", o_.calib_images, ", \"seed\": ", o_.seed,
-           ", \"data\": ", json_quote(ds.describe()),
+  s += str(", \"executor\": ", json_quote(o_.executor), ", \"bins\": ", o_.bins,
+           ", \"batch_size\": ", o_.batch_size, ", \"calib_images\": ", o_.calib_images,
+           ", \"seed\": ", o_.seed, ", \"data\": ", json_quote(ds.describe()),
            ", \"config_list\": ", json_quote(config_hash_.empty() ? "default-8bit" : config_hash_),
            "}");
   return s;
@@ -339,7 +340,9 @@ CalibrationTable Calibrator::run(const data::Dataset& ds, BatchRunner* runner) {
   for (const auto& [name, h] : col.observers())
     t.tensors[name] = choose_range(h, o_.method, o_.method_options);
   t.weights = weight_ranges(g_);
-  warnings_ = fill_layers(t, g_, cfg_, config_source_);
+  const std::unordered_set<std::string> fused = runner->unobserved();
+  unobserved_ = fused.size();
+  warnings_ = fill_layers(t, g_, cfg_, config_source_, fused);
   observer_bytes_ = col.memory_bytes();
   return t;
 }

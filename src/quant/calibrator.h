@@ -31,16 +31,22 @@ struct CalibrationOptions {
   int threads = 1;               // histogram threads (the result does not depend on it)
   int bins = kDefaultHistogramBins;
   bool quiet = true;  // no progress bar
+  // The executor the caller runs (api::resolve_executor: "cpu" or "reference"). Recorded in the
+  // options: the CPU engine observes the tensors it materializes, the reference every value.
+  std::string executor = "reference";
 };
 
-// "Run a batch and observe every value": the float executor calibration collects through. The
-// reference executor today; the CPU fp32 engine when it exists.
+// "Run a batch and observe its values": the float executor calibration collects through (the
+// reference executor here; the CPU fp32 engine in api/calibration_runner.h).
 class BatchRunner {
  public:
   virtual ~BatchRunner() = default;
   // Runs the graph on `inputs`; calls `observe` for every graph input and every computed value.
   virtual void run(const std::vector<Tensor>& inputs, const ValueObserver& observe) = 0;
   virtual std::string name() const = 0;
+  // Values of the graph this runner never shows `observe` (computed inside a fused step): the
+  // table has no range of their own, and no layer warning is raised for them.
+  virtual std::unordered_set<std::string> unobserved() const { return {}; }
 };
 std::unique_ptr<BatchRunner> make_reference_runner(const Graph& g);
 
@@ -81,8 +87,11 @@ std::map<std::string, WeightRange> weight_ranges(const Graph& g);
 // ranges, weight_scale/zero_point from the weights with the entry's dtype and scheme. Bits mpq
 // cannot execute (not 4/8/16/32) are an error naming the config file, entry and node. Returns
 // warnings (e.g. a weight type asked of a node without weights).
+// Inputs/outputs named in `fused` (never observed: see BatchRunner::unobserved) get no
+// tracked range and no warning.
 std::vector<std::string> fill_layers(CalibrationTable& t, const Graph& g, const ResolvedConfig& cfg,
-                                     const std::string& config_source = "");
+                                     const std::string& config_source = "",
+                                     const std::unordered_set<std::string>& fused = {});
 
 // Why `cached` cannot stand in for a calibration of the model/data with these hashes and
 // options: "" when it can, else e.g. "its model hash differs (fnv1a64:... vs fnv1a64:...)".
@@ -107,6 +116,8 @@ class Calibrator {
 
   const std::vector<std::string>& warnings() const { return warnings_; }
   size_t observer_memory_bytes() const { return observer_bytes_; }  // after run()
+  // Graph values the runner could not observe (fused inside engine steps), after run().
+  size_t unobserved_count() const { return unobserved_; }
   const CalibrationOptions& options() const { return o_; }
 
  private:
@@ -115,7 +126,7 @@ class Calibrator {
   ResolvedConfig cfg_;
   std::string config_source_, config_hash_;
   std::vector<std::string> warnings_;
-  size_t observer_bytes_ = 0;
+  size_t observer_bytes_ = 0, unobserved_ = 0;
 };
 
 }  // namespace mpq::quant

@@ -99,7 +99,13 @@ int64_t ExecutionContext::check_inputs(const std::vector<Tensor>& inputs) const 
 
 std::vector<Tensor> ExecutionContext::run(const std::vector<Tensor>& inputs) {
   const int64_t batch = check_inputs(inputs);
-  if (runner_) return runner_->run(inputs, batch);
+  if (runner_) {
+    if (observer_)
+      unsupported(str("the ", engine_->plan_.options.backend,
+                      " backend runs whole plans on the device: steps cannot be observed"))
+          .raise();
+    return runner_->run(inputs, batch);
+  }
   const Engine& e = *engine_;
   const plan::Plan& p = e.plan_;
   std::vector<const void*> ptr(p.tensors.size(), nullptr);
@@ -145,11 +151,15 @@ std::vector<Tensor> ExecutionContext::run(const std::vector<Tensor>& inputs) {
     } catch (const Error& err) {
       throw err.with_node(st.node->name);
     }
-    if (profiling_) {
-      step_ctx_[s]->end_run();  // wait for the step itself
+    if (profiling_ || observer_) step_ctx_[s]->end_run();  // wait for the step itself
+    if (profiling_)
       step_ms_[s] +=
           std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
-    }
+    if (observer_)
+      for (int t : st.outputs) {
+        const TensorSpec& spec = p.tensors[t];
+        observer_(spec, Tensor::view(spec.dtype, spec.shape_at(batch), const_cast<void*>(ptr[t])));
+      }
   }
   for (auto& [name, ctx] : backend_ctx_) ctx->end_run();
   return outputs;

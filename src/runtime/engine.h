@@ -5,6 +5,7 @@
 // rows (no padding).
 #pragma once
 
+#include <functional>
 #include <memory>
 #include <string>
 #include <unordered_map>
@@ -60,6 +61,11 @@ class ExecutionContext {
   // Per-step wall time of the runs since profiling was enabled (ms, summed; index = plan step).
   void set_profiling(bool on);
   const std::vector<double>& step_ms() const { return step_ms_; }
+  // Called after each step of a host backend for each tensor it wrote, with the run's rows of
+  // it (shape at `batch`, in the tensor's layout) while the data is still there: calibration
+  // observes the tensors the engine materializes without unfusing anything. Empty: off.
+  using StepObserver = std::function<void(const TensorSpec&, const Tensor&)>;
+  void set_observer(StepObserver observer) { observer_ = std::move(observer); }
 
  private:
   int64_t check_inputs(const std::vector<Tensor>& inputs) const;
@@ -72,6 +78,7 @@ class ExecutionContext {
   std::unique_ptr<PlanRunner> runner_;  // set when the plan's backend runs whole plans (cuda)
   bool profiling_ = false;
   std::vector<double> step_ms_;
+  StepObserver observer_;
 };
 
 }  // namespace mpq::runtime

@@ -538,7 +538,8 @@ TEST(Observers, EntropyFloorLimitsTheClippedFraction) {
   // signal): KL clips inside the tail; the floor keeps 99.99% of the values.
   auto v = gaussian(1000000, 50);
   auto tail = uniform(1000000, 0.f, 20.f, 51);
-  for (size_t i = 0; i < v.size(); ++i) v[i] = i % 100 == 0 ? tail[i] : std::fabs(1.f + 0.3f * v[i]);
+  for (size_t i = 0; i < v.size(); ++i)
+    v[i] = i % 100 == 0 ? tail[i] : std::fabs(1.f + 0.3f * v[i]);
   auto h = observe_all(v);
   const double kl_t = entropy_threshold(h, 128);
   const double floor = percentile_threshold(h, 99.99);
@@ -549,6 +550,42 @@ TEST(Observers, EntropyFloorLimitsTheClippedFraction) {
   EXPECT_FLOAT_EQ(floored.max, static_cast<float>(floor));
   EXPECT_LT(floored.max, h.max());  // still a clip on heavy tails
   EXPECT_EQ(floored.stats.at("kl_threshold"), kl_t);
+}
+
+}  // namespace
+}  // namespace mpq::quant
+
+namespace mpq::quant {
+namespace {
+
+// The CPU fp32 engine as the executor (api/calibration_runner.h) reports NaN/inf the same way:
+// the tensor the engine wrote and the calibration image.
+TEST(Calibrator, EngineExecutorNamesInfTensorAndImage) {
+#ifndef MPQ_HAVE_DNNL
+  GTEST_SKIP() << "built without the CPU backend";
+#endif
+  SmallModel m(3e38f);
+  auto v = gaussian(4 * 20, 16);
+  v[4 * 5 + 0] = 1e38f;  // dataset image 5: 3e38 + 1e38 = inf
+  TensorDataset ds({4}, v);
+  try {
+    mpq::Calibrator c(m.g,
+                      {.method = "minmax", .calib_images = 0, .batch_size = 8, .executor = "cpu"});
+    c.calibrate(ds);
+    FAIL() << "no error";
+  } catch (const Error& e) {
+    EXPECT_EQ(e.status().code, Code::kInvalidInput);
+    EXPECT_NE(e.status().message.find("inf"), std::string::npos) << e.status().message;
+    EXPECT_NE(e.status().message.find("calibration image 5 (dataset index 5)"), std::string::npos)
+        << e.status().message;
+    EXPECT_TRUE(m.g.find_value(e.status().key)) << e.status().key;
+  }
+  try {
+    mpq::Calibrator(m.g, {.executor = "gpu"});
+    FAIL() << "no error";
+  } catch (const Error& e) {
+    EXPECT_EQ(e.status().key, "executor");
+  }
 }
 
 }  // namespace

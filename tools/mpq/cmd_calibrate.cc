@@ -21,15 +21,13 @@ namespace mpq::cli {
 namespace {
 
 struct CalibrateArgs {
-  std::string model, config, method = "entropy", cache, output, executor = "reference";
+  std::string model, cache, output;
   data::DataSpec data;
-  double percentile = 99.99;
-  double entropy_floor = 99.99;
-  int64_t calib_images = 1000;
-  uint64_t seed = 0;
-  int batch = 32;
-  int threads = std::max(1, static_cast<int>(std::thread::hardware_concurrency()));
-  bool quiet = false;
+  CalibrateOptions options;  // mpq::Calibrator's (method, images, config_list, executor, ...)
+  CalibrateArgs() {
+    options.quiet = false;
+    options.threads = std::max(1, static_cast<int>(std::thread::hardware_concurrency()));
+  }
 };
 
 void warn(const std::string& w) {
@@ -37,47 +35,18 @@ void warn(const std::string& w) {
 }
 
 int run_calibrate(const CalibrateArgs& a) {
-  quant::CalibrationOptions o;
-  if (!quant::parse_calib_method(a.method, &o.method))
-    invalid_input(str("unknown calibration method '", a.method,
-                      "' (expected entropy, minmax, percentile or mse)"))
-        .key("--method")
-        .raise();
-  o.method_options.percentile = a.percentile;
-  o.method_options.entropy_floor_percentile = a.entropy_floor;
-  o.calib_images = a.calib_images;
-  o.seed = a.seed;
-  o.batch_size = a.batch;
-  o.threads = a.threads;
-  o.quiet = a.quiet;
-
   const auto t0 = std::chrono::steady_clock::now();
   std::unique_ptr<Graph> g = import_onnx(a.model);
   if (g->inputs().empty()) invalid_input("the model has no inputs").file(a.model).raise();
-
-  std::optional<quant::ResolvedConfig> cfg;
-  std::string config_hash;
-  if (!a.config.empty()) {
-    std::ifstream f(a.config, std::ios::binary);
-    if (!f) not_found("cannot open the config_list file").file(a.config).raise();
-    std::stringstream ss;
-    ss << f.rdbuf();
-    quant::ConfigList c = quant::ConfigList::parse_string(ss.str(), a.config);
-    for (const auto& w : c.warnings()) warn(w);
-    quant::Fnv1a64 h;
-    h.string(ss.str());
-    config_hash = h.hex();
-    cfg = c.resolve(*g);
-    for (const auto& w : cfg->warnings) warn(w);
-  }
-
+  std::vector<std::string> warnings;
+  std::unique_ptr<quant::Calibrator> calib = api::make_calibrator(*g, a.options, "--", &warnings);
+  for (const auto& w : warnings) warn(w);
   std::unique_ptr<data::Dataset> ds = data::open_dataset(a.data, g->inputs()[0]->shape);
-  quant::Calibrator calib(*g, o, std::move(cfg), a.config, config_hash);
-  calib.check_data(*ds);
+  calib->check_data(*ds);
 
   if (!a.cache.empty()) {
     const std::string mh = quant::model_hash(*g);
-    const std::string dh = quant::data_hash(*ds, calib.sample(*ds));
+    const std::string dh = quant::data_hash(*ds, calib->sample(*ds));
     std::string why;
     std::optional<quant::CalibrationTable> cached;
     if (!std::filesystem::exists(a.cache)) {
@@ -85,7 +54,7 @@ int run_calibrate(const CalibrateArgs& a) {
     } else {
       try {
         cached = quant::read_calibration_table(a.cache);
-        why = quant::cache_mismatch(*cached, mh, dh, calib.options_json(*ds));
+        why = quant::cache_mismatch(*cached, mh, dh, calib->options_json(*ds));
       } catch (const Error& e) {
         why = str("it cannot be read (", e.status().to_string(), ")");
       }
@@ -101,23 +70,23 @@ int run_calibrate(const CalibrateArgs& a) {
     std::cerr << "mpq: calibration cache " << a.cache << " not used: " << why << "; calibrating\n";
   }
 
-  std::unique_ptr<quant::BatchRunner> runner;
-  if (a.executor == "cpu") {
-    const Value& in = *g->inputs()[0];
-    runner = api::make_cpu_calibration_runner(*g, in.shape[0] > 0 ? in.shape[0] : a.batch, 0);
-  } else if (a.executor != "reference") {
-    invalid_input(str("unknown executor '", a.executor, "' (expected cpu or reference)"))
-        .key("--executor")
-        .raise();
-  }
-  quant::CalibrationTable t = calib.run(*ds, runner.get());  // null: the reference executor
-  for (const auto& w : calib.warnings()) warn(w);
+  // The engine's threads: OMP_NUM_THREADS / all cores (--threads is the histograms' count).
+  std::unique_ptr<quant::BatchRunner> runner =
+      api::make_calibration_runner(*g, calib->options().executor, a.options.batch_size, 0);
+  quant::CalibrationTable t = calib->run(*ds, runner.get());
+  for (const auto& w : calib->warnings()) warn(w);
   quant::write_calibration_table(t, a.output);
   if (!a.cache.empty() && a.cache != a.output) quant::write_calibration_table(t, a.cache);
   const double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-  std::printf("calibrated %zu tensors and %zu weights on %lld images of %s (%s) in %.2f s\n",
-              t.tensors.size(), t.weights.size(), static_cast<long long>(t.header.num_samples),
-              ds->describe().c_str(), t.header.method.c_str(), secs);
+  std::printf(
+      "calibrated %zu tensors and %zu weights on %lld images of %s (%s, %s executor) in %.2f s\n",
+      t.tensors.size(), t.weights.size(), static_cast<long long>(t.header.num_samples),
+      ds->describe().c_str(), t.header.method.c_str(), runner->name().c_str(), secs);
+  if (calib->unobserved_count())
+    std::printf(
+        "%zu values computed inside fused engine steps have no range of their own (an "
+        "int8 engine never quantizes them; --executor reference records them too)\n",
+        calib->unobserved_count());
   std::printf("wrote %s (%zu layers%s)\n", a.output.c_str(), t.layers.size(),
               a.cache.empty() || a.cache == a.output ? "" : str("; cache ", a.cache).c_str());
   return 0;
@@ -133,42 +102,41 @@ void register_calibrate(CLI::App& app, std::function<int()>& action) {
   auto a = std::make_shared<CalibrateArgs>();
   cmd->add_option("--model", a->model, "ONNX model (float)")->required();
   add_data_options(cmd, a->data)->required();
-  cmd->add_option("--config", a->config,
+  cmd->add_option("--config", a->options.config_list,
                   "NNI config_list (JSON) choosing the layers and bits; default: 8 bits for every "
                   "quantizable layer (Conv, Gemm, MatMul, Add)");
-  cmd->add_option("--method", a->method,
+  cmd->add_option("--method", a->options.method,
                   "Range method: entropy (KL, TensorRT's 128-level search), minmax, percentile, "
                   "mse")
       ->capture_default_str();
-  cmd->add_option("--percentile", a->percentile,
+  cmd->add_option("--percentile", a->options.percentile,
                   "For --method percentile: the percentile of |x| kept, in (0, 100]")
       ->capture_default_str();
-  cmd->add_option("--entropy-floor", a->entropy_floor,
+  cmd->add_option("--entropy-floor", a->options.entropy_floor,
                   "For --method entropy: never clip below this percentile of |x| (0 = TensorRT's "
                   "plain KL threshold)")
       ->capture_default_str();
-  cmd->add_option("--calib-images", a->calib_images,
+  cmd->add_option("--calib-images", a->options.calib_images,
                   "Images sampled (seeded) from the data; 0 = all")
       ->capture_default_str()
       ->check(CLI::NonNegativeNumber);
-  cmd->add_option("--seed", a->seed, "Sampling seed")->capture_default_str();
-  cmd->add_option("--batch", a->batch, "Images per executor run (part of the result)")
+  cmd->add_option("--seed", a->options.seed, "Sampling seed")->capture_default_str();
+  cmd->add_option("--batch", a->options.batch_size, "Images per executor run (part of the result)")
       ->capture_default_str()
       ->check(CLI::PositiveNumber);
-  cmd->add_option("--threads", a->threads,
+  cmd->add_option("--threads", a->options.threads,
                   "Histogram threads (default: all cores; the table does not depend on it)")
       ->capture_default_str()
       ->check(CLI::PositiveNumber);
   cmd->add_option("--cache", a->cache,
                   "Reuse this table when its model hash, data hash and options match (says so "
                   "either way); otherwise calibrate and write it");
-  cmd->add_option(
-         "--executor", a->executor,
-         "Float executor the calibration images run on: reference, or cpu (the fp32 engine "
-         "with every observed value as an output; today slower than reference because "
-         "those outputs stay unfused and are reordered)")
+  cmd->add_option("--executor", a->options.executor,
+                  "Float executor the images run on: auto (the CPU fp32 engine when built in), "
+                  "cpu (observes the tensors the engine materializes: those an int8 engine "
+                  "quantizes), or reference (every value of the graph, several times slower)")
       ->capture_default_str();
-  cmd->add_flag("--quiet", a->quiet, "No progress bar");
+  cmd->add_flag("--quiet", a->options.quiet, "No progress bar");
   cmd->add_option("-o,--output", a->output, "Calibration table to write (JSON)")->required();
   cmd->callback([&action, a] { action = [a] { return run_calibrate(*a); }; });
 }

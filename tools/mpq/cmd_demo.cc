@@ -5,8 +5,6 @@
 // latency_accuracy.svg. Stage lines and progress bars go to stderr, the table to stdout. Exit 0
 // when every row has numbers, 1 when some stage failed (the table says which and why), 2 for bad
 // options.
-#include <unistd.h>
-
 #include <cstdlib>
 #include <fstream>
 #include <iostream>
@@ -17,37 +15,10 @@
 #include "demo/pipeline.h"
 #include "demo/recipes.h"
 #include "demo/table.h"
+#include "wait_policy.h"
 
 namespace mpq::cli {
 namespace {
-
-// On a machine with more runnable threads than cores, libgomp's default (spinning while a thread
-// waits at a barrier) makes every parallel region cost a scheduler time slice: measured here at
-// load 13 on 2 cores, `mpq demo --quick` took 232 s with spinning and 40 s with
-// OMP_WAIT_POLICY=passive (fp32 latency 218 ms vs 29 ms). libgomp reads the variable when it is
-// loaded, so the demo runs itself again with it set — only when the user has not chosen a policy
-// and the machine is busy; the table header says so.
-bool machine_busy() {
-  std::ifstream f("/proc/loadavg");
-  double load1 = 0;
-  return (f >> load1) && load1 > static_cast<double>(std::thread::hardware_concurrency());
-}
-
-void rerun_with_passive_wait_if_busy() {
-  if (std::getenv("OMP_WAIT_POLICY") || std::getenv("MPQ_DEMO_SET_WAIT_POLICY") || !machine_busy())
-    return;
-  std::ifstream f("/proc/self/cmdline", std::ios::binary);
-  std::vector<std::string> args;
-  for (std::string a; std::getline(f, a, '\0');) args.push_back(a);
-  if (args.empty()) return;
-  std::vector<char*> argv;
-  for (auto& a : args) argv.push_back(a.data());
-  argv.push_back(nullptr);
-  setenv("OMP_WAIT_POLICY", "passive", 1);
-  setenv("MPQ_DEMO_SET_WAIT_POLICY", "1", 1);
-  execv("/proc/self/exe", argv.data());
-  unsetenv("OMP_WAIT_POLICY");  // exec failed: carry on as we are
-}
 
 void register_demo(CLI::App& app, std::function<int()>& action) {
   auto o = std::make_shared<demo::DemoOptions>();

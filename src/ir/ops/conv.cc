@@ -22,39 +22,9 @@ struct ConvGeom {
 // Validates X / W / B shapes (dims may be -1 = unknown) against the attributes.
 ConvGeom conv_geom(const Node& n, const Shape& x, const Shape& w, const Shape* b) {
   ConvGeom g;
-  const size_t r = x.size();
-  if (r == 5)
-    unsupported("3-D Conv is not supported; mpq handles 1-D and 2-D").node(n.name).raise();
-  if (r != 3 && r != 4)
-    invalid_input(str("input X must be N x C x [H x] W (rank 3 or 4), got ", shape_str(x)))
-        .node(n.name)
-        .raise();
-  if (w.size() != r)
-    invalid_input(
-        str("weights W must have rank ", r, " like X ", shape_str(x), ", got ", shape_str(w)))
-        .node(n.name)
-        .raise();
-  const size_t nsp = r - 2;
-  g.G = n.attrs.i("group", 1);
-  if (g.G < 1) invalid_input(str("group ", g.G, " must be >= 1")).node(n.name).key("group").raise();
-  std::vector<int64_t> kernel(w.begin() + 2, w.end());
-  if (n.attrs.has("kernel_shape")) {
-    const auto& ks = n.attrs.ints("kernel_shape");
-    if (ks.size() != nsp)
-      invalid_input(str("has ", ks.size(), " values for a ", nsp, "-D convolution"))
-          .node(n.name)
-          .key("kernel_shape")
-          .raise();
-    for (size_t i = 0; i < nsp; ++i) {
-      if (kernel[i] >= 0 && kernel[i] != ks[i])
-        invalid_input(
-            str("kernel_shape ", shape_str(ks), " does not match weights W ", shape_str(w)))
-            .node(n.name)
-            .key("kernel_shape")
-            .raise();
-      kernel[i] = ks[i];
-    }
-  }
+  const ConvKernel ck = conv_kernel(n, x, w);
+  const std::vector<int64_t>& kernel = ck.kernel;
+  g.G = ck.group;
   g.N = x[0], g.C = x[1], g.M = w[0], g.Cg = w[1];
   if (g.C >= 0 && g.Cg >= 0 && g.C != g.Cg * g.G)
     invalid_input(str("input X has ", g.C, " channels but weights W ", shape_str(w), " with group ",
@@ -248,22 +218,9 @@ std::vector<Tensor> conv_backward(const Node& n, const std::vector<Tensor>& in,
     }
   }
   std::vector<Tensor> grads{from_f32(GX, in[0].dtype()), from_f32(GW, in[1].dtype())};
-  if (in.size() > 2) {
-    Tensor GB;
-    if (has_b) {
-      GB = Tensor(DType::f32, in[2].shape());
-      float* gb = GB.data<float>();
-      for (int64_t b = 0; b < g.N; ++b)
-        for (int64_t m = 0; m < g.M; ++m) {
-          const float* row = gy + (b * g.M + m) * P;
-          double s = 0;
-          for (int64_t i = 0; i < P; ++i) s += row[i];
-          gb[m] += static_cast<float>(s);
-        }
-      GB = from_f32(GB, in[2].dtype());
-    }
-    grads.push_back(GB);
-  }
+  if (in.size() > 2)
+    grads.push_back(has_b ? channel_bias_grad(gy, g.N, g.M, P, in[2].shape(), in[2].dtype())
+                          : Tensor());
   return grads;
 }
 

@@ -38,34 +38,10 @@ std::vector<int64_t> ints_attr(const Node& n, const char* key, size_t size, int6
 
 DeconvGeom deconv_geom(const Node& n, const Shape& x, const Shape& w, const Shape* b) {
   DeconvGeom g;
-  const size_t r = x.size();
-  if (r == 5)
-    unsupported("3-D ConvTranspose is not supported; mpq handles 1-D and 2-D").node(n.name).raise();
-  if (r != 3 && r != 4)
-    invalid_input(str("input X must be N x C x [H x] W (rank 3 or 4), got ", shape_str(x)))
-        .node(n.name)
-        .raise();
-  if (w.size() != r)
-    invalid_input(
-        str("weights W must have rank ", r, " like X ", shape_str(x), ", got ", shape_str(w)))
-        .node(n.name)
-        .raise();
-  const size_t nsp = r - 2;
-  g.G = n.attrs.i("group", 1);
-  if (g.G < 1) invalid_input(str("group ", g.G, " must be >= 1")).node(n.name).key("group").raise();
-  std::vector<int64_t> kernel(w.begin() + 2, w.end());
-  if (n.attrs.has("kernel_shape")) {
-    const auto ks = ints_attr(n, "kernel_shape", nsp, 1, 1);
-    for (size_t i = 0; i < nsp; ++i) {
-      if (kernel[i] >= 0 && kernel[i] != ks[i])
-        invalid_input(
-            str("kernel_shape ", shape_str(ks), " does not match weights W ", shape_str(w)))
-            .node(n.name)
-            .key("kernel_shape")
-            .raise();
-      kernel[i] = ks[i];
-    }
-  }
+  const ConvKernel ck = conv_kernel(n, x, w);
+  const std::vector<int64_t>& kernel = ck.kernel;
+  const size_t nsp = kernel.size();
+  g.G = ck.group;
   g.N = x[0], g.C = x[1], g.Mg = w[1];
   if (g.C >= 0 && w[0] >= 0 && g.C != w[0])
     invalid_input(
@@ -218,22 +194,8 @@ std::vector<Tensor> deconv_backward(const Node& n, const std::vector<Tensor>& in
       }
     }
   std::vector<Tensor> grads{from_f32(GX, in[0].dtype()), from_f32(GW, in[1].dtype())};
-  if (in.size() > 2) {
-    Tensor GB;
-    if (has_b) {
-      GB = Tensor(DType::f32, bshape);
-      float* gb = GB.data<float>();
-      for (int64_t b = 0; b < g.N; ++b)
-        for (int64_t m = 0; m < g.M; ++m) {
-          const float* row = gy + (b * g.M + m) * OHW;
-          double s = 0;
-          for (int64_t i = 0; i < OHW; ++i) s += row[i];
-          gb[m] += static_cast<float>(s);
-        }
-      GB = from_f32(GB, in[2].dtype());
-    }
-    grads.push_back(GB);
-  }
+  if (in.size() > 2)
+    grads.push_back(has_b ? channel_bias_grad(gy, g.N, g.M, OHW, bshape, in[2].dtype()) : Tensor());
   return grads;
 }
 

@@ -34,6 +34,44 @@ std::vector<int64_t> ints_or(const Node& n, const char* key, size_t size, int64_
 
 }  // namespace
 
+ConvKernel conv_kernel(const Node& n, const Shape& x, const Shape& w) {
+  const size_t r = x.size();
+  if (r == 5)
+    unsupported(str("3-D ", n.op_name(), " is not supported; mpq handles 1-D and 2-D"))
+        .node(n.name)
+        .raise();
+  if (r != 3 && r != 4)
+    invalid_input(str("input X must be N x C x [H x] W (rank 3 or 4), got ", shape_str(x)))
+        .node(n.name)
+        .raise();
+  if (w.size() != r)
+    invalid_input(
+        str("weights W must have rank ", r, " like X ", shape_str(x), ", got ", shape_str(w)))
+        .node(n.name)
+        .raise();
+  ConvKernel c;
+  c.group = n.attrs.i("group", 1);
+  if (c.group < 1)
+    invalid_input(str("group ", c.group, " must be >= 1")).node(n.name).key("group").raise();
+  c.kernel.assign(w.begin() + 2, w.end());
+  if (!n.attrs.has("kernel_shape")) return c;
+  const auto& ks = n.attrs.ints("kernel_shape");
+  if (ks.size() != r - 2)
+    invalid_input(str("has ", ks.size(), " values for a ", r - 2, "-D convolution"))
+        .node(n.name)
+        .key("kernel_shape")
+        .raise();
+  for (size_t i = 0; i < ks.size(); ++i) {
+    if (ks[i] < 1 || (c.kernel[i] >= 0 && c.kernel[i] != ks[i]))
+      invalid_input(str("kernel_shape ", shape_str(ks), " does not match weights W ", shape_str(w)))
+          .node(n.name)
+          .key("kernel_shape")
+          .raise();
+    c.kernel[i] = ks[i];
+  }
+  return c;
+}
+
 std::vector<Axis> resolve_window(const Node& n, const std::vector<int64_t>& in,
                                  const std::vector<int64_t>& kernel, bool ceil_mode) {
   const size_t nsp = kernel.size();

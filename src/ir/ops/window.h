@@ -28,6 +28,15 @@ struct Axis {
 std::vector<Axis> resolve_window(const Node& n, const std::vector<int64_t>& in,
                                  const std::vector<int64_t>& kernel, bool ceil_mode);
 
+// What Conv and ConvTranspose check alike: X is rank 3 or 4 (3-D is kUnsupported), W has X's
+// rank, group >= 1, and kernel_shape (when given: one value >= 1 per spatial dim) agrees with
+// W's spatial dims, which may be unknown (-1). Returns the kernel size per spatial dim.
+struct ConvKernel {
+  int64_t group = 1;
+  std::vector<int64_t> kernel;
+};
+ConvKernel conv_kernel(const Node& n, const Shape& x, const Shape& w);
+
 // Spatial rank of a window op from its attributes / input types when they are known (0 if none
 // says), for unsupported_reason checks at import time.
 int window_spatial_rank(const Node& n, int data_input, int kernel_input);
