@@ -238,12 +238,9 @@ class ConvKernel : public Kernel, public WorkspaceUser {
     p.y = a.outputs[0];
     if (has_res_) p.ep.res = a.inputs[3];
     CudaContext& ctx = cuda_ctx(a);
-    if (p.ksplit > 1) {
-      char* ws = static_cast<char*>(ctx.workspace(
-          kSplitCounterBytes + static_cast<size_t>(p.ksplit) * p.M * p.OC * sizeof(float)));
-      p.counters = reinterpret_cast<int32_t*>(ws);
-      p.partial = reinterpret_cast<float*>(ws + kSplitCounterBytes);
-    }
+    if (p.ksplit > 1)
+      p.partial = static_cast<float*>(
+          ctx.workspace(static_cast<size_t>(p.ksplit) * p.M * p.OC * sizeof(float)));
     MPQ_CUDA_CHECK(conv_launch(cfg_, p, ctx.stream()));
   }
 
@@ -255,9 +252,7 @@ class ConvKernel : public Kernel, public WorkspaceUser {
   }
 
   size_t workspace_bytes() const override {
-    return p_.ksplit > 1 ? kSplitCounterBytes +
-                               static_cast<size_t>(p_.ksplit) * max_m_ * p_.OC * sizeof(float)
-                         : 0;
+    return p_.ksplit > 1 ? static_cast<size_t>(p_.ksplit) * max_m_ * p_.OC * sizeof(float) : 0;
   }
 
   std::string impl_name() const override {
@@ -301,7 +296,7 @@ class ConvKernel : public Kernel, public WorkspaceUser {
       const ConvConfig& cc = conv_configs()[c];
       const int64_t ctas = ceil_div(max_m_, cc.bm) * ceil_div(p_.OCg, cc.bn) * p_.groups;
       choices.push_back({c, 1, 0});
-      if (no_split || ctas >= 264) continue;  // (so the tile counters always suffice)
+      if (no_split || ctas >= 264) continue;
       for (int split : {2, 4, 8, 16}) {
         if (kt_total < 2 * split || ctas * split > 4 * 264) continue;
         const int per = static_cast<int>(ceil_div(kt_total, split));
@@ -331,11 +326,8 @@ class ConvKernel : public Kernel, public WorkspaceUser {
     }
     int max_split = 1;
     for (const Choice& ch : choices) max_split = std::max(max_split, ch.split);
-    if (max_split > 1) {  // counters (zero) then partial sums, as CudaContext::workspace
-      ws = DeviceBuffer(kSplitCounterBytes +
-                        static_cast<size_t>(max_split) * p.M * p.OC * sizeof(float));
-      MPQ_CUDA_CHECK(cudaMemset(ws.get(), 0, ws.bytes()));
-    }
+    if (max_split > 1)
+      ws = DeviceBuffer(static_cast<size_t>(max_split) * p.M * p.OC * sizeof(float));
     cudaEvent_t e0, e1;
     MPQ_CUDA_CHECK(cudaEventCreate(&e0));
     MPQ_CUDA_CHECK(cudaEventCreate(&e1));
@@ -343,10 +335,7 @@ class ConvKernel : public Kernel, public WorkspaceUser {
     Choice pick = choices[0];
     for (const Choice& ch : choices) {
       p.ksplit = ch.split, p.kt_per_split = ch.per;
-      p.counters = static_cast<int32_t*>(ws.get());
-      p.partial = ws.get()
-                      ? reinterpret_cast<float*>(static_cast<char*>(ws.get()) + kSplitCounterBytes)
-                      : nullptr;
+      p.partial = static_cast<float*>(ws.get());
       for (int i = 0; i < 2; ++i) MPQ_CUDA_CHECK(conv_launch(ch.cfg, p, nullptr));
       MPQ_CUDA_CHECK(cudaEventRecord(e0));
       constexpr int kReps = 5;

@@ -53,11 +53,10 @@ int conv_k_multiple(int kind) {
 
 cudaError_t conv_prepare(int cfg) {
   const Entry& e = entries().at(cfg);
-  return e.cfg.smem > 48 * 1024 ? e.attr(e.cfg.smem) : cudaSuccess;
+  return e.attr(e.cfg.smem);  // the opt-in for any size (a no-op below the 48 KB default)
 }
 
-// fp32 SIMT kernels' split-K: sums the partials of 4 channels of one pixel per thread and
-// applies the epilogue.
+// Sums the split-K partials of 4 channels of one pixel per thread and applies the epilogue.
 __global__ void splitk_reduce_kernel(const __grid_constant__ ConvParams p) {
   grid_dep_wait();
   const int per_row = (p.OC + 3) / 4;
@@ -70,8 +69,20 @@ __global__ void splitk_reduce_kernel(const __grid_constant__ ConvParams p) {
     const int64_t off = static_cast<int64_t>(m) * p.OC + oc,
                   plane = static_cast<int64_t>(p.M) * p.OC;
     float v[4] = {0.f, 0.f, 0.f, 0.f};
-    for (int s = 0; s < p.ksplit; ++s)
-      for (int j = 0; j < count; ++j) v[j] += p.partial[s * plane + off + j];
+    if (p.ep.int_acc) {  // s32 partials: exact sums, then the zero point in integers
+      const int32_t* part = reinterpret_cast<const int32_t*>(p.partial);
+      int32_t iv[4] = {0, 0, 0, 0};
+      for (int s = 0; s < p.ksplit; ++s)
+#pragma unroll
+        for (int j = 0; j < 4; ++j)
+          if (j < count) iv[j] += part[s * plane + off + j];
+#pragma unroll
+      for (int j = 0; j < 4; ++j)
+        v[j] = j < count ? static_cast<float>(iv[j] - __ldg(p.ep.zcomp + oc + j)) : 0.f;
+    } else {
+      for (int s = 0; s < p.ksplit; ++s)
+        for (int j = 0; j < count; ++j) v[j] += p.partial[s * plane + off + j];
+    }
     store_run(p.ep, p.y, off, oc, v, count);
   }
 }
@@ -82,7 +93,7 @@ cudaError_t conv_launch(int cfg, const ConvParams& p, cudaStream_t stream) {
                   static_cast<unsigned>(ceil_div(p.OCg, e.cfg.bn)),
                   static_cast<unsigned>(p.groups * p.ksplit));
   e.launch(p, grid, e.cfg.smem, stream);
-  if (p.ksplit > 1 && e.cfg.kind == kConvF32) {  // tensor-core kernels reduce in-kernel
+  if (p.ksplit > 1) {
     const int64_t items = static_cast<int64_t>(p.M) * ((p.OC + 3) / 4);
     const unsigned blocks = static_cast<unsigned>(std::min<int64_t>(ceil_div(items, 256), 1 << 20));
     (void)launch_pdl(splitk_reduce_kernel, dim3(blocks), dim3(256), 0, stream, p);

@@ -70,10 +70,6 @@ void add_tc(std::vector<Entry>& v) {
   v.push_back(tc_entry<128, 64, 2, 2, 4, Kind, kLoadVec16>());
   v.push_back(tc_entry<64, 64, 2, 2, 4, Kind, kLoadVec16>());
   v.push_back(tc_entry<64, 32, 2, 1, 4, Kind, kLoadVec16>());
-  // 8 warps per CTA (v8): twice the warps per SM at the same CTA count, for layers whose few
-  // CTAs leave the SMs latency-bound.
-  v.push_back(tc_entry<128, 64, 4, 2, 4, Kind, kLoadVec16>());
-  v.push_back(tc_entry<64, 64, 2, 4, 4, Kind, kLoadVec16>());
   v.push_back(tc_entry<64, 64, 2, 2, 4, Kind, kLoadVec4>());
   v.push_back(tc_entry<64, 32, 2, 1, 4, Kind, kLoadVec4>());
   v.push_back(tc_entry<128, 64, 2, 2, 3, Kind, kLoadGather>());

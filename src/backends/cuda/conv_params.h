@@ -110,20 +110,12 @@ struct ConvParams {
   const int32_t* ktab = nullptr;
   // Split-K: blockIdx.z = group * ksplit + split; split s covers k-tiles [s * kt_per_split, ...).
   // With ksplit > 1 the conv kernel writes raw sums to partial[split][M][OC] (s32 bit patterns
-  // for int8, float otherwise); the last CTA of each tile (tensor-core kernels) or splitk_reduce
-  // (fp32 SIMT kernels) adds them and applies the epilogue.
+  // for int8, float otherwise) and splitk_reduce adds them and applies the epilogue.
   int32_t ksplit = 1, kt_per_split = 0;
   float* partial = nullptr;
-  // Tensor-core kernels: one arrival counter per output tile (zero between launches).
-  int32_t* counters = nullptr;
   void* y = nullptr;
   Epilogue ep;
 };
-
-// Split-K workspace: the tile counters first (a fixed region, so that layers with larger
-// partial buffers never overwrite another layer's counters), then the partial sums.
-constexpr int64_t kSplitCounterBytes = 64 * 1024;
-constexpr int64_t kMaxSplitTiles = kSplitCounterBytes / 4;
 
 // Rounded-up division and multiple, usable on both sides.
 MPQ_HD inline constexpr int64_t ceil_div(int64_t a, int64_t b) {

@@ -91,9 +91,6 @@ void* CudaContext::workspace(size_t bytes) {
   if (ws_.bytes() < bytes) {
     MPQ_CUDA_CHECK(cudaStreamSynchronize(stream_));
     ws_ = DeviceBuffer(bytes);
-    // Zero: split-K convolutions keep per-tile counters at its start (conv_params.h).
-    MPQ_CUDA_CHECK(cudaMemsetAsync(ws_.get(), 0, bytes, stream_));
-    MPQ_CUDA_CHECK(cudaStreamSynchronize(stream_));
   }
   return ws_.get();
 }

@@ -328,15 +328,10 @@ __global__ void __launch_bounds__(kWarpsM* kWarpsN * 32)
   // their scales and biases are read once.
   static_assert(kThreads % (kBN / 4) == 0, "channel group must be fixed per thread");
   const int c = (tid % (kBN / 4)) * 4, n = n0 + c;
-  if (p.ksplit > 1) {
-    // Split-K: each split writes its raw sums to partial[split]; the CTA of this tile that
-    // finishes last (a counter per tile) adds them all and runs the epilogue, so no separate
-    // reduce kernel (one graph node less per split layer). The counters start at zero (the
-    // workspace is zeroed when allocated) and the last CTA resets its own.
-    const int64_t plane = static_cast<int64_t>(p.M) * p.OC;
+  if (p.ksplit > 1) {  // raw sums for splitk_reduce (s32 bit patterns for int8)
     if (n < p.OCg) {
       const int oc = g * p.OCg + n;
-      float* part = p.partial + static_cast<int64_t>(split) * plane;
+      float* part = p.partial + static_cast<int64_t>(split) * p.M * p.OC;
 #pragma unroll 1
       for (int r = tid / (kBN / 4); r < kBM; r += kThreads / (kBN / 4)) {
         const int m = m0 + r;
@@ -349,47 +344,6 @@ __global__ void __launch_bounds__(kWarpsM* kWarpsN * 32)
           const float vv[4] = {v.x, v.y, v.z, v.w};
           for (int i = 0; i < 4 && n + i < p.OCg; ++i) dst[i] = vv[i];
         }
-      }
-    }
-    __shared__ int s_last;
-    __threadfence();  // this CTA's partial sums are visible before it is counted
-    __syncthreads();
-    if (tid == 0) {
-      int* counter = p.counters + (g * gridDim.y + blockIdx.y) * gridDim.x + blockIdx.x;
-      s_last = atomicAdd(counter, 1) == p.ksplit - 1;
-      if (s_last) *counter = 0;  // every split has arrived: ready for the next launch
-    }
-    __syncthreads();
-    if (!s_last) return;
-    __threadfence();
-    if (n < p.OCg) {
-      const int oc = g * p.OCg + n, count = min(4, p.OCg - n);
-      float a[4], b[4];
-      int32_t zc[4] = {0, 0, 0, 0};
-#pragma unroll
-      for (int i = 0; i < 4; ++i) {
-        a[i] = i < count ? __ldg(p.ep.alpha + oc + i) : 0.f;
-        b[i] = i < count ? __ldg(p.ep.beta + oc + i) : 0.f;
-        if constexpr (kE == 1) zc[i] = i < count ? __ldg(p.ep.zcomp + oc + i) : 0;
-      }
-#pragma unroll 1
-      for (int r = tid / (kBN / 4); r < kBM; r += kThreads / (kBN / 4)) {
-        const int m = m0 + r;
-        if (m >= p.M) break;
-        const int64_t off = static_cast<int64_t>(m) * p.OC + oc;
-        float vv[4] = {0.f, 0.f, 0.f, 0.f};
-        if constexpr (kE == 1) {  // s32 sums: exact in any order
-          int32_t iv[4] = {0, 0, 0, 0};
-          for (int sp = 0; sp < p.ksplit; ++sp)
-            for (int i = 0; i < count; ++i)
-              iv[i] += __float_as_int(__ldcg(p.partial + sp * plane + off + i));
-#pragma unroll
-          for (int i = 0; i < 4; ++i) vv[i] = static_cast<float>(iv[i] - zc[i]);
-        } else {  // splits in order, as splitk_reduce adds them
-          for (int sp = 0; sp < p.ksplit; ++sp)
-            for (int i = 0; i < count; ++i) vv[i] += __ldcg(p.partial + sp * plane + off + i);
-        }
-        store4(p.ep, p.y, off, vv, a, b, count);
       }
     }
     return;
@@ -414,7 +368,10 @@ __global__ void __launch_bounds__(kWarpsM* kWarpsN * 32)
 #pragma unroll
         for (int i = 0; i < 4; ++i) vv[i] = static_cast<float>(__float_as_int(vv[i]) - zc[i]);
       }
-      store4(p.ep, p.y, static_cast<int64_t>(m) * p.OC + oc, vv, a, b, count);
+      if constexpr (kE == 1)  // int8: always Epilogue::int_acc
+        store4_int(p.ep, p.y, static_cast<int64_t>(m) * p.OC + oc, vv, a, b, count);
+      else
+        store4_float(p.ep, p.y, static_cast<int64_t>(m) * p.OC + oc, vv, a, b, count);
     }
   }
 }
