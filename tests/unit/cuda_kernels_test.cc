@@ -1,7 +1,7 @@
 // CUDA kernels against CPU oracles (skipped without a GPU):
-//   * int8 conv/gemm: every compiled tile configuration against an exact CPU emulation of the
-//     same arithmetic (per-channel weight quantization, s32 accumulation, fused epilogue,
-//     requantization): outputs within 1 LSB (float outputs within 1e-5 relative);
+//   * int8 conv/gemm: every compiled tile configuration (and a forced split-K) against the
+//     emulation of the CPU engine's arithmetic (int8_conv_emulation.h): the same bytes / float
+//     bits, and within 1 LSB of the real-valued result;
 //   * fp16 / fp32 conv/gemm against the reference forward of the float op;
 //   * pooling, conversion, element-wise ops against the reference backend.
 #ifdef MPQ_HAVE_CUDA
