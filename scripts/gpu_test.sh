@@ -11,7 +11,8 @@
 #                                carry: ["gpu_bundle"]) runs the CUDA tests, the engine benchmark
 #                                and the PyTorch peers (bench/peers/gpu_peers.py) in one go, logs
 #                                under $OUT (default ./gpu_out), and prints the table last.
-# STEPS (default "tests,bench,peers") picks what `run` does; MODELS (default
+# STEPS (default "tests,engine,bench,peers") picks what `run` does (engine: build a cuda engine
+# file with `mpq_gpu mpq build`, `mpq_gpu mpq inspect` it); MODELS (default
 # "mnist_naive,resnet18_cifar") which models; ITERS the timed samples.
 # Models and tables come from bench/work (bench/cuda/prepare.sh makes them).
 set -euo pipefail
@@ -21,7 +22,7 @@ ROOT=$PWD
 # session's main checkout, not this worktree: bundle with MPQ_BUNDLE_DIR=<main>/gpu_bundle (listed
 # in <main>/.git/info/exclude); the bundle holds a copy of this script and the bench scripts under
 # repo/, and run from there it finds the bundle one level up.
-if [ -x "$ROOT/../bin/mpq_gpu" ]; then
+if [ -e "$ROOT/../bin/mpq_gpu" ] || [ -e "$ROOT/../bin/mpq_gpu.gz" ]; then
   BUNDLE=$(cd "$ROOT/.." && pwd)
 else
   BUNDLE=${MPQ_BUNDLE_DIR:-$ROOT/gpu_bundle}
@@ -50,6 +51,9 @@ bundle() {
     done
   done
   mkdir -p "$BUNDLE"/repo/{scripts,bench/peers,bench/cuda}
+  # The device call carries at most 64 MiB with the checkout: compress the binary, the libraries
+  # and the models (run() unpacks them; data/ holds the dataset's own .gz files).
+  gzip -6 "$BUNDLE"/bin/* "$BUNDLE"/lib/* "$BUNDLE"/models/*.onnx
   cp scripts/gpu_test.sh "$BUNDLE/repo/scripts/"
   cp bench/peers/*.py "$BUNDLE/repo/bench/peers/"
   cp bench/cuda/table.py "$BUNDLE/repo/bench/cuda/"
@@ -60,19 +64,34 @@ bundle() {
 run() {
   OUT=${OUT:-$ROOT/gpu_out}
   mkdir -p "$OUT"
-  STEPS=${STEPS:-tests,bench,peers}
+  STEPS=${STEPS:-tests,engine,bench,peers}
   MODELS=${MODELS:-mnist_naive,resnet18_cifar}
   ITERS=${ITERS:-200}
+  find "$BUNDLE/bin" "$BUNDLE/lib" "$BUNDLE/models" -name '*.gz' -exec gunzip -f {} +
   export LD_LIBRARY_PATH=$BUNDLE/lib:${LD_LIBRARY_PATH:-}
   local bin=$BUNDLE/bin/mpq_gpu
   # At most 8 files come back from $OUT: tests.log bench.log bench.jsonl manifests.txt peers.json
-  # peers.log table.md.
+  # peers.log table.md inspect.txt.
   nvidia-smi --query-gpu=name,driver_version,clocks.sm,clocks.mem,temperature.gpu --format=csv | tee "$OUT/bench.log"
   ldd "$bin" | grep "not found" && { echo "gpu_test: missing libraries"; exit 1; }
   local status=0
   if [[ $STEPS == *tests* ]]; then
     "$bin" test --gtest_color=no >"$OUT/tests.log" 2>&1 || status=1
     grep -E "^\[  (PASSED|FAILED|SKIPPED) |^\[  FAILED|Failure|error|Expected|Which is|got " "$OUT/tests.log" | head -60 || true
+  fi
+  if [[ $STEPS == *engine* ]]; then
+    # A cuda engine file: `mpq build` saves it, `mpq inspect` loads it (the tile choices come from
+    # the file) and shows the CUDA kernel of every layer. `mpq_gpu mpq` is the mpq command line.
+    local m=resnet18_cifar
+    {
+      "$bin" mpq build --model "$BUNDLE/models/$m.onnx" --calib "$BUNDLE/models/${m}_calib.json" \
+        --default-precision int8 --backend cuda --batch 128 -o /tmp/$m.mpqe &&
+        "$bin" mpq inspect /tmp/$m.mpqe &&
+        "$bin" mpq inspect --json /tmp/$m.mpqe | grep -c '"kernel": "cuda\.' ||
+        echo "gpu_test: engine file step failed"
+    } >"$OUT/inspect.txt" 2>&1 || status=1
+    grep -q "engine file step failed" "$OUT/inspect.txt" && status=1
+    head -12 "$OUT/inspect.txt"
   fi
   if [[ $STEPS == *bench* || $STEPS == *peers* ]]; then
     mkdir -p /tmp/fm

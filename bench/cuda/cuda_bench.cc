@@ -20,6 +20,7 @@
 #include <map>
 
 #include "backends/reference/executor.h"
+#include "commands.h"
 #include "data/npy.h"
 #include "frontend/onnx/importer.h"
 #include "runtime/engine.h"
@@ -232,8 +233,9 @@ int main(int argc, char** argv) {
     return RUN_ALL_TESTS();
   }
 #endif
+  if (cmd == "mpq") return mpq::cli::run_main(argc - 1, argv + 1);  // the mpq command line
   if (cmd != "bench") {
-    std::cerr << "usage: mpq_gpu test [gtest flags] | mpq_gpu bench --help\n";
+    std::cerr << "usage: mpq_gpu test [gtest flags] | mpq_gpu bench --help | mpq_gpu mpq --help\n";
     return 2;
   }
   try {

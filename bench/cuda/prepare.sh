@@ -21,7 +21,9 @@ for m in mnist_naive resnet18_cifar; do
   [ -f $W/$m.onnx ] || /usr/bin/python3 bench/peers/train_torch.py --model $m --onnx $W/$m.onnx --json $W/train_$m.json
   [ -f $W/test_$tag.npy ] || /usr/bin/python3 bench/peers/fashion.py --shape $shape --images $W/test_$tag.npy --labels $W/test_labels.npy
   [ -f $W/${m}_calib.json ] || $GPU_BIN bench --model $W/$m.onnx --data $W/test_$tag.npy --calibrate-out $W/${m}_calib.json --calib-n 512
-  if [ -x "$CPU_MPQ" ] && [ ! -f $W/${m}_cpu_int8_top1.npy ]; then
+  # Remade whenever the CPU mpq is newer than the predictions: a top-1 file from an older CPU
+  # engine (other weight rounding, other algorithms) is no reference for the GPU's bytes.
+  if [ -x "$CPU_MPQ" ] && { [ ! -f $W/${m}_cpu_int8_top1.npy ] || [ "$CPU_MPQ" -nt $W/${m}_cpu_int8_top1.npy ]; }; then
     $CPU_MPQ build --model $W/$m.onnx --calib $W/${m}_calib.json --default-precision int8 \
       --backend cpu --batch 128 -o $W/${m}_cpu_int8.mpqe
     $CPU_MPQ run --engine $W/${m}_cpu_int8.mpqe --data $W/test_$tag.npy -o $W/${m}_cpu_int8_logits.npy

@@ -187,10 +187,11 @@ void register_cpu_kernels(KernelRegistry& r);
 const Backend& cpu_backend();
 #endif
 const Backend& reference_backend();
-#ifdef MPQ_HAVE_CUDA
+// Defined only in builds with MPQ_CUDA=ON (backend.cc, compiled with MPQ_HAVE_CUDA, calls them):
+// declared unconditionally so that no other file's compilation depends on the option and the
+// CUDA build shares the CPU build's compiler cache.
 void register_cuda_kernels(KernelRegistry& r);
 const Backend& cuda_backend();
-#endif
 
 // A per-batch cache for kernels that build batch-specific objects lazily (e.g. oneDNN primitives
 // for batch sizes other than the maximum). Thread-safe; entries live as long as the kernel.

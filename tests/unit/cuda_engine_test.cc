@@ -5,12 +5,15 @@
 #include <gtest/gtest.h>
 
 #include <cmath>
+#include <cstdio>
+#include <cstring>
 #include <random>
 
 #include "backends/cuda/cuda_util.h"
 #include "backends/reference/executor.h"
 #include "ir/op_def.h"
 #include "runtime/engine.h"
+#include "runtime/engine_file.h"
 
 namespace mpq {
 namespace {
@@ -143,6 +146,52 @@ TEST(CudaEngine, SmallResnetMatchesReference) {
     }
     EXPECT_GT(ctx.device_kernel_ms(batch, 5), 0.0);
   }
+}
+
+// A cuda engine saved to .mpqe and loaded back: same plan (kernels and their tile/split
+// choices, without timing them again) and the same output bits.
+TEST(CudaEngine, EngineFileRoundTripGivesIdenticalOutputs) {
+  const std::string why = cuda::device_unavailable_reason();
+  if (!why.empty()) GTEST_SKIP() << "CUDA tests skipped: " << why;
+  auto g = small_resnet();
+  const int64_t batch = 16;
+  const Tensor x = rnd({batch, 3, 12, 12}, -1.f, 1.f, 11);
+  const quant::CalibrationTable table = minmax_table(*g, x);
+  const std::string path = ::testing::TempDir() + "/cuda_roundtrip.mpqe";
+  for (Precision p : {Precision::kInt8, Precision::kFp16}) {
+    SCOPED_TRACE(precision_name(p));
+    plan::BuildOptions o;
+    o.backend = "cuda";
+    o.max_batch = batch;
+    o.default_precision = p;
+    auto built = runtime::Engine::build(*g, &table, o);
+    runtime::save_engine(*built, {}, path);
+    runtime::LoadedEngine le = runtime::load_engine(path);
+    ASSERT_EQ(le.engine->plan().options.backend, "cuda");
+    const auto& a = built->plan().steps;
+    const auto& b = le.engine->plan().steps;
+    ASSERT_EQ(a.size(), b.size());
+    int conv_steps = 0;
+    for (size_t i = 0; i < a.size(); ++i) {
+      EXPECT_EQ(a[i].backend, b[i].backend) << a[i].node->name;
+      EXPECT_EQ(a[i].variant, b[i].variant) << a[i].node->name;
+      if (a[i].variant.find('/') != std::string::npos) ++conv_steps;
+    }
+    EXPECT_EQ(conv_steps, 3) << "conv1, conv2 and fc record their tile configuration";
+    const auto& ma = built->manifest().layers;
+    const auto& mb = le.engine->manifest().layers;
+    ASSERT_EQ(ma.size(), mb.size());
+    for (size_t i = 0; i < ma.size(); ++i) {
+      EXPECT_EQ(ma[i].impl, mb[i].impl) << ma[i].name;
+      if (ma[i].op == "FusedConv" || ma[i].op == "Gemm")
+        EXPECT_EQ(mb[i].impl.rfind("cuda.igemm_", 0), 0u) << mb[i].impl;
+    }
+    runtime::ExecutionContext c1(built), c2(le.engine);
+    const Tensor y1 = c1.run({x})[0], y2 = c2.run({x})[0];
+    ASSERT_EQ(y1.nbytes(), y2.nbytes());
+    EXPECT_EQ(std::memcmp(y1.raw(), y2.raw(), y1.nbytes()), 0);
+  }
+  std::remove(path.c_str());
 }
 
 }  // namespace

@@ -1,7 +1,7 @@
 // CUDA kernels against CPU oracles (skipped without a GPU):
-//   * int8 conv/gemm: every compiled tile configuration against an exact CPU emulation of the
-//     same arithmetic (per-channel weight quantization, s32 accumulation, fused epilogue,
-//     requantization): outputs within 1 LSB (float outputs within 1e-5 relative);
+//   * int8 conv/gemm: every compiled tile configuration (and a forced split-K) against the
+//     emulation of the CPU engine's arithmetic (int8_conv_emulation.h): the same bytes / float
+//     bits, and within 1 LSB of the real-valued result;
 //   * fp16 / fp32 conv/gemm against the reference forward of the float op;
 //   * pooling, conversion, element-wise ops against the reference backend.
 #ifdef MPQ_HAVE_CUDA
@@ -13,37 +13,26 @@
 
 #include "backends/cuda/cuda_util.h"
 #include "backends/reference/convert.h"
+#include "int8_conv_emulation.h"
 #include "ir/op_def.h"
 #include "quant/quant_math.h"
 
 namespace mpq {
 namespace {
 
+using int8emu::const_spec;
+using int8emu::conv_graph;
+using int8emu::ConvCase;
+using int8emu::qp;
+using int8emu::random_floats;
+using int8emu::rng;
+using int8emu::spec;
+
 #define SKIP_WITHOUT_GPU()                                           \
   do {                                                               \
     const std::string why = cuda::device_unavailable_reason();       \
     if (!why.empty()) GTEST_SKIP() << "CUDA tests skipped: " << why; \
   } while (0)
-
-std::mt19937& rng() {
-  static std::mt19937 r(1234);
-  return r;
-}
-
-Tensor random_floats(const Shape& s, float lo, float hi) {
-  Tensor t(DType::f32, s);
-  std::uniform_real_distribution<float> d(lo, hi);
-  for (int64_t i = 0; i < t.numel(); ++i) t.data<float>()[i] = d(rng());
-  return t;
-}
-
-QuantParams qp(float scale, int zp, bool is_signed) {
-  QuantParams q;
-  q.scale = {scale};
-  q.zero_point = {zp};
-  q.is_signed = is_signed;
-  return q;
-}
 
 // Runs one registry kernel of the cuda backend on device copies of `inputs` (host tensors laid
 // out as the specs say); returns the outputs as host tensors of the specs' dtype and byte order.
@@ -96,179 +85,9 @@ std::vector<Tensor> run_kernel(const Node& n, Precision p, std::vector<TensorSpe
   return out;
 }
 
-TensorSpec spec(const std::string& name, DType dt, Shape shape, Layout l,
-                std::optional<QuantParams> q = std::nullopt) {
-  TensorSpec s;
-  s.name = name;
-  s.dtype = dt;
-  s.shape = std::move(shape);
-  s.layout = l;
-  s.batched = true;
-  s.quant = std::move(q);
-  return s;
-}
-
-TensorSpec const_spec(const Value* v) {
-  TensorSpec s;
-  s.name = v->name;
-  s.dtype = v->dtype;
-  s.shape = v->shape;
-  s.constant = *v->constant;
-  return s;
-}
-
-struct ConvCase {
-  int n, c, h, w, oc, k, stride, pad, dil, groups;
-  bool bias;
-  std::vector<std::string> ops;  // post-ops; "Add" uses a residual input
-  bool gemm = false;
-  bool trans_b = true;
-};
-
-// Graph with one FusedConv/FusedGemm node for `cc`; the weights are random constants.
-std::unique_ptr<Graph> conv_graph(const ConvCase& cc) {
-  auto g = std::make_unique<Graph>();
-  Value* x = cc.gemm ? g->add_input("x", DType::f32, {cc.n, cc.c})
-                     : g->add_input("x", DType::f32, {cc.n, cc.c, cc.h, cc.w});
-  const Shape ws = cc.gemm ? (cc.trans_b ? Shape{cc.oc, cc.c} : Shape{cc.c, cc.oc})
-                           : Shape{cc.oc, cc.c / cc.groups, cc.k, cc.k};
-  Value* w = g->add_constant("w", random_floats(ws, -0.5f, 0.5f));
-  Value* b = cc.bias ? g->add_constant("b", random_floats({cc.oc}, -1.f, 1.f)) : nullptr;
-  Attributes at;
-  if (!cc.gemm) {
-    at.set("kernel_shape", std::vector<int64_t>{cc.k, cc.k});
-    at.set("strides", std::vector<int64_t>{cc.stride, cc.stride});
-    at.set("pads", std::vector<int64_t>{cc.pad, cc.pad, cc.pad, cc.pad});
-    at.set("dilations", std::vector<int64_t>{cc.dil, cc.dil});
-    at.set("group", static_cast<int64_t>(cc.groups));
-  } else {
-    at.set("transB", static_cast<int64_t>(cc.trans_b ? 1 : 0));
-  }
-  std::vector<Value*> ins{x, w, b};
-  std::vector<float> params;
-  for (const auto& o : cc.ops) {
-    params.push_back(o == "Clip" ? 0.f : o == "LeakyRelu" ? 0.1f : 0.f);
-    params.push_back(o == "Clip" ? 6.f : 0.f);
-  }
-  if (!cc.ops.empty()) {
-    at.set("post_ops", cc.ops);
-    at.set("post_op_params", params);
-  }
-  const int oh = (cc.h + 2 * cc.pad - cc.dil * (cc.k - 1) - 1) / cc.stride + 1;
-  const int ow = (cc.w + 2 * cc.pad - cc.dil * (cc.k - 1) - 1) / cc.stride + 1;
-  for (const auto& o : cc.ops)
-    if (o == "Add")
-      ins.push_back(cc.gemm ? g->add_input("r", DType::f32, {cc.n, cc.oc})
-                            : g->add_input("r", DType::f32, {cc.n, cc.oc, oh, ow}));
-  Node* node =
-      g->add_node(find_op_def(cc.gemm ? "FusedGemm" : "FusedConv")->kind, "conv", ins, 1, at);
-  apply_attr_schema(*node);
-  g->add_output(node->outputs[0]);
-  infer_shapes(*g);
-  return g;
-}
-
-// NCHW logical index -> NHWC offset.
-int64_t nhwc(const Shape& s, int64_t n, int64_t c, int64_t h, int64_t w) {
-  return ((n * s[2] + h) * s[3] + w) * s[1] + c;
-}
-
-// The exact arithmetic of the int8 kernels on the CPU (output in NHWC / plain order, float).
-std::vector<float> emulate_int8(const ConvCase& cc, const Graph& g, const std::vector<uint8_t>& xq,
-                                const QuantParams& xqp, const std::vector<float>& resid) {
-  const Node& n = *g.nodes()[0];
-  const Tensor& wt = *n.inputs[1]->constant;
-  const Shape xs = n.inputs[0]->shape, ys = n.outputs[0]->shape;
-  const int64_t OC = cc.oc, G = cc.groups, Cg = cc.c / G, OCg = OC / G;
-  const int64_t K = cc.gemm ? cc.c : Cg * cc.k * cc.k;
-  const int64_t OH = cc.gemm ? 1 : ys[2], OW = cc.gemm ? 1 : ys[3];
-  std::vector<int32_t> wq(OC * K);
-  std::vector<float> ws(OC);
-  const quant::QRange r = quant::quant_range(8, quant::QuantDtype::kInt);
-  for (int64_t o = 0; o < OC; ++o) {
-    std::vector<float> row(K);
-    for (int64_t k = 0; k < K; ++k)
-      row[k] = cc.gemm ? (cc.trans_b ? wt.data<float>()[o * K + k] : wt.data<float>()[k * OC + o])
-                       : wt.data<float>()[o * K + k];
-    float amax = 0;
-    for (float v : row) amax = std::max(amax, std::fabs(v));
-    ws[o] = quant::compute_scale_zero_point(-amax, amax, 8, quant::QuantDtype::kInt, true).scale;
-    for (int64_t k = 0; k < K; ++k)
-      wq[o * K + k] = static_cast<int32_t>(quant::quantize_value(row[k], ws[o], 0, r));
-  }
-  const bool s8 = xqp.is_signed;
-  const int zx = xqp.zero_point[0];
-  auto xval = [&](int64_t off) {
-    return s8 ? static_cast<int32_t>(static_cast<int8_t>(xq[off])) : static_cast<int32_t>(xq[off]);
-  };
-  std::vector<float> bias(OC, 0.f);
-  if (cc.bias) bias = n.inputs[2]->constant->to_floats();
-  std::vector<float> out(cc.n * OH * OW * OC);
-  for (int64_t b = 0; b < cc.n; ++b)
-    for (int64_t oh = 0; oh < OH; ++oh)
-      for (int64_t ow = 0; ow < OW; ++ow)
-        for (int64_t o = 0; o < OC; ++o) {
-          const int64_t gi = o / OCg;
-          int64_t acc = 0;
-          if (cc.gemm) {
-            for (int64_t c = 0; c < cc.c; ++c)
-              acc += static_cast<int64_t>(xval(b * cc.c + c) - zx) * wq[o * K + c];
-          } else {
-            for (int64_t c = 0; c < Cg; ++c)
-              for (int64_t kh = 0; kh < cc.k; ++kh)
-                for (int64_t kw = 0; kw < cc.k; ++kw) {
-                  const int64_t ih = oh * cc.stride - cc.pad + kh * cc.dil,
-                                iw = ow * cc.stride - cc.pad + kw * cc.dil;
-                  if (ih < 0 || ih >= xs[2] || iw < 0 || iw >= xs[3]) continue;
-                  acc += static_cast<int64_t>(xval(nhwc(xs, b, gi * Cg + c, ih, iw)) - zx) *
-                         wq[o * K + (c * cc.k + kh) * cc.k + kw];
-                }
-          }
-          const int64_t m = (b * OH + oh) * OW + ow;
-          float v = xqp.scale[0] * ws[o] * static_cast<float>(acc) + bias[o];
-          for (const auto& op : cc.ops) {
-            if (op == "Relu") v = std::max(v, 0.f);
-            if (op == "Clip") v = std::min(std::max(v, 0.f), 6.f);
-            if (op == "LeakyRelu") v = v >= 0 ? v : 0.1f * v;
-            if (op == "Add") v += resid[m * OC + o];
-          }
-          out[m * OC + o] = v;
-        }
-  return out;
-}
-
 void check_int8_conv(const ConvCase& cc, bool x_signed, DType out_dt) {
-  auto g = conv_graph(cc);
-  const Node& n = *g->nodes()[0];
-  const Shape xs = n.inputs[0]->shape, ys = n.outputs[0]->shape;
-  const Layout lay = cc.gemm ? Layout::kPlain : Layout::kNHWC;
-  const QuantParams xq = x_signed ? qp(0.05f, 0, true) : qp(0.03f, 17, false);
-  const QuantParams yq = out_dt == DType::i8 ? qp(0.2f, -3, true) : qp(0.15f, 40, false);
-  const QuantParams rq = qp(0.1f, 9, false);
-  std::vector<TensorSpec> ins{spec("x", x_signed ? DType::i8 : DType::u8, xs, lay, xq),
-                              const_spec(n.inputs[1]),
-                              cc.bias ? const_spec(n.inputs[2]) : TensorSpec{}};
-  std::vector<Tensor> host{Tensor(ins[0].dtype, xs), Tensor(), Tensor()};
-  std::uniform_int_distribution<int> byte(0, 255);
-  std::vector<uint8_t> xb(shape_numel(xs));
-  for (auto& v : xb) v = static_cast<uint8_t>(byte(rng()));
-  std::memcpy(host[0].raw(), xb.data(), xb.size());
-  std::vector<float> resid;
-  const bool has_res = std::find(cc.ops.begin(), cc.ops.end(), "Add") != cc.ops.end();
-  if (has_res) {
-    ins.push_back(spec("r", DType::u8, ys, lay, rq));
-    Tensor rt(DType::u8, ys);
-    resid.resize(shape_numel(ys));
-    for (int64_t i = 0; i < rt.numel(); ++i) {
-      rt.data<uint8_t>()[i] = static_cast<uint8_t>(byte(rng()));
-      resid[i] = rq.scale[0] * (rt.data<uint8_t>()[i] - rq.zero_point[0]);
-    }
-    host.push_back(rt);
-  }
-  const bool q_out = out_dt == DType::u8 || out_dt == DType::i8;
-  std::vector<TensorSpec> outs{
-      spec("y", out_dt, ys, lay, q_out ? std::optional<QuantParams>(yq) : std::nullopt)};
-  const std::vector<float> want = emulate_int8(cc, *g, xb, xq, resid);
+  const int8emu::Int8ConvSetup s = int8emu::make_int8_setup(cc, x_signed, out_dt);
+  const Node& n = *s.g->nodes()[0];
   const int kind = x_signed ? cuda::kConvS8 : cuda::kConvU8;
   const int load = cuda::conv_load_mode(kind, cc.gemm ? cc.c : cc.c / cc.groups);
   ASSERT_FALSE(cuda::conv_candidates(kind, load).empty())
@@ -280,30 +99,10 @@ void check_int8_conv(const ConvCase& cc, bool x_signed, DType out_dt) {
       // A negative batch: the full batch with split-K forced (2 splits) where the layer allows.
       const char* split = batch < 0 ? "2" : "1";
       batch = batch < 0 ? -batch : batch;
-      auto got = run_kernel(n, Precision::kInt8, ins, outs, host, batch, name.c_str(), split);
+      auto got = run_kernel(n, Precision::kInt8, s.ins, s.outs, s.host, batch, name.c_str(), split);
       ASSERT_EQ(got.size(), 1u);
-      const int64_t count = got[0].numel();
-      int bad = 0;
-      float maxabs = 1e-6f;
-      for (int64_t i = 0; i < count; ++i) maxabs = std::max(maxabs, std::fabs(want[i]));
-      for (int64_t i = 0; i < count && bad < 5; ++i) {
-        if (q_out) {
-          const quant::QRange r = quant::quant_range(
-              8, out_dt == DType::i8 ? quant::QuantDtype::kInt : quant::QuantDtype::kUint);
-          const int64_t wq = quant::quantize_value(want[i], yq.scale[0], yq.zero_point[0], r);
-          const int64_t gq =
-              out_dt == DType::i8 ? got[0].data<int8_t>()[i] : got[0].data<uint8_t>()[i];
-          if (std::llabs(wq - gq) > 1)
-            ADD_FAILURE() << "element " << i << ": got " << gq << ", want " << wq, ++bad;
-        } else {
-          const float gv = out_dt == DType::f32 ? got[0].data<float>()[i]
-                                                : got[0].cast(DType::f32).data<float>()[i];
-          const float tol = (out_dt == DType::f32 ? 1e-5f : 2e-3f) * maxabs;
-          if (!(std::fabs(gv - want[i]) <= tol))
-            ADD_FAILURE() << "element " << i << ": got " << gv << ", want " << want[i], ++bad;
-        }
-      }
-      if (bad) return;
+      // Bit for bit what the CPU engine's oneDNN kernels compute (GPU/CPU top-1 agreement).
+      if (int8emu::compare_int8(s, got[0], true)) return;
     }
   }
 }

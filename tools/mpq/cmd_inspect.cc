@@ -30,20 +30,24 @@ std::string fit(const std::string& s, size_t w) {
   return s.size() < w ? s : s.substr(0, w - 2) + "~";
 }
 
+// Wide enough for the CUDA kernels' names with their tile configuration
+// ("cuda.igemm_u8_3x3_tc [tc_u8_128x64x64_w2x2_s4_splitk4]").
+constexpr size_t kKernelWidth = 54;
+
 void print_table(const plan::Manifest& m) {
   std::ostringstream os;
   auto col = [&](const std::string& s, size_t w) {
     os << std::left << std::setw(static_cast<int>(w)) << fit(s, w);
   };
-  col("layer", 30), col("op", 14), col("requested", 22), col("executed", 9), col("kernel", 36),
-      col("fused", 18);
+  col("layer", 30), col("op", 14), col("requested", 22), col("executed", 9),
+      col("kernel", kKernelWidth), col("fused", 18);
   os << "reason\n";
   for (const plan::LayerReport& r : m.layers) {
     col(r.module_path.empty() ? r.name : r.module_path, 30);
     col(r.op, 14);
     col(str(precision_name(r.requested), " (", r.source, ")"), 22);
     col(precision_name(r.executed), 9);
-    col(r.impl.empty() ? r.kernel : r.impl, 36);
+    col(r.impl.empty() ? r.kernel : r.impl, kKernelWidth);
     col(join(r.fused, ","), 18);
     os << r.reason << "\n";
   }

@@ -11,6 +11,8 @@ namespace mpq::cli {
 
 using Registrar = std::function<void(CLI::App& app, std::function<int()>& action)>;
 std::vector<Registrar>& commands();
+// Parses argv and runs the chosen subcommand; returns the process exit code.
+int run_main(int argc, char** argv);
 inline bool add_command(Registrar r) {
   commands().push_back(std::move(r));
   return true;
@@ -18,5 +20,4 @@ inline bool add_command(Registrar r) {
 
 }  // namespace mpq::cli
 
-#define MPQ_REGISTER_COMMAND(fn) \
-  static const bool mpq_registered_##fn = ::mpq::cli::add_command(fn)
+#define MPQ_REGISTER_COMMAND(fn) static const bool mpq_registered_##fn = ::mpq::cli::add_command(fn)

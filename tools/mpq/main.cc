@@ -1,30 +1,6 @@
-// mpq: the command line. Each subcommand lives in its own file and registers itself through
-// tools/mpq/commands.h; main only parses and maps errors to exit codes (2 bad input, 1 internal).
-#include <CLI/CLI.hpp>
-#include <iostream>
-
+// mpq: the command line (tools/mpq/cli_main.cc); mpq_gpu runs the same CLI as `mpq_gpu mpq ...`.
 #include "commands.h"
-#include "core/status.h"
 
 int main(int argc, char** argv) {
-  CLI::App app{"mpq: mixed-precision quantization with real speedup (CPU oneDNN / CUDA)"};
-  app.require_subcommand(1);
-  app.set_version_flag("--version", "mpq 0.1.0");
-  std::function<int()> action;
-  for (const auto& reg : mpq::cli::commands()) reg(app, action);
-  try {
-    app.parse(argc, argv);
-  } catch (const CLI::ParseError& e) {
-    int rc = app.exit(e);
-    return rc == 0 ? 0 : 2;
-  }
-  try {
-    return action ? action() : 0;
-  } catch (const mpq::Error& e) {
-    std::cerr << "mpq: error: " << e.status().to_string() << "\n";
-    return e.status().exit_code();
-  } catch (const std::exception& e) {
-    std::cerr << "mpq: internal error: " << e.what() << "\n";
-    return 1;
-  }
+  return mpq::cli::run_main(argc, argv);
 }

@@ -132,10 +132,15 @@ class ConvKernel : public Kernel, public WorkspaceUser {
     }
 
     std::vector<float> alpha(p.OC, 1.f), beta = bias;
+    std::vector<int32_t> zcomp;
     const size_t packed_elems = static_cast<size_t>(p.groups) * p.OCpad * p.Kpad;
+    const ElemDesc yd = elem_desc(y);
+    // int8: the output scale s_y is folded into alpha, as the CPU engine does (Epilogue::int_acc).
+    const float s_y = q && is_q(y.dtype) ? yd.scale : 1.f;
     if (q) {
       const ElemDesc xd = elem_desc(x);
       p.x_fill = xd.zp;
+      zcomp.assign(p.OC, 0);
       std::vector<int8_t> packed(packed_elems, 0);
       const quant::QRange r = quant::quant_range(8, quant::QuantDtype::kInt);
       for (int64_t oc = 0; oc < p.OC; ++oc) {
@@ -151,10 +156,18 @@ class ConvKernel : public Kernel, public WorkspaceUser {
           dst[k] = static_cast<int8_t>(quant::quantize_value(row[k], sz.scale, 0, r));
           wsum += dst[k];
         }
-        alpha[oc] = xd.scale * sz.scale;
-        beta[oc] = bias[oc] - alpha[oc] * static_cast<float>(xd.zp) * static_cast<float>(wsum);
+        // The CPU engine's expressions (backends/cpu/fused_common.cc), evaluated the same way.
+        alpha[oc] = xd.scale * sz.scale / s_y;
+        beta[oc] = bias[oc] / (xd.scale * sz.scale);
+        const int64_t zc = static_cast<int64_t>(xd.zp) * wsum;
+        if (zc != static_cast<int32_t>(zc))
+          unsupported("input zero point times the weight sum exceeds 32 bits").raise();
+        zcomp[oc] = static_cast<int32_t>(zc);
       }
       w_ = DeviceBuffer(packed.data(), packed.size());
+      zcomp_ = DeviceBuffer(zcomp.data(), zcomp.size() * sizeof(int32_t));
+      p.ep.int_acc = 1;
+      p.ep.zcomp = static_cast<const int32_t*>(zcomp_.get());
     } else {
       std::vector<float> packed(packed_elems, 0.f);
       for (int64_t oc = 0; oc < p.OC; ++oc) {
@@ -195,6 +208,8 @@ class ConvKernel : public Kernel, public WorkspaceUser {
     for (size_t i = 0; i < ops.size(); ++i) {
       p.ep.ops[i] = post_op_code(ops[i]);
       p.ep.op_a[i] = opp[2 * i], p.ep.op_b[i] = opp[2 * i + 1];
+      if (p.ep.ops[i] == kOpClip && q)  // values are in output units (CPU: make_post_ops)
+        p.ep.op_a[i] = opp[2 * i] / s_y, p.ep.op_b[i] = opp[2 * i + 1] / s_y;
       if (p.ep.ops[i] == kOpAdd) {
         if (s.inputs.size() < 4 || !s.inputs[3])
           invalid_input("fused Add without a residual").raise();
@@ -203,12 +218,12 @@ class ConvKernel : public Kernel, public WorkspaceUser {
           unsupported(str("residual ", r.str(), " does not match the output ", y.str())).raise();
         const ElemDesc rd = elem_desc(r);
         p.ep.res_dt = rd.dt, p.ep.res_scale = rd.scale, p.ep.res_zp = rd.zp;
+        if (q && is_q(r.dtype)) p.ep.res_scale = rd.scale / s_y;  // CPU: the sum post-op's scale
         has_res_ = true;
       }
     }
     if (g.conv && y.layout != Layout::kNHWC)
       unsupported("conv output must be NHWC: " + y.str()).raise();
-    const ElemDesc yd = elem_desc(y);
     p.ep.out_dt = yd.dt, p.ep.out_scale = yd.scale, p.ep.out_zp = yd.zp;
     set_fast_epilogue(p.ep);
 
@@ -227,6 +242,13 @@ class ConvKernel : public Kernel, public WorkspaceUser {
       p.partial = static_cast<float*>(
           ctx.workspace(static_cast<size_t>(p.ksplit) * p.M * p.OC * sizeof(float)));
     MPQ_CUDA_CHECK(conv_launch(cfg_, p, ctx.stream()));
+  }
+
+  // "<tile configuration>/<splits>/<k-tiles per split>": a loaded engine file runs the same
+  // launch without timing the candidates again (and so gives the same bits: split-K changes the
+  // order of float sums).
+  std::string variant() const override {
+    return str(conv_configs().at(cfg_).name, "/", p_.ksplit, "/", p_.kt_per_split);
   }
 
   size_t workspace_bytes() const override {
@@ -264,6 +286,7 @@ class ConvKernel : public Kernel, public WorkspaceUser {
     }
     max_m_ = static_cast<int64_t>(s.max_batch) * p_.OH * p_.OW;
     const int kt_total = p_.Kpad / conv_k_multiple(kind_);  // the multiple is one k-tile
+    if (!s.variant.empty() && use_variant(s.variant, cands, kt_total)) return;
     struct Choice {
       int cfg, split, per;
     };
@@ -331,6 +354,25 @@ class ConvKernel : public Kernel, public WorkspaceUser {
     best_ms_ = best / 5;
   }
 
+  // Applies a variant() string recorded earlier if it names a compiled candidate and a split
+  // that covers this layer's k-tiles; false (time the candidates) otherwise, e.g. for an engine
+  // file written by a build with other tile configurations.
+  bool use_variant(const std::string& v, const std::vector<int>& cands, int kt_total) {
+    const size_t a = v.find('/'), b = a == std::string::npos ? a : v.find('/', a + 1);
+    if (b == std::string::npos) return false;
+    const std::string name = v.substr(0, a);
+    const int split = std::atoi(v.substr(a + 1, b - a - 1).c_str());
+    const int per = std::atoi(v.substr(b + 1).c_str());
+    auto it = std::find_if(cands.begin(), cands.end(),
+                           [&](int c) { return conv_configs()[c].name == name; });
+    if (it == cands.end() || split < 1 || split > 64) return false;
+    if (split > 1 && (per < 1 || ceil_div(kt_total, per) != split)) return false;
+    cfg_ = *it;
+    p_.ksplit = split;
+    p_.kt_per_split = split > 1 ? per : 0;
+    return true;
+  }
+
   ConvParams p_;
   int kind_ = kConvF32;
   int vec_ = 0;
@@ -338,7 +380,7 @@ class ConvKernel : public Kernel, public WorkspaceUser {
   int cfg_ = 0;
   float best_ms_ = 0.f;
   int64_t max_m_ = 0;
-  DeviceBuffer w_, alpha_, beta_, ktab_;
+  DeviceBuffer w_, alpha_, beta_, ktab_, zcomp_;
 };
 
 std::string conv_supports(const Node& n, Precision) {

@@ -3,107 +3,19 @@
 #include <algorithm>
 #include <mutex>
 
-#include "backends/cuda/igemm_f32.cuh"
-#include "backends/cuda/igemm_tc.cuh"
-#include "backends/cuda/launch.h"
-#include "backends/cuda/pdl.cuh"
+#include "backends/cuda/conv_entries.cuh"
 
 namespace mpq::cuda {
 
 namespace {
 
-using LaunchFn = void (*)(const ConvParams&, dim3, int, cudaStream_t);
-using AttrFn = cudaError_t (*)(int);
-
-struct Entry {
-  ConvConfig cfg;
-  LaunchFn launch;
-  AttrFn attr;
-};
-
-template <int BM, int BN, int WMs, int WNs, int S, int Kind, int Vec>
-void launch_tc(const ConvParams& p, dim3 grid, int smem, cudaStream_t s) {
-  (void)launch_pdl(igemm_tc_kernel<BM, BN, WMs, WNs, S, Kind, Vec>, dim3(grid),
-                   dim3(WMs * WNs * 32), smem, s, p);
-}
-template <int BM, int BN, int WMs, int WNs, int S, int Kind, int Vec>
-cudaError_t attr_tc(int smem) {
-  return cudaFuncSetAttribute(igemm_tc_kernel<BM, BN, WMs, WNs, S, Kind, Vec>,
-                              cudaFuncAttributeMaxDynamicSharedMemorySize, smem);
-}
-template <int BM, int BN, int Vec>
-void launch_f32(const ConvParams& p, dim3 grid, int, cudaStream_t s) {
-  (void)launch_pdl(igemm_f32_kernel<BM, BN, Vec>, dim3(grid), dim3(BM * 2), 0, s, p);
-}
-cudaError_t attr_none(int) {
-  return cudaSuccess;
-}
-
-const char* kind_name(int k) {
-  return k == kConvS8 ? "s8" : k == kConvU8 ? "u8" : k == kConvF16 ? "f16" : "f32";
-}
-
-template <int BM, int BN, int WMs, int WNs, int S, int Kind, int Vec>
-Entry tc_entry() {
-  Entry e;
-  e.cfg.kind = Kind;
-  e.cfg.vec = Vec;
-  e.cfg.bm = BM;
-  e.cfg.bn = BN;
-  e.cfg.threads = WMs * WNs * 32;
-  e.cfg.smem = tc_smem_bytes(BM, BN, S);
-  e.cfg.name = std::string("tc_") + kind_name(Kind) + "_" + std::to_string(BM) + "x" +
-               std::to_string(BN) + "x" + std::to_string(64 / (Kind == kMmaF16 ? 2 : 1)) + "_w" +
-               std::to_string(WMs) + "x" + std::to_string(WNs) + "_s" + std::to_string(S) +
-               (Vec == kLoadVec16  ? ""
-                : Vec == kLoadVec4 ? "_vec4"
-                                   : "_gather");
-  e.launch = launch_tc<BM, BN, WMs, WNs, S, Kind, Vec>;
-  e.attr = attr_tc<BM, BN, WMs, WNs, S, Kind, Vec>;
-  return e;
-}
-
-template <int Kind>
-void add_tc(std::vector<Entry>& v) {
-  v.push_back(tc_entry<128, 128, 2, 2, 4, Kind, kLoadVec16>());
-  v.push_back(tc_entry<128, 64, 2, 2, 4, Kind, kLoadVec16>());
-  v.push_back(tc_entry<64, 64, 2, 2, 4, Kind, kLoadVec16>());
-  v.push_back(tc_entry<64, 32, 2, 1, 4, Kind, kLoadVec16>());
-  v.push_back(tc_entry<64, 64, 2, 2, 4, Kind, kLoadVec4>());
-  v.push_back(tc_entry<64, 32, 2, 1, 4, Kind, kLoadVec4>());
-  v.push_back(tc_entry<128, 64, 2, 2, 3, Kind, kLoadGather>());
-  v.push_back(tc_entry<64, 32, 2, 1, 3, Kind, kLoadGather>());
-}
-
-template <int BM, int BN, int Vec>
-Entry f32_entry() {
-  Entry e;
-  e.cfg.kind = kConvF32;
-  e.cfg.vec = Vec;
-  e.cfg.bm = BM;
-  e.cfg.bn = BN;
-  e.cfg.threads = BM * 2;
-  e.cfg.smem = 0;
-  e.cfg.name = std::string("simt_f32_") + std::to_string(BM) + "x" + std::to_string(BN) + "x8" +
-               (Vec ? "" : "_gather");
-  e.launch = launch_f32<BM, BN, Vec>;
-  e.attr = attr_none;
-  return e;
-}
-
 const std::vector<Entry>& entries() {
   static const std::vector<Entry> v = [] {
     std::vector<Entry> r;
-    add_tc<kMmaS8>(r);
-    add_tc<kMmaU8>(r);
-    add_tc<kMmaF16>(r);
-    r.push_back(f32_entry<128, 128, kLoadVec16>());
-    r.push_back(f32_entry<128, 64, kLoadVec16>());
-    r.push_back(f32_entry<64, 64, kLoadVec16>());
-    r.push_back(f32_entry<32, 64, kLoadVec16>());
-    r.push_back(f32_entry<32, 128, kLoadVec16>());
-    r.push_back(f32_entry<128, 64, kLoadGather>());
-    r.push_back(f32_entry<64, 64, kLoadGather>());
+    add_entries_s8(r);
+    add_entries_u8(r);
+    add_entries_f16(r);
+    add_entries_f32(r);
     return r;
   }();
   return v;
@@ -141,24 +53,53 @@ int conv_k_multiple(int kind) {
 
 cudaError_t conv_prepare(int cfg) {
   const Entry& e = entries().at(cfg);
-  return e.cfg.smem > 48 * 1024 ? e.attr(e.cfg.smem) : cudaSuccess;
+  return e.attr(e.cfg.smem);  // the opt-in for any size (a no-op below the 48 KB default)
 }
 
 // Sums the split-K partials of 4 channels of one pixel per thread and applies the epilogue.
 __global__ void splitk_reduce_kernel(const __grid_constant__ ConvParams p) {
   grid_dep_wait();
+  // 32-bit index math (the host checks M * OC < 2^31; a 64-bit division costs ~70 instructions)
+  // and one 16-byte load per split for 4 channels when OC % 4 == 0 (v10: the scalar loads left
+  // these kernels at ~1/3 of the L2 bandwidth).
   const int per_row = (p.OC + 3) / 4;
-  const int64_t total = static_cast<int64_t>(p.M) * per_row;
-  for (int64_t i = blockIdx.x * static_cast<int64_t>(blockDim.x) + threadIdx.x; i < total;
-       i += static_cast<int64_t>(gridDim.x) * blockDim.x) {
-    const int m = static_cast<int>(i / per_row),
-              oc = static_cast<int>(i - static_cast<int64_t>(m) * per_row) * 4;
+  const int total = p.M * per_row;
+  const int64_t plane = static_cast<int64_t>(p.M) * p.OC;
+  const bool vec = (p.OC & 3) == 0;
+  for (int i = blockIdx.x * blockDim.x + threadIdx.x; i < total; i += gridDim.x * blockDim.x) {
+    const int m = i / per_row, oc = (i - m * per_row) * 4;
     const int count = min(4, p.OC - oc);
-    const int64_t off = static_cast<int64_t>(m) * p.OC + oc,
-                  plane = static_cast<int64_t>(p.M) * p.OC;
+    const int64_t off = static_cast<int64_t>(m) * p.OC + oc;
     float v[4] = {0.f, 0.f, 0.f, 0.f};
-    for (int s = 0; s < p.ksplit; ++s)
-      for (int j = 0; j < count; ++j) v[j] += p.partial[s * plane + off + j];
+    if (p.ep.int_acc) {  // s32 partials: exact sums, then the zero point in integers
+      const int32_t* part = reinterpret_cast<const int32_t*>(p.partial) + off;
+      int32_t iv[4] = {0, 0, 0, 0};
+      for (int s = 0; s < p.ksplit; ++s) {
+        if (vec) {
+          const int4 q = *reinterpret_cast<const int4*>(part + s * plane);
+          iv[0] += q.x, iv[1] += q.y, iv[2] += q.z, iv[3] += q.w;
+        } else {
+#pragma unroll
+          for (int j = 0; j < 4; ++j)
+            if (j < count) iv[j] += part[s * plane + j];
+        }
+      }
+#pragma unroll
+      for (int j = 0; j < 4; ++j)
+        v[j] = j < count ? static_cast<float>(iv[j] - __ldg(p.ep.zcomp + oc + j)) : 0.f;
+    } else {  // float partials, added in split order
+      const float* part = p.partial + off;
+      for (int s = 0; s < p.ksplit; ++s) {
+        if (vec) {
+          const float4 q = *reinterpret_cast<const float4*>(part + s * plane);
+          v[0] += q.x, v[1] += q.y, v[2] += q.z, v[3] += q.w;
+        } else {
+#pragma unroll
+          for (int j = 0; j < 4; ++j)
+            if (j < count) v[j] += part[s * plane + j];
+        }
+      }
+    }
     store_run(p.ep, p.y, off, oc, v, count);
   }
 }

@@ -6,9 +6,9 @@
 //   ordered (kh, kw, c) so that one tap's channels are contiguous in memory (16-byte loads).
 //   A[m, k] = x[n, oh*SH - PH + kh*DH, ow*SW - PW + kw*DW, g*Cg + c]   (padding: the zero point)
 //   B[k, n] = packed weights, [groups][OCg_pad][Kpad], k contiguous (zero padded)
-// Epilogue per element: v = alpha[oc] * acc + beta[oc], then the post-op chain (Relu, Clip,
-// LeakyRelu, Add of the residual), then the store in the output dtype (requantized with round half
-// to even and saturation for u8/s8).
+// Epilogue per element (float kernels): v = alpha[oc] * acc + beta[oc], then the post-op chain
+// (Relu, Clip, LeakyRelu, Add of the residual), then the store in the output dtype; int8 kernels:
+// see Epilogue::int_acc.
 #pragma once
 
 #include <cstdint>
@@ -50,6 +50,18 @@ struct Epilogue {
   int32_t has_res = 0;
   float lo1 = -3.0e38f, hi1 = 3.0e38f, lo2 = -3.0e38f, hi2 = 3.0e38f;
   float out_inv_scale = 1.f;
+  // int8 kernels (int_acc = 1) compute what oneDNN 2.x computes for the CPU engine, operation for
+  // operation in fp32, so that both engines give the same bytes (bench/cuda_notes.md, v6):
+  //   v = (float(acc - zcomp[oc]) + beta[oc]) * alpha[oc]   in output units: alpha = s_x s_w / s_y,
+  //                                                          beta = bias / (s_x s_w)
+  //   Add of an int8 residual into an int8 output: v = fma(r - res_zp, res_scale, v),
+  //   res_scale = s_r / s_y; other residuals are dequantized first and added: v + s_r (r - res_zp)
+  //   Relu/Clip/LeakyRelu on v (Clip bounds in output units), then for u8/s8 outputs
+  //   q = round_half_even(saturate(v + out_zp)).
+  // acc is the exact s32 sum over the zero-point-padded input; zcomp[oc] = z_x * sum_k w_q[oc, k]
+  // removes the zero point in integers (the float epilogue's beta cannot do that exactly).
+  int32_t int_acc = 0;
+  const int32_t* zcomp = nullptr;  // [OC] (device), int_acc only
 };
 
 // Fills the fast form of e's post-op chain if it is Relu/Clip, then at most one Add, then
@@ -97,8 +109,8 @@ struct ConvParams {
   // integer division (device memory, read through the read-only cache).
   const int32_t* ktab = nullptr;
   // Split-K: blockIdx.z = group * ksplit + split; split s covers k-tiles [s * kt_per_split, ...).
-  // With ksplit > 1 the conv kernel writes raw float sums to partial[split][M][OC] and
-  // splitk_reduce applies the epilogue.
+  // With ksplit > 1 the conv kernel writes raw sums to partial[split][M][OC] (s32 bit patterns
+  // for int8, float otherwise) and splitk_reduce adds them and applies the epilogue.
   int32_t ksplit = 1, kt_per_split = 0;
   float* partial = nullptr;
   void* y = nullptr;

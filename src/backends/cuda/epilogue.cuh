@@ -78,10 +78,97 @@ __device__ __forceinline__ float finish_value(const Epilogue& e, float acc, int 
   return apply_post_ops(e, fmaf(e.alpha[oc], acc, e.beta[oc]), off);
 }
 
-// `count` (1..4) consecutive output channels at off.. from accumulators v[] with their scales
-// a[] and biases b[] (already read by the caller).
-__device__ __forceinline__ void store4(const Epilogue& e, void* y, int64_t off, const float* v,
-                                       const float* a, const float* b, int count) {
+// The int8 kernels' epilogue (Epilogue::int_acc): oneDNN 2.x's operation order, with explicit
+// _rn intrinsics so that nvcc contracts nothing into an FMA that oneDNN does not have. v[] holds
+// float(acc - zcomp), a[] the output scales, b[] the biases in accumulator units.
+// oneDNN's sum post-op: one FMA with the sum scale when the residual is int8 in the output's byte
+// size; otherwise the residual was dequantized by a reorder first (rv: r - z_r for int8
+// residuals, exact; the value for float ones).
+__device__ __forceinline__ float int_add_residual(const Epilogue& e, float t, float rv) {
+  const bool res_q = e.res_dt == kDtU8 || e.res_dt == kDtS8;
+  const bool out_q = e.out_dt == kDtU8 || e.out_dt == kDtS8;
+  return !res_q  ? __fadd_rn(t, rv)
+         : out_q ? __fmaf_rn(rv, e.res_scale, t)
+                 : __fadd_rn(t, __fmul_rn(rv, e.res_scale));
+}
+
+__device__ __forceinline__ void store4_int(const Epilogue& e, void* y, int64_t off, const float* v,
+                                           const float* a, const float* b, int count) {
+  const bool vec = count == 4 && (off & 3) == 0;
+  const bool res_q = e.res_dt == kDtU8 || e.res_dt == kDtS8;
+  const bool out_q = e.out_dt == kDtU8 || e.out_dt == kDtS8;
+  float rv[4] = {0.f, 0.f, 0.f, 0.f};
+  if (e.res) {
+    if (res_q && vec) {
+      const uint32_t u =
+          __ldg(reinterpret_cast<const uint32_t*>(static_cast<const uint8_t*>(e.res) + off));
+#pragma unroll
+      for (int i = 0; i < 4; ++i) {
+        const int q = e.res_dt == kDtU8
+                          ? static_cast<int>((u >> (8 * i)) & 0xff)
+                          : static_cast<int>(static_cast<int8_t>((u >> (8 * i)) & 0xff));
+        rv[i] = __fsub_rn(static_cast<float>(q), static_cast<float>(e.res_zp));
+      }
+    } else {
+#pragma unroll
+      for (int i = 0; i < 4; ++i) {
+        if (i >= count) break;
+        const float r = load_as_float(e.res, e.res_dt, off + i, 1.f, 0);
+        rv[i] = res_q ? __fsub_rn(r, static_cast<float>(e.res_zp)) : r;
+      }
+    }
+  }
+  float r[4];
+  if (e.fast) {  // clamp, (+ residual), clamp: the common chains without the post-op loop
+#pragma unroll
+    for (int i = 0; i < 4; ++i) {
+      float t = fminf(fmaxf(__fmul_rn(__fadd_rn(v[i], b[i]), a[i]), e.lo1), e.hi1);
+      if (e.has_res) t = int_add_residual(e, t, rv[i]);
+      r[i] = fminf(fmaxf(t, e.lo2), e.hi2);
+    }
+  } else {
+#pragma unroll
+    for (int i = 0; i < 4; ++i) {
+      float t = __fmul_rn(__fadd_rn(v[i], b[i]), a[i]);
+      for (int k = 0; k < e.nops; ++k) {
+        const int op = e.ops[k];
+        if (op == kOpRelu) t = fmaxf(t, 0.f);
+        if (op == kOpClip) t = fminf(fmaxf(t, e.op_a[k]), e.op_b[k]);
+        if (op == kOpLeaky) t = t > 0.f ? t : __fmul_rn(t, e.op_a[k]);
+        if (op == kOpAdd) t = int_add_residual(e, t, rv[i]);
+      }
+      r[i] = t;
+    }
+  }
+  if (out_q) {
+    const float lo = e.out_dt == kDtS8 ? -128.f : 0.f, hi = e.out_dt == kDtS8 ? 127.f : 255.f;
+    const float zy = static_cast<float>(e.out_zp);
+    uint32_t u = 0;
+#pragma unroll
+    for (int i = 0; i < 4; ++i) {
+      const float t = fminf(fmaxf(__fadd_rn(r[i], zy), lo), hi);
+      u |= (static_cast<uint32_t>(__float2int_rn(t)) & 0xffu) << (8 * i);
+    }
+    if (vec) {
+      *reinterpret_cast<uint32_t*>(static_cast<uint8_t*>(y) + off) = u;
+    } else {
+      for (int i = 0; i < count; ++i)
+        static_cast<uint8_t*>(y)[off + i] = static_cast<uint8_t>((u >> (8 * i)) & 0xffu);
+    }
+    return;
+  }
+  if (vec && e.out_dt == kDtF32) {
+    *reinterpret_cast<float4*>(static_cast<float*>(y) + off) = make_float4(r[0], r[1], r[2], r[3]);
+    return;
+  }
+  for (int i = 0; i < count; ++i) store_from_float(y, e.out_dt, off + i, r[i], 1.f, 0);
+}
+
+// The float kernels' epilogue: `count` (1..4) consecutive output channels at off.. from
+// accumulators v[] with their scales a[] and biases b[] (already read by the caller).
+__device__ __forceinline__ void store4_float(const Epilogue& e, void* y, int64_t off,
+                                             const float* v, const float* a, const float* b,
+                                             int count) {
   if (e.fast && count == 4 && (off & 3) == 0) {
     // The common chains in a few instructions: vector residual load, clamps, multiply-quantize.
     float rv[4] = {0.f, 0.f, 0.f, 0.f};
@@ -185,6 +272,16 @@ __device__ __forceinline__ void store4(const Epilogue& e, void* y, int64_t off, 
   }
   for (int i = 0; i < count; ++i)
     store_from_float(y, e.out_dt, off + i, r[i], e.out_scale, e.out_zp);
+}
+
+// Either epilogue, chosen at run time (kernels that know their arithmetic call store4_int or
+// store4_float directly, so that only one of them is compiled in).
+__device__ __forceinline__ void store4(const Epilogue& e, void* y, int64_t off, const float* v,
+                                       const float* a, const float* b, int count) {
+  if (e.int_acc)
+    store4_int(e, y, off, v, a, b, count);
+  else
+    store4_float(e, y, off, v, a, b, count);
 }
 
 // The same, reading the scales and biases of channels oc.. itself; out of line, for kernels that

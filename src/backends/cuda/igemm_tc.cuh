@@ -5,7 +5,7 @@
 // tiles of 64 bytes (64 int8 or 32 fp16 elements) through a kStages-deep cp.async pipeline; A
 // (the implicit im2col of x) and B (packed weights) sit in shared memory as 64-byte rows with a
 // swizzle (smem_swizzle) that keeps ldmatrix conflict-free. Padded and out-of-range A elements are
-// filled with the input zero point (the epilogue's beta subtracts z_x * sum(w) exactly).
+// filled with the input zero point (the epilogue subtracts z_x * sum(w) in integers).
 // kLoad (how A rows are gathered): kLoadVec16: each 16-byte chunk lies inside one filter tap
 // (Cg * elem_size % 16 == 0) and is one cp.async; kLoadVec4: the same with 4-byte pieces
 // (Cg * elem_size % 4 == 0: mnist's 20 and 500 channels); kLoadGather: element by element (first
@@ -315,15 +315,20 @@ __global__ void __launch_bounds__(kWarpsM* kWarpsN * 32)
 #pragma unroll
       for (int j = 0; j < kNJ; ++j) {
         const int r = wm0 + i * 16 + (lane >> 2) + h * 8, c = wn0 + j * 8 + (lane & 3) * 2;
-        *reinterpret_cast<float2*>(&Cs[r * kCStride + c]) = make_float2(
-            static_cast<float>(acc[i][j][2 * h]), static_cast<float>(acc[i][j][2 * h + 1]));
+        // int8: the exact s32 sums (as bit patterns) until the zero point is removed.
+        if constexpr (kE == 1)
+          *reinterpret_cast<float2*>(&Cs[r * kCStride + c]) =
+              make_float2(__int_as_float(acc[i][j][2 * h]), __int_as_float(acc[i][j][2 * h + 1]));
+        else
+          *reinterpret_cast<float2*>(&Cs[r * kCStride + c]) = make_float2(
+              static_cast<float>(acc[i][j][2 * h]), static_cast<float>(acc[i][j][2 * h + 1]));
       }
   __syncthreads();
   // kThreads is a multiple of kBN / 4, so each thread keeps the same 4 channels on every row:
   // their scales and biases are read once.
   static_assert(kThreads % (kBN / 4) == 0, "channel group must be fixed per thread");
   const int c = (tid % (kBN / 4)) * 4, n = n0 + c;
-  if (p.ksplit > 1) {  // raw sums for splitk_reduce
+  if (p.ksplit > 1) {  // raw sums for splitk_reduce (s32 bit patterns for int8)
     if (n < p.OCg) {
       const int oc = g * p.OCg + n;
       float* part = p.partial + static_cast<int64_t>(split) * p.M * p.OC;
@@ -346,18 +351,27 @@ __global__ void __launch_bounds__(kWarpsM* kWarpsN * 32)
   if (n < p.OCg) {
     const int oc = g * p.OCg + n, count = min(4, p.OCg - n);
     float a[4], b[4];
+    int32_t zc[4] = {0, 0, 0, 0};
 #pragma unroll
     for (int i = 0; i < 4; ++i) {
       a[i] = i < count ? __ldg(p.ep.alpha + oc + i) : 0.f;
       b[i] = i < count ? __ldg(p.ep.beta + oc + i) : 0.f;
+      if constexpr (kE == 1) zc[i] = i < count ? __ldg(p.ep.zcomp + oc + i) : 0;
     }
 #pragma unroll 1
     for (int r = tid / (kBN / 4); r < kBM; r += kThreads / (kBN / 4)) {
       const int m = m0 + r;
       if (m >= p.M) break;
       const float4 v = *reinterpret_cast<const float4*>(&Cs[r * kCStride + c]);
-      const float vv[4] = {v.x, v.y, v.z, v.w};
-      store4(p.ep, p.y, static_cast<int64_t>(m) * p.OC + oc, vv, a, b, count);
+      float vv[4] = {v.x, v.y, v.z, v.w};
+      if constexpr (kE == 1) {
+#pragma unroll
+        for (int i = 0; i < 4; ++i) vv[i] = static_cast<float>(__float_as_int(vv[i]) - zc[i]);
+      }
+      if constexpr (kE == 1)  // int8: always Epilogue::int_acc
+        store4_int(p.ep, p.y, static_cast<int64_t>(m) * p.OC + oc, vv, a, b, count);
+      else
+        store4_float(p.ep, p.y, static_cast<int64_t>(m) * p.OC + oc, vv, a, b, count);
     }
   }
 }

@@ -1,0 +1,101 @@
+// The compiled convolution configurations: the Entry of one (tile shape, arithmetic, gather mode)
+// and the templates that instantiate it. Each conv_entries_<kind>.cu instantiates one family, so
+// that nvcc compiles them in parallel (conv_dispatch.cu holds the table).
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "backends/cuda/igemm_f32.cuh"
+#include "backends/cuda/igemm_tc.cuh"
+#include "backends/cuda/launch.h"
+#include "backends/cuda/pdl.cuh"
+
+namespace mpq::cuda {
+
+using LaunchFn = void (*)(const ConvParams&, dim3, int, cudaStream_t);
+using AttrFn = cudaError_t (*)(int);
+
+struct Entry {
+  ConvConfig cfg;
+  LaunchFn launch;
+  AttrFn attr;
+};
+
+template <int BM, int BN, int WMs, int WNs, int S, int Kind, int Vec>
+void launch_tc(const ConvParams& p, dim3 grid, int smem, cudaStream_t s) {
+  (void)launch_pdl(igemm_tc_kernel<BM, BN, WMs, WNs, S, Kind, Vec>, dim3(grid),
+                   dim3(WMs * WNs * 32), smem, s, p);
+}
+template <int BM, int BN, int WMs, int WNs, int S, int Kind, int Vec>
+cudaError_t attr_tc(int smem) {
+  return cudaFuncSetAttribute(igemm_tc_kernel<BM, BN, WMs, WNs, S, Kind, Vec>,
+                              cudaFuncAttributeMaxDynamicSharedMemorySize, smem);
+}
+template <int BM, int BN, int Vec>
+void launch_f32(const ConvParams& p, dim3 grid, int, cudaStream_t s) {
+  (void)launch_pdl(igemm_f32_kernel<BM, BN, Vec>, dim3(grid), dim3(BM * 2), 0, s, p);
+}
+inline cudaError_t attr_none(int) {
+  return cudaSuccess;
+}
+
+inline const char* kind_name(int k) {
+  return k == kConvS8 ? "s8" : k == kConvU8 ? "u8" : k == kConvF16 ? "f16" : "f32";
+}
+
+template <int BM, int BN, int WMs, int WNs, int S, int Kind, int Vec>
+Entry tc_entry() {
+  Entry e;
+  e.cfg.kind = Kind;
+  e.cfg.vec = Vec;
+  e.cfg.bm = BM;
+  e.cfg.bn = BN;
+  e.cfg.threads = WMs * WNs * 32;
+  e.cfg.smem = tc_smem_bytes(BM, BN, S);
+  e.cfg.name = std::string("tc_") + kind_name(Kind) + "_" + std::to_string(BM) + "x" +
+               std::to_string(BN) + "x" + std::to_string(64 / (Kind == kMmaF16 ? 2 : 1)) + "_w" +
+               std::to_string(WMs) + "x" + std::to_string(WNs) + "_s" + std::to_string(S) +
+               (Vec == kLoadVec16  ? ""
+                : Vec == kLoadVec4 ? "_vec4"
+                                   : "_gather");
+  e.launch = launch_tc<BM, BN, WMs, WNs, S, Kind, Vec>;
+  e.attr = attr_tc<BM, BN, WMs, WNs, S, Kind, Vec>;
+  return e;
+}
+
+template <int Kind>
+void add_tc(std::vector<Entry>& v) {
+  v.push_back(tc_entry<128, 128, 2, 2, 4, Kind, kLoadVec16>());
+  v.push_back(tc_entry<128, 64, 2, 2, 4, Kind, kLoadVec16>());
+  v.push_back(tc_entry<64, 64, 2, 2, 4, Kind, kLoadVec16>());
+  v.push_back(tc_entry<64, 32, 2, 1, 4, Kind, kLoadVec16>());
+  v.push_back(tc_entry<64, 64, 2, 2, 4, Kind, kLoadVec4>());
+  v.push_back(tc_entry<64, 32, 2, 1, 4, Kind, kLoadVec4>());
+  v.push_back(tc_entry<128, 64, 2, 2, 3, Kind, kLoadGather>());
+  v.push_back(tc_entry<64, 32, 2, 1, 3, Kind, kLoadGather>());
+}
+
+template <int BM, int BN, int Vec>
+Entry f32_entry() {
+  Entry e;
+  e.cfg.kind = kConvF32;
+  e.cfg.vec = Vec;
+  e.cfg.bm = BM;
+  e.cfg.bn = BN;
+  e.cfg.threads = BM * 2;
+  e.cfg.smem = 0;
+  e.cfg.name = std::string("simt_f32_") + std::to_string(BM) + "x" + std::to_string(BN) + "x8" +
+               (Vec ? "" : "_gather");
+  e.launch = launch_f32<BM, BN, Vec>;
+  e.attr = attr_none;
+  return e;
+}
+
+// One family each (conv_entries_*.cu), appended in this order to the table.
+void add_entries_s8(std::vector<Entry>& v);
+void add_entries_u8(std::vector<Entry>& v);
+void add_entries_f16(std::vector<Entry>& v);
+void add_entries_f32(std::vector<Entry>& v);
+
+}  // namespace mpq::cuda

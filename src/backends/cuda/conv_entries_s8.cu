@@ -1,0 +1,10 @@
+// The s8 tensor-core convolution configurations (conv_entries.cuh).
+#include "backends/cuda/conv_entries.cuh"
+
+namespace mpq::cuda {
+
+void add_entries_s8(std::vector<Entry>& v) {
+  add_tc<kMmaS8>(v);
+}
+
+}  // namespace mpq::cuda
