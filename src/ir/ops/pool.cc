@@ -20,15 +20,8 @@ struct PoolGeom {
 };
 
 PoolGeom pool_geom(const Node& n, const Shape& x) {
+  check_window_rank(n, x);
   const size_t r = x.size();
-  if (r == 5)
-    unsupported(str("3-D ", n.op_name(), " is not supported; mpq handles 1-D and 2-D pooling"))
-        .node(n.name)
-        .raise();
-  if (r != 3 && r != 4)
-    invalid_input(str("input X must be N x C x [H x] W (rank 3 or 4), got ", shape_str(x)))
-        .node(n.name)
-        .raise();
   const auto& kernel = n.attrs.ints("kernel_shape");
   if (kernel.size() != r - 2)
     invalid_input(

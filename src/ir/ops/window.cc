@@ -34,16 +34,20 @@ std::vector<int64_t> ints_or(const Node& n, const char* key, size_t size, int64_
 
 }  // namespace
 
-ConvKernel conv_kernel(const Node& n, const Shape& x, const Shape& w) {
-  const size_t r = x.size();
-  if (r == 5)
+void check_window_rank(const Node& n, const Shape& x) {
+  if (x.size() == 5)
     unsupported(str("3-D ", n.op_name(), " is not supported; mpq handles 1-D and 2-D"))
         .node(n.name)
         .raise();
-  if (r != 3 && r != 4)
+  if (x.size() != 3 && x.size() != 4)
     invalid_input(str("input X must be N x C x [H x] W (rank 3 or 4), got ", shape_str(x)))
         .node(n.name)
         .raise();
+}
+
+ConvKernel conv_kernel(const Node& n, const Shape& x, const Shape& w) {
+  check_window_rank(n, x);
+  const size_t r = x.size();
   if (w.size() != r)
     invalid_input(
         str("weights W must have rank ", r, " like X ", shape_str(x), ", got ", shape_str(w)))

@@ -28,6 +28,10 @@ struct Axis {
 std::vector<Axis> resolve_window(const Node& n, const std::vector<int64_t>& in,
                                  const std::vector<int64_t>& kernel, bool ceil_mode);
 
+// X of a window op is N x C x [H x] W: rank 3 or 4; rank 5 (3-D) is kUnsupported, any other rank
+// kInvalidInput.
+void check_window_rank(const Node& n, const Shape& x);
+
 // What Conv and ConvTranspose check alike: X is rank 3 or 4 (3-D is kUnsupported), W has X's
 // rank, group >= 1, and kernel_shape (when given: one value >= 1 per spatial dim) agrees with
 // W's spatial dims, which may be unknown (-1). Returns the kernel size per spatial dim.
