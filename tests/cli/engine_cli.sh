@@ -8,22 +8,10 @@ set -uo pipefail
 MPQ=$1
 W=$2
 PY=/usr/bin/python3  # Debian's python with numpy
+HERE=$(cd "$(dirname "$0")" && pwd)
 rm -rf "$W" && mkdir -p "$W" && cd "$W" || exit 1
-fails=0
-fail() { echo "FAIL: $*"; fails=$((fails + 1)); }
+source "$HERE/cli_lib.sh"
 run() { "$MPQ" "$@" >out.txt 2>err.txt || fail "mpq $*: $(cat err.txt out.txt)"; }
-# expect_error CODE PATTERN OUTPUT -- args...: exit code, stderr pattern, no OUTPUT file left
-expect_error() {
-  local code=$1 pat=$2 out=$3
-  shift 4
-  rm -f "$out"
-  "$MPQ" "$@" >out.txt 2>err.txt
-  local rc=$?
-  [ "$rc" = "$code" ] || fail "mpq $* -> exit $rc, expected $code: $(cat err.txt)"
-  grep -q -- "$pat" err.txt || fail "mpq $* -> stderr lacks '$pat': $(cat err.txt)"
-  [ "$out" = - ] || [ ! -e "$out" ] || fail "mpq $* left $out behind"
-  ls | grep -q '\.tmp' && fail "mpq $* left a temp file: $(ls)"
-}
 json() { "$PY" -c "import json,sys; d=json.load(open('$1')); print($2)"; }
 
 # Model and data: mnist_naive (seeded weights), 200 random images with labels.
@@ -126,17 +114,17 @@ grep -q "per-step mean time" out.txt || fail "no profile: $(cat out.txt)"
 
 # --- bad input: calibration
 echo '{"conv3": {"weight_bits": 8, "output_bits": 8}}' >unknown_layer.json
-expect_error 2 "conv3.*conv" e.mpqe -- build --model m.onnx --calib unknown_layer.json -o e.mpqe
+expect 2 "conv3.*conv" e.mpqe -- build --model m.onnx --calib unknown_layer.json -o e.mpqe
 echo '{"conv1": {"weight_bits": 5, "output_bits": 5}}' >bits5.json
-expect_error 2 "bits5.json" e.mpqe -- build --model m.onnx --calib bits5.json -o e.mpqe
+expect 2 "bits5.json" e.mpqe -- build --model m.onnx --calib bits5.json -o e.mpqe
 echo '{"conv1": {"weight_bits": 8, "tracked_min_input": 2.0, "tracked_max_input": -1.0}}' >minmax.json
-expect_error 2 "minmax.json" e.mpqe -- build --model m.onnx --calib minmax.json -o e.mpqe
+expect 2 "minmax.json" e.mpqe -- build --model m.onnx --calib minmax.json -o e.mpqe
 echo '{"conv1": {"weight_bits": 8, "tracked_min_input": NaN, "tracked_max_input": 1.0}}' >nan.json
-expect_error 2 "nan.json" e.mpqe -- build --model m.onnx --calib nan.json -o e.mpqe
+expect 2 "nan.json" e.mpqe -- build --model m.onnx --calib nan.json -o e.mpqe
 echo '{"conv1": {"weight_bits": 8, "tracked_min_input": -1e999, "tracked_max_input": 1.0}}' >inf.json
-expect_error 2 "inf.json" e.mpqe -- build --model m.onnx --calib inf.json -o e.mpqe
+expect 2 "inf.json" e.mpqe -- build --model m.onnx --calib inf.json -o e.mpqe
 echo '{"conv2": {"weight_bits": 8, "output_bits": 8}}' >norange.json
-expect_error 2 "range of its input" e.mpqe -- build --model m.onnx --calib norange.json -o e.mpqe
+expect 2 "range of its input" e.mpqe -- build --model m.onnx --calib norange.json -o e.mpqe
 # ... which --default-precision turns into a recorded fallback.
 run build --model m.onnx --calib norange.json --default-precision fp32 -o fallback.mpqe
 run inspect fallback.mpqe --json
@@ -144,37 +132,37 @@ json out.txt "[l for l in d['layers'] if l['module_path']=='conv2'][0]['reason']
 grep -q "no calibration range" reason.txt || fail "fallback not recorded: $(cat reason.txt)"
 # A table computed on another model: refused unless --force.
 run calibrate --model lenet.onnx --data x.npy --method minmax --calib-images 16 --quiet -o lenet_calib.json
-expect_error 2 "another model" e.mpqe -- build --model m.onnx --calib lenet_calib.json -o e.mpqe
+expect 2 "another model" e.mpqe -- build --model m.onnx --calib lenet_calib.json -o e.mpqe
 "$MPQ" build --model m.onnx --calib lenet_calib.json --force -o forced.mpqe >out.txt 2>err.txt ||
   fail "--force did not build: $(cat err.txt)"
 grep -q "warning" err.txt || fail "--force gave no warning"
-expect_error 2 "strict" e.mpqe -- build --model m.onnx --calib norange.json --default-precision fp32 --strict -o e.mpqe
-expect_error 2 "unknown precision" e.mpqe -- build --model m.onnx --default-precision int4 -o e.mpqe
+expect 2 "strict" e.mpqe -- build --model m.onnx --calib norange.json --default-precision fp32 --strict -o e.mpqe
+expect 2 "unknown precision" e.mpqe -- build --model m.onnx --default-precision int4 -o e.mpqe
 
 # --- bad input: engine files
 size=$(stat -c %s int8.mpqe)
 head -c $((size / 2)) int8.mpqe >trunc.mpqe
-expect_error 2 "trunc.mpqe.*truncated" - -- inspect trunc.mpqe
-expect_error 2 "truncated" out.npy -- run --engine trunc.mpqe --data x.npy -o out.npy
+expect 2 "trunc.mpqe.*truncated" - -- inspect trunc.mpqe
+expect 2 "truncated" out.npy -- run --engine trunc.mpqe --data x.npy -o out.npy
 head -c 40 int8.mpqe >short.mpqe
-expect_error 2 "short.mpqe" - -- bench --engine short.mpqe
+expect 2 "short.mpqe" - -- bench --engine short.mpqe
 cp int8.mpqe flip.mpqe
 printf '\xff' | dd of=flip.mpqe bs=1 seek=$((size / 3)) conv=notrunc status=none
-expect_error 2 "flip.mpqe.*corrupted" - -- inspect flip.mpqe
+expect 2 "flip.mpqe.*corrupted" - -- inspect flip.mpqe
 "$PY" - <<'EOF' || fail "cannot write future.mpqe"
 import struct
 b = bytearray(open("int8.mpqe", "rb").read())
 b[8:12] = struct.pack("<I", 999)
 open("future.mpqe", "wb").write(b)
 EOF
-expect_error 2 "newer than this mpq" - -- inspect future.mpqe
-expect_error 2 "not an mpq engine file" out.npy -- run --engine m.onnx --data x.npy -o out.npy
-expect_error 2 "cannot open" - -- inspect missing.mpqe
+expect 2 "newer than this mpq" - -- inspect future.mpqe
+expect 2 "not an mpq engine file" out.npy -- run --engine m.onnx --data x.npy -o out.npy
+expect 2 "cannot open" - -- inspect missing.mpqe
 
 # --- bad input: inference data
-expect_error 2 "bad_shape.npy.*expects f32\[?,1,28,28\]" out.npy -- run --engine int8.mpqe --input bad_shape.npy -o out.npy
-expect_error 2 "bad_dtype.npy" out.npy -- run --engine int8.mpqe --input bad_dtype.npy -o out.npy
-expect_error 2 "above the engine's maximum batch" - -- bench --engine int8.mpqe --batch 65
+expect 2 "bad_shape.npy.*expects f32\[?,1,28,28\]" out.npy -- run --engine int8.mpqe --input bad_shape.npy -o out.npy
+expect 2 "bad_dtype.npy" out.npy -- run --engine int8.mpqe --input bad_dtype.npy -o out.npy
+expect 2 "above the engine's maximum batch" - -- bench --engine int8.mpqe --batch 65
 
 if [ "$fails" -ne 0 ]; then
   echo "$fails check(s) failed"

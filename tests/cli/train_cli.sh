@@ -8,22 +8,10 @@ set -uo pipefail
 MPQ=$1
 W=$2
 PY=/usr/bin/python3  # Debian's python with numpy
+HERE=$(cd "$(dirname "$0")" && pwd)
 rm -rf "$W" && mkdir -p "$W" && cd "$W" || exit 1
 export OMP_NUM_THREADS=1
-fails=0
-fail() { echo "FAIL: $*"; fails=$((fails + 1)); }
-# expect CODE PATTERN OUTPUT -- args...: exit code, stderr pattern, OUTPUT absent on error
-expect() {
-  local code=$1 pat=$2 out=$3
-  shift 4
-  rm -f "$out"
-  "$MPQ" "$@" >out.txt 2>err.txt
-  local rc=$?
-  [ "$rc" = "$code" ] || fail "mpq $* -> exit $rc, expected $code: $(cat err.txt)"
-  [ -z "$pat" ] || grep -q -- "$pat" err.txt || fail "mpq $* -> stderr lacks '$pat': $(cat err.txt)"
-  if [ "$code" != 0 ] && [ "$out" != - ] && [ -e "$out" ]; then fail "mpq $* left $out behind"; fi
-  if [ "$code" = 0 ] && [ "$out" != - ] && [ ! -s "$out" ]; then fail "mpq $* wrote no $out"; fi
-}
+source "$HERE/cli_lib.sh"
 
 "$MPQ" zoo mnist_naive -o m.onnx >/dev/null || fail "mpq zoo"
 "$PY" - <<'EOF' || fail "cannot write data"
