@@ -45,10 +45,11 @@ std::vector<int> conv_candidates(int kind, int vec, int64_t k, int64_t groups, i
   for (size_t i = 0; i < e.size(); ++i) {
     const ConvConfig& c = e[i].cfg;
     if (c.kind != kind) continue;
-    // A direct kernel only for the K range it was built for: the 64-wide one would waste half
-    // its dp4a work on a K the 32-wide one takes.
-    const bool direct_fits = k > 0 && k <= c.direct_k && k > c.direct_k - 32 && groups == 1 &&
-                             oc > 0 && oc <= kDirectMaxOc;
+    // A direct kernel only for the K range it was built for: the 64-wide one would waste most
+    // of its dp4a work on a K the 28-wide one takes.
+    const int kmin = c.direct_k > kDirectSmallK ? kDirectSmallK + 1 : 1;
+    const bool direct_fits =
+        k >= kmin && k <= c.direct_k && groups == 1 && oc > 0 && oc <= kDirectMaxOc;
     if (c.direct_k ? direct_fits : c.vec == vec) r.push_back(static_cast<int>(i));
   }
   return r;

@@ -34,6 +34,8 @@ std::vector<int> conv_candidates(int kind, int load_mode, int64_t k = 0, int64_t
                                  int64_t oc = 0);
 // The direct kernels' limit on output channels (their weights sit in shared memory).
 constexpr int kDirectMaxOc = 256;
+// K of the narrower direct kernel (larger K, up to 64, takes the wider one).
+constexpr int kDirectSmallK = 28;
 // The fastest gather a layer of `kind` with `cg` channels per group allows (see igemm_tc.cuh).
 int conv_load_mode(int kind, int64_t cg);
 // K padding (elements) and output-channel padding every configuration of `kind` accepts.
