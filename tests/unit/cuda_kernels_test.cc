@@ -85,15 +85,20 @@ std::vector<Tensor> run_kernel(const Node& n, Precision p, std::vector<TensorSpe
   return out;
 }
 
-void check_int8_conv(const ConvCase& cc, bool x_signed, DType out_dt) {
+// Every candidate configuration of the case (only the direct kernels if `direct_only`, which
+// then must exist) against the emulation.
+void check_int8_conv(const ConvCase& cc, bool x_signed, DType out_dt, bool direct_only = false) {
   const int8emu::Int8ConvSetup s = int8emu::make_int8_setup(cc, x_signed, out_dt);
   const Node& n = *s.g->nodes()[0];
   const int kind = x_signed ? cuda::kConvS8 : cuda::kConvU8;
-  const int load = cuda::conv_load_mode(kind, cc.gemm ? cc.c : cc.c / cc.groups);
-  ASSERT_FALSE(cuda::conv_candidates(kind, load).empty())
-      << "no configuration for load mode " << load;
-  for (int cfg : cuda::conv_candidates(kind, load)) {
+  const int cg = cc.gemm ? cc.c : cc.c / cc.groups;
+  const int load = cuda::conv_load_mode(kind, cg);
+  const int64_t k = cc.gemm ? cc.c : int64_t{cg} * cc.k * cc.k;
+  const std::vector<int> cands = cuda::conv_candidates(kind, load, k, cc.groups, cc.oc);
+  ASSERT_FALSE(cands.empty()) << "no configuration for load mode " << load;
+  for (int cfg : cands) {
     const std::string name = cuda::conv_configs()[cfg].name;
+    if (direct_only && !cuda::conv_configs()[cfg].direct_k) continue;
     SCOPED_TRACE(name);
     for (int64_t batch : {static_cast<int64_t>(cc.n), int64_t{1}, -static_cast<int64_t>(cc.n)}) {
       // A negative batch: the full batch with split-K forced (2 splits) where the layer allows.
@@ -127,6 +132,35 @@ TEST(CudaKernels, Int8ConvMatchesEmulation) {
         check_int8_conv(cc, s8, od);
         if (::testing::Test::HasFailure()) return;
       }
+}
+
+// The direct kernel of first layers (C_in 1 or 3, K <= 64): mnist_naive's and resnet18_cifar's
+// conv1 shapes, strides, pads, dilation, OC % 4 != 0, every epilogue chain form, and a batch
+// that leaves the last CTA partly empty.
+TEST(CudaKernels, Int8DirectConvMatchesEmulation) {
+  SKIP_WITHOUT_GPU();
+  const ConvCase cases[] = {
+      {3, 1, 28, 28, 20, 5, 1, 0, 1, 1, true, {"Clip"}},         // mnist conv1 (ReLU6)
+      {2, 3, 32, 32, 64, 3, 1, 1, 1, 1, true, {"Relu"}},         // resnet18_cifar conv1
+      {2, 3, 17, 15, 30, 3, 2, 1, 1, 1, false, {}},              // strided, odd, OC % 4 != 0
+      {1, 1, 13, 11, 8, 5, 2, 2, 1, 1, true, {"LeakyRelu"}},     // 5x5 pad 2 stride 2
+      {2, 3, 12, 12, 16, 3, 1, 2, 2, 1, true, {"Add", "Relu"}},  // dilated, residual
+      {2, 7, 9, 9, 12, 3, 1, 1, 1, 1, true, {"Relu"}},           // K = 63: the 64-wide kernel
+  };
+  for (const auto& cc : cases) {
+    const int64_t k = int64_t{cc.c} * cc.k * cc.k;
+    bool any = false;
+    for (int cfg : cuda::conv_candidates(cuda::kConvU8, 0, k, cc.groups, cc.oc))
+      any = any || cuda::conv_configs()[cfg].direct_k > 0;
+    ASSERT_TRUE(any) << "no direct kernel for K = " << k;
+    for (bool s8 : {false, true})
+      for (DType od : {DType::u8, DType::i8, DType::f32}) {
+        SCOPED_TRACE(str("case c=", cc.c, " oc=", cc.oc, " k=", cc.k, " s=", cc.stride,
+                         " p=", cc.pad, " s8=", s8, " out=", dtype_name(od)));
+        check_int8_conv(cc, s8, od, true);
+        if (::testing::Test::HasFailure()) return;
+      }
+  }
 }
 
 TEST(CudaKernels, Int8GemmMatchesEmulation) {

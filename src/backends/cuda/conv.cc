@@ -1,8 +1,9 @@
 // Conv / FusedConv / Gemm / FusedGemm / MatMul on the CUDA backend: one fused implicit-GEMM
 // launch per layer (im2col, scale and bias, activations, residual sum and requantization in the
-// kernel's epilogue). Weights are packed once at prepare ([group][OC][kh][kw][c], int8 per output
-// channel, fp16 or fp32); among the compiled tile configurations the fastest for this layer at
-// the maximum batch is chosen by timing them (MPQ_CUDA_TILE=<name> forces one).
+// kernel's epilogue), or for int8 layers with a tiny K a direct dp4a kernel. Weights are packed
+// once at prepare ([group][OC][kh][kw][c], int8 per output channel, fp16 or fp32); among the
+// compiled tile configurations the fastest for this layer at the maximum batch is chosen by timing
+// them (MPQ_CUDA_TILE=<name> forces one).
 #include <algorithm>
 #include <cmath>
 #include <cstdlib>
@@ -258,6 +259,8 @@ class ConvKernel : public Kernel, public WorkspaceUser {
   std::string impl_name() const override {
     static const char* kinds[] = {"s8", "u8", "f16", "f32"};
     const ConvConfig& c = conv_configs().at(cfg_);
+    if (c.direct_k)
+      return str("cuda.direct_", kinds[kind_], "_", p_.KH, "x", p_.KW, " [", c.name, "]");
     return str("cuda.igemm_", kinds[kind_], "_", p_.KH, "x", p_.KW,
                kind_ == kConvF32 ? "_simt" : "_tc", p_.groups > 1 ? "_grouped" : "", " [", c.name,
                p_.ksplit > 1 ? str("_splitk", p_.ksplit) : "", "]");
@@ -276,7 +279,11 @@ class ConvKernel : public Kernel, public WorkspaceUser {
   // Times every candidate (tile configuration, split-K) pair on scratch buffers at the maximum
   // batch and keeps the fastest. Split-K is tried where the tiles alone give few CTAs.
   void choose_config(const KernelSetup& s, const TensorSpec& x, const TensorSpec& y) {
-    std::vector<int> cands = conv_candidates(kind_, vec_);
+    // int8 layers with a tiny K (first convolutions) also try the direct kernels
+    // (MPQ_CUDA_NO_DIRECT=1: implicit GEMM only, for comparisons).
+    const bool q = (kind_ == kConvS8 || kind_ == kConvU8) && !std::getenv("MPQ_CUDA_NO_DIRECT");
+    std::vector<int> cands =
+        q ? conv_candidates(kind_, vec_, p_.K, p_.groups, p_.OC) : conv_candidates(kind_, vec_);
     if (cands.empty()) internal_error("no CUDA conv configuration compiled for this kind").raise();
     for (int c : cands) MPQ_CUDA_CHECK(conv_prepare(c));
     if (const char* force = std::getenv("MPQ_CUDA_TILE")) {
@@ -296,7 +303,7 @@ class ConvKernel : public Kernel, public WorkspaceUser {
       const ConvConfig& cc = conv_configs()[c];
       const int64_t ctas = ceil_div(max_m_, cc.bm) * ceil_div(p_.OCg, cc.bn) * p_.groups;
       choices.push_back({c, 1, 0});
-      if (no_split || ctas >= 264) continue;
+      if (no_split || cc.direct_k || ctas >= 264) continue;
       for (int split : {2, 4, 8, 16}) {
         if (kt_total < 2 * split || ctas * split > 4 * 264) continue;
         const int per = static_cast<int>(ceil_div(kt_total, split));

@@ -39,11 +39,19 @@ int conv_load_mode(int kind, int64_t cg) {
   return kLoadGather;
 }
 
-std::vector<int> conv_candidates(int kind, int vec) {
+std::vector<int> conv_candidates(int kind, int vec, int64_t k, int64_t groups, int64_t oc) {
   std::vector<int> r;
   const auto& e = entries();
-  for (size_t i = 0; i < e.size(); ++i)
-    if (e[i].cfg.kind == kind && e[i].cfg.vec == vec) r.push_back(static_cast<int>(i));
+  for (size_t i = 0; i < e.size(); ++i) {
+    const ConvConfig& c = e[i].cfg;
+    if (c.kind != kind) continue;
+    // A direct kernel only for the K range it was built for: the 64-wide one would waste most
+    // of its dp4a work on a K the 28-wide one takes.
+    const int kmin = c.direct_k > kDirectSmallK ? kDirectSmallK + 1 : 1;
+    const bool direct_fits =
+        k >= kmin && k <= c.direct_k && groups == 1 && oc > 0 && oc <= kDirectMaxOc;
+    if (c.direct_k ? direct_fits : c.vec == vec) r.push_back(static_cast<int>(i));
+  }
   return r;
 }
 
@@ -106,6 +114,11 @@ __global__ void splitk_reduce_kernel(const __grid_constant__ ConvParams p) {
 
 cudaError_t conv_launch(int cfg, const ConvParams& p, cudaStream_t stream) {
   const Entry& e = entries().at(cfg);
+  if (e.cfg.direct_k) {  // bm pixels per CTA, all channels; never split
+    e.launch(p, dim3(static_cast<unsigned>(ceil_div(p.M, e.cfg.bm))),
+             direct_smem_bytes(p, e.cfg.direct_k / 4, e.cfg.bm), stream);
+    return cudaGetLastError();
+  }
   const dim3 grid(static_cast<unsigned>(ceil_div(p.M, e.cfg.bm)),
                   static_cast<unsigned>(ceil_div(p.OCg, e.cfg.bn)),
                   static_cast<unsigned>(p.groups * p.ksplit));

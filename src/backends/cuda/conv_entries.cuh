@@ -6,6 +6,7 @@
 #include <string>
 #include <vector>
 
+#include "backends/cuda/direct_int8.cuh"
 #include "backends/cuda/igemm_f32.cuh"
 #include "backends/cuda/igemm_tc.cuh"
 #include "backends/cuda/launch.h"
@@ -90,6 +91,37 @@ Entry f32_entry() {
   e.launch = launch_f32<BM, BN, Vec>;
   e.attr = attr_none;
   return e;
+}
+
+template <int kWords, int kPix, bool kU8>
+void launch_direct(const ConvParams& p, dim3 grid, int smem, cudaStream_t s) {
+  (void)launch_pdl(direct_int8_kernel<kWords, kPix, kU8>, grid, dim3(kDirectThreads), smem, s, p);
+}
+
+// The direct int8 kernel for K <= 4 * kWords, kPix pixels per thread (direct_int8.cuh).
+template <int kWords, int kPix, int Kind>
+Entry direct_entry() {
+  Entry e;
+  e.cfg.kind = Kind;
+  e.cfg.vec = -1;
+  e.cfg.bm = kDirectThreads * kPix;
+  e.cfg.bn = kDirectMaxOc;
+  e.cfg.threads = kDirectThreads;
+  e.cfg.smem = 0;  // set per launch (direct_smem_bytes: at most ~36 KB, under the default)
+  e.cfg.direct_k = kWords * 4;
+  e.cfg.name = std::string("direct_") + kind_name(Kind) + "_k" + std::to_string(kWords * 4) + "_p" +
+               std::to_string(kPix);
+  e.launch = launch_direct<kWords, kPix, Kind == kConvU8>;
+  e.attr = attr_none;
+  return e;
+}
+
+// K <= 28 (the zoo's 5x5x1 and 3x3x3 first layers: 7 words, no dp4a on zero padding) and
+// 28 < K <= 64; one pixel per thread (two per thread, run 18-19: 30-50% slower, fewer warps).
+template <int Kind>
+void add_direct(std::vector<Entry>& v) {
+  v.push_back(direct_entry<7, 1, Kind>());
+  v.push_back(direct_entry<16, 1, Kind>());
 }
 
 // One family each (conv_entries_*.cu), appended in this order to the table.

@@ -22,12 +22,20 @@ struct ConvConfig {
   int bm = 0, bn = 0;
   int threads = 0;
   int smem = 0;      // dynamic shared memory bytes
+  int direct_k = 0;  // direct kernel (direct_int8.cuh): the largest K it takes; 0: implicit GEMM
   std::string name;  // e.g. "tc_s8_128x128x64_s4_vec"
 };
 
-// Indices (into conv_configs()) of the configurations that can run a layer of this kind.
+// Indices (into conv_configs()) of the configurations that can run a layer of this kind: the
+// implicit-GEMM tiles of its load mode, and the direct kernels where K, groups and OC allow them
+// (k = 0: none).
 const std::vector<ConvConfig>& conv_configs();
-std::vector<int> conv_candidates(int kind, int load_mode);
+std::vector<int> conv_candidates(int kind, int load_mode, int64_t k = 0, int64_t groups = 1,
+                                 int64_t oc = 0);
+// The direct kernels' limit on output channels (their weights sit in shared memory).
+constexpr int kDirectMaxOc = 256;
+// K of the narrower direct kernel (larger K, up to 64, takes the wider one).
+constexpr int kDirectSmallK = 28;
 // The fastest gather a layer of `kind` with `cg` channels per group allows (see igemm_tc.cuh).
 int conv_load_mode(int kind, int64_t cg);
 // K padding (elements) and output-channel padding every configuration of `kind` accepts.
