@@ -308,3 +308,36 @@ TEST(Engine, TunedBuildRecordsEachConvChoice) {
 }
 }  // namespace
 }  // namespace mpq
+
+namespace mpq {
+namespace {
+
+// The step observer (calibration's hook) sees every tensor each step writes, at the run's batch,
+// while it is still there: the last one is the model's output, and every observed tensor is a
+// value of the plan's graph. Cleared, it sees nothing.
+TEST(Engine, StepObserverSeesEveryStepOutput) {
+  Model m = zoo_model("resnet18_cifar", 4);
+  auto e = testing::build_engine(*m.g, nullptr, Precision::kFp32, 8);
+  runtime::ExecutionContext ctx(e);
+  std::vector<std::string> names;
+  std::vector<Tensor> copies;
+  ctx.set_observer([&](const TensorSpec& spec, const Tensor& t) {
+    EXPECT_EQ(t.dim(0), 4) << spec.name;  // the run's rows, not the engine's maximum batch
+    names.push_back(spec.name);
+    copies.push_back(t.clone());
+  });
+  Tensor y = ctx.run(m.test)[0];
+  size_t outputs = 0;
+  for (const auto& st : e->plan().steps) outputs += st.outputs.size();
+  ASSERT_EQ(names.size(), outputs);
+  for (const auto& n : names) EXPECT_TRUE(e->plan().graph->find_value(n)) << n;
+  EXPECT_EQ(names.back(), e->output_specs()[0].name);
+  EXPECT_EQ(testing::max_diff(copies.back(), y), 0.f);
+  ctx.set_observer({});
+  names.clear();
+  ctx.run(m.test);
+  EXPECT_TRUE(names.empty());
+}
+
+}  // namespace
+}  // namespace mpq
