@@ -127,21 +127,10 @@ bool y_used(const StepContext& ctx) {
 
 namespace {
 
-// Inputs: X, scale, B, input_mean, input_var. Outputs: Y [, running_mean, running_var].
-class BatchNormTrainKernel : public TrainKernel {
+class BatchNormTrainKernel : public BatchNormKernelBase {
  public:
-  explicit BatchNormTrainKernel(const Node& n) : eps_(bn_epsilon(n)), momentum_(bn_momentum(n)) {}
+  explicit BatchNormTrainKernel(const Node& n) : BatchNormKernelBase(n) {}
   const char* name() const override { return "batchnorm.reference"; }
-  Layout input_layout(size_t i, Layout given, const StepContext&) const override {
-    return i == 0 ? given : Layout::kPlain;
-  }
-  Layout output_layout(size_t o, const StepContext& ctx) const override {
-    return o == 0 ? ctx.in[0]->layout : Layout::kPlain;
-  }
-  bool differentiable(size_t i) const override { return i <= 2; }
-  bool eval_reads_input(size_t i, const StepContext& ctx) const override {
-    return i != 0 || y_used(ctx);
-  }
 
   void prepare(StepContext& ctx) override {
     d_ = bn_dims(ctx.in[0]->shape, ctx.in[0]->layout);
@@ -153,18 +142,15 @@ class BatchNormTrainKernel : public TrainKernel {
     const float* x = ctx.in[0]->data.data<float>();
     const float* g = ctx.in[1]->data.data<float>();
     const float* b = ctx.in[2]->data.data<float>();
-    float* rm = ctx.in[3]->data.data<float>();
-    float* rv = ctx.in[4]->data.data<float>();
     float* y = ctx.out[0]->data.data<float>();
     if (ctx.training) {
       bn_forward_train(x, d_, g, b, eps_, y, mean_.data(), var_.data());
-      // Running statistics are state: they are updated in place (the graph's initializers).
-      if (ctx.in[3]->is_constant && ctx.in[4]->is_constant)
-        bn_update_running(rm, rv, mean_.data(), var_.data(), d_.C, d_.count(), momentum_);
+      update_running(ctx, mean_.data(), var_.data());
     } else if (y_used(ctx)) {
-      bn_forward_infer(x, d_, g, b, rm, rv, eps_, y);
+      bn_forward_infer(x, d_, g, b, ctx.in[3]->data.data<float>(), ctx.in[4]->data.data<float>(),
+                       eps_, y);
     }
-    copy_stats(ctx);
+    copy_running(ctx);
   }
 
   void backward(StepContext& ctx) override {
@@ -181,18 +167,38 @@ class BatchNormTrainKernel : public TrainKernel {
   }
 
  private:
-  void copy_stats(StepContext& ctx) {
-    for (size_t o = 1; o < ctx.out.size() && o < 3; ++o)
-      if (ctx.out[o])
-        std::memcpy(ctx.out[o]->data.raw(), ctx.in[2 + o]->data.raw(), d_.C * sizeof(float));
-  }
-
-  float eps_, momentum_;
-  BnDims d_;
   std::vector<float> mean_, var_;
 };
 
 }  // namespace
+
+BatchNormKernelBase::BatchNormKernelBase(const Node& n)
+    : eps_(bn_epsilon(n)), momentum_(bn_momentum(n)) {}
+
+Layout BatchNormKernelBase::input_layout(size_t i, Layout given, const StepContext&) const {
+  return i == 0 ? given : Layout::kPlain;
+}
+
+Layout BatchNormKernelBase::output_layout(size_t o, const StepContext& ctx) const {
+  return o == 0 ? ctx.in[0]->layout : Layout::kPlain;
+}
+
+bool BatchNormKernelBase::eval_reads_input(size_t i, const StepContext& ctx) const {
+  return i != 0 || y_used(ctx);
+}
+
+void BatchNormKernelBase::update_running(StepContext& ctx, const float* batch_mean,
+                                         const float* batch_var) const {
+  if (ctx.in[3]->is_constant && ctx.in[4]->is_constant)
+    bn_update_running(ctx.in[3]->data.data<float>(), ctx.in[4]->data.data<float>(), batch_mean,
+                      batch_var, d_.C, d_.count(), momentum_);
+}
+
+void BatchNormKernelBase::copy_running(StepContext& ctx) const {
+  for (size_t o = 1; o < ctx.out.size() && o < 3; ++o)
+    if (ctx.out[o])
+      std::memcpy(ctx.out[o]->data.raw(), ctx.in[2 + o]->data.raw(), d_.C * sizeof(float));
+}
 
 std::unique_ptr<TrainKernel> make_batchnorm_train_kernel(const Node& n) {
   if (n.inputs.size() != 5) return nullptr;

@@ -33,6 +33,26 @@ void bn_backward_train(const float* x, const float* dy, BnDims d, const float* g
 void bn_update_running(float* running_mean, float* running_var, const float* mean, const float* var,
                        int64_t C, int64_t count, float momentum);
 
+// What the reference and the oneDNN BatchNormalization kernels share. Inputs: X, scale, B,
+// input_mean, input_var; outputs: Y [, running_mean, running_var]. Subclasses set d_ in prepare.
+class BatchNormKernelBase : public TrainKernel {
+ public:
+  explicit BatchNormKernelBase(const Node& n);
+  Layout input_layout(size_t i, Layout given, const StepContext&) const override;
+  Layout output_layout(size_t o, const StepContext& ctx) const override;
+  bool differentiable(size_t i) const override { return i <= 2; }
+  bool eval_reads_input(size_t i, const StepContext& ctx) const override;
+
+ protected:
+  // Running statistics are state: updated in place when they are the graph's initializers.
+  void update_running(StepContext& ctx, const float* batch_mean, const float* batch_var) const;
+  // Outputs 1 and 2 (when present) carry the running statistics.
+  void copy_running(StepContext& ctx) const;
+
+  float eps_, momentum_;
+  BnDims d_;
+};
+
 // The reference training kernel for BatchNormalization (any layout, rank >= 2).
 std::unique_ptr<TrainKernel> make_batchnorm_train_kernel(const Node& n);
 // Whether a BatchNormalization step's normalized output is read by anything (QAT's statistics

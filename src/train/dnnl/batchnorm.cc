@@ -2,8 +2,6 @@
 // statistics) and backward (x, scale, shift); inference forward with the running statistics.
 // The running-statistic update is the reference one (train/batchnorm_train.h).
 #ifdef MPQ_HAVE_DNNL
-#include <cstring>
-
 #include "train/batchnorm_train.h"
 #include "train/dnnl/common.h"
 #include "train/dnnl/kernels.h"
@@ -12,20 +10,10 @@ namespace mpq::train::dnnlk {
 
 namespace {
 
-class BatchNormKernel : public TrainKernel {
+class BatchNormKernel : public BatchNormKernelBase {
  public:
-  explicit BatchNormKernel(const Node& n) : eps_(bn_epsilon(n)), momentum_(bn_momentum(n)) {}
+  explicit BatchNormKernel(const Node& n) : BatchNormKernelBase(n) {}
   const char* name() const override { return "dnnl.batchnorm"; }
-  Layout input_layout(size_t i, Layout given, const StepContext&) const override {
-    return i == 0 ? given : Layout::kPlain;
-  }
-  Layout output_layout(size_t o, const StepContext& ctx) const override {
-    return o == 0 ? ctx.in[0]->layout : Layout::kPlain;
-  }
-  bool differentiable(size_t i) const override { return i <= 2; }
-  bool eval_reads_input(size_t i, const StepContext& ctx) const override {
-    return i != 0 || y_used(ctx);
-  }
 
   void prepare(StepContext& ctx) override {
     const Slot& x = *ctx.in[0];
@@ -63,9 +51,7 @@ class BatchNormKernel : public TrainKernel {
                     {DNNL_ARG_SHIFT, b},
                     {DNNL_ARG_MEAN, wrap(cmd_, mean_)},
                     {DNNL_ARG_VARIANCE, wrap(cmd_, var_)}});
-      if (ctx.in[3]->is_constant && ctx.in[4]->is_constant)
-        bn_update_running(ctx.in[3]->data.data<float>(), ctx.in[4]->data.data<float>(),
-                          mean_.data<float>(), var_.data<float>(), d_.C, d_.count(), momentum_);
+      update_running(ctx, mean_.data<float>(), var_.data<float>());
     } else if (y_used(ctx)) {
       exec(infer_, {{DNNL_ARG_SRC, x_},
                     {DNNL_ARG_DST, y_},
@@ -74,8 +60,7 @@ class BatchNormKernel : public TrainKernel {
                     {DNNL_ARG_MEAN, wrap(cmd_, ctx.in[3]->data)},
                     {DNNL_ARG_VARIANCE, wrap(cmd_, ctx.in[4]->data)}});
     }
-    for (size_t o = 1; o < ctx.out.size() && o < 3; ++o)
-      if (ctx.out[o]) std::memcpy(ctx.out[o]->data.raw(), ctx.in[2 + o]->data.raw(), d_.C * 4);
+    copy_running(ctx);
   }
 
   void backward(StepContext& ctx) override {
@@ -101,8 +86,6 @@ class BatchNormKernel : public TrainKernel {
     return dx_;
   }
 
-  float eps_, momentum_;
-  BnDims d_;
   memory::desc md_, cmd_;
   dnnl::batch_normalization_forward::primitive_desc train_pd_, infer_pd_;
   dnnl::batch_normalization_forward train_, infer_;
