@@ -12,6 +12,7 @@
 #pragma once
 
 #include <functional>
+#include <initializer_list>
 #include <memory>
 #include <mutex>
 #include <optional>
@@ -135,6 +136,13 @@ class KernelRegistry {
   static const KernelRegistry& instance();
 
   void add(KernelInfo k);
+  // Adds `make` as kernel "<backend>.<op>.<precision>" for each precision, if the op exists in
+  // this build's registry (kernel files look ops up by name, so they never need an op switch).
+  // Returns false if the op is unknown.
+  bool add_op(const char* backend, const char* op_name, std::initializer_list<Precision> precisions,
+              std::function<std::string(const Node&, Precision)> supports,
+              std::function<KernelFormats(const Node&)> formats,
+              std::function<std::unique_ptr<Kernel>()> make);
   // The first kernel of `backend` for (node.op, precision) that supports the node; nullptr if none,
   // with the reason in *why_not.
   const KernelInfo* find(std::string_view backend, const Node& node, Precision p,

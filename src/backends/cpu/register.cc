@@ -15,20 +15,8 @@ bool add_kernel(KernelRegistry& r, const char* op_name, std::initializer_list<Pr
                 std::function<std::string(const Node&, Precision)> supports,
                 std::function<KernelFormats(const Node&)> formats,
                 std::function<std::unique_ptr<Kernel>()> make) {
-  const OpDef* d = find_op_def(op_name);
-  if (!d) return false;
-  for (Precision p : precisions) {
-    KernelInfo k;
-    k.backend = "cpu";
-    k.op = d->kind;
-    k.precision = p;
-    k.name = str("cpu.", op_name, ".", precision_name(p));
-    if (supports) k.supports = [supports, p](const Node& n) { return supports(n, p); };
-    k.formats = formats;
-    k.make = make;
-    r.add(std::move(k));
-  }
-  return true;
+  return r.add_op("cpu", op_name, precisions, std::move(supports), std::move(formats),
+                  std::move(make));
 }
 
 KernelFormats any_layout_formats() {
