@@ -118,42 +118,15 @@ __device__ __forceinline__ uint32_t word_max(uint32_t a, uint32_t b) {
 }
 
 template <int kDt>
-__device__ __forceinline__ uint4 word_max4(uint4 a, uint4 b) {
+__device__ __forceinline__ uint4 word_max(uint4 a, uint4 b) {
   return make_uint4(word_max<kDt>(a.x, b.x), word_max<kDt>(a.y, b.y), word_max<kDt>(a.z, b.z),
                     word_max<kDt>(a.w, b.w));
 }
 
-// The same on 16-byte words (channels * elem_size % 16 == 0): a quarter of the threads and loads.
-template <int kDt>
-__global__ void maxpool_words16_kernel(const uint4* src, uint4* dst, PoolParams p, int words,
-                                       int32_t total) {
-  grid_dep_wait();
-  for (int32_t i = blockIdx.x * blockDim.x + threadIdx.x; i < total; i += gridDim.x * blockDim.x) {
-    const int wc = i % words;
-    int32_t t = i / words;
-    const int ow = t % p.OW;
-    t /= p.OW;
-    const int oh = t % p.OH;
-    const int32_t n = t / p.OH;
-    uint4 acc = make_uint4(0, 0, 0, 0);
-    bool first = true;
-    for (int kh = 0; kh < p.KH; ++kh) {
-      const int ih = oh * p.SH - p.PH + kh * p.DH;
-      if (ih < 0 || ih >= p.H) continue;
-      for (int kw = 0; kw < p.KW; ++kw) {
-        const int iw = ow * p.SW - p.PW + kw * p.DW;
-        if (iw < 0 || iw >= p.W) continue;
-        const uint4 v = __ldg(src + ((n * p.H + ih) * p.W + iw) * words + wc);
-        acc = first ? v : word_max4<kDt>(acc, v);
-        first = false;
-      }
-    }
-    dst[i] = acc;
-  }
-}
-
-template <int kDt>
-__global__ void maxpool_words_kernel(const uint32_t* src, uint32_t* dst, PoolParams p, int words,
+// One thread per word of an output pixel: Word is uint32_t (channels * elem_size % 4 == 0) or
+// uint4 (% 16 == 0: a quarter of the threads and loads).
+template <int kDt, typename Word>
+__global__ void maxpool_words_kernel(const Word* src, Word* dst, PoolParams p, int words,
                                      int32_t total) {
   grid_dep_wait();
   for (int32_t i = blockIdx.x * blockDim.x + threadIdx.x; i < total; i += gridDim.x * blockDim.x) {
@@ -163,7 +136,7 @@ __global__ void maxpool_words_kernel(const uint32_t* src, uint32_t* dst, PoolPar
     t /= p.OW;
     const int oh = t % p.OH;
     const int32_t n = t / p.OH;
-    uint32_t acc = 0;
+    Word acc{};
     bool first = true;
     for (int kh = 0; kh < p.KH; ++kh) {
       const int ih = oh * p.SH - p.PH + kh * p.DH;
@@ -171,12 +144,43 @@ __global__ void maxpool_words_kernel(const uint32_t* src, uint32_t* dst, PoolPar
       for (int kw = 0; kw < p.KW; ++kw) {
         const int iw = ow * p.SW - p.PW + kw * p.DW;
         if (iw < 0 || iw >= p.W) continue;
-        const uint32_t v = __ldg(src + ((n * p.H + ih) * p.W + iw) * words + wc);
+        const Word v = __ldg(src + ((n * p.H + ih) * p.W + iw) * words + wc);
         acc = first ? v : word_max<kDt>(acc, v);
         first = false;
       }
     }
     dst[i] = acc;
+  }
+}
+
+// Launches maxpool_words_kernel on `Word`s for the element type.
+template <typename Word>
+void launch_maxpool_words(int dt, const void* src, void* dst, const PoolParams& p,
+                          cudaStream_t stream) {
+  const int esize = dt == kDtF32 ? 4 : dt == kDtF16 ? 2 : 1;
+  const int words = p.C * esize / static_cast<int>(sizeof(Word));
+  const int64_t wt = static_cast<int64_t>(p.N) * p.OH * p.OW * words;
+  const auto* in = static_cast<const Word*>(src);
+  auto* out = static_cast<Word*>(dst);
+  const int32_t n32 = static_cast<int32_t>(wt);
+  const dim3 grid(blocks_for(wt)), block(kThreads);
+  switch (dt) {
+    case kDtU8:
+      (void)launch_pdl(maxpool_words_kernel<kDtU8, Word>, grid, block, 0, stream, in, out, p, words,
+                       n32);
+      break;
+    case kDtS8:
+      (void)launch_pdl(maxpool_words_kernel<kDtS8, Word>, grid, block, 0, stream, in, out, p, words,
+                       n32);
+      break;
+    case kDtF16:
+      (void)launch_pdl(maxpool_words_kernel<kDtF16, Word>, grid, block, 0, stream, in, out, p,
+                       words, n32);
+      break;
+    default:
+      (void)launch_pdl(maxpool_words_kernel<kDtF32, Word>, grid, block, 0, stream, in, out, p,
+                       words, n32);
+      break;
   }
 }
 
@@ -231,57 +235,14 @@ cudaError_t pool(const void* src, ElemDesc s, void* dst, ElemDesc d, const PoolP
   if (static_cast<int64_t>(p.N) * p.C * p.H * p.W >= (int64_t{1} << 31))
     return cudaErrorInvalidValue;
   const int esize = s.dt == kDtF32 ? 4 : s.dt == kDtF16 ? 2 : 1;
-  if (p.max && s.nhwc && d.nhwc && s.dt == d.dt && s.scale == d.scale && s.zp == d.zp &&
-      (p.C * esize) % 16 == 0) {
-    const int words = p.C * esize / 16;
-    const int64_t wt = static_cast<int64_t>(p.N) * p.OH * p.OW * words;
-    const auto* in = static_cast<const uint4*>(src);
-    auto* out = static_cast<uint4*>(dst);
-    const int32_t n32 = static_cast<int32_t>(wt);
-    switch (s.dt) {
-      case kDtU8:
-        (void)launch_pdl(maxpool_words16_kernel<kDtU8>, dim3(blocks_for(wt)), dim3(kThreads), 0,
-                         stream, in, out, p, words, n32);
-        break;
-      case kDtS8:
-        (void)launch_pdl(maxpool_words16_kernel<kDtS8>, dim3(blocks_for(wt)), dim3(kThreads), 0,
-                         stream, in, out, p, words, n32);
-        break;
-      case kDtF16:
-        (void)launch_pdl(maxpool_words16_kernel<kDtF16>, dim3(blocks_for(wt)), dim3(kThreads), 0,
-                         stream, in, out, p, words, n32);
-        break;
-      default:
-        (void)launch_pdl(maxpool_words16_kernel<kDtF32>, dim3(blocks_for(wt)), dim3(kThreads), 0,
-                         stream, in, out, p, words, n32);
-        break;
-    }
+  const bool words_ok =
+      p.max && s.nhwc && d.nhwc && s.dt == d.dt && s.scale == d.scale && s.zp == d.zp;
+  if (words_ok && (p.C * esize) % 16 == 0) {
+    launch_maxpool_words<uint4>(s.dt, src, dst, p, stream);
     return cudaGetLastError();
   }
-  if (p.max && s.nhwc && d.nhwc && s.dt == d.dt && s.scale == d.scale && s.zp == d.zp &&
-      (p.C * esize) % 4 == 0) {
-    const int words = p.C * esize / 4;
-    const int64_t wt = static_cast<int64_t>(p.N) * p.OH * p.OW * words;
-    const auto* in = static_cast<const uint32_t*>(src);
-    auto* out = static_cast<uint32_t*>(dst);
-    switch (s.dt) {
-      case kDtU8:
-        (void)launch_pdl(maxpool_words_kernel<kDtU8>, dim3(blocks_for(wt)), dim3(kThreads), 0,
-                         stream, in, out, p, words, static_cast<int32_t>(wt));
-        break;
-      case kDtS8:
-        (void)launch_pdl(maxpool_words_kernel<kDtS8>, dim3(blocks_for(wt)), dim3(kThreads), 0,
-                         stream, in, out, p, words, static_cast<int32_t>(wt));
-        break;
-      case kDtF16:
-        (void)launch_pdl(maxpool_words_kernel<kDtF16>, dim3(blocks_for(wt)), dim3(kThreads), 0,
-                         stream, in, out, p, words, static_cast<int32_t>(wt));
-        break;
-      default:
-        (void)launch_pdl(maxpool_words_kernel<kDtF32>, dim3(blocks_for(wt)), dim3(kThreads), 0,
-                         stream, in, out, p, words, static_cast<int32_t>(wt));
-        break;
-    }
+  if (words_ok && (p.C * esize) % 4 == 0) {
+    launch_maxpool_words<uint32_t>(s.dt, src, dst, p, stream);
     return cudaGetLastError();
   }
   (void)launch_pdl(pool_kernel, dim3(blocks_for(total)), dim3(kThreads), 0, stream, src, s, dst, d,
