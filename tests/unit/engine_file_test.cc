@@ -14,6 +14,7 @@
 
 #include "backends/reference/executor.h"
 #include "core/rng.h"
+#include "engine_test_util.h"
 #include "runtime/binary_io.h"
 #include "zoo/graph_builder.h"
 #include "zoo/zoo.h"
@@ -49,14 +50,7 @@ std::unique_ptr<Graph> tiny_net() {
 
 // Per-tensor min/max over a reference run (what `mpq calibrate --method minmax` computes).
 quant::CalibrationTable minmax_table(const Graph& g, const Tensor& x) {
-  quant::CalibrationTable t;
-  ReferenceExecutor(g).run({x}, [&](const Value& v, const Tensor& y) {
-    if (y.dtype() != DType::f32) return;
-    float lo = std::numeric_limits<float>::infinity(), hi = -lo;
-    for (float e : y.to_floats()) lo = std::min(lo, e), hi = std::max(hi, e);
-    t.tensors[v.name] = quant::TensorRange{lo, hi, "minmax", {}};
-  });
-  return t;
+  return testing::minmax_table(g, {x});
 }
 
 std::shared_ptr<const Engine> build(const Graph& g, const quant::CalibrationTable* t, Precision p,

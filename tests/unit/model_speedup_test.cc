@@ -14,6 +14,7 @@
 
 #include "backends/reference/executor.h"
 #include "core/rng.h"
+#include "engine_test_util.h"
 #include "frontend/onnx/exporter.h"
 #include "mpq/mpq.h"
 #include "zoo/zoo.h"
@@ -30,15 +31,9 @@ Tensor random_input(Shape shape, uint64_t seed) {
   return t;
 }
 
+// Per-tensor min/max over a reference run (what `mpq calibrate --method minmax` computes).
 quant::CalibrationTable minmax_table(const Graph& g, const Tensor& x) {
-  quant::CalibrationTable t;
-  ReferenceExecutor(g).run({x}, [&](const Value& v, const Tensor& y) {
-    if (y.dtype() != DType::f32) return;
-    float lo = std::numeric_limits<float>::infinity(), hi = -lo;
-    for (float e : y.to_floats()) lo = std::min(lo, e), hi = std::max(hi, e);
-    t.tensors[v.name] = quant::TensorRange{lo, hi, "minmax", {}};
-  });
-  return t;
+  return testing::minmax_table(g, {x});
 }
 
 Tensor rows(const Tensor& x, int64_t begin, int64_t n) {
