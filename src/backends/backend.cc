@@ -58,25 +58,23 @@ void KernelRegistry::add(KernelInfo k) {
   kernels_.push_back(std::move(k));
 }
 
-bool KernelRegistry::add_op(const char* backend, const char* op_name,
+void KernelRegistry::add_op(const char* backend, OpKind op,
                             std::initializer_list<Precision> precisions,
                             std::function<std::string(const Node&, Precision)> supports,
                             std::function<KernelFormats(const Node&)> formats,
                             std::function<std::unique_ptr<Kernel>()> make) {
-  const OpDef* d = find_op_def(op_name);
-  if (!d) return false;
+  const OpDef& d = op_def(op);
   for (Precision p : precisions) {
     KernelInfo k;
     k.backend = backend;
-    k.op = d->kind;
+    k.op = op;
     k.precision = p;
-    k.name = str(backend, ".", op_name, ".", precision_name(p));
+    k.name = str(backend, ".", d.name, ".", precision_name(p));
     if (supports) k.supports = [supports, p](const Node& n) { return supports(n, p); };
     k.formats = formats;
     k.make = make;
     add(std::move(k));
   }
-  return true;
 }
 
 const KernelInfo* KernelRegistry::find(std::string_view backend, const Node& node, Precision p,

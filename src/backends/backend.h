@@ -136,10 +136,9 @@ class KernelRegistry {
   static const KernelRegistry& instance();
 
   void add(KernelInfo k);
-  // Adds `make` as kernel "<backend>.<op>.<precision>" for each precision, if the op exists in
-  // this build's registry (kernel files look ops up by name, so they never need an op switch).
-  // Returns false if the op is unknown.
-  bool add_op(const char* backend, const char* op_name, std::initializer_list<Precision> precisions,
+  // Adds `make` as kernel "<backend>.<op>.<precision>" for each precision. Kernels are keyed by
+  // OpKind, so a kernel for an op that is not in ops.def does not compile.
+  void add_op(const char* backend, OpKind op, std::initializer_list<Precision> precisions,
               std::function<std::string(const Node&, Precision)> supports,
               std::function<KernelFormats(const Node&)> formats,
               std::function<std::unique_ptr<Kernel>()> make);

@@ -22,13 +22,14 @@ class FoldBatchNorm : public Pass {
   bool run(Graph& g, PassContext& ctx) const override {
     for (const auto& up : g.nodes()) {
       Node* bn = up.get();
-      if (!is_op(*bn, "BatchNormalization") || bn->inputs.size() != 5 || !all_constant(*bn, 1))
+      if (!is_op(*bn, OpKind::BatchNormalization) || bn->inputs.size() != 5 ||
+          !all_constant(*bn, 1))
         continue;
       if (bn->outputs.size() != 1 || bn->attrs.i("training_mode", 0) != 0) continue;
       Value* x = bn->inputs[0];
       Node* p = x->producer;
       if (!p || sole_consumer(g, x) != bn) continue;
-      const bool conv = is_op(*p, "Conv"), gemm = is_op(*p, "Gemm");
+      const bool conv = is_op(*p, OpKind::Conv), gemm = is_op(*p, OpKind::Gemm);
       if ((!conv && !gemm) || !p->has_input(1) || !p->inputs[1]->is_constant()) continue;
       if (p->has_input(2) && !p->inputs[2]->is_constant()) continue;
       if (!ctx.allowed(*p, *bn)) continue;

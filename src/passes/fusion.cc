@@ -14,7 +14,8 @@ namespace mpq::passes {
 namespace {
 
 bool is_host(const Node& n) {
-  return is_op(n, "Conv") || is_op(n, "Gemm") || is_op(n, "FusedConv") || is_op(n, "FusedGemm");
+  return is_op(n, OpKind::Conv) || is_op(n, OpKind::Gemm) || is_op(n, OpKind::FusedConv) ||
+         is_op(n, OpKind::FusedGemm);
 }
 
 bool has_sum(const Node& n) {
@@ -26,8 +27,8 @@ bool has_sum(const Node& n) {
 
 // Turns a Conv/Gemm into its fused form (no-op if already fused).
 void make_fused(Node* host) {
-  if (is_op(*host, "Conv")) host->op = find_op_def("FusedConv")->kind;
-  if (is_op(*host, "Gemm")) host->op = find_op_def("FusedGemm")->kind;
+  if (is_op(*host, OpKind::Conv)) host->op = OpKind::FusedConv;
+  if (is_op(*host, OpKind::Gemm)) host->op = OpKind::FusedGemm;
 }
 
 void append_post_op(Node* host, const std::string& op, float a, float b) {
@@ -78,11 +79,11 @@ class FuseActivation : public Pass {
       if (!act || act->inputs[0] != host->outputs[0] || act->outputs.size() != 1) continue;
       float a = 0.f, b = 0.f;
       std::string kind;
-      if (is_op(*act, "Relu")) {
+      if (is_op(*act, OpKind::Relu)) {
         kind = "Relu";
-      } else if (is_op(*act, "Clip") && clip_bounds(*act, &a, &b)) {
+      } else if (is_op(*act, OpKind::Clip) && clip_bounds(*act, &a, &b)) {
         kind = "Clip";
-      } else if (is_op(*act, "LeakyRelu")) {
+      } else if (is_op(*act, OpKind::LeakyRelu)) {
         kind = "LeakyRelu";
         a = act->attrs.f("alpha", 0.01f);
       } else {
@@ -104,7 +105,8 @@ class FuseResidual : public Pass {
   bool run(Graph& g, PassContext& ctx) const override {
     for (const auto& up : g.nodes()) {
       Node* add = up.get();
-      if (!is_op(*add, "Add") || add->inputs.size() != 2 || add->outputs.size() != 1) continue;
+      if (!is_op(*add, OpKind::Add) || add->inputs.size() != 2 || add->outputs.size() != 1)
+        continue;
       if (add->inputs[0] == add->inputs[1]) continue;
       // Prefer the host that comes later (its residual is then computed already).
       for (int side : {1, 0}) {

@@ -20,8 +20,8 @@ void PassContext::record(const Node& host, const Node& absorbed_node) {
   }
 }
 
-bool is_op(const Node& n, const char* name) {
-  return n.def().name == name;
+bool is_op(const Node& n, OpKind k) {
+  return n.op == k;
 }
 
 void set_output(Node* node, size_t idx, Value* v) {

@@ -48,7 +48,7 @@ void run_passes(Graph& g, PassContext& ctx, const std::vector<std::unique_ptr<Pa
 void optimize(Graph& g, PassContext& ctx);
 
 // Small graph-editing helpers shared by passes.
-bool is_op(const Node& n, const char* name);
+bool is_op(const Node& n, OpKind k);
 // Makes `node` produce `v` as its output `idx` (v's old producer must be gone); the value it
 // produced before is left without a producer (remove_unused drops it once unused).
 void set_output(Node* node, size_t idx, Value* v);

@@ -44,14 +44,15 @@ bool has_constant_weights(const Node& n) {
 }
 
 bool is_residual_input(const Node& n, size_t i) {
-  return i == 3 && (n.def().name == "FusedConv" || n.def().name == "FusedGemm");
+  return i == 3 && (n.op == OpKind::FusedConv || n.op == OpKind::FusedGemm);
 }
 
 class Builder {
  public:
   Builder(const Graph& g, const quant::CalibrationTable* table, const BuildOptions& opt)
       : original_(g), opt_(opt), reg_(KernelRegistry::instance()) {
-    if (opt.max_batch < 1) invalid_input("the maximum batch must be at least 1").key("batch").raise();
+    if (opt.max_batch < 1)
+      invalid_input("the maximum batch must be at least 1").key("batch").raise();
 #ifndef MPQ_HAVE_DNNL
     // [cuda hook] A build without oneDNN (the GPU bundle) runs CPU work on the reference backend.
     if (opt_.backend == "cpu") {
@@ -247,9 +248,10 @@ class Builder {
             want = Precision::kInt8;
           else if (in0->producer)
             // [cuda hook] fp16 producers only exist on backends with fp16 kernels (cuda).
-            want = producer_class(in0) == Precision::kBf16 || producer_class(in0) == Precision::kFp16
-                       ? producer_class(in0)
-                       : float_default();
+            want =
+                producer_class(in0) == Precision::kBf16 || producer_class(in0) == Precision::kFp16
+                    ? producer_class(in0)
+                    : float_default();
           else
             want = float_default();
           d.req.precision = want;
@@ -521,9 +523,9 @@ class Builder {
               s.dtype = vq_dtype_.at(o);
               s.quant = vq_.at(o);
             } else {
-              s.dtype = consumers_all_bf16(o, g)                       ? DType::bf16
-                      : consumers_all_at(o, g, Precision::kFp16) ? DType::f16
-                                                                 : DType::f32;
+              s.dtype = consumers_all_bf16(o, g)                   ? DType::bf16
+                        : consumers_all_at(o, g, Precision::kFp16) ? DType::f16
+                                                                   : DType::f32;
             }
           } else {
             s.dtype = float_dtype(d.exec);
@@ -610,7 +612,7 @@ class Builder {
         }
       if (!st.outputs.empty()) r.output_dtype = dtype_name(plan.tensors[st.outputs[0]].dtype);
       for (const auto& s : d.reasons) r.reason += (r.reason.empty() ? "" : "; ") + s;
-      if (n.def().name == "Reorder") {
+      if (n.op == OpKind::Reorder) {
         r.reason = str(plan.tensors[st.inputs[0]].str(), " -> ", plan.tensors[st.outputs[0]].str());
         r.requested = r.executed = Precision::kFp32;
       }

@@ -46,7 +46,7 @@ bool relu6(const Node& n) {
 // Linear: Gemm, or a MatMul whose second operand is a constant matrix (PyTorch's export for
 // inputs of rank > 2).
 bool linear(const Node& n) {
-  if (n.def().name == "MatMul") return weight_rank(n) == 2;
+  if (n.op == OpKind::MatMul) return weight_rank(n) == 2;
   return true;
 }
 

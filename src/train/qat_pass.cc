@@ -10,8 +10,8 @@ namespace mpq::train {
 int weight_channel_axis(const Node& n) {
   const Value* w = n.input(1);
   const int rank = w ? static_cast<int>(w->shape.size()) : 0;
-  if (n.def().name == "Gemm") return n.attrs.i("transB", 0) ? 0 : 1;
-  if (n.def().name == "MatMul") return rank - 1;
+  if (n.op == OpKind::Gemm) return n.attrs.i("transB", 0) ? 0 : 1;
+  if (n.op == OpKind::MatMul) return rank - 1;
   return 0;
 }
 
@@ -71,13 +71,13 @@ struct Pass {
 
   // Conv -> BatchNormalization with constant parameters, the conv output used by the BN only.
   Node* foldable_bn(const Node& conv) {
-    if (conv.def().name != "Conv") return nullptr;
+    if (conv.op != OpKind::Conv) return nullptr;
     const Value* y = conv.outputs[0];
     if (y->consumers.size() != 1) return nullptr;
     for (const Value* o : g.outputs())
       if (o == y) return nullptr;
     Node* bn = y->consumers[0];
-    if (bn->def().name != "BatchNormalization" || bn->inputs.size() != 5 || bn->inputs[0] != y)
+    if (bn->op != OpKind::BatchNormalization || bn->inputs.size() != 5 || bn->inputs[0] != y)
       return nullptr;
     for (size_t i = 1; i < 5; ++i)
       if (!bn->inputs[i] || !bn->inputs[i]->constant || bn->inputs[i]->dtype != DType::f32)

@@ -60,7 +60,7 @@ Value* logits_value(Graph& g) {
                     g.outputs().size()))
         .raise();
   Value* out = g.outputs()[0];
-  if (out->producer && out->producer->def().name == "Softmax" && out->producer->inputs[0])
+  if (out->producer && out->producer->op == OpKind::Softmax && out->producer->inputs[0])
     return out->producer->inputs[0];
   return out;
 }

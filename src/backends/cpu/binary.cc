@@ -5,6 +5,7 @@
 // zero points work.
 #include "backends/cpu/dnnl_util.h"
 #include "backends/cpu/kernels.h"
+#include "ir/op_def.h"
 
 namespace mpq::cpu {
 
@@ -13,13 +14,14 @@ namespace {
 using alg = dnnl::algorithm;
 
 struct BinaryOp {
-  const char* name;
+  OpKind op;
   alg algorithm;
   bool commutative;
 };
-const BinaryOp kOps[] = {{"Add", alg::binary_add, true}, {"Sub", alg::binary_sub, false},
-                         {"Mul", alg::binary_mul, true}, {"Div", alg::binary_div, false},
-                         {"Max", alg::binary_max, true}, {"Min", alg::binary_min, true}};
+const BinaryOp kOps[] = {{OpKind::Add, alg::binary_add, true},
+                         {OpKind::Sub, alg::binary_sub, false},
+                         {OpKind::Mul, alg::binary_mul, true},
+                         {OpKind::Div, alg::binary_div, false}};
 
 Shape pad_rank(const Shape& s, size_t rank) {
   Shape o(rank - s.size(), 1);
@@ -80,7 +82,7 @@ class BinaryKernel : public PrimKernel {
   }
 
   Prim create(int64_t batch) const override {
-    return guarded(std::string(op_.name) + " " + out_.str(), [&] {
+    return guarded(op_def(op_.op).name + " " + out_.str(), [&] {
       dnnl::primitive_attr attr = base_attr();
       if (is_int8(out_.dtype) || is_int8(a_.dtype) || is_int8(b_.dtype)) {
         const float sy = is_int8(out_.dtype) ? qscale(out_) : 1.f;
@@ -128,16 +130,16 @@ void register_binary_kernels(KernelRegistry& r) {
     };
     auto formats = [](const Node&) { return any_layout_formats(); };
     auto make = [op] { return std::make_unique<BinaryKernel>(op); };
-    if (std::string(op.name) == "Add") {
+    if (op.op == OpKind::Add) {
       auto fmt = [](const Node&) {
         KernelFormats f = any_layout_formats();
         f.any_output_dtype = true;
         return f;
       };
-      add_kernel(r, op.name, {Precision::kFp32, Precision::kBf16, Precision::kInt8}, supports, fmt,
+      add_kernel(r, op.op, {Precision::kFp32, Precision::kBf16, Precision::kInt8}, supports, fmt,
                  make);
     } else {
-      add_kernel(r, op.name, {Precision::kFp32, Precision::kBf16}, supports, formats, make);
+      add_kernel(r, op.op, {Precision::kFp32, Precision::kBf16}, supports, formats, make);
     }
   }
 }

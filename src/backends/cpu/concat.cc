@@ -65,7 +65,7 @@ void register_concat_kernels(KernelRegistry& r) {
     return "";
   };
   add_kernel(
-      r, "Concat", {Precision::kFp32, Precision::kBf16, Precision::kInt8}, supports,
+      r, OpKind::Concat, {Precision::kFp32, Precision::kBf16, Precision::kInt8}, supports,
       [](const Node&) {
         KernelFormats f;
         f.input_layouts = {Layout::kNHWC, Layout::kPlain};

@@ -341,7 +341,7 @@ std::string conv_supports(const Node& n, Precision) {
 }  // namespace
 
 void register_conv_kernels(KernelRegistry& r) {
-  for (const char* op : {"Conv", "FusedConv"})
+  for (OpKind op : {OpKind::Conv, OpKind::FusedConv})
     add_kernel(
         r, op, {Precision::kFp32, Precision::kBf16, Precision::kInt8}, conv_supports,
         [](const Node&) { return nhwc_formats(true); },

@@ -8,6 +8,7 @@
 
 #include "backends/cpu/dnnl_util.h"
 #include "backends/cpu/kernels.h"
+#include "ir/op_def.h"
 #include "quant/quant_math.h"
 
 namespace mpq::cpu {
@@ -17,15 +18,14 @@ namespace {
 using alg = dnnl::algorithm;
 
 struct EltwiseOp {
-  const char* name;
+  OpKind op;
   alg algorithm;
   bool int8;  // passthrough under int8 quantization
 };
 const EltwiseOp kOps[] = {
-    {"Relu", alg::eltwise_relu, true},    {"LeakyRelu", alg::eltwise_relu, false},
-    {"Clip", alg::eltwise_clip_v2, true}, {"Sigmoid", alg::eltwise_logistic, false},
-    {"Tanh", alg::eltwise_tanh, false},   {"Elu", alg::eltwise_elu, false},
-    {"Exp", alg::eltwise_exp, false},
+    {OpKind::Relu, alg::eltwise_relu, true},    {OpKind::LeakyRelu, alg::eltwise_relu, false},
+    {OpKind::Clip, alg::eltwise_clip_v2, true}, {OpKind::Sigmoid, alg::eltwise_logistic, false},
+    {OpKind::Tanh, alg::eltwise_tanh, false},   {OpKind::Exp, alg::eltwise_exp, false},
 };
 
 float const_scalar(const TensorSpec* t, float def) {
@@ -42,9 +42,8 @@ class EltwiseKernel : public PrimKernel {
     const Node& n = *s.node;
     alg_ = op_.algorithm;
     const float inf = std::numeric_limits<float>::infinity();
-    if (std::string(op_.name) == "LeakyRelu" || std::string(op_.name) == "Elu")
-      alpha_ = n.attrs.f("alpha", std::string(op_.name) == "Elu" ? 1.f : 0.01f);
-    if (std::string(op_.name) == "Clip") {
+    if (op_.op == OpKind::LeakyRelu) alpha_ = n.attrs.f("alpha", 0.01f);
+    if (op_.op == OpKind::Clip) {
       alpha_ = const_scalar(s.inputs.size() > 1 ? s.inputs[1] : nullptr, -inf);
       beta_ = const_scalar(s.inputs.size() > 2 ? s.inputs[2] : nullptr, inf);
     }
@@ -88,7 +87,7 @@ class EltwiseKernel : public PrimKernel {
 
  protected:
   Prim create(int64_t batch) const override {
-    return guarded(std::string(op_.name) + " " + in_.str(), [&] {
+    return guarded(op_def(op_.op).name + " " + in_.str(), [&] {
       dnnl::eltwise_forward::desc d(dnnl::prop_kind::forward_inference, alg_, md_of(in_, batch),
                                     alpha_, beta_);
       dnnl::eltwise_forward::primitive_desc pd(d, base_attr(), engine());
@@ -109,7 +108,7 @@ class EltwiseKernel : public PrimKernel {
 void register_eltwise_kernels(KernelRegistry& r) {
   for (const EltwiseOp& op : kOps) {
     auto supports = [op](const Node& n, Precision) -> std::string {
-      if (std::string(op.name) == "Clip")
+      if (op.op == OpKind::Clip)
         for (size_t i = 1; i < 3; ++i)
           if (n.has_input(i) && !n.inputs[i]->is_constant()) return "Clip bounds are not constants";
       if (n.inputs.empty() || !n.inputs[0] || !dtype_info(n.inputs[0]->dtype).is_float)
@@ -119,11 +118,11 @@ void register_eltwise_kernels(KernelRegistry& r) {
     auto make = [op] { return std::make_unique<EltwiseKernel>(op); };
     if (op.int8)
       add_kernel(
-          r, op.name, {Precision::kFp32, Precision::kBf16, Precision::kInt8}, supports,
+          r, op.op, {Precision::kFp32, Precision::kBf16, Precision::kInt8}, supports,
           [](const Node&) { return any_layout_formats(); }, make);
     else
       add_kernel(
-          r, op.name, {Precision::kFp32, Precision::kBf16}, supports,
+          r, op.op, {Precision::kFp32, Precision::kBf16}, supports,
           [](const Node&) { return any_layout_formats(); }, make);
   }
 }

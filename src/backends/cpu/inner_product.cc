@@ -176,10 +176,10 @@ KernelFormats plain_any_dtype(const Node&) {
 
 void register_inner_product_kernels(KernelRegistry& r) {
   const auto all = {Precision::kFp32, Precision::kBf16, Precision::kInt8};
-  for (const char* op : {"Gemm", "FusedGemm"})
+  for (OpKind op : {OpKind::Gemm, OpKind::FusedGemm})
     add_kernel(r, op, all, gemm_supports, plain_any_dtype,
                [] { return std::make_unique<InnerProductKernel>(false); });
-  add_kernel(r, "MatMul", all, matmul_supports, plain_any_dtype,
+  add_kernel(r, OpKind::MatMul, all, matmul_supports, plain_any_dtype,
              [] { return std::make_unique<InnerProductKernel>(true); });
 }
 

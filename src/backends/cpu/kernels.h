@@ -12,10 +12,8 @@ namespace mpq::cpu {
 #include "backends/cpu/kernel_files.def"
 #undef MPQ_CPU_KERNEL_FILE
 
-// Registers `make` for op `op_name` at each precision, if the op exists in this build's registry
-// (ops are looked up by name so kernel files never need an op switch). Returns false if the op is
-// unknown.
-bool add_kernel(KernelRegistry& r, const char* op_name, std::initializer_list<Precision> precisions,
+// Registers `make` as kernel "cpu.<op>.<precision>" for each precision.
+void add_kernel(KernelRegistry& r, OpKind op, std::initializer_list<Precision> precisions,
                 std::function<std::string(const Node&, Precision)> supports,
                 std::function<KernelFormats(const Node&)> formats,
                 std::function<std::unique_ptr<Kernel>()> make);

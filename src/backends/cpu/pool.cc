@@ -6,6 +6,7 @@
 
 #include "backends/cpu/dnnl_util.h"
 #include "backends/cpu/kernels.h"
+#include "ir/op_def.h"
 
 namespace mpq::cpu {
 
@@ -14,14 +15,13 @@ namespace {
 using alg = dnnl::algorithm;
 
 struct PoolOp {
-  const char* name;
+  OpKind op;
   bool max;
   bool global;
 };
-const PoolOp kOps[] = {{"MaxPool", true, false},
-                       {"AveragePool", false, false},
-                       {"GlobalAveragePool", false, true},
-                       {"GlobalMaxPool", true, true}};
+const PoolOp kOps[] = {{OpKind::MaxPool, true, false},
+                       {OpKind::AveragePool, false, false},
+                       {OpKind::GlobalAveragePool, false, true}};
 
 // Max pooling of int8 NHWC tensors: a byte-wise max over the valid window positions (vpmaxub
 // across channels), which oneDNN 2.6's int8 pooling does several times slower at 2 threads.
@@ -113,7 +113,7 @@ class PoolKernel : public PrimKernel {
 
  protected:
   Prim create(int64_t batch) const override {
-    return guarded(std::string(op_.name) + " " + in_.str(), [&] {
+    return guarded(op_def(op_.op).name + " " + in_.str(), [&] {
       dnnl::pooling_v2_forward::desc d(dnnl::prop_kind::forward_inference, algorithm_,
                                        md_of(in_, batch), md_of(out_, batch), strides_, kernel_,
                                        dil_, pl_, pr_);
@@ -145,7 +145,7 @@ void register_pool_kernels(KernelRegistry& r) {
       return "";
     };
     add_kernel(
-        r, op.name, {Precision::kFp32, Precision::kBf16, Precision::kInt8}, supports,
+        r, op.op, {Precision::kFp32, Precision::kBf16, Precision::kInt8}, supports,
         [](const Node&) { return any_layout_formats(); },
         [op] { return std::make_unique<PoolKernel>(op); });
   }

@@ -11,12 +11,11 @@ void register_cpu_kernels(KernelRegistry& r) {
 
 namespace cpu {
 
-bool add_kernel(KernelRegistry& r, const char* op_name, std::initializer_list<Precision> precisions,
+void add_kernel(KernelRegistry& r, OpKind op, std::initializer_list<Precision> precisions,
                 std::function<std::string(const Node&, Precision)> supports,
                 std::function<KernelFormats(const Node&)> formats,
                 std::function<std::unique_ptr<Kernel>()> make) {
-  return r.add_op("cpu", op_name, precisions, std::move(supports), std::move(formats),
-                  std::move(make));
+  r.add_op("cpu", op, precisions, std::move(supports), std::move(formats), std::move(make));
 }
 
 KernelFormats any_layout_formats() {

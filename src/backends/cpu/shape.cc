@@ -60,7 +60,7 @@ class ReshapeKernel : public PrimKernel {
 }  // namespace
 
 void register_shape_kernels(KernelRegistry& r) {
-  for (const char* op : {"Flatten", "Reshape", "Squeeze", "Unsqueeze"}) {
+  for (OpKind op : {OpKind::Flatten, OpKind::Reshape, OpKind::Squeeze, OpKind::Unsqueeze}) {
     auto supports = [](const Node& n, Precision) -> std::string {
       for (size_t i = 1; i < n.inputs.size(); ++i)
         if (n.inputs[i] && !n.inputs[i]->is_constant()) return "the target shape is not a constant";

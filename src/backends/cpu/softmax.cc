@@ -50,9 +50,9 @@ void register_softmax_kernels(KernelRegistry& r) {
     return "";
   };
   auto formats = [](const Node&) { return KernelFormats{}; };  // plain in, plain out
-  add_kernel(r, "Softmax", {Precision::kFp32, Precision::kBf16}, supports, formats,
+  add_kernel(r, OpKind::Softmax, {Precision::kFp32, Precision::kBf16}, supports, formats,
              [] { return std::make_unique<SoftmaxKernel>(false); });
-  add_kernel(r, "LogSoftmax", {Precision::kFp32, Precision::kBf16}, supports, formats,
+  add_kernel(r, OpKind::LogSoftmax, {Precision::kFp32, Precision::kBf16}, supports, formats,
              [] { return std::make_unique<SoftmaxKernel>(true); });
 }
 

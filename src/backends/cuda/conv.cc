@@ -35,8 +35,7 @@ std::vector<int64_t> ints_or(const Node& n, const char* name, size_t count, int6
 }
 
 bool is_conv_op(const Node& n) {
-  const std::string& op = n.def().name;
-  return op == "Conv" || op == "FusedConv";
+  return n.op == OpKind::Conv || n.op == OpKind::FusedConv;
 }
 
 Geometry geometry(const Node& n, const TensorSpec& x, const TensorSpec& w, const TensorSpec& y) {
@@ -54,7 +53,7 @@ Geometry geometry(const Node& n, const TensorSpec& x, const TensorSpec& w, const
   g.conv = false;
   g.C = x.shape[1];
   g.OC = y.shape[1];
-  if (n.def().name == "MatMul") return g;
+  if (n.op == OpKind::MatMul) return g;
   g.trans_b = n.attrs.i("transB", 0) != 0;
   g.gemm_alpha = n.attrs.f("alpha", 1.f);
   g.gemm_beta = n.attrs.f("beta", 1.f);
@@ -401,7 +400,7 @@ std::string conv_supports(const Node& n, Precision) {
   if (conv) {
     if (n.attrs.has("auto_pad") && n.attrs.s("auto_pad") != "NOTSET" && n.attrs.s("auto_pad") != "")
       return "auto_pad " + n.attrs.s("auto_pad");
-  } else if (n.def().name != "MatMul") {
+  } else if (n.op != OpKind::MatMul) {
     if (n.attrs.i("transA", 0) != 0) return "transA";
     if (n.has_input(2) && n.inputs[2]->constant->numel() != 1 &&
         n.inputs[2]->constant->numel() != n.outputs[0]->shape.back())
@@ -421,8 +420,9 @@ std::string conv_supports(const Node& n, Precision) {
 }  // namespace
 
 void register_conv_kernels(KernelRegistry& r) {
-  for (const char* op : {"Conv", "FusedConv", "Gemm", "FusedGemm", "MatMul"}) {
-    const bool conv = std::string(op).find("Conv") != std::string::npos;
+  for (OpKind op :
+       {OpKind::Conv, OpKind::FusedConv, OpKind::Gemm, OpKind::FusedGemm, OpKind::MatMul}) {
+    const bool conv = op == OpKind::Conv || op == OpKind::FusedConv;
     add_kernel(
         r, op, {Precision::kFp32, Precision::kFp16, Precision::kInt8}, conv_supports,
         [conv](const Node&) {

@@ -10,9 +10,8 @@
 
 namespace mpq::cuda {
 
-// Registers `make` as backend "cuda" kernel "cuda.<op>.<precision>" for each precision; false if
-// this build has no op of that name.
-bool add_kernel(KernelRegistry& r, const char* op_name, std::initializer_list<Precision> precisions,
+// Registers `make` as backend "cuda" kernel "cuda.<op>.<precision>" for each precision.
+void add_kernel(KernelRegistry& r, OpKind op, std::initializer_list<Precision> precisions,
                 std::function<std::string(const Node&, Precision)> supports,
                 std::function<KernelFormats(const Node&)> formats,
                 std::function<std::unique_ptr<Kernel>()> make);

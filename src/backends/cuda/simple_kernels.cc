@@ -53,12 +53,11 @@ class PoolKernel : public Kernel {
     id_ = elem_desc(in_);
     od_ = elem_desc(out_);
     if (id_.nhwc != od_.nhwc) internal_error("pool input and output layouts differ").raise();
-    const std::string& op = n.def().name;
     p_.C = static_cast<int32_t>(in_.shape[1]);
     p_.H = static_cast<int32_t>(in_.shape[2]), p_.W = static_cast<int32_t>(in_.shape[3]);
     p_.OH = static_cast<int32_t>(out_.shape[2]), p_.OW = static_cast<int32_t>(out_.shape[3]);
-    p_.max = op == "MaxPool";
-    if (op == "GlobalAveragePool") {
+    p_.max = n.op == OpKind::MaxPool;
+    if (n.op == OpKind::GlobalAveragePool) {
       p_.KH = p_.H, p_.KW = p_.W;
       return;
     }
@@ -86,7 +85,7 @@ class PoolKernel : public Kernel {
 
 std::string pool_supports(const Node& n, Precision) {
   if (!n.inputs[0] || n.inputs[0]->shape.size() != 4) return "only 2-D pooling";
-  if (n.def().name == "GlobalAveragePool") return "";
+  if (n.op == OpKind::GlobalAveragePool) return "";
   if (!n.attrs.has("kernel_shape") || n.attrs.ints("kernel_shape").size() != 2)
     return "kernel_shape";
   if (n.attrs.has("auto_pad") && n.attrs.s("auto_pad") != "NOTSET" && n.attrs.s("auto_pad") != "")
@@ -105,12 +104,11 @@ class UnaryKernel : public Kernel {
     od_ = elem_desc(out_);
     if (in_.shape.size() == 4 && in_.layout != out_.layout)
       internal_error("layouts differ").raise();
-    const std::string& op = n.def().name;
-    if (op == "Relu") {
+    if (n.op == OpKind::Relu) {
       op_ = kOpRelu;
-    } else if (op == "LeakyRelu") {
+    } else if (n.op == OpKind::LeakyRelu) {
       op_ = kOpLeaky, a_ = n.attrs.f("alpha", 0.01f);
-    } else if (op == "Clip") {
+    } else if (n.op == OpKind::Clip) {
       op_ = kOpClip;
       a_ = n.attrs.f("min", std::numeric_limits<float>::lowest());
       b_ = n.attrs.f("max", std::numeric_limits<float>::max());
@@ -145,8 +143,8 @@ std::string unary_supports(const Node& n, Precision) {
 class BinaryKernel : public Kernel {
  public:
   void prepare(const KernelSetup& s) override {
-    const std::string& op = s.node->def().name;
-    op_ = op == "Add" ? kBinAdd : op == "Sub" ? kBinSub : kBinMul;
+    const OpKind op = s.node->op;
+    op_ = op == OpKind::Add ? kBinAdd : op == OpKind::Sub ? kBinSub : kBinMul;
     a_ = *s.inputs.at(0), b_ = *s.inputs.at(1), y_ = *s.outputs.at(0);
     if (a_.shape != y_.shape || b_.shape != y_.shape)
       unsupported("the CUDA binary kernel needs same-shape inputs").raise();
@@ -208,12 +206,11 @@ std::string copy_supports(const Node& n, Precision) {
 
 }  // namespace
 
-bool add_kernel(KernelRegistry& r, const char* op_name, std::initializer_list<Precision> precisions,
+void add_kernel(KernelRegistry& r, OpKind op, std::initializer_list<Precision> precisions,
                 std::function<std::string(const Node&, Precision)> supports,
                 std::function<KernelFormats(const Node&)> formats,
                 std::function<std::unique_ptr<Kernel>()> make) {
-  return r.add_op("cuda", op_name, precisions, std::move(supports), std::move(formats),
-                  std::move(make));
+  r.add_op("cuda", op, precisions, std::move(supports), std::move(formats), std::move(make));
 }
 
 void register_simple_kernels(KernelRegistry& r) {
@@ -232,13 +229,13 @@ void register_simple_kernels(KernelRegistry& r) {
     f.any_output_dtype = true;
     return f;
   };
-  add_kernel(r, "Reorder", {Precision::kFp32}, nullptr, nullptr,
+  add_kernel(r, OpKind::Reorder, {Precision::kFp32}, nullptr, nullptr,
              [] { return std::make_unique<ReorderKernel>(); });
-  for (const char* op : {"MaxPool", "AveragePool", "GlobalAveragePool"})
+  for (OpKind op : {OpKind::MaxPool, OpKind::AveragePool, OpKind::GlobalAveragePool})
     add_kernel(r, op, all, pool_supports, follow, [] { return std::make_unique<PoolKernel>(); });
-  for (const char* op : {"Relu", "Clip", "LeakyRelu"})
+  for (OpKind op : {OpKind::Relu, OpKind::Clip, OpKind::LeakyRelu})
     add_kernel(r, op, all, unary_supports, follow, [] { return std::make_unique<UnaryKernel>(); });
-  for (const char* op : {"Add", "Sub", "Mul"})
+  for (OpKind op : {OpKind::Add, OpKind::Sub, OpKind::Mul})
     add_kernel(r, op, all, binary_supports, nhwc, [] { return std::make_unique<BinaryKernel>(); });
   // Shape ops read plain memory; NHWC with H = W = 1 is the same bytes (a pooled feature map).
   auto plain = [](const Node& n) {
@@ -249,7 +246,8 @@ void register_simple_kernels(KernelRegistry& r) {
     f.output_layout = Layout::kPlain;
     return f;
   };
-  for (const char* op : {"Flatten", "Reshape", "Squeeze", "Unsqueeze", "Identity", "Dropout"})
+  for (OpKind op : {OpKind::Flatten, OpKind::Reshape, OpKind::Squeeze, OpKind::Unsqueeze,
+                    OpKind::Identity, OpKind::Dropout})
     add_kernel(r, op, all, copy_supports, plain, [] { return std::make_unique<CopyKernel>(); });
 }
 
