@@ -11,7 +11,8 @@
 #                                carry: ["gpu_bundle"]) runs the CUDA tests, the engine benchmark
 #                                and the PyTorch peers (bench/peers/gpu_peers.py) in one go, logs
 #                                under $OUT (default ./gpu_out), and prints the table last.
-# STEPS (default "tests,engine,bench,peers") picks what `run` does (engine: build a cuda engine
+# STEPS (default "tests,engine,bench,peers"; "zoo" adds bench/zoo on ZOO_MODELS at ZOO_BATCH) picks
+# what `run` does (engine: build a cuda engine
 # file with `mpq_gpu mpq build`, `mpq_gpu mpq inspect` it); MODELS (default
 # "mnist_naive,resnet18_cifar") which models; ITERS the timed samples.
 # Models and tables come from bench/work (bench/cuda/prepare.sh makes them).
@@ -30,8 +31,10 @@ fi
 
 bundle() {
   export CCACHE_BASEDIR=$ROOT
-  cmake -S . -B build-gpu -G Ninja -DCMAKE_BUILD_TYPE=Release -DMPQ_CUDA=ON -DMPQ_DNNL=OFF \
-    -DMPQ_CUDA_ARCHS=90 >/dev/null
+  # oneDNN is in by default (MPQ_GPU_DNNL=0 leaves it out): bench/zoo calibrates on the host's
+  # CPU engine before it builds the CUDA engines, and its library travels compressed (~11 MB).
+  cmake -S . -B build-gpu -G Ninja -DCMAKE_BUILD_TYPE=Release -DMPQ_CUDA=ON \
+    "-DMPQ_DNNL=$([ "${MPQ_GPU_DNNL:-1}" = 0 ] && echo OFF || echo ON)" -DMPQ_CUDA_ARCHS=90 >/dev/null
   cmake --build build-gpu -j "${MPQ_JOBS:-2}" --target mpq_gpu
   rm -rf "$BUNDLE"
   mkdir -p "$BUNDLE"/{bin,lib,models,data}
@@ -50,13 +53,14 @@ bundle() {
       [ -f "bench/work/$f" ] && cp "bench/work/$f" "$BUNDLE/models/"
     done
   done
-  mkdir -p "$BUNDLE"/repo/{scripts,bench/peers,bench/cuda}
+  mkdir -p "$BUNDLE"/repo/{scripts,bench/peers,bench/cuda,bench/zoo}
   # The device call carries at most 64 MiB with the checkout: compress the binary, the libraries
   # and the models (run() unpacks them; data/ holds the dataset's own .gz files).
   gzip -6 "$BUNDLE"/bin/* "$BUNDLE"/lib/* "$BUNDLE"/models/*.onnx
   cp scripts/gpu_test.sh "$BUNDLE/repo/scripts/"
   cp bench/peers/*.py "$BUNDLE/repo/bench/peers/"
   cp bench/cuda/table.py "$BUNDLE/repo/bench/cuda/"
+  cp bench/zoo/*.py "$BUNDLE/repo/bench/zoo/"
   du -sh "$BUNDLE"/*
   du -sb "$BUNDLE"
 }
@@ -66,6 +70,7 @@ run() {
   mkdir -p "$OUT"
   STEPS=${STEPS:-tests,engine,bench,peers}
   MODELS=${MODELS:-mnist_naive,resnet18_cifar}
+  ZOO_MODELS=${ZOO_MODELS:-resnet18,resnet50,resnext50_32x4d,mobilenet_v2,mobilenet_v3_small,mobilenet_v3_large,efficientnet_b0,regnet_x_400mf,regnet_y_400mf,mnasnet0_5,shufflenet_v2_x1_0,squeezenet1_1,densenet121,googlenet,inception_v3,vgg11_bn,alexnet,convnext_tiny,vit_b_16}
   ITERS=${ITERS:-200}
   find "$BUNDLE/bin" "$BUNDLE/lib" "$BUNDLE/models" -name '*.gz' -exec gunzip -f {} +
   export LD_LIBRARY_PATH=$BUNDLE/lib:${LD_LIBRARY_PATH:-}
@@ -125,6 +130,19 @@ run() {
       --variants "${PEER_VARIANTS:-fp32,fp32_graph,tf32_graph,fp16_cl,fp16_cl_graph,compile_fp16}" \
       --json "$OUT/peers.json" >"$OUT/peers.log" 2>&1 || status=1
     grep -v "^{" "$OUT/peers.log" | tail -20 || true
+  fi
+  if [[ $STEPS == *zoo* ]]; then
+    # bench/zoo on the GPU: torchvision models exported here (torch 2.x, opset 13), PyTorch fp32
+    # and fp16 channels_last under a CUDA graph, then mpq's calibration (host CPU engine) and
+    # its fp32, fp16 and int8 CUDA engines, kernel-only times, at batch ZOO_BATCH (default 32).
+    local w=/tmp/zoo zb=${ZOO_BATCH:-32}
+    mkdir -p $w
+    python3 bench/zoo/prepare.py --out $w --models "$ZOO_MODELS" --gpu-peers --batch "$zb" \
+      >"$OUT/zoo_prepare.log" 2>&1 || status=1
+    tail -n 5 "$OUT/zoo_prepare.log"
+    python3 bench/zoo/run.py --work $w --models "$ZOO_MODELS" --mpq "$bin mpq" --backend cuda \
+      --batch "$zb" --jsonl "$OUT/zoo_gpu.jsonl" --log "$OUT/zoo_gpu.log" >/dev/null || status=1
+    python3 bench/zoo/table.py --gpu "$OUT/zoo_gpu.jsonl" | tee "$OUT/zoo_table.md"
   fi
   if [[ -f $OUT/bench.jsonl ]]; then
     python3 bench/cuda/table.py "$OUT/bench.jsonl" "$OUT/peers.json" | tee "$OUT/table.md"

@@ -19,6 +19,7 @@
 #include <iostream>
 #include <map>
 
+#include "api/engine_report.h"
 #include "backends/reference/executor.h"
 #include "commands.h"
 #include "data/npy.h"
@@ -206,13 +207,14 @@ int run_main(int argc, char** argv) {
     char line[1024];
     std::snprintf(
         line, sizeof line,
-        "{\"model\": \"%s\", \"engine\": \"mpq cuda %s\", \"card\": \"%s\", \"batch\": %lld, "
+        "{\"model\": \"%s\", \"engine\": \"mpq cuda %s\", \"built_as\": \"%s\", \"card\": \"%s\", "
+        "\"batch\": %lld, "
         "\"kernel_ms\": %.4f, \"nni_ms\": %.4f, \"nni_p10_ms\": %.4f, \"nni_p90_ms\": %.4f, "
         "\"accuracy\": %.4f, \"agree_cpu_int8\": %.4f, \"agree_gpu_fp32\": %.4f, \"build_s\": "
         "%.2f}",
-        model_name.c_str(), pn.c_str(), card.c_str(), static_cast<long long>(xb.dim(0)), kms,
-        wall[wall.size() / 2], wall[wall.size() / 10], wall[wall.size() * 9 / 10], acc,
-        agree(p, cpu), agree(p, gpu_fp32), build_s);
+        model_name.c_str(), api::executed_label(e->plan()).c_str(), pn.c_str(), card.c_str(),
+        static_cast<long long>(xb.dim(0)), kms, wall[wall.size() / 2], wall[wall.size() / 10],
+        wall[wall.size() * 9 / 10], acc, agree(p, cpu), agree(p, gpu_fp32), build_s);
     std::cout << line << std::endl;
     if (!a.json.empty()) std::ofstream(a.json, std::ios::app) << line << "\n";
   }

@@ -107,6 +107,13 @@ BuildOutput build_engine(BuildInputs in) {
       throw e.with_file(in.calib_name);
     throw;
   }
+  // Said on stderr, not only in the manifest: a host step can make an engine slower than the
+  // float model it replaces.
+  const plan::StepCounts counts = plan::count_steps(out.engine->plan());
+  if (counts.host_steps)
+    out.warnings.push_back(str(counts.host_steps, " of ", counts.steps, " steps run on the host ",
+                               "reference executor, not on ", in.options.backend, " (",
+                               counts.host_summary(), "): `mpq inspect` says why"));
   out.info.producer = producer_string();
   out.info.model_name = in.model_name;
   out.info.model_hash = in.model_hash;

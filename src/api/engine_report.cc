@@ -1,6 +1,7 @@
 #include "api/engine_report.h"
 
 #include <algorithm>
+#include <map>
 #include <numeric>
 
 #include "ir/op_def.h"
@@ -25,6 +26,22 @@ BitsSummary average_bits(const plan::Plan& p) {
   if (s.layers) s.mean_bits = sum / s.layers;
   if (s.parameters) s.weighted_bits = wsum / static_cast<double>(s.parameters);
   return s;
+}
+
+std::string executed_label(const plan::Plan& p) {
+  std::map<Precision, int> n;
+  for (const plan::Step& st : p.steps) {
+    const Node& node = *st.node;
+    if (node.def().quant == QuantRule::kRequant && node.has_input(1) &&
+        node.inputs[1]->is_constant() && node.inputs[1]->constant->rank() >= 2)
+      ++n[st.precision];
+  }
+  if (n.empty()) return "none";
+  if (n.size() == 1) return precision_name(n.begin()->first);
+  std::string s = "mixed (";
+  for (auto it = n.rbegin(); it != n.rend(); ++it)
+    s += str(it == n.rbegin() ? "" : ", ", precision_name(it->first), " x", it->second);
+  return s + ")";
 }
 
 double percentile(std::vector<double> v, double q) {

@@ -3,6 +3,7 @@
 #pragma once
 
 #include <cstdint>
+#include <string>
 #include <vector>
 
 #include "plan/plan.h"
@@ -19,6 +20,11 @@ struct BitsSummary {
   double weighted_bits = 0.0;
 };
 BitsSummary average_bits(const plan::Plan& p);
+
+// What an engine's weighted layers really ran, from its plan (not what was asked for): "int8"
+// when every one ran int8, else e.g. "mixed (int8 x20, fp32 x1)". A calibration table with
+// per-layer bits can make an engine built "at fp32" run int8 layers: benchmarks label by this.
+std::string executed_label(const plan::Plan& p);
 
 // Latency statistics of a list of run times (ms): median and the 10th/90th percentiles (linear
 // interpolation between order statistics, as numpy.percentile).

@@ -55,4 +55,23 @@ std::string Manifest::to_json() const {
   return j.dump(2);
 }
 
+std::string StepCounts::host_summary() const {
+  std::string s;
+  for (const auto& [op, n] : host_ops) s += str(s.empty() ? "" : ", ", op, " x", n);
+  return s;
+}
+
+StepCounts count_steps(const Plan& p) {
+  StepCounts c;
+  for (const Step& st : p.steps) {
+    ++c.steps;
+    if (st.node->op == OpKind::Reorder) ++c.boundaries;
+    if (st.backend != p.options.backend) {
+      ++c.host_steps;
+      ++c.host_ops[st.node->op_name()];
+    }
+  }
+  return c;
+}
+
 }  // namespace mpq::plan

@@ -85,4 +85,16 @@ struct Plan {
   Plan clone() const;
 };
 
+// What a user checks first about an engine: how many steps it has, how many of them only convert
+// between precisions or layouts (Reorder), and how many run off the chosen backend (the reference
+// executor on the host), with those ops counted by type.
+struct StepCounts {
+  int steps = 0;
+  int boundaries = 0;
+  int host_steps = 0;
+  std::map<std::string, int> host_ops;  // op type -> steps
+  std::string host_summary() const;     // "Erf x18, Pad x3"
+};
+StepCounts count_steps(const Plan& p);
+
 }  // namespace mpq::plan

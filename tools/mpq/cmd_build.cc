@@ -65,6 +65,9 @@ int run_build(const BuildArgs& a) {
       counts[static_cast<int>(Precision::kFp32)], counts[static_cast<int>(Precision::kBf16)],
       counts[static_cast<int>(Precision::kFp16)], counts[static_cast<int>(Precision::kInt8)],
       m.average_bits, differ);
+  const plan::StepCounts sc = plan::count_steps(out.engine->plan());
+  std::printf("precision/layout boundaries: %d Reorder step(s); reference steps: %d\n",
+              sc.boundaries, sc.host_steps);
   std::printf("wrote %s (%llu bytes, weights %llu bytes, %s)\n", a.output.c_str(),
               static_cast<unsigned long long>(info.file_bytes),
               static_cast<unsigned long long>(info.weight_bytes), info.checksum.c_str());

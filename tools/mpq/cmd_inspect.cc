@@ -110,6 +110,11 @@ int run_inspect(const InspectArgs& a) {
     nlohmann::ordered_json man = nlohmann::ordered_json::parse(m.to_json());
     j["layers"] = man["layers"];
     j["notes"] = man["notes"];
+    const plan::StepCounts sc = plan::count_steps(*p);
+    j["steps"] = {{"total", sc.steps},
+                  {"boundaries", sc.boundaries},
+                  {"reference", sc.host_steps},
+                  {"reference_ops", sc.host_ops}};
     std::cout << j.dump(2) << "\n";
     return 0;
   }
@@ -135,6 +140,10 @@ int run_inspect(const InspectArgs& a) {
       "\naverage weight bits over %d quantizable layers: %.2f (mean over layers), %.2f "
       "(weighted by %lld parameters)\n",
       bits.layers, bits.mean_bits, bits.weighted_bits, static_cast<long long>(bits.parameters));
+  const plan::StepCounts sc = plan::count_steps(*p);
+  std::printf(
+      "%d steps: %d precision/layout boundaries (Reorder), %d on the reference executor%s%s\n",
+      sc.steps, sc.boundaries, sc.host_steps, sc.host_steps ? ": " : "", sc.host_summary().c_str());
   for (const auto& n : m.notes) std::cout << "note: " << n << "\n";
   return 0;
 }
