@@ -58,6 +58,7 @@ void run_passes(Graph& g, PassContext& ctx, const std::vector<std::unique_ptr<Pa
 void optimize(Graph& g, PassContext& ctx) {
   std::vector<std::unique_ptr<Pass>> ps;
   ps.push_back(make_constant_folding());
+  ps.push_back(make_canonicalize());
   ps.push_back(make_fold_batchnorm());
   ps.push_back(make_dead_code_elimination());
   ps.push_back(make_fuse_activation());

@@ -36,6 +36,41 @@ void run_one(Graph& g, std::unique_ptr<passes::Pass> p, passes::PassContext* ctx
   passes::run_passes(g, ctx ? *ctx : local, v);
 }
 
+// auto_pad SAME_UPPER / SAME_LOWER / VALID become explicit pads (and defaults explicit attributes)
+// with the same outputs; a CPU engine then runs them on oneDNN, not on the reference executor.
+TEST(Passes, CanonicalizeResolvesAutoPad) {
+  for (const char* mode : {"SAME_UPPER", "SAME_LOWER", "VALID"}) {
+    SCOPED_TRACE(mode);
+    Rng rng(5);
+    Graph g;
+    Value* x = g.add_input("x", DType::f32, {2, 3, 6, 6});
+    Attributes ca = attrs_ints({{"strides", {2, 2}}});
+    ca.set("auto_pad", std::string(mode));
+    Node* c = add(g, "Conv", {x, g.add_constant("w", random_tensor(rng, {4, 3, 3, 2}))}, ca, "c");
+    Attributes pa = attrs_ints({{"kernel_shape", {3, 3}}, {"strides", {2, 1}}});
+    pa.set("auto_pad", std::string(mode));
+    Node* p = add(g, "MaxPool", {c->outputs[0]}, pa, "p");
+    g.add_output(p->outputs[0]);
+    auto before = g.clone();
+    run_one(g, passes::make_canonicalize());
+    for (const char* n : {"c", "p"}) {
+      const Node& node = *g.find_node(n);
+      EXPECT_EQ(node.attrs.s("auto_pad"), "NOTSET") << n;
+      EXPECT_EQ(node.attrs.ints("pads").size(), 4u) << n;
+      EXPECT_EQ(node.attrs.ints("kernel_shape").size(), 2u) << n;
+    }
+    // 6 rows, stride 2, k 3: one row of padding, at the end (UPPER) or the beginning (LOWER);
+    // 6 columns, stride 2, k 2: none.
+    if (std::string(mode) == "SAME_UPPER")
+      EXPECT_EQ(g.find_node("c")->attrs.ints("pads"), (std::vector<int64_t>{0, 0, 1, 0}));
+    if (std::string(mode) == "SAME_LOWER")
+      EXPECT_EQ(g.find_node("c")->attrs.ints("pads"), (std::vector<int64_t>{1, 0, 0, 0}));
+    if (std::string(mode) == "VALID")
+      EXPECT_EQ(g.find_node("c")->attrs.ints("pads"), (std::vector<int64_t>{0, 0, 0, 0}));
+    expect_same_outputs(*before, g, {random_tensor(rng, {2, 3, 6, 6})});
+  }
+}
+
 TEST(Passes, ConstantFoldingEvaluatesConstantSubgraphs) {
   Graph g;
   Value* x = g.add_input("x", DType::f32, {2, 3});
