@@ -50,9 +50,9 @@ Value* silu(Graph& g, Value* v, const std::string& name) {
   return mul(g, v, add(g, "Sigmoid", {v}, {}, name + "_sig")->outputs[0], name);
 }
 Value* hardswish13(Graph& g, Value* v, const std::string& name) {
-  Value* h = add(g, "HardSigmoid", {v}, attrs_floats({{"alpha", 1.f / 6.f}, {"beta", 0.5f}}),
-                 name + "_hs")
-                 ->outputs[0];
+  Value* h =
+      add(g, "HardSigmoid", {v}, attrs_floats({{"alpha", 1.f / 6.f}, {"beta", 0.5f}}), name + "_hs")
+          ->outputs[0];
   return mul(g, h, v, name);  // operands in the other order
 }
 
@@ -110,9 +110,11 @@ TEST(FusionEpilogue, PostOpAccessorRoundTripsAndRejectsBadLists) {
 // Every op with an epilogue trait: the range it derives holds the values of f sampled over the
 // interval, and is tight (reached by a sample up to the grid spacing).
 TEST(FusionEpilogue, RangesThroughEveryTraitMatchSampling) {
-  const std::pair<float, float> params[] = {{0.f, 0.f}, {0.1f, 0.f}, {-0.3f, 0.f}, {0.2f, 0.5f},
-                                            {1.f / 6.f, 0.5f}, {-0.5f, 0.2f}, {-1.f, 2.f}};
-  const ValueRange ranges[] = {{-6.f, 6.f}, {-2.f, -1.f}, {-1.f, 0.5f}, {0.3f, 4.f}, {-0.9f, -0.6f}};
+  const std::pair<float, float> params[] = {{0.f, 0.f},   {0.1f, 0.f},       {-0.3f, 0.f},
+                                            {0.2f, 0.5f}, {1.f / 6.f, 0.5f}, {-0.5f, 0.2f},
+                                            {-1.f, 2.f}};
+  const ValueRange ranges[] = {
+      {-6.f, 6.f}, {-2.f, -1.f}, {-1.f, 0.5f}, {0.3f, 4.f}, {-0.9f, -0.6f}};
   int ops = 0;
   for (const OpDef* d : all_op_defs()) {
     if (!d->epilogue) continue;
@@ -158,25 +160,37 @@ struct Pattern {
 
 TEST(FusionEpilogue, EachPatternFusesIntoConvAndGemm) {
   const Pattern patterns[] = {
-      {"sigmoid", [](Graph& g, Value* v) { return add(g, "Sigmoid", {v}, {}, "a")->outputs[0]; },
-       {{OpKind::Sigmoid}}, {"a"}},
-      {"silu", [](Graph& g, Value* v) { return silu(g, v, "m"); }, {{OpKind::Silu}},
+      {"sigmoid",
+       [](Graph& g, Value* v) { return add(g, "Sigmoid", {v}, {}, "a")->outputs[0]; },
+       {{OpKind::Sigmoid}},
+       {"a"}},
+      {"silu",
+       [](Graph& g, Value* v) { return silu(g, v, "m"); },
+       {{OpKind::Silu}},
        {"m_sig", "m"}},
-      {"hardswish", [](Graph& g, Value* v) { return add(g, "HardSwish", {v}, {}, "a")->outputs[0]; },
-       {{OpKind::HardSwish}}, {"a"}},
-      {"hardswish13", [](Graph& g, Value* v) { return hardswish13(g, v, "m"); },
-       {{OpKind::HardSwish}}, {"m_hs", "m"}},
+      {"hardswish",
+       [](Graph& g, Value* v) { return add(g, "HardSwish", {v}, {}, "a")->outputs[0]; },
+       {{OpKind::HardSwish}},
+       {"a"}},
+      {"hardswish13",
+       [](Graph& g, Value* v) { return hardswish13(g, v, "m"); },
+       {{OpKind::HardSwish}},
+       {"m_hs", "m"}},
       {"hardsigmoid",
        [](Graph& g, Value* v) {
          return add(g, "HardSigmoid", {v}, attrs_floats({{"alpha", 0.2f}, {"beta", 0.4f}}), "a")
              ->outputs[0];
        },
-       {{OpKind::HardSigmoid, 0.2f, 0.4f}}, {"a"}},
-      {"tanh", [](Graph& g, Value* v) { return add(g, "Tanh", {v}, {}, "a")->outputs[0]; },
-       {{OpKind::Tanh}}, {"a"}},
+       {{OpKind::HardSigmoid, 0.2f, 0.4f}},
+       {"a"}},
+      {"tanh",
+       [](Graph& g, Value* v) { return add(g, "Tanh", {v}, {}, "a")->outputs[0]; },
+       {{OpKind::Tanh}},
+       {"a"}},
       {"silu+relu",
        [](Graph& g, Value* v) { return add(g, "Relu", {silu(g, v, "m")}, {}, "r")->outputs[0]; },
-       {{OpKind::Silu}, {OpKind::Relu}}, {"m_sig", "m", "r"}},
+       {{OpKind::Silu}, {OpKind::Relu}},
+       {"m_sig", "m", "r"}},
   };
   for (bool gemm : {false, true}) {
     for (const Pattern& p : patterns) {
@@ -184,10 +198,10 @@ TEST(FusionEpilogue, EachPatternFusesIntoConvAndGemm) {
       Rng rng(2);
       Graph g;
       Value* x = g.add_input("x", DType::f32, gemm ? Shape{3, 5} : Shape{2, 3, 5, 5});
-      Value* h = gemm ? add(g, "Gemm", {x, g.add_constant("w", random_tensor(rng, {5, 4}))}, {},
-                            "h")
-                            ->outputs[0]
-                      : conv(g, rng, x, 3, 4, 3, "h");
+      Value* h = gemm
+                     ? add(g, "Gemm", {x, g.add_constant("w", random_tensor(rng, {5, 4}))}, {}, "h")
+                           ->outputs[0]
+                     : conv(g, rng, x, 3, 4, 3, "h");
       Value* y = p.make(g, h);
       g.add_output(y);
       auto before = g.clone();
@@ -233,9 +247,8 @@ TEST(FusionEpilogue, ExtraConsumersOrOtherParametersDoNotFuse) {
       // x * HardSigmoid(x) with other parameters is no HardSwish.
       {"hardsigmoid(0.2)*x",
        [](Graph& g, Value* v) {
-         Value* h =
-             add(g, "HardSigmoid", {v}, attrs_floats({{"alpha", 0.2f}, {"beta", 0.5f}}), "a")
-                 ->outputs[0];
+         Value* h = add(g, "HardSigmoid", {v}, attrs_floats({{"alpha", 0.2f}, {"beta", 0.5f}}), "a")
+                        ->outputs[0];
          g.add_output(mul(g, v, h, "m"));
        }},
       // The gate scales another tensor: the conv output has two consumers and no x * f(x).
@@ -332,10 +345,10 @@ TEST(FusionEpilogue, EngineFileRoundTripKeepsTheNewPostOps) {
       if (c.plan.steps[i].node->op == OpKind::FusedConv)
         kinds.push_back(post_ops(*c.plan.steps[i].node));
     }
-    EXPECT_EQ(kinds, (std::vector<std::vector<PostOp>>{{{OpKind::Silu}},
-                                                       {{OpKind::HardSwish}},
-                                                       {{OpKind::Sigmoid}},
-                                                       {{OpKind::HardSwish}}}));
+    EXPECT_EQ(
+        kinds,
+        (std::vector<std::vector<PostOp>>{
+            {{OpKind::Silu}}, {{OpKind::HardSwish}}, {{OpKind::Sigmoid}}, {{OpKind::HardSwish}}}));
     auto loaded = runtime::Engine::from_plan(std::move(c.plan));
     runtime::ExecutionContext c1(e), c2(loaded);
     const Tensor a = c1.run(x)[0], b = c2.run(x)[0];
