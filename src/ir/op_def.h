@@ -62,6 +62,28 @@ struct OnnxBinding {
   std::vector<std::string> internal_attrs;
 };
 
+// A closed interval of values (int8 range derivation through fused activations).
+struct ValueRange {
+  float lo = 0.f, hi = 0.f;
+};
+
+// How an element-wise op behaves as a fused epilogue of a Conv/Gemm (DESIGN.md §4). Fusion,
+// range derivation and the reference forward of FusedConv/FusedGemm read this; backends map the
+// op kind to their own implementation.
+struct EpilogueTrait {
+  // y = f(x; a, b), where (a, b) are the node's parameters as `params` reads them.
+  float (*apply)(float x, float a, float b) = nullptr;
+  // Reads (a, b) from a node of this op; false if the node cannot be fused (a Clip bound that is
+  // not a constant). Unset: no parameters.
+  std::function<bool(const Node&, float* a, float* b)> params;
+  // Shape of f, for ranges: f does not increase below minimum_at(a, b) and does not decrease
+  // above it (-inf: monotone non-decreasing, +inf: non-increasing). Unset: -inf.
+  float (*minimum_at)(float a, float b) = nullptr;
+  // The op that computes x * f(x; a, b) (Sigmoid: Silu), for the gated patterns that exporters
+  // write as Mul(x, f(x)); nullopt when there is none.
+  std::optional<OpKind> (*gated)(float a, float b) = nullptr;
+};
+
 struct OpDef {
   OpKind kind;
   std::string name;
@@ -78,6 +100,8 @@ struct OpDef {
   // Attribute values / variants mpq does not handle (checked at import): returns an empty string if
   // supported, else the reason (the importer reports it with the node name).
   std::function<std::string(const Node&)> unsupported_reason;
+  // Set for element-wise ops that can be fused into a Conv/Gemm epilogue.
+  std::optional<EpilogueTrait> epilogue;
 };
 
 // The registry, built once from ops.def.

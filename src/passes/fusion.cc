@@ -1,12 +1,16 @@
 // Epilogue fusion into Conv/Gemm (oneDNN post-ops):
-//   * activation: Conv|Gemm|Fused* -> Relu | Clip(constant bounds) | LeakyRelu
+//   * activation: Conv|Gemm|Fused* -> an op with an epilogue trait (Relu, Clip with constant
+//                 bounds, LeakyRelu, Sigmoid, HardSigmoid, HardSwish, Tanh, ...)
+//   * gated:      Conv|Gemm|Fused* -> y; Mul(y, f(y)) where the trait of f names the op x * f(x)
+//                 (Sigmoid: Silu; HardSigmoid(1/6, 1/2): HardSwish)
 //   * residual:   Conv|Gemm|Fused* -> Add(that, other), when the host has no sum yet; `other`
 //                 becomes the host's input 3 and is added in the epilogue.
 // The host becomes FusedConv/FusedGemm (keeping its name and attributes), and produces the
 // absorbed op's output value, so the value name seen by calibration is the one of the last op.
-#include <limits>
+#include <algorithm>
 
 #include "ir/op_def.h"
+#include "ir/post_op.h"
 #include "passes/pass.h"
 
 namespace mpq::passes {
@@ -19,9 +23,8 @@ bool is_host(const Node& n) {
 }
 
 bool has_sum(const Node& n) {
-  if (!n.attrs.has("post_ops")) return false;
-  for (const auto& s : n.attrs.strings("post_ops"))
-    if (s == "Add") return true;
+  for (const PostOp& p : post_ops(n))
+    if (p.kind == OpKind::Add) return true;
   return false;
 }
 
@@ -31,41 +34,52 @@ void make_fused(Node* host) {
   if (is_op(*host, OpKind::Gemm)) host->op = OpKind::FusedGemm;
 }
 
-void append_post_op(Node* host, const std::string& op, float a, float b) {
-  std::vector<std::string> ops =
-      host->attrs.has("post_ops") ? host->attrs.strings("post_ops") : std::vector<std::string>{};
-  std::vector<float> params = host->attrs.has("post_op_params")
-                                  ? host->attrs.floats("post_op_params")
-                                  : std::vector<float>{};
-  params.resize(ops.size() * 2, 0.f);
-  ops.push_back(op);
-  params.push_back(a);
-  params.push_back(b);
-  host->attrs.set("post_ops", ops);
-  host->attrs.set("post_op_params", params);
+void append_post_op(Node* host, PostOp p) {
+  std::vector<PostOp> ops = post_ops(*host);
+  ops.push_back(p);
+  set_post_ops(*host, ops);
 }
 
-// Bounds of a Clip from its constant inputs; false if a bound is not a constant scalar.
-bool clip_bounds(const Node& clip, float* lo, float* hi) {
-  *lo = -std::numeric_limits<float>::infinity();
-  *hi = std::numeric_limits<float>::infinity();
-  for (size_t i = 1; i < 3; ++i) {
-    if (!clip.has_input(i)) continue;
-    const Value* v = clip.inputs[i];
-    if (!v->is_constant() || v->constant->numel() != 1) return false;
-    (i == 1 ? *lo : *hi) = v->constant->to_floats()[0];
+// The post-op that a single-input element-wise node `act` of input v would be, if it is one.
+std::optional<PostOp> as_post_op(const Node& act, const Value* v) {
+  const auto& t = act.def().epilogue;
+  if (!t || act.inputs.empty() || act.inputs[0] != v || act.outputs.size() != 1) return {};
+  if (std::count(act.inputs.begin(), act.inputs.end(), v) != 1) return {};
+  PostOp p{act.op};
+  if (t->params && !t->params(act, &p.a, &p.b)) return {};
+  return p;
+}
+
+// Moves the output of the last of `absorbed` (a chain fed by host) onto `host` and drops them.
+void absorb(Graph& g, Node* host, const std::vector<Node*>& absorbed, PassContext& ctx) {
+  for (Node* a : absorbed) {
+    ctx.record(*host, *a);
+    ctx.log.push_back("fused " + a->name + " into " + host->name);
   }
-  return true;
-}
-
-// Moves `absorbed`'s output onto `host` and drops `absorbed`.
-void absorb(Graph& g, Node* host, Node* absorbed, PassContext& ctx) {
-  ctx.record(*host, *absorbed);
-  ctx.log.push_back("fused " + absorbed->name + " into " + host->name);
-  Value* y = absorbed->outputs[0];
-  g.remove_node(absorbed);
+  Value* y = absorbed.back()->outputs[0];
+  for (auto it = absorbed.rbegin(); it != absorbed.rend(); ++it) g.remove_node(*it);
   set_output(host, 0, y);
   g.remove_unused();
+}
+
+bool is_graph_output(const Graph& g, const Value* v) {
+  return std::find(g.outputs().begin(), g.outputs().end(), v) != g.outputs().end();
+}
+
+// y -> f(y) -> Mul(y, f(y)) with no other consumer: the gate f and the Mul, or {nullptr, nullptr}.
+std::pair<Node*, Node*> gated_pattern(const Graph& g, const Value* y) {
+  if (y->consumers.size() != 2 || is_graph_output(g, y)) return {nullptr, nullptr};
+  for (int i : {0, 1}) {
+    Node* gate = y->consumers[i];
+    Node* mul = y->consumers[1 - i];
+    if (gate == mul || !is_op(*mul, OpKind::Mul) || mul->inputs.size() != 2) continue;
+    if (!gate->def().epilogue || gate->outputs.size() != 1) continue;
+    if (sole_consumer(g, gate->outputs[0]) != mul) continue;
+    const bool wired = (mul->inputs[0] == y && mul->inputs[1] == gate->outputs[0]) ||
+                       (mul->inputs[1] == y && mul->inputs[0] == gate->outputs[0]);
+    if (wired && mul->outputs.size() == 1) return {gate, mul};
+  }
+  return {nullptr, nullptr};
 }
 
 class FuseActivation : public Pass {
@@ -75,24 +89,24 @@ class FuseActivation : public Pass {
     for (const auto& up : g.nodes()) {
       Node* host = up.get();
       if (!is_host(*host) || host->outputs.size() != 1) continue;
-      Node* act = sole_consumer(g, host->outputs[0]);
-      if (!act || act->inputs[0] != host->outputs[0] || act->outputs.size() != 1) continue;
-      float a = 0.f, b = 0.f;
-      std::string kind;
-      if (is_op(*act, OpKind::Relu)) {
-        kind = "Relu";
-      } else if (is_op(*act, OpKind::Clip) && clip_bounds(*act, &a, &b)) {
-        kind = "Clip";
-      } else if (is_op(*act, OpKind::LeakyRelu)) {
-        kind = "LeakyRelu";
-        a = act->attrs.f("alpha", 0.01f);
-      } else {
-        continue;
+      const Value* y = host->outputs[0];
+      if (Node* act = sole_consumer(g, y)) {
+        std::optional<PostOp> p = as_post_op(*act, y);
+        if (!p || !ctx.allowed(*host, *act)) continue;
+        make_fused(host);
+        append_post_op(host, *p);
+        absorb(g, host, {act}, ctx);
+        return true;
       }
-      if (!ctx.allowed(*host, *act)) continue;
+      auto [gate, mul] = gated_pattern(g, y);
+      if (!gate) continue;
+      std::optional<PostOp> f = as_post_op(*gate, y);
+      if (!f || !gate->def().epilogue->gated) continue;
+      std::optional<OpKind> k = gate->def().epilogue->gated(f->a, f->b);
+      if (!k || !ctx.allowed(*host, *gate) || !ctx.allowed(*host, *mul)) continue;
       make_fused(host);
-      append_post_op(host, kind, a, b);
-      absorb(g, host, act, ctx);
+      append_post_op(host, PostOp{*k});
+      absorb(g, host, {gate, mul}, ctx);
       return true;
     }
     return false;
@@ -122,8 +136,8 @@ class FuseResidual : public Pass {
         make_fused(host);
         if (host->inputs.size() < 4) host->inputs.resize(4, nullptr);
         g.set_input(host, 3, other);
-        append_post_op(host, "Add", 0.f, 0.f);
-        absorb(g, host, add, ctx);
+        append_post_op(host, PostOp{OpKind::Add});
+        absorb(g, host, {add}, ctx);
         g.sort();
         return true;
       }

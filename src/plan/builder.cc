@@ -6,6 +6,7 @@
 #include <unordered_map>
 
 #include "ir/op_def.h"
+#include "ir/post_op.h"
 #include "ir/verifier.h"
 #include "passes/pass.h"
 #include "plan/requests.h"
@@ -157,22 +158,17 @@ class Builder {
       const std::string& out = n->outputs[0]->name;
       if (reqs_.ranges.count(out)) continue;
       auto it = reqs_.ranges.find(orig->outputs[0]->name);
-      if (it == reqs_.ranges.end() || !n->attrs.has("post_ops")) continue;
+      const std::vector<PostOp> ops = post_ops(*n);
+      if (it == reqs_.ranges.end() || ops.empty()) continue;
       RangeInfo r = it->second;
-      const auto& ops = n->attrs.strings("post_ops");
-      std::vector<float> p =
-          n->attrs.has("post_op_params") ? n->attrs.floats("post_op_params") : std::vector<float>{};
-      p.resize(ops.size() * 2, 0.f);
       bool ok = true;
-      for (size_t k = 0; k < ops.size() && ok; ++k) {
-        if (ops[k] == "Relu") {
-          r.min = std::max(r.min, 0.f), r.max = std::max(r.max, 0.f);
-        } else if (ops[k] == "Clip") {
-          r.min = std::clamp(r.min, p[2 * k], p[2 * k + 1]);
-          r.max = std::clamp(r.max, p[2 * k], p[2 * k + 1]);
-        } else {
-          ok = false;  // LeakyRelu scales negatives; a sum has no known range
+      for (const PostOp& p : ops) {
+        if (p.kind == OpKind::Add) {
+          ok = false;  // a sum has no known range
+          break;
         }
+        const ValueRange v = post_op_range(p, {r.min, r.max});
+        r.min = v.lo, r.max = v.hi;
       }
       if (!ok) continue;
       r.source += " (through fused activation)";

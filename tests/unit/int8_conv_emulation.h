@@ -19,6 +19,7 @@
 #include "backends/backend.h"
 #include "ir/graph.h"
 #include "ir/op_def.h"
+#include "ir/post_op.h"
 #include "quant/quant_math.h"
 
 namespace mpq::int8emu {
@@ -92,15 +93,9 @@ inline std::unique_ptr<Graph> conv_graph(const ConvCase& cc) {
     at.set("transB", static_cast<int64_t>(cc.trans_b ? 1 : 0));
   }
   std::vector<Value*> ins{x, w, b};
-  std::vector<float> params;
-  for (const auto& o : cc.ops) {
-    params.push_back(o == "Clip" ? 0.f : o == "LeakyRelu" ? 0.1f : 0.f);
-    params.push_back(o == "Clip" ? 6.f : 0.f);
-  }
-  if (!cc.ops.empty()) {
-    at.set("post_ops", cc.ops);
-    at.set("post_op_params", params);
-  }
+  std::vector<PostOp> post;
+  for (const auto& o : cc.ops)
+    post.push_back({find_op_def(o)->kind, o == "LeakyRelu" ? 0.1f : 0.f, o == "Clip" ? 6.f : 0.f});
   const int oh = (cc.h + 2 * cc.pad - cc.dil * (cc.k - 1) - 1) / cc.stride + 1;
   const int ow = (cc.w + 2 * cc.pad - cc.dil * (cc.k - 1) - 1) / cc.stride + 1;
   for (const auto& o : cc.ops)
@@ -109,6 +104,7 @@ inline std::unique_ptr<Graph> conv_graph(const ConvCase& cc) {
                             : g->add_input("r", DType::f32, {cc.n, cc.oc, oh, ow}));
   Node* node =
       g->add_node(find_op_def(cc.gemm ? "FusedGemm" : "FusedConv")->kind, "conv", ins, 1, at);
+  set_post_ops(*node, post);
   apply_attr_schema(*node);
   g->add_output(node->outputs[0]);
   infer_shapes(*g);

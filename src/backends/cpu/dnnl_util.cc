@@ -4,6 +4,8 @@
 
 #include <cstdlib>
 
+#include "ir/post_op.h"
+
 namespace mpq::cpu {
 
 using dt = dnnl::memory::data_type;
@@ -103,35 +105,101 @@ void execute(const Prim& p, CpuContext& ctx, std::unordered_map<int, dnnl::memor
   p.prim.execute(ctx.stream(), args);
 }
 
+namespace {
+
+using alg = dnnl::algorithm;
+
+// How a post-op treats the unit of the values it receives (dst units: real / out_scale).
+enum class Units {
+  kAny,     // f(s x) = s f(x) for s > 0 (Relu, LeakyRelu): runs on dst units as they are
+  kBounds,  // its parameters are values (Clip bounds): they are divided by out_scale
+  kReal,    // anything else: scaled to real units before, and back after
+};
+
+struct EltwiseStep {
+  alg algorithm;
+  float alpha, beta;
+};
+
+// oneDNN 2.6 eltwise algorithms of each element-wise post-op (HardSigmoid has no algorithm of
+// its own in 2.6: linear then clip).
+struct DnnlPostOp {
+  OpKind op;
+  Units units;
+  std::vector<EltwiseStep> (*steps)(float a, float b);
+};
+using Steps = std::vector<EltwiseStep>;
+const DnnlPostOp kPostOps[] = {
+    {OpKind::Relu, Units::kAny,
+     [](float, float) {
+       return Steps{{alg::eltwise_relu, 0.f, 0.f}};
+     }},
+    {OpKind::LeakyRelu, Units::kAny,
+     [](float a, float) {
+       return Steps{{alg::eltwise_relu, a, 0.f}};
+     }},
+    {OpKind::Clip, Units::kBounds,
+     [](float a, float b) {
+       return Steps{{alg::eltwise_clip_v2, a, b}};
+     }},
+    {OpKind::Sigmoid, Units::kReal,
+     [](float, float) {
+       return Steps{{alg::eltwise_logistic, 0.f, 0.f}};
+     }},
+    {OpKind::Tanh, Units::kReal,
+     [](float, float) {
+       return Steps{{alg::eltwise_tanh, 0.f, 0.f}};
+     }},
+    {OpKind::HardSigmoid, Units::kReal,
+     [](float a, float b) {
+       return Steps{{alg::eltwise_linear, a, b}, {alg::eltwise_clip_v2, 0.f, 1.f}};
+     }},
+    {OpKind::HardSwish, Units::kReal,
+     [](float, float) {
+       return Steps{{alg::eltwise_hardswish, 0.f, 0.f}};
+     }},
+    {OpKind::Silu, Units::kReal,
+     [](float, float) {
+       return Steps{{alg::eltwise_swish, 1.f, 0.f}};
+     }},
+    {OpKind::Gelu, Units::kReal,
+     [](float, float) {
+       return Steps{{alg::eltwise_gelu_erf, 0.f, 0.f}};
+     }},
+};
+
+const DnnlPostOp* find_post_op(OpKind k) {
+  for (const DnnlPostOp& p : kPostOps)
+    if (p.op == k) return &p;
+  return nullptr;
+}
+
+}  // namespace
+
 std::string post_ops_unsupported(const Node& n) {
-  if (!n.attrs.has("post_ops")) return "";
-  for (const std::string& op : n.attrs.strings("post_ops"))
-    if (op != "Relu" && op != "Clip" && op != "LeakyRelu" && op != "Add")
-      return "oneDNN post-ops do not cover fused " + op;
+  for (const PostOp& p : post_ops(n))
+    if (p.kind != OpKind::Add && !find_post_op(p.kind))
+      return "oneDNN post-ops do not cover fused " + op_def(p.kind).name;
   return "";
 }
 
 dnnl::post_ops make_post_ops(const Node& n, const PostOpContext& c) {
   dnnl::post_ops po;
-  if (!n.attrs.has("post_ops")) return po;
-  const auto& ops = n.attrs.strings("post_ops");
-  std::vector<float> params =
-      n.attrs.has("post_op_params") ? n.attrs.floats("post_op_params") : std::vector<float>{};
-  params.resize(ops.size() * 2, 0.f);
-  for (size_t i = 0; i < ops.size(); ++i) {
-    float a = params[2 * i], b = params[2 * i + 1];
-    if (ops[i] == "Relu") {
-      po.append_eltwise(1.f, dnnl::algorithm::eltwise_relu, 0.f, 0.f);
-    } else if (ops[i] == "LeakyRelu") {
-      po.append_eltwise(1.f, dnnl::algorithm::eltwise_relu, a, 0.f);
-    } else if (ops[i] == "Clip") {
-      // Values reaching the post-op are in dst units (real / out_scale).
-      po.append_eltwise(1.f, dnnl::algorithm::eltwise_clip_v2, a / c.out_scale, b / c.out_scale);
-    } else if (ops[i] == "Add") {
+  for (const PostOp& p : post_ops(n)) {
+    if (p.kind == OpKind::Add) {
       po.append_sum(c.sum_scale, c.sum_zp, c.sum_dt);
-    } else {
-      internal_error("unknown fused post-op " + ops[i]).node(n.name).raise();
+      continue;
     }
+    const DnnlPostOp* d = find_post_op(p.kind);
+    if (!d) internal_error("no oneDNN post-op for " + op_def(p.kind).name).node(n.name).raise();
+    const float s = c.out_scale;
+    const bool rescale = d->units == Units::kReal && s != 1.f;
+    if (rescale) po.append_eltwise(1.f, alg::eltwise_linear, s, 0.f);
+    for (EltwiseStep e : d->steps(p.a, p.b)) {
+      if (d->units == Units::kBounds) e.alpha /= s, e.beta /= s;
+      po.append_eltwise(1.f, e.algorithm, e.alpha, e.beta);
+    }
+    if (rescale) po.append_eltwise(1.f, alg::eltwise_linear, 1.f / s, 0.f);
   }
   return po;
 }

@@ -113,9 +113,9 @@ inline int32_t qzero(const TensorSpec& t) {
 }
 bool is_int8(DType t);
 
-// Element-wise post-ops of fused nodes (FusedConv/FusedGemm "post_ops" attribute) appended to a
-// oneDNN post-op chain. `out_scale` is the dst quantization scale (1 for float dst): eltwise
-// bounds are in dst units. `sum_scale`/`sum_zp`/`sum_dt` describe the residual for "Add".
+// The post-ops of a fused node (FusedConv/FusedGemm, ir/post_op.h) as a oneDNN post-op chain.
+// `out_scale` is the dst quantization scale (1 for float dst): values reaching the post-ops are in
+// dst units. `sum_scale`/`sum_zp`/`sum_dt` describe the residual for "Add".
 struct PostOpContext {
   float out_scale = 1.f;
   float sum_scale = 1.f;
@@ -123,7 +123,7 @@ struct PostOpContext {
   dnnl::memory::data_type sum_dt = dnnl::memory::data_type::undef;
 };
 dnnl::post_ops make_post_ops(const Node& n, const PostOpContext& c);
-// Whether the post_ops attribute of a node is something make_post_ops handles ("" if so).
+// Whether make_post_ops handles every post-op of a node ("" if so, else the reason).
 std::string post_ops_unsupported(const Node& n);
 
 }  // namespace mpq::cpu

@@ -11,11 +11,37 @@
 #include "backends/cuda/cuda_util.h"
 #include "backends/cuda/kernels.h"
 #include "ir/op_def.h"
+#include "ir/post_op.h"
 #include "quant/quant_math.h"
 
 namespace mpq::cuda {
 
 namespace {
+
+// The epilogue's device op code of each post-op kind (epilogue.cuh).
+struct CudaPostOp {
+  OpKind op;
+  int32_t code;
+  bool bounds;  // parameters are values (Clip): they scale with the output units
+};
+const CudaPostOp kPostOps[] = {
+    {OpKind::Relu, kOpRelu, false},
+    {OpKind::Clip, kOpClip, true},
+    {OpKind::LeakyRelu, kOpLeaky, false},
+    {OpKind::Add, kOpAdd, false},
+    {OpKind::Sigmoid, kOpSigmoid, false},
+    {OpKind::Tanh, kOpTanh, false},
+    {OpKind::HardSigmoid, kOpHardSigmoid, false},
+    {OpKind::HardSwish, kOpHardSwish, false},
+    {OpKind::Silu, kOpSilu, false},
+    {OpKind::Gelu, kOpGelu, false},
+};
+
+const CudaPostOp* find_post_op(OpKind k) {
+  for (const CudaPostOp& c : kPostOps)
+    if (c.op == k) return &c;
+  return nullptr;
+}
 
 // What a Conv/Gemm node computes, reduced to the implicit-GEMM geometry.
 struct Geometry {
@@ -197,19 +223,19 @@ class ConvKernel : public Kernel, public WorkspaceUser {
     p.ep.beta = static_cast<const float*>(beta_.get());
 
     // Post-op chain and output.
-    const std::vector<std::string> ops =
-        n.attrs.has("post_ops") ? n.attrs.strings("post_ops") : std::vector<std::string>{};
-    std::vector<float> opp =
-        n.attrs.has("post_op_params") ? n.attrs.floats("post_op_params") : std::vector<float>{};
-    opp.resize(ops.size() * 2, 0.f);
+    const std::vector<PostOp> ops = post_ops(n);
     if (ops.size() > static_cast<size_t>(kMaxPostOps))
       unsupported("too many fused post-ops").raise();
     p.ep.nops = static_cast<int32_t>(ops.size());
     for (size_t i = 0; i < ops.size(); ++i) {
-      p.ep.ops[i] = post_op_code(ops[i]);
-      p.ep.op_a[i] = opp[2 * i], p.ep.op_b[i] = opp[2 * i + 1];
-      if (p.ep.ops[i] == kOpClip && q)  // values are in output units (CPU: make_post_ops)
-        p.ep.op_a[i] = opp[2 * i] / s_y, p.ep.op_b[i] = opp[2 * i + 1] / s_y;
+      const CudaPostOp* c = find_post_op(ops[i].kind);
+      if (!c) unsupported("post-op " + op_def(ops[i].kind).name).node(n.name).raise();
+      p.ep.ops[i] = c->code;
+      p.ep.op_a[i] = ops[i].a, p.ep.op_b[i] = ops[i].b;
+      // Values are in output units (CPU: make_post_ops): bounds scale with them, the other
+      // non-linear ops see real values.
+      if (c->bounds) p.ep.op_a[i] = ops[i].a / s_y, p.ep.op_b[i] = ops[i].b / s_y;
+      if (c->code >= kOpSigmoid) p.ep.op_s[i] = s_y, p.ep.op_rs[i] = 1.f / s_y;
       if (p.ep.ops[i] == kOpAdd) {
         if (s.inputs.size() < 4 || !s.inputs[3])
           invalid_input("fused Add without a residual").raise();
@@ -266,15 +292,6 @@ class ConvKernel : public Kernel, public WorkspaceUser {
   }
 
  private:
-  static int post_op_code(const std::string& op) {
-    if (op == "Relu") return kOpRelu;
-    if (op == "Clip") return kOpClip;
-    if (op == "LeakyRelu") return kOpLeaky;
-    if (op == "Add") return kOpAdd;
-    unsupported("post-op '" + op + "'").raise();
-    return 0;
-  }
-
   // Times every candidate (tile configuration, split-K) pair on scratch buffers at the maximum
   // batch and keeps the fastest. Split-K is tried where the tiles alone give few CTAs.
   void choose_config(const KernelSetup& s, const TensorSpec& x, const TensorSpec& y) {
@@ -406,12 +423,10 @@ std::string conv_supports(const Node& n, Precision) {
         n.inputs[2]->constant->numel() != n.outputs[0]->shape.back())
       return "bias that is not per output column";
   }
-  if (n.attrs.has("post_ops")) {
-    const auto& ops = n.attrs.strings("post_ops");
-    if (ops.size() > static_cast<size_t>(kMaxPostOps)) return "too many post-ops";
-    for (const auto& o : ops)
-      if (o != "Relu" && o != "Clip" && o != "LeakyRelu" && o != "Add") return "post-op " + o;
-  }
+  const std::vector<PostOp> ops = post_ops(n);
+  if (ops.size() > static_cast<size_t>(kMaxPostOps)) return "too many post-ops";
+  for (const PostOp& o : ops)
+    if (!find_post_op(o.kind)) return "post-op " + op_def(o.kind).name;
   if (n.has_input(3) && n.inputs[3]->shape != n.outputs[0]->shape)
     return "residual of another shape";
   return "";

@@ -7,8 +7,8 @@
 //   A[m, k] = x[n, oh*SH - PH + kh*DH, ow*SW - PW + kw*DW, g*Cg + c]   (padding: the zero point)
 //   B[k, n] = packed weights, [groups][OCg_pad][Kpad], k contiguous (zero padded)
 // Epilogue per element (float kernels): v = alpha[oc] * acc + beta[oc], then the post-op chain
-// (Relu, Clip, LeakyRelu, Add of the residual), then the store in the output dtype; int8 kernels:
-// see Epilogue::int_acc.
+// (Relu, Clip, LeakyRelu, Sigmoid, SiLU, ..., Add of the residual), then the store in the output
+// dtype; int8 kernels: see Epilogue::int_acc.
 #pragma once
 
 #include <cstdint>
@@ -24,7 +24,18 @@ namespace mpq::cuda {
 // Storage dtypes the kernels read and write.
 enum DtCode : int32_t { kDtF32 = 0, kDtF16 = 1, kDtS8 = 2, kDtU8 = 3 };
 
-enum PostOpCode : int32_t { kOpRelu = 1, kOpClip = 2, kOpLeaky = 3, kOpAdd = 4 };
+enum PostOpCode : int32_t {
+  kOpRelu = 1,
+  kOpClip = 2,
+  kOpLeaky = 3,
+  kOpAdd = 4,
+  kOpSigmoid = 5,
+  kOpTanh = 6,
+  kOpHardSigmoid = 7,  // op_a * x + op_b, clamped to [0, 1]
+  kOpHardSwish = 8,
+  kOpSilu = 9,
+  kOpGelu = 10,
+};
 
 constexpr int kMaxPostOps = 6;
 
@@ -35,6 +46,9 @@ struct Epilogue {
   int32_t ops[kMaxPostOps] = {};
   float op_a[kMaxPostOps] = {};
   float op_b[kMaxPostOps] = {};
+  // Ops from kOpSigmoid on see real values: f(v * op_s) * op_rs (v in output units, see int_acc).
+  float op_s[kMaxPostOps] = {1.f, 1.f, 1.f, 1.f, 1.f, 1.f};
+  float op_rs[kMaxPostOps] = {1.f, 1.f, 1.f, 1.f, 1.f, 1.f};
   // Residual (for kOpAdd): same shape and layout as the output; real = res_scale * (r - res_zp).
   const void* res = nullptr;
   int32_t res_dt = kDtF32;

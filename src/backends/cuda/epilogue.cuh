@@ -50,6 +50,35 @@ __device__ __forceinline__ void store_from_float(void* base, int32_t dt, int64_t
   }
 }
 
+// The post-ops that are not clamps (kOpSigmoid on), on post-op k of e: f(v * op_s) * op_rs.
+__device__ __forceinline__ float smooth_post_op(const Epilogue& e, int k, float v) {
+  const float x = v * e.op_s[k];
+  float y = x;
+  switch (e.ops[k]) {
+    case kOpSigmoid:
+      y = 1.f / (1.f + expf(-x));
+      break;
+    case kOpTanh:
+      y = tanhf(x);
+      break;
+    case kOpHardSigmoid:
+      y = fmaxf(0.f, fminf(1.f, e.op_a[k] * x + e.op_b[k]));
+      break;
+    case kOpHardSwish:
+      y = x * fmaxf(0.f, fminf(1.f, x * (1.f / 6.f) + 0.5f));
+      break;
+    case kOpSilu:
+      y = x / (1.f + expf(-x));
+      break;
+    case kOpGelu:
+      y = 0.5f * x * (1.f + erff(x * 0.70710678118654752f));
+      break;
+    default:
+      break;
+  }
+  return y * e.op_rs[k];
+}
+
 // Post-op chain on one value at output offset `off` (the residual has the output's shape).
 __device__ __forceinline__ float apply_post_ops(const Epilogue& e, float v, int64_t off) {
   for (int i = 0; i < e.nops; ++i) {
@@ -67,6 +96,7 @@ __device__ __forceinline__ float apply_post_ops(const Epilogue& e, float v, int6
         v += load_as_float(e.res, e.res_dt, off, e.res_scale, e.res_zp);
         break;
       default:
+        v = smooth_post_op(e, i, v);
         break;
     }
   }
@@ -136,6 +166,7 @@ __device__ __forceinline__ void store4_int(const Epilogue& e, void* y, int64_t o
         if (op == kOpClip) t = fminf(fmaxf(t, e.op_a[k]), e.op_b[k]);
         if (op == kOpLeaky) t = t > 0.f ? t : __fmul_rn(t, e.op_a[k]);
         if (op == kOpAdd) t = int_add_residual(e, t, rv[i]);
+        if (op >= kOpSigmoid) t = smooth_post_op(e, k, t);
       }
       r[i] = t;
     }

@@ -46,6 +46,35 @@ OpDef float_activation(const char* doc, const char* op_type, int min_opset,
   return d;
 }
 
+// Parameters of a node for its epilogue trait ((0, 0) when it has none).
+void trait_params(const EpilogueTrait& t, const Node& n, float* a, float* b) {
+  *a = *b = 0.f;
+  if (t.params && !t.params(n, a, b))
+    invalid_input("parameters must be constants").node(n.name).raise();
+}
+
+// A float activation that can be fused as a post-op: its forward is the trait's function, so the
+// op and the post-op compute the same values.
+OpDef epilogue_activation(const char* doc, const char* op_type, int min_opset, EpilogueTrait t) {
+  OpDef d = float_activation(doc, op_type, min_opset, nullptr);
+  d.forward = [t](const Node& n, const std::vector<Tensor>& x) {
+    float a, b;
+    trait_params(t, n, &a, &b);
+    return std::vector<Tensor>{unary_float(x[0], [&](float v) { return t.apply(v, a, b); })};
+  };
+  d.epilogue = std::move(t);
+  return d;
+}
+
+constexpr float kInf = std::numeric_limits<float>::infinity();
+
+float hard_sigmoid(float x, float a, float b) {
+  return std::max(0.f, std::min(1.f, a * x + b));
+}
+float sigmoid(float x) {
+  return 1.f / (1.f + std::exp(-x));
+}
+
 // Clamps any numeric tensor to [lo, hi] (given as doubles; absent bounds are +-inf).
 Tensor clamp_any(const Tensor& x, double lo, double hi) {
   if (is_float_dtype(x.dtype())) {
@@ -88,6 +117,8 @@ OpDef def_Relu() {
   d.quant = QuantRule::kPassthrough;
   d.flops = out_numel;
   d.onnx = onnx_op("Relu", 6);
+  d.epilogue = EpilogueTrait{};
+  d.epilogue->apply = [](float x, float, float) { return x > 0.f ? x : 0.f; };
   return d;
 }
 
@@ -132,6 +163,18 @@ OpDef def_Clip() {
   d.quant = QuantRule::kPassthrough;
   d.flops = out_numel;
   d.onnx = onnx_op("Clip", 6);
+  d.epilogue = EpilogueTrait{};
+  d.epilogue->apply = [](float x, float lo, float hi) { return std::min(std::max(x, lo), hi); };
+  d.epilogue->params = [](const Node& n, float* lo, float* hi) {
+    *lo = -kInf, *hi = kInf;
+    for (size_t i = 1; i < 3; ++i) {
+      if (!n.has_input(i)) continue;
+      const Value* v = n.inputs[i];
+      if (!v->is_constant() || v->constant->numel() != 1) return false;
+      (i == 1 ? *lo : *hi) = v->constant->to_floats()[0];
+    }
+    return true;
+  };
   d.onnx.internal_attrs = {"min", "max"};  // opset 6-10 attributes, moved to inputs at import
   d.onnx.import_fixup = [](Graph& g, Node& n, int opset) {
     if (opset >= 11) return;
@@ -147,9 +190,14 @@ OpDef def_Clip() {
 }
 
 OpDef def_LeakyRelu() {
-  OpDef d = float_activation("x >= 0 ? x : alpha * x", "LeakyRelu", 6, [](const Node& n, float v) {
-    return v >= 0.f ? v : n.attrs.f("alpha") * v;
-  });
+  EpilogueTrait t;
+  t.apply = [](float x, float a, float) { return x >= 0.f ? x : a * x; };
+  t.params = [](const Node& n, float* a, float*) {
+    *a = n.attrs.f("alpha", 0.01f);
+    return true;
+  };
+  t.minimum_at = [](float a, float) { return a >= 0.f ? -kInf : 0.f; };
+  OpDef d = epilogue_activation("x >= 0 ? x : alpha * x", "LeakyRelu", 6, t);
   d.attrs = {attr_float("alpha", 0.01f)};
   d.backward = [](const Node& n, const std::vector<Tensor>& x, const std::vector<Tensor>&,
                   const std::vector<Tensor>& gy) {
@@ -161,8 +209,10 @@ OpDef def_LeakyRelu() {
 }
 
 OpDef def_Sigmoid() {
-  OpDef d = float_activation("1 / (1 + exp(-x))", "Sigmoid", 6,
-                             [](const Node&, float v) { return 1.f / (1.f + std::exp(-v)); });
+  EpilogueTrait t;
+  t.apply = [](float x, float, float) { return sigmoid(x); };
+  t.gated = [](float, float) -> std::optional<OpKind> { return OpKind::Silu; };
+  OpDef d = epilogue_activation("1 / (1 + exp(-x))", "Sigmoid", 6, t);
   d.backward = [](const Node&, const std::vector<Tensor>&, const std::vector<Tensor>& y,
                   const std::vector<Tensor>& gy) {
     return std::vector<Tensor>{
@@ -172,8 +222,9 @@ OpDef def_Sigmoid() {
 }
 
 OpDef def_Tanh() {
-  OpDef d =
-      float_activation("tanh(x)", "Tanh", 6, [](const Node&, float v) { return std::tanh(v); });
+  EpilogueTrait t;
+  t.apply = [](float x, float, float) { return std::tanh(x); };
+  OpDef d = epilogue_activation("tanh(x)", "Tanh", 6, t);
   d.backward = [](const Node&, const std::vector<Tensor>&, const std::vector<Tensor>& y,
                   const std::vector<Tensor>& gy) {
     return std::vector<Tensor>{
@@ -183,19 +234,51 @@ OpDef def_Tanh() {
 }
 
 OpDef def_HardSigmoid() {
-  OpDef d = float_activation(
-      "max(0, min(1, alpha * x + beta))", "HardSigmoid", 6, [](const Node& n, float v) {
-        return std::max(0.f, std::min(1.f, n.attrs.f("alpha") * v + n.attrs.f("beta")));
-      });
+  EpilogueTrait t;
+  t.apply = hard_sigmoid;
+  t.params = [](const Node& n, float* a, float* b) {
+    *a = n.attrs.f("alpha", 0.2f), *b = n.attrs.f("beta", 0.5f);
+    return true;
+  };
+  t.minimum_at = [](float a, float) { return a >= 0.f ? -kInf : kInf; };
+  // x * HardSigmoid(x; 1/6, 1/2) is HardSwish (how opset-13 exports write it).
+  t.gated = [](float a, float b) -> std::optional<OpKind> {
+    if (std::fabs(a - 1.f / 6.f) < 1e-6f && b == 0.5f) return OpKind::HardSwish;
+    return std::nullopt;
+  };
+  OpDef d = epilogue_activation("max(0, min(1, alpha * x + beta))", "HardSigmoid", 6, t);
   d.attrs = {attr_float("alpha", 0.2f), attr_float("beta", 0.5f)};
   return d;
 }
 
 OpDef def_HardSwish() {
-  return float_activation("x * max(0, min(1, x / 6 + 0.5))", "HardSwish", 14,
-                          [](const Node&, float v) {
-                            return v * std::max(0.f, std::min(1.f, v * (1.f / 6.f) + 0.5f));
-                          });
+  EpilogueTrait t;
+  t.apply = [](float x, float, float) { return x * hard_sigmoid(x, 1.f / 6.f, 0.5f); };
+  t.minimum_at = [](float, float) { return -1.5f; };
+  return epilogue_activation("x * max(0, min(1, x / 6 + 0.5))", "HardSwish", 14, t);
+}
+
+// Silu and Gelu are what the fusion pass makes of the exporters' patterns (Mul(x, Sigmoid(x)),
+// x * 0.5 * (1 + Erf(x / sqrt(2)))): mpq-internal ops that exist as fused post-ops.
+OpDef def_Silu() {
+  EpilogueTrait t;
+  t.apply = [](float x, float, float) { return x * sigmoid(x); };
+  t.minimum_at = [](float, float) { return -1.2784645f; };  // where 1 + x (1 - sigmoid(x)) = 0
+  OpDef d = epilogue_activation("x * sigmoid(x) (SiLU, swish); mpq-internal", "Silu", 1, t);
+  d.onnx.domain = "ai.mpq";
+  return d;
+}
+
+OpDef def_Gelu() {
+  EpilogueTrait t;
+  t.apply = [](float x, float, float) {
+    return 0.5f * x * (1.f + std::erf(x * 0.70710678118654752f));
+  };
+  t.minimum_at = [](float, float) { return -0.75179165f; };  // where Phi(x) + x phi(x) = 0
+  OpDef d = epilogue_activation("x * 0.5 * (1 + erf(x / sqrt(2))) (exact GELU); mpq-internal",
+                                "Gelu", 1, t);
+  d.onnx.domain = "ai.mpq";
+  return d;
 }
 
 }  // namespace mpq::ops

@@ -1,14 +1,14 @@
 // FusedConv / FusedGemm (ai.mpq): a Conv or Gemm followed by a chain of element-wise post-ops,
 // made by the fusion pass so that backends run the whole chain as one kernel (oneDNN post-ops).
 //   inputs: the Conv/Gemm inputs (X, W, B?), then the residual R (input 3) when "Add" is fused
-//   attrs:  the Conv/Gemm attributes, plus
-//           post_ops       strings, applied in order: "Relu", "Clip", "LeakyRelu", "Add" (+ R)
-//           post_op_params floats, two per post-op: Clip (min, max), LeakyRelu (alpha, 0)
+//   attrs:  the Conv/Gemm attributes, plus the post-ops (ir/post_op.h): element-wise ops with an
+//           epilogue trait, applied in order through the trait, and Add (+ R)
 // The output keeps the name of the last fused op's output, so calibration ranges still apply.
 #include <algorithm>
 #include <cmath>
 
 #include "ir/ops/op_util.h"
+#include "ir/post_op.h"
 
 namespace mpq::ops {
 
@@ -22,33 +22,22 @@ const OpDef& base_def(const char* name) {
 
 // Applies the post-op chain to y (f32) in place.
 void apply_post_ops(const Node& n, Tensor& y, const std::vector<Tensor>& x) {
-  if (!n.attrs.has("post_ops")) return;
-  const auto& ops = n.attrs.strings("post_ops");
-  std::vector<float> p =
-      n.attrs.has("post_op_params") ? n.attrs.floats("post_op_params") : std::vector<float>{};
-  p.resize(ops.size() * 2, 0.f);
   float* py = y.data<float>();
   const int64_t total = y.numel();
-  for (size_t k = 0; k < ops.size(); ++k) {
-    const float a = p[2 * k], b = p[2 * k + 1];
-    if (ops[k] == "Relu") {
-      for (int64_t i = 0; i < total; ++i) py[i] = py[i] > 0.f ? py[i] : 0.f;
-    } else if (ops[k] == "Clip") {
-      for (int64_t i = 0; i < total; ++i) py[i] = std::min(std::max(py[i], a), b);
-    } else if (ops[k] == "LeakyRelu") {
-      for (int64_t i = 0; i < total; ++i) py[i] = py[i] >= 0.f ? py[i] : a * py[i];
-    } else if (ops[k] == "Add") {
-      if (x.size() < 4 || x[3].empty()) invalid_input("fused Add without a residual input").raise();
-      Tensor r = x[3].dtype() == DType::f32 ? x[3] : x[3].cast(DType::f32);
-      if (r.numel() != total)
-        invalid_input(
-            str("residual ", shape_str(r.shape()), " does not match ", shape_str(y.shape())))
-            .raise();
-      const float* pr = r.data<float>();
-      for (int64_t i = 0; i < total; ++i) py[i] += pr[i];
-    } else {
-      invalid_input("unknown post-op '" + ops[k] + "'").key("post_ops").raise();
+  for (const PostOp& p : post_ops(n)) {
+    if (p.kind != OpKind::Add) {
+      const EpilogueTrait& t = epilogue_of(p.kind);
+      for (int64_t i = 0; i < total; ++i) py[i] = t.apply(py[i], p.a, p.b);
+      continue;
     }
+    if (x.size() < 4 || x[3].empty()) invalid_input("fused Add without a residual input").raise();
+    Tensor r = x[3].dtype() == DType::f32 ? x[3] : x[3].cast(DType::f32);
+    if (r.numel() != total)
+      invalid_input(
+          str("residual ", shape_str(r.shape()), " does not match ", shape_str(y.shape())))
+          .raise();
+    const float* pr = r.data<float>();
+    for (int64_t i = 0; i < total; ++i) py[i] += pr[i];
   }
 }
 
@@ -61,7 +50,10 @@ OpDef fused(const char* base, const char* doc, std::vector<AttrSpec> base_attrs)
   for (auto& a : d.attrs) a.optional = true, a.default_value.reset();
   d.attrs.push_back({"post_ops", AttrType::kStrings, std::nullopt, true});
   d.attrs.push_back({"post_op_params", AttrType::kFloats, std::nullopt, true});
-  d.infer = [base](const Node& n) { return base_def(base).infer(n); };
+  d.infer = [base](const Node& n) {
+    post_ops(n);  // rejects a malformed post-op list early, naming the node
+    return base_def(base).infer(n);
+  };
   d.forward = [base](const Node& n, const std::vector<Tensor>& x) {
     std::vector<Tensor> bx(x.begin(), x.begin() + std::min<size_t>(3, x.size()));
     while (bx.size() > 2 && bx.back().empty()) bx.pop_back();
