@@ -2,7 +2,9 @@
 // int8 (residual connections that were not fused into a convolution):
 //   y_q = (s0/sy) * a_q + (s1/sy) * b_q + (zy - (s0*z0 + s1*z1)/sy)
 // with the input scales as oneDNN src scales and the constant through a linear post-op, so any
-// zero points work.
+// zero points work. oneDNN broadcasts only its second input: when the first one is broadcast the
+// operands are swapped, and Sub/Div undo the swap with a post-op (a - b = -(b - a),
+// a / b = (b / a)^-1).
 #include "backends/cpu/dnnl_util.h"
 #include "backends/cpu/kernels.h"
 #include "ir/op_def.h"
@@ -42,7 +44,7 @@ class BinaryKernel : public PrimKernel {
     if (a_.shape.size() > rank || b_.shape.size() > rank)
       unsupported("binary input of higher rank than its output").node(s.node->name).raise();
     if (pad_rank(a_.shape, rank) != out_.shape) {
-      if (!op_.commutative || pad_rank(b_.shape, rank) != out_.shape)
+      if (pad_rank(b_.shape, rank) != out_.shape)
         unsupported("oneDNN binary broadcasts only the second input").node(s.node->name).raise();
       swapped_ = true;
       std::swap(a_, b_);
@@ -84,6 +86,12 @@ class BinaryKernel : public PrimKernel {
   Prim create(int64_t batch) const override {
     return guarded(op_def(op_.op).name + " " + out_.str(), [&] {
       dnnl::primitive_attr attr = base_attr();
+      if (swapped_ && !op_.commutative) {
+        dnnl::post_ops po;
+        if (op_.op == OpKind::Sub) po.append_eltwise(1.f, alg::eltwise_linear, -1.f, 0.f);
+        if (op_.op == OpKind::Div) po.append_eltwise(1.f, alg::eltwise_pow, 1.f, -1.f);
+        attr.set_post_ops(po);
+      }
       if (is_int8(out_.dtype) || is_int8(a_.dtype) || is_int8(b_.dtype)) {
         const float sy = is_int8(out_.dtype) ? qscale(out_) : 1.f;
         const float zy = is_int8(out_.dtype) ? static_cast<float>(qzero(out_)) : 0.f;
@@ -116,7 +124,7 @@ class BinaryKernel : public PrimKernel {
 
 void register_binary_kernels(KernelRegistry& r) {
   for (const BinaryOp& op : kOps) {
-    auto supports = [op](const Node& n, Precision) -> std::string {
+    auto supports = [](const Node& n, Precision) -> std::string {
       for (size_t i = 0; i < 2; ++i)
         if (!n.has_input(i) || !dtype_info(n.inputs[i]->dtype).is_float) return "non-float input";
       if (n.inputs[0]->is_constant() && n.inputs[1]->is_constant()) return "constant inputs";
@@ -125,7 +133,7 @@ void register_binary_kernels(KernelRegistry& r) {
       if (n.inputs[0]->shape.size() > o.size() || n.inputs[1]->shape.size() > o.size())
         return "unsupported broadcast";
       Shape a = pad_rank(n.inputs[0]->shape, o.size()), b = pad_rank(n.inputs[1]->shape, o.size());
-      if (a != o && (!op.commutative || b != o)) return "oneDNN broadcasts only the second input";
+      if (a != o && b != o) return "neither input has the output's shape";
       return "";
     };
     auto formats = [](const Node&) { return any_layout_formats(); };

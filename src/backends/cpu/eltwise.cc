@@ -1,8 +1,9 @@
-// Element-wise activations (oneDNN eltwise): Relu, LeakyRelu, Clip, Sigmoid, Tanh, Elu, Exp in
-// fp32/bf16; Relu and Clip also in int8, where they act on the quantized values directly (the
-// output keeps the input's scale and zero point; oneDNN 2.6 has no int8 clip, so this is a clamp
-// loop): relu = max(q, zp), clip = clamp(q, Q(lo), Q(hi)) with Q = QuantizeLinear — exactly
-// quantize(clip(dequantize(q))) since quantization is monotonic and q is on the grid.
+// Element-wise activations (oneDNN eltwise): Relu, LeakyRelu, Clip, Sigmoid, Tanh, Exp, HardSwish,
+// Sqrt and Pow (constant scalar exponent) in fp32/bf16; Relu and Clip also in int8, where they act
+// on the quantized values directly (the output keeps the input's scale and zero point; oneDNN 2.6
+// has no int8 clip, so this is a clamp loop): relu = max(q, zp), clip = clamp(q, Q(lo), Q(hi)) with
+// Q = QuantizeLinear — exactly quantize(clip(dequantize(q))) since quantization is monotonic and q
+// is on the grid.
 #include <cmath>
 #include <limits>
 
@@ -23,9 +24,15 @@ struct EltwiseOp {
   bool int8;  // passthrough under int8 quantization
 };
 const EltwiseOp kOps[] = {
-    {OpKind::Relu, alg::eltwise_relu, true},    {OpKind::LeakyRelu, alg::eltwise_relu, false},
-    {OpKind::Clip, alg::eltwise_clip_v2, true}, {OpKind::Sigmoid, alg::eltwise_logistic, false},
-    {OpKind::Tanh, alg::eltwise_tanh, false},   {OpKind::Exp, alg::eltwise_exp, false},
+    {OpKind::Relu, alg::eltwise_relu, true},
+    {OpKind::LeakyRelu, alg::eltwise_relu, false},
+    {OpKind::Clip, alg::eltwise_clip_v2, true},
+    {OpKind::Sigmoid, alg::eltwise_logistic, false},
+    {OpKind::Tanh, alg::eltwise_tanh, false},
+    {OpKind::Exp, alg::eltwise_exp, false},
+    {OpKind::HardSwish, alg::eltwise_hardswish, false},
+    {OpKind::Sqrt, alg::eltwise_sqrt, false},
+    {OpKind::Pow, alg::eltwise_pow, false},
 };
 
 float const_scalar(const TensorSpec* t, float def) {
@@ -47,6 +54,7 @@ class EltwiseKernel : public PrimKernel {
       alpha_ = const_scalar(s.inputs.size() > 1 ? s.inputs[1] : nullptr, -inf);
       beta_ = const_scalar(s.inputs.size() > 2 ? s.inputs[2] : nullptr, inf);
     }
+    if (op_.op == OpKind::Pow) alpha_ = 1.f, beta_ = const_scalar(s.inputs.at(1), 1.f);
     if (is_int8(in_.dtype)) {
       if (alg_ == alg::eltwise_relu) alpha_ = 0.f, beta_ = inf;
       const bool sgn = in_.dtype == DType::i8;
@@ -111,6 +119,9 @@ void register_eltwise_kernels(KernelRegistry& r) {
       if (op.op == OpKind::Clip)
         for (size_t i = 1; i < 3; ++i)
           if (n.has_input(i) && !n.inputs[i]->is_constant()) return "Clip bounds are not constants";
+      if (op.op == OpKind::Pow &&
+          (!n.has_input(1) || !n.inputs[1]->is_constant() || n.inputs[1]->constant->numel() != 1))
+        return "the exponent is not a constant scalar";
       if (n.inputs.empty() || !n.inputs[0] || !dtype_info(n.inputs[0]->dtype).is_float)
         return "non-float input";
       return "";

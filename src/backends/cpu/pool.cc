@@ -1,5 +1,6 @@
-// 2-D pooling (oneDNN pooling_v2): MaxPool, AveragePool, GlobalAveragePool, GlobalMaxPool in fp32,
-// bf16 and int8 (max and average of quantized values keep the input's scale and zero point).
+// 2-D pooling (oneDNN pooling_v2): MaxPool, AveragePool, GlobalAveragePool in fp32 and bf16, and
+// MaxPool in int8 (the max of quantized values keeps the input's scale and zero point; int8
+// averages requantize, see mean_int8.cc).
 // ceil_mode is expressed as extra right padding, so the output size is the one the op inferred.
 #include <algorithm>
 #include <limits>
@@ -144,10 +145,13 @@ void register_pool_kernels(KernelRegistry& r) {
       }
       return "";
     };
-    add_kernel(
-        r, op.op, {Precision::kFp32, Precision::kBf16, Precision::kInt8}, supports,
-        [](const Node&) { return any_layout_formats(); },
-        [op] { return std::make_unique<PoolKernel>(op); });
+    auto formats = [](const Node&) { return any_layout_formats(); };
+    auto make = [op] { return std::make_unique<PoolKernel>(op); };
+    if (op.max)
+      add_kernel(r, op.op, {Precision::kFp32, Precision::kBf16, Precision::kInt8}, supports,
+                 formats, make);
+    else
+      add_kernel(r, op.op, {Precision::kFp32, Precision::kBf16}, supports, formats, make);
   }
 }
 

@@ -1,6 +1,7 @@
-// Flatten / Reshape / Squeeze / Unsqueeze: the logical (NCHW-order) elements reinterpreted in a new
-// shape. A plain input is copied as is; an NHWC input is reordered to plain on the way (so the
-// element order is the one the float model defines). Any dtype; int8 keeps its quantization.
+// Flatten / Reshape / Squeeze / Unsqueeze / Identity / Dropout (inference): the logical
+// (NCHW-order) elements reinterpreted in a new shape. A plain input is copied as is; an NHWC input
+// is reordered to plain on the way (so the element order is the one the float model defines). Any
+// dtype; int8 keeps its quantization.
 #include <cstring>
 
 #include "backends/cpu/dnnl_util.h"
@@ -60,8 +61,10 @@ class ReshapeKernel : public PrimKernel {
 }  // namespace
 
 void register_shape_kernels(KernelRegistry& r) {
-  for (OpKind op : {OpKind::Flatten, OpKind::Reshape, OpKind::Squeeze, OpKind::Unsqueeze}) {
+  for (OpKind op : {OpKind::Flatten, OpKind::Reshape, OpKind::Squeeze, OpKind::Unsqueeze,
+                    OpKind::Identity, OpKind::Dropout}) {
     auto supports = [](const Node& n, Precision) -> std::string {
+      if (n.outputs.size() > 1 && n.outputs[1]) return "Dropout's mask output";
       for (size_t i = 1; i < n.inputs.size(); ++i)
         if (n.inputs[i] && !n.inputs[i]->is_constant()) return "the target shape is not a constant";
       const Shape& in = n.inputs.at(0)->shape;

@@ -92,7 +92,8 @@ OpDef def_BatchNormalization() {
              {"training_mode", AttrType::kInt, std::nullopt, true}};
   d.infer = infer_bn;
   d.forward = bn_forward;
-  d.quant = QuantRule::kFloatOnly;
+  // A per-channel affine map of int8 values that requantizes (one a conv could not absorb).
+  d.quant = QuantRule::kRequant;
   d.flops = [](const Node& n) -> int64_t {
     const Value* x = n.input(0);
     return x && x->has_type ? known_numel(x->shape) : 0;

@@ -9,6 +9,7 @@ OpDef def_Gather() {
   OpDef d;
   d.doc = "take slices along `axis` at the given indices (negative indices count from the end)";
   d.min_inputs = d.max_inputs = 2;
+  d.quant = QuantRule::kPassthrough;
   d.attrs = {attr_int("axis", 0)};
   d.infer = [](const Node& n) {
     const Value& x = in(n, 0);

@@ -69,6 +69,7 @@ OpDef def_Pad() {
   OpDef d;
   d.doc = "pad with a constant, by reflection or by edge replication (negative pads crop)";
   d.min_inputs = 2;
+  d.quant = QuantRule::kPassthrough;  // zero padding is the zero point exactly
   d.max_inputs = 4;
   d.attrs = {attr_string("mode", "constant")};
   d.infer = [](const Node& n) {

@@ -297,7 +297,7 @@ OpDef def_AveragePool() {
   d.infer = infer_avgpool;
   d.forward = avgpool_forward;
   d.backward = avgpool_backward;
-  d.quant = QuantRule::kFloatOnly;
+  d.quant = QuantRule::kRequant;  // an average leaves the grid: the output has its own scale
   d.flops = pool_flops;
   d.onnx.op_type = "AveragePool", d.onnx.min_opset = 1,
   d.onnx.max_opset = 18;  // AveragePool-19 adds dilations
@@ -311,7 +311,7 @@ OpDef def_GlobalAveragePool() {
   d.infer = infer_gap;
   d.forward = gap_forward;
   d.backward = gap_backward;
-  d.quant = QuantRule::kFloatOnly;
+  d.quant = QuantRule::kRequant;  // an average leaves the grid: the output has its own scale
   d.flops = [](const Node& n) -> int64_t {
     const Value* x = n.input(0);
     return x && x->has_type ? known_numel(x->shape) : 0;

@@ -101,6 +101,7 @@ OpDef def_ReduceMean() {
     return n.inputs.empty() || !n.inputs[0] ? 0
                                             : std::max<int64_t>(0, shape_numel(n.inputs[0]->shape));
   };
+  d.quant = QuantRule::kRequant;  // a mean leaves the grid: the output has its own scale
   d.onnx = onnx_op("ReduceMean", 1);
   d.onnx.internal_attrs = {"noop_with_empty_axes"};  // opset 18
   d.onnx.import_fixup = [](Graph& g, Node& n, int opset) {

@@ -78,6 +78,7 @@ OpDef def_Slice() {
   OpDef d;
   d.doc = "take data[start:end:step] along the given axes";
   d.min_inputs = 3;
+  d.quant = QuantRule::kPassthrough;
   d.max_inputs = 5;
   d.infer = [](const Node& n) {
     const Value& x = in(n, 0);

@@ -1,0 +1,166 @@
+// int8 averages that requantize (AveragePool, GlobalAveragePool, ReduceMean over H and W): the
+// window sum of quantized values in int32, then one multiply-add per output,
+//   y = sum * s_in / (count * s_out) + (z_out - s_in * z_in / s_out),
+// rounded half-to-even and saturated for an int8 output (s_out = 1, z_out = 0 for a float one).
+// The output has its own scale, so SE blocks and classifier heads stay int8 end to end.
+#include <algorithm>
+#include <cmath>
+#include <vector>
+
+#include "backends/cpu/dnnl_util.h"
+#include "backends/cpu/kernels.h"
+#include "backends/cpu/strided_copy.h"
+
+namespace mpq::cpu {
+
+namespace {
+
+struct Window {
+  int64_t k[2] = {1, 1}, s[2] = {1, 1}, pb[2] = {0, 0}, pe[2] = {0, 0};
+  bool include_pad = false;
+};
+
+template <typename T>
+T saturate(float v) {
+  if constexpr (std::is_same_v<T, float>) {
+    return v;
+  } else if constexpr (std::is_same_v<T, uint16_t>) {
+    return float_to_bf16(v);
+  } else {
+    constexpr float lo = std::is_signed_v<T> ? -128.f : 0.f,
+                    hi = std::is_signed_v<T> ? 127.f : 255.f;
+    return static_cast<T>(std::min(hi, std::max(lo, std::nearbyint(v))));
+  }
+}
+
+class MeanInt8Kernel : public Kernel {
+ public:
+  void prepare(const KernelSetup& s) override {
+    in_ = *s.inputs.at(0);
+    out_ = *s.outputs.at(0);
+    const Node& n = *s.node;
+    if (n.op == OpKind::AveragePool) {
+      auto k = n.attrs.ints("kernel_shape");
+      auto st = ints_or(n, "strides", 2, 1);
+      auto pads = ints_or(n, "pads", 4, 0);
+      for (int d = 0; d < 2; ++d) {
+        w_.k[d] = k[d], w_.s[d] = st[d], w_.pb[d] = pads[d], w_.pe[d] = pads[2 + d];
+      }
+      w_.include_pad = n.attrs.i("count_include_pad", 0) != 0;
+    } else {
+      w_.k[0] = in_.shape[2], w_.k[1] = in_.shape[3];
+    }
+    const bool qout = is_int8(out_.dtype);
+    s_ratio_ = qscale(in_) / (qout ? qscale(out_) : 1.f);
+    shift_ =
+        (qout ? static_cast<float>(qzero(out_)) : 0.f) - s_ratio_ * static_cast<float>(qzero(in_));
+  }
+
+  void run(const KernelArgs& a) const override {
+    if (in_.dtype == DType::u8)
+      dispatch<uint8_t>(a);
+    else
+      dispatch<int8_t>(a);
+  }
+  std::string impl_name() const override { return "mpq:mean_int8_requant"; }
+
+ private:
+  template <typename Tin>
+  void dispatch(const KernelArgs& a) const {
+    switch (out_.dtype) {
+      case DType::u8:
+        return pool<Tin, uint8_t>(a);
+      case DType::i8:
+        return pool<Tin, int8_t>(a);
+      case DType::bf16:
+        return pool<Tin, uint16_t>(a);
+      default:
+        return pool<Tin, float>(a);
+    }
+  }
+
+  template <typename Tin, typename Tout>
+  void pool(const KernelArgs& a) const {
+    const Shape is = in_.shape_at(a.batch);
+    const int64_t N = is[0], C = is[1], H = is[2], W = is[3];
+    const std::vector<int64_t> ss = elem_strides(in_, is);
+    int64_t OH = 1, OW = 1;
+    std::vector<int64_t> ds = {C, 1, 0, 0};  // a rank-2 output [N, C]
+    if (out_.shape.size() == 4) {
+      const Shape os = out_.shape_at(a.batch);
+      OH = os[2], OW = os[3];
+      ds = elem_strides(out_, os);
+    }
+    const auto* x = static_cast<const Tin*>(a.inputs[0]);
+    auto* y = static_cast<Tout*>(a.outputs[0]);
+#pragma omp parallel
+    {
+      std::vector<int32_t> acc(static_cast<size_t>(C));
+#pragma omp for collapse(3) schedule(static)
+      for (int64_t b = 0; b < N; ++b)
+        for (int64_t oy = 0; oy < OH; ++oy)
+          for (int64_t ox = 0; ox < OW; ++ox) {
+            const int64_t ys = oy * w_.s[0] - w_.pb[0], xs = ox * w_.s[1] - w_.pb[1];
+            const int64_t y0 = std::max<int64_t>(0, ys), y1 = std::min(H, ys + w_.k[0]);
+            const int64_t x0 = std::max<int64_t>(0, xs), x1 = std::min(W, xs + w_.k[1]);
+            int64_t count = (y1 - y0) * (x1 - x0);
+            if (w_.include_pad)
+              count = (std::min(H + w_.pe[0], ys + w_.k[0]) - ys) *
+                      (std::min(W + w_.pe[1], xs + w_.k[1]) - xs);
+            std::fill(acc.begin(), acc.end(), 0);
+            for (int64_t iy = y0; iy < y1; ++iy)
+              for (int64_t ix = x0; ix < x1; ++ix) {
+                const Tin* p = x + b * ss[0] + iy * ss[2] + ix * ss[3];
+                const int64_t sc = ss[1];
+#pragma omp simd
+                for (int64_t c = 0; c < C; ++c) acc[c] += p[c * sc];
+              }
+            const float m = count > 0 ? s_ratio_ / static_cast<float>(count) : 0.f;
+            Tout* q = y + b * ds[0] + oy * ds[2] + ox * ds[3];
+            for (int64_t c = 0; c < C; ++c)
+              q[c * ds[1]] = saturate<Tout>(static_cast<float>(acc[c]) * m + shift_);
+          }
+    }
+  }
+
+  TensorSpec in_, out_;
+  Window w_;
+  float s_ratio_ = 1.f, shift_ = 0.f;
+};
+
+bool spatial_axes(const Node& n) {
+  if (!n.attrs.has("axes")) return false;
+  std::vector<int64_t> axes = n.attrs.ints("axes");
+  for (int64_t& a : axes)
+    if (a < 0) a += 4;
+  std::sort(axes.begin(), axes.end());
+  return axes == std::vector<int64_t>{2, 3};
+}
+
+}  // namespace
+
+void register_mean_int8_kernels(KernelRegistry& r) {
+  auto supports = [](const Node& n, Precision) -> std::string {
+    const Value* x = n.inputs.at(0);
+    if (!x || x->shape.size() != 4) return "int8 averages are 2-D";
+    if (n.op == OpKind::ReduceMean && !spatial_axes(n)) return "int8 ReduceMean is over H and W";
+    if (n.op == OpKind::AveragePool) {
+      if (n.attrs.has("auto_pad") && n.attrs.s("auto_pad") != "NOTSET")
+        return "auto_pad " + n.attrs.s("auto_pad");
+      for (int64_t d : ints_or(n, "dilations", 2, 1))
+        if (d != 1) return "dilated average pooling";
+    }
+    return "";
+  };
+  for (OpKind op : {OpKind::AveragePool, OpKind::GlobalAveragePool, OpKind::ReduceMean})
+    add_kernel(
+        r, op, {Precision::kInt8}, supports,
+        [](const Node&) {
+          KernelFormats f = any_layout_formats();
+          f.any_output_dtype = true;
+          return f;
+        },
+        [] { return std::make_unique<MeanInt8Kernel>(); });
+}
+
+}  // namespace mpq::cpu
