@@ -74,9 +74,4 @@ cudaError_t pool(const void* src, ElemDesc s, void* dst, ElemDesc d, const PoolP
 cudaError_t unary(const void* x, ElemDesc xs, void* y, ElemDesc ys, int64_t n, int op, float a,
                   float b, cudaStream_t stream);
 
-enum BinaryOp : int { kBinAdd = 0, kBinSub = 1, kBinMul = 2 };
-// y = a op b for same-shape, same-layout tensors of n elements.
-cudaError_t binary(const void* a, ElemDesc as, const void* b, ElemDesc bs, void* y, ElemDesc ys,
-                   int64_t n, int op, cudaStream_t stream);
-
 }  // namespace mpq::cuda
