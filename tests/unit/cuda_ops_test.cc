@@ -6,6 +6,9 @@
 #include <gtest/gtest.h>
 
 #include <cmath>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
 #include <functional>
 #include <random>
 
@@ -88,6 +91,13 @@ void expect_matches_reference(const Graph& g, const std::vector<Tensor>& x,
     auto e = runtime::Engine::build(g, &table, o);
     for (const auto& st : e->plan().steps)
       EXPECT_EQ(st.backend, "cuda") << st.node->name << " " << st.node->op_name();
+    const char* tile = std::getenv("MPQ_CUDA_TILE");
+    if (tile && std::string(tile).rfind("depthwise", 0) == 0) {
+      int dw = 0;
+      for (const auto& l : e->manifest().layers)
+        dw += l.impl.rfind("cuda.depthwise_", 0) == 0 && l.reason.rfind("fused into", 0) != 0;
+      EXPECT_EQ(dw, 1) << "the forced depthwise kernel runs the depthwise layer";
+    }
     for (const auto& l : e->manifest().layers)
       if (p == Precision::kInt8 && (l.op == "Concat" || l.op == "Transpose")) {
         EXPECT_EQ(l.executed, Precision::kInt8) << l.name << " " << l.reason;
@@ -285,6 +295,56 @@ TEST(CudaOps, SqueezeExcitationGraphRunsOnDevice) {
   Value* joined = b.op("Concat", {scaled, conv(b, x, 8, 8, 7)}, cat);
   auto g = b.done({b.op("ReduceMean", {b.op("Transpose", {joined}, perm)}, mean)});
   expect_matches_reference(*g, {rnd({8, 8, 10, 10}, -1.f, 1.f, 9)}, kAll);
+}
+
+Value* depthwise(G& b, Value* x, int64_t c, int64_t stride, unsigned seed) {
+  Attributes a;
+  a.set("kernel_shape", std::vector<int64_t>{3, 3});
+  a.set("pads", std::vector<int64_t>{1, 1, 1, 1});
+  a.set("strides", std::vector<int64_t>{stride, stride});
+  a.set("group", c);
+  return b.op("Conv",
+              {x, b.c(rnd({c, 1, 3, 3}, -0.5f, 0.5f, seed)), b.c(rnd({c}, -0.1f, 0.1f, seed + 1))},
+              a);
+}
+
+// MobileNet's inverted residual core: 1x1 expansion + Relu, then depthwise 3x3 + Clip(0, 6), at
+// stride 1 and 2; the depthwise kernel forced, against the reference; in int8 its bytes equal
+// the implicit GEMM's (exact integer sums, one epilogue).
+TEST(CudaOps, DepthwiseConvMatchesReferenceAndGemm) {
+  SKIP_WITHOUT_GPU();
+  for (int64_t stride : {1, 2}) {
+    SCOPED_TRACE(stride);
+    G b;
+    Value* x = b.input("x", {4, 8, 11, 11});
+    Value* e = b.op("Relu", {conv(b, x, 8, 36, 1)});
+    auto g = b.done({b.op("Clip", {depthwise(b, e, 36, stride, 3), b.c(Tensor::scalar(0.f)),
+                                   b.c(Tensor::scalar(6.f))})});
+    const Tensor in = rnd({4, 8, 11, 11}, -1.f, 1.f, 5);
+    for (const char* tile : {"depthwise_f32", "depthwise_f16"}) {
+      setenv("MPQ_CUDA_TILE", tile, 1);
+      expect_matches_reference(*g, {in}, {tile[10] == '3' ? Precision::kFp32 : Precision::kFp16});
+      unsetenv("MPQ_CUDA_TILE");
+    }
+    const quant::CalibrationTable table = minmax_table(*g, {in});
+    std::vector<Tensor> outs;
+    for (const char* env : {"MPQ_CUDA_NO_DEPTHWISE", "MPQ_CUDA_TILE"}) {
+      setenv(env, std::string(env) == "MPQ_CUDA_TILE" ? "depthwise_u8" : "1", 1);
+      plan::BuildOptions o;
+      o.backend = "cuda";
+      o.max_batch = 4;
+      o.default_precision = Precision::kInt8;
+      auto eng = runtime::Engine::build(*g, &table, o);
+      unsetenv(env);
+      for (const auto& l : eng->manifest().layers)
+        if (l.op == "FusedConv" && l.fused.size() == 1)
+          std::printf("  %s (%s): %s\n", l.name.c_str(), env, l.impl.c_str());
+      runtime::ExecutionContext ctx(eng);
+      outs.push_back(ctx.run({in})[0]);
+    }
+    ASSERT_EQ(outs[0].nbytes(), outs[1].nbytes());
+    EXPECT_EQ(std::memcmp(outs[0].raw(), outs[1].raw(), outs[0].nbytes()), 0);
+  }
 }
 
 // The check runs before any kernel is prepared, so it needs no GPU.
