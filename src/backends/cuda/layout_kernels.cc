@@ -240,7 +240,14 @@ void register_layout_kernels(KernelRegistry& r) {
   const auto passthrough = {Precision::kFp32, Precision::kFp16, Precision::kInt8};
   const auto fl = {Precision::kFp32, Precision::kFp16};
   add_kernel(r, OpKind::Concat, passthrough, move_supports, any_layout, make);
-  add_kernel(r, OpKind::Transpose, passthrough, move_supports, any_layout, make);
+  // A plain output: NHWC -> [N, H, W, C] (channels-last models) is then a straight copy.
+  auto plain_out = [](const Node& n) {
+    KernelFormats f = any_layout(n);
+    f.output_follows_input = false;
+    f.output_layout = Layout::kPlain;
+    return f;
+  };
+  add_kernel(r, OpKind::Transpose, passthrough, move_supports, plain_out, make);
   for (OpKind op : {OpKind::Slice, OpKind::Pad, OpKind::Gather})
     add_kernel(r, op, fl, move_supports, any_layout, make);
 }
