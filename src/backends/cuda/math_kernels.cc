@@ -102,7 +102,9 @@ class MatMulKernel : public Kernel {
     p.m = static_cast<int32_t>(as[as.size() - 2]);
     p.k = static_cast<int32_t>(as.back());
     p.n = static_cast<int32_t>(bs.back());
-    const int64_t batches = shape_numel(ys) / (int64_t{p.m} * p.n);
+    // A shared right-hand matrix: all rows of A form one product.
+    if (bs.size() == 2) p.m = static_cast<int32_t>(shape_numel(as) / std::max<int64_t>(p.k, 1));
+    const int64_t batches = shape_numel(ys) / std::max<int64_t>(int64_t{p.m} * p.n, 1);
     p.sa = int64_t{p.m} * p.k;
     p.sb = bs.size() == 2 ? 0 : int64_t{p.k} * p.n;
     p.sc = int64_t{p.m} * p.n;
