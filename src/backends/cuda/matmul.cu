@@ -33,7 +33,8 @@ __global__ void bmm_kernel(const T* a, const T* b, T* c, BmmParams p) {
   grid_dep_wait();
   __shared__ float sa[kTile][kTile + 1], sb[kTile][kTile + 1];
   const int32_t bi = blockIdx.z;
-  const int32_t row = blockIdx.y * kTile + threadIdx.y, col = blockIdx.x * kTile + threadIdx.x;
+  // Row tiles on x (up to 2^31 - 1 blocks: all pixels of a channels-last activation).
+  const int32_t row = blockIdx.x * kTile + threadIdx.y, col = blockIdx.y * kTile + threadIdx.x;
   const T* ab = a + bi * p.sa;
   const T* bb = b + bi * p.sb;
   float acc = 0.f;
@@ -56,8 +57,8 @@ __global__ void bmm_kernel(const T* a, const T* b, T* c, BmmParams p) {
 cudaError_t batched_matmul(const void* a, const void* b, void* c, const BmmParams& p,
                            cudaStream_t stream) {
   if (p.batch == 0 || p.m == 0 || p.n == 0) return cudaSuccess;
-  if (p.batch > 65535) return cudaErrorInvalidValue;
-  const dim3 grid((p.n + kTile - 1) / kTile, (p.m + kTile - 1) / kTile, p.batch);
+  if (p.batch > 65535 || (p.n + kTile - 1) / kTile > 65535) return cudaErrorInvalidValue;
+  const dim3 grid((p.m + kTile - 1) / kTile, (p.n + kTile - 1) / kTile, p.batch);
   const dim3 block(kTile, kTile);
   if (p.dt == kDtF16)
     (void)launch_pdl(bmm_kernel<__half>, grid, block, 0, stream, static_cast<const __half*>(a),
