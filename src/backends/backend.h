@@ -176,6 +176,9 @@ class Backend {
   virtual std::unique_ptr<BackendContext> make_context(int threads) const = 0;
   // Called once before kernels are prepared (e.g. sets the thread count used to plan work).
   virtual void begin_prepare(int threads) const {}
+  // A device backend's steps on another backend run on the host, between copies: the builder
+  // allows that only under BuildOptions::allow_host_fallback.
+  virtual bool runs_on_device() const { return false; }
   // [cuda hook] nullptr: the ExecutionContext runs the steps itself on host memory.
   virtual std::unique_ptr<PlanRunner> make_plan_runner(
       const plan::Plan& plan, const std::vector<std::unique_ptr<Kernel>>& kernels,

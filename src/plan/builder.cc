@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstdio>
 #include <set>
 #include <unordered_map>
 
@@ -9,6 +10,7 @@
 #include "ir/post_op.h"
 #include "ir/verifier.h"
 #include "passes/pass.h"
+#include "plan/host_steps.h"
 #include "plan/requests.h"
 
 namespace mpq::plan {
@@ -76,6 +78,7 @@ class Builder {
       check_strict();
       realize(pp.plan);
       write_manifest(pp.plan);
+      check_host_steps(pp.plan);
       std::string failed_node, why;
       try {
         pp.kernels = prepare_kernels(pp.plan, opt_.tune);
@@ -84,7 +87,11 @@ class Builder {
         failed_node = e.status().node;
         why = e.status().message;
       }
-      if (failed_node.empty()) return pp;
+      if (failed_node.empty()) {
+        for (const std::string& h : host_steps(pp.plan))
+          std::fprintf(stderr, "mpq: host step: %s\n", h.c_str());
+        return pp;
+      }
       // The kernel could not be prepared for this configuration (oneDNN has no implementation on
       // this machine): run the node at fp32 on the same backend, or if that was it already, on
       // the reference backend, and build again (the boundaries around it change).

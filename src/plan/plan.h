@@ -32,6 +32,10 @@ struct BuildOptions {
   // the faster; off, they choose by a rule. The choice is recorded in each Step::variant, so an
   // engine file that stores it reloads the same choice.
   bool tune = false;
+  // Device backends (cuda): a step without a device kernel runs on the host reference executor
+  // only when this is set (else the build fails naming the op and node); each such step is
+  // printed to stderr and noted in the manifest.
+  bool allow_host_fallback = false;
 
   Precision default_or_fp32() const { return default_precision.value_or(Precision::kFp32); }
 };

@@ -239,6 +239,7 @@ std::string write_meta(const plan::Plan& p, const EngineFileInfo& info, const Co
   w.i64(o.max_batch);
   w.i64(o.threads);
   w.text(o.backend);
+  w.boolean(o.allow_host_fallback);
   w.u64(pool.tensors().size());
   for (size_t i = 0; i < pool.tensors().size(); ++i) {
     const Tensor& t = pool.tensors()[i];

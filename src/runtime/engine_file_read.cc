@@ -150,6 +150,7 @@ class MetaReader {
     o.max_batch = r_.i64();
     o.threads = static_cast<int>(r_.i64());
     o.backend = r_.text();
+    o.allow_host_fallback = r_.boolean();
     if (o.max_batch < 1 || o.threads < 0) r_.fail("bad maximum batch or thread count");
 
     read_pool();

@@ -1,6 +1,6 @@
 // mpq build --model m.onnx [--calib calib.json] [--config config_list.json]
 //           [--default-precision fp32|bf16|fp16|int8] [--strict] [--batch N] [--backend B]
-//           [--threads T] [--force] -o m.mpqe
+//           [--threads T] [--allow-host-fallback] [--force] -o m.mpqe
 // Builds the mixed-precision engine and writes the engine file (atomically), then prints the
 // manifest summary (one line per layer with `-v`; `mpq inspect` shows it any time).
 #include <chrono>
@@ -15,7 +15,7 @@ namespace {
 
 struct BuildArgs {
   std::string model, calib, config, default_precision, backend = "cpu", output;
-  bool strict = false, force = false, verbose = false;
+  bool strict = false, force = false, verbose = false, allow_host_fallback = false;
   int64_t batch = 128;
   int threads = 0;
 };
@@ -45,6 +45,7 @@ int run_build(const BuildArgs& a) {
   in.options.max_batch = a.batch;
   in.options.threads = a.threads;
   in.options.backend = a.backend;
+  in.options.allow_host_fallback = a.allow_host_fallback;
   api::BuildOutput out = api::build_engine(std::move(in));
   for (const auto& w : out.warnings) std::cerr << "mpq: warning: " << w << "\n";
   runtime::EngineFileInfo info = runtime::save_engine(*out.engine, out.info, a.output);
@@ -96,6 +97,9 @@ void register_build(CLI::App& app, std::function<int()>& action) {
       ->capture_default_str();
   cmd->add_option("--backend", a->backend, "Backend: cpu (oneDNN), cuda, reference")
       ->capture_default_str();
+  cmd->add_flag("--allow-host-fallback", a->allow_host_fallback,
+                "Device backends (cuda): run steps without a device kernel on the host reference "
+                "executor (one stderr line per step, noted in the manifest) instead of failing");
   cmd->add_option("--threads", a->threads, "Threads for building/packing (0: OMP_NUM_THREADS)")
       ->check(CLI::NonNegativeNumber)
       ->capture_default_str();

@@ -331,6 +331,7 @@ class CudaBackend : public Backend {
   std::unique_ptr<BackendContext> make_context(int) const override {
     return std::make_unique<CudaContext>();
   }
+  bool runs_on_device() const override { return true; }
   void begin_prepare(int) const override {
     const std::string why = device_unavailable_reason();
     if (!why.empty()) unsupported("the cuda backend needs a GPU: " + why).raise();
@@ -349,6 +350,9 @@ class CudaBackend : public Backend {
 void register_cuda_kernels(KernelRegistry& r) {
   cuda::register_conv_kernels(r);
   cuda::register_simple_kernels(r);
+  cuda::register_eltwise_kernels(r);
+  cuda::register_layout_kernels(r);
+  cuda::register_math_kernels(r);
 }
 
 const Backend& cuda_backend() {

@@ -284,6 +284,7 @@ class ConvKernel : public Kernel, public WorkspaceUser {
   std::string impl_name() const override {
     static const char* kinds[] = {"s8", "u8", "f16", "f32"};
     const ConvConfig& c = conv_configs().at(cfg_);
+    if (c.depthwise) return str("cuda.depthwise_", kinds[kind_], "_", p_.KH, "x", p_.KW);
     if (c.direct_k)
       return str("cuda.direct_", kinds[kind_], "_", p_.KH, "x", p_.KW, " [", c.name, "]");
     return str("cuda.igemm_", kinds[kind_], "_", p_.KH, "x", p_.KW,
@@ -298,8 +299,11 @@ class ConvKernel : public Kernel, public WorkspaceUser {
     // int8 layers with a tiny K (first convolutions) also try the direct kernels
     // (MPQ_CUDA_NO_DIRECT=1: implicit GEMM only, for comparisons).
     const bool q = (kind_ == kConvS8 || kind_ == kConvU8) && !std::getenv("MPQ_CUDA_NO_DIRECT");
-    std::vector<int> cands =
-        q ? conv_candidates(kind_, vec_, p_.K, p_.groups, p_.OC) : conv_candidates(kind_, vec_);
+    // Depthwise layers also time the dedicated kernel (MPQ_CUDA_NO_DEPTHWISE=1 leaves it out).
+    const bool dw =
+        p_.Cg == 1 && p_.OCg == 1 && p_.groups > 1 && !std::getenv("MPQ_CUDA_NO_DEPTHWISE");
+    std::vector<int> cands = q ? conv_candidates(kind_, vec_, p_.K, p_.groups, p_.OC, dw)
+                               : conv_candidates(kind_, vec_, 0, 1, 0, dw);
     if (cands.empty()) internal_error("no CUDA conv configuration compiled for this kind").raise();
     for (int c : cands) MPQ_CUDA_CHECK(conv_prepare(c));
     if (const char* force = std::getenv("MPQ_CUDA_TILE")) {
@@ -319,7 +323,7 @@ class ConvKernel : public Kernel, public WorkspaceUser {
       const ConvConfig& cc = conv_configs()[c];
       const int64_t ctas = ceil_div(max_m_, cc.bm) * ceil_div(p_.OCg, cc.bn) * p_.groups;
       choices.push_back({c, 1, 0});
-      if (no_split || cc.direct_k || ctas >= 264) continue;
+      if (no_split || cc.direct_k || cc.depthwise || ctas >= 264) continue;
       for (int split : {2, 4, 8, 16}) {
         if (kt_total < 2 * split || ctas * split > 4 * 264) continue;
         const int per = static_cast<int>(ceil_div(kt_total, split));

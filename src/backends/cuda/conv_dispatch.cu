@@ -16,6 +16,7 @@ const std::vector<Entry>& entries() {
     add_entries_u8(r);
     add_entries_f16(r);
     add_entries_f32(r);
+    add_entries_depthwise(r);
     return r;
   }();
   return v;
@@ -39,12 +40,17 @@ int conv_load_mode(int kind, int64_t cg) {
   return kLoadGather;
 }
 
-std::vector<int> conv_candidates(int kind, int vec, int64_t k, int64_t groups, int64_t oc) {
+std::vector<int> conv_candidates(int kind, int vec, int64_t k, int64_t groups, int64_t oc,
+                                 bool depthwise) {
   std::vector<int> r;
   const auto& e = entries();
   for (size_t i = 0; i < e.size(); ++i) {
     const ConvConfig& c = e[i].cfg;
     if (c.kind != kind) continue;
+    if (c.depthwise) {
+      if (depthwise) r.push_back(static_cast<int>(i));
+      continue;
+    }
     // A direct kernel only for the K range it was built for: the 64-wide one would waste most
     // of its dp4a work on a K the 28-wide one takes.
     const int kmin = c.direct_k > kDirectSmallK ? kDirectSmallK + 1 : 1;
@@ -114,6 +120,10 @@ __global__ void splitk_reduce_kernel(const __grid_constant__ ConvParams p) {
 
 cudaError_t conv_launch(int cfg, const ConvParams& p, cudaStream_t stream) {
   const Entry& e = entries().at(cfg);
+  if (e.cfg.depthwise) {  // sizes its own grid; never split
+    e.launch(p, dim3(), 0, stream);
+    return cudaGetLastError();
+  }
   if (e.cfg.direct_k) {  // bm pixels per CTA, all channels; never split
     e.launch(p, dim3(static_cast<unsigned>(ceil_div(p.M, e.cfg.bm))),
              direct_smem_bytes(p, e.cfg.direct_k / 4, e.cfg.bm), stream);

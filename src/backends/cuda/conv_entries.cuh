@@ -129,5 +129,6 @@ void add_entries_s8(std::vector<Entry>& v);
 void add_entries_u8(std::vector<Entry>& v);
 void add_entries_f16(std::vector<Entry>& v);
 void add_entries_f32(std::vector<Entry>& v);
+void add_entries_depthwise(std::vector<Entry>& v);
 
 }  // namespace mpq::cuda

@@ -18,5 +18,8 @@ void add_kernel(KernelRegistry& r, OpKind op, std::initializer_list<Precision> p
 
 void register_conv_kernels(KernelRegistry& r);
 void register_simple_kernels(KernelRegistry& r);
+void register_eltwise_kernels(KernelRegistry& r);
+void register_layout_kernels(KernelRegistry& r);
+void register_math_kernels(KernelRegistry& r);
 
 }  // namespace mpq::cuda

@@ -21,17 +21,18 @@ struct ConvConfig {
   int vec = 0;  // how A is gathered: 0 element by element, 1 16-byte pieces, 2 4-byte pieces
   int bm = 0, bn = 0;
   int threads = 0;
-  int smem = 0;      // dynamic shared memory bytes
-  int direct_k = 0;  // direct kernel (direct_int8.cuh): the largest K it takes; 0: implicit GEMM
-  std::string name;  // e.g. "tc_s8_128x128x64_s4_vec"
+  int smem = 0;       // dynamic shared memory bytes
+  int direct_k = 0;   // direct kernel (direct_int8.cuh): the largest K it takes; 0: implicit GEMM
+  int depthwise = 0;  // depthwise kernel (depthwise.cuh): groups == C == OC only, never split
+  std::string name;   // e.g. "tc_s8_128x128x64_s4_vec"
 };
 
 // Indices (into conv_configs()) of the configurations that can run a layer of this kind: the
-// implicit-GEMM tiles of its load mode, and the direct kernels where K, groups and OC allow them
-// (k = 0: none).
+// implicit-GEMM tiles of its load mode, the direct kernels where K, groups and OC allow them
+// (k = 0: none), and the depthwise kernel for a depthwise layer.
 const std::vector<ConvConfig>& conv_configs();
 std::vector<int> conv_candidates(int kind, int load_mode, int64_t k = 0, int64_t groups = 1,
-                                 int64_t oc = 0);
+                                 int64_t oc = 0, bool depthwise = false);
 // The direct kernels' limit on output channels (their weights sit in shared memory).
 constexpr int kDirectMaxOc = 256;
 // K of the narrower direct kernel (larger K, up to 64, takes the wider one).
@@ -73,10 +74,5 @@ cudaError_t pool(const void* src, ElemDesc s, void* dst, ElemDesc d, const PoolP
 // (identity: conversion only).
 cudaError_t unary(const void* x, ElemDesc xs, void* y, ElemDesc ys, int64_t n, int op, float a,
                   float b, cudaStream_t stream);
-
-enum BinaryOp : int { kBinAdd = 0, kBinSub = 1, kBinMul = 2 };
-// y = a op b for same-shape, same-layout tensors of n elements.
-cudaError_t binary(const void* a, ElemDesc as, const void* b, ElemDesc bs, void* y, ElemDesc ys,
-                   int64_t n, int op, cudaStream_t stream);
 
 }  // namespace mpq::cuda

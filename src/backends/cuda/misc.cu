@@ -1,5 +1,5 @@
 // Element-wise and data-movement kernels: conversion (quantize, dequantize, requantize, fp16,
-// NCHW <-> NHWC), pooling, unary activations and same-shape binary ops. Values go through float
+// NCHW <-> NHWC), pooling and unary activations. Values go through float
 // (dequantized) and are stored with the destination's rounding rule (epilogue.cuh).
 #include "backends/cuda/epilogue.cuh"
 #include "backends/cuda/launch.h"
@@ -199,15 +199,6 @@ __global__ void unary_kernel(const void* x, ElemDesc xs, void* y, ElemDesc ys, i
   }
 }
 
-__global__ void binary_kernel(const void* a, ElemDesc as, const void* b, ElemDesc bs, void* y,
-                              ElemDesc ys, int32_t n, int op) {
-  grid_dep_wait();
-  for (int32_t i = blockIdx.x * blockDim.x + threadIdx.x; i < n; i += gridDim.x * blockDim.x) {
-    const float va = ld(a, as, i), vb = ld(b, bs, i);
-    st(y, ys, i, op == kBinAdd ? va + vb : op == kBinSub ? va - vb : va * vb);
-  }
-}
-
 }  // namespace
 
 cudaError_t convert(const void* src, ElemDesc s, void* dst, ElemDesc d, int64_t n, int64_t c,
@@ -256,15 +247,6 @@ cudaError_t unary(const void* x, ElemDesc xs, void* y, ElemDesc ys, int64_t n, i
   if (n >= (int64_t{1} << 31)) return cudaErrorInvalidValue;
   (void)launch_pdl(unary_kernel, dim3(blocks_for(n)), dim3(kThreads), 0, stream, x, xs, y, ys,
                    static_cast<int32_t>(n), op, a, b);
-  return cudaGetLastError();
-}
-
-cudaError_t binary(const void* a, ElemDesc as, const void* b, ElemDesc bs, void* y, ElemDesc ys,
-                   int64_t n, int op, cudaStream_t stream) {
-  if (n == 0) return cudaSuccess;
-  if (n >= (int64_t{1} << 31)) return cudaErrorInvalidValue;
-  (void)launch_pdl(binary_kernel, dim3(blocks_for(n)), dim3(kThreads), 0, stream, a, as, b, bs, y,
-                   ys, static_cast<int32_t>(n), op);
   return cudaGetLastError();
 }
 

@@ -1,5 +1,5 @@
 // The CUDA backend's non-GEMM kernels: Reorder (quantize/dequantize/requantize, fp16<->fp32,
-// NCHW<->NHWC), pooling, Relu/Clip/LeakyRelu, same-shape Add/Sub/Mul, and the shape ops that only
+// NCHW<->NHWC), pooling, Relu/Clip/LeakyRelu, and the shape ops that only
 // rename memory (Flatten, Reshape, Squeeze, Unsqueeze, Identity, Dropout: a device copy, skipped
 // when the planner lets the output share the input's buffer).
 #include <limits>
@@ -140,38 +140,6 @@ std::string unary_supports(const Node& n, Precision) {
   return "";
 }
 
-class BinaryKernel : public Kernel {
- public:
-  void prepare(const KernelSetup& s) override {
-    const OpKind op = s.node->op;
-    op_ = op == OpKind::Add ? kBinAdd : op == OpKind::Sub ? kBinSub : kBinMul;
-    a_ = *s.inputs.at(0), b_ = *s.inputs.at(1), y_ = *s.outputs.at(0);
-    if (a_.shape != y_.shape || b_.shape != y_.shape)
-      unsupported("the CUDA binary kernel needs same-shape inputs").raise();
-    if (a_.shape.size() == 4 && (a_.layout != y_.layout || b_.layout != y_.layout))
-      internal_error("binary op layouts differ").raise();
-    ad_ = elem_desc(a_), bd_ = elem_desc(b_), yd_ = elem_desc(y_);
-  }
-  void run(const KernelArgs& a) const override {
-    MPQ_CUDA_CHECK(binary(a.inputs[0], ad_, a.inputs[1], bd_, a.outputs[0], yd_,
-                          shape_numel(y_.shape_at(a.batch)), op_, stream_of(a)));
-  }
-  std::string impl_name() const override { return "cuda.binary"; }
-
- private:
-  int op_ = kBinAdd;
-  TensorSpec a_, b_, y_;
-  ElemDesc ad_, bd_, yd_;
-};
-
-std::string binary_supports(const Node& n, Precision) {
-  if (n.inputs.size() != 2 || !n.inputs[0] || !n.inputs[1]) return "needs two inputs";
-  if (n.inputs[0]->is_constant() || n.inputs[1]->is_constant()) return "constant operand";
-  if (n.inputs[0]->shape != n.inputs[1]->shape || n.inputs[0]->shape != n.outputs[0]->shape)
-    return "broadcasting";
-  return "";
-}
-
 // Ops that keep the bytes and only rename the shape.
 class CopyKernel : public Kernel {
  public:
@@ -222,21 +190,12 @@ void register_simple_kernels(KernelRegistry& r) {
     f.output_follows_input = true;
     return f;
   };
-  auto nhwc = [](const Node&) {
-    KernelFormats f;
-    f.input_layouts = {Layout::kNHWC};
-    f.output_layout = Layout::kNHWC;
-    f.any_output_dtype = true;
-    return f;
-  };
   add_kernel(r, OpKind::Reorder, {Precision::kFp32}, nullptr, nullptr,
              [] { return std::make_unique<ReorderKernel>(); });
   for (OpKind op : {OpKind::MaxPool, OpKind::AveragePool, OpKind::GlobalAveragePool})
     add_kernel(r, op, all, pool_supports, follow, [] { return std::make_unique<PoolKernel>(); });
   for (OpKind op : {OpKind::Relu, OpKind::Clip, OpKind::LeakyRelu})
     add_kernel(r, op, all, unary_supports, follow, [] { return std::make_unique<UnaryKernel>(); });
-  for (OpKind op : {OpKind::Add, OpKind::Sub, OpKind::Mul})
-    add_kernel(r, op, all, binary_supports, nhwc, [] { return std::make_unique<BinaryKernel>(); });
   // Shape ops read plain memory; NHWC with H = W = 1 is the same bytes (a pooled feature map).
   auto plain = [](const Node& n) {
     KernelFormats f;

@@ -1,0 +1,389 @@
+// The cuda backend's non-GEMM ops through the plan builder and engine, against the reference
+// executor: each op alone in fp32 and fp16 (int8 where its quantization rule passes int8 on),
+// on random inputs, every step on the device; a whole graph with a squeeze-excitation block,
+// SiLU, Concat and Transpose; and (no GPU needed) the builder's refusal of host steps.
+#ifdef MPQ_HAVE_CUDA
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <functional>
+#include <random>
+
+#include "backends/cuda/cuda_util.h"
+#include "backends/reference/executor.h"
+#include "ir/op_def.h"
+#include "runtime/engine.h"
+
+namespace mpq {
+namespace {
+
+#define SKIP_WITHOUT_GPU()                                           \
+  do {                                                               \
+    const std::string why = cuda::device_unavailable_reason();       \
+    if (!why.empty()) GTEST_SKIP() << "CUDA tests skipped: " << why; \
+  } while (0)
+
+Tensor rnd(const Shape& s, float lo, float hi, unsigned seed) {
+  std::mt19937 r(seed);
+  std::uniform_real_distribution<float> d(lo, hi);
+  Tensor t(DType::f32, s);
+  for (int64_t i = 0; i < t.numel(); ++i) t.data<float>()[i] = d(r);
+  return t;
+}
+
+Tensor ints(const std::vector<int64_t>& v) {
+  return Tensor::from<int64_t>({static_cast<int64_t>(v.size())}, v);
+}
+
+// A graph under construction: inputs get a dynamic batch, nodes their attribute defaults.
+struct G {
+  std::unique_ptr<Graph> g = std::make_unique<Graph>();
+  int consts = 0;
+  Value* input(const std::string& name, Shape s) {
+    s[0] = -1;
+    return g->add_input(name, DType::f32, s);
+  }
+  Value* c(Tensor t) { return g->add_constant(str("c", consts++), std::move(t)); }
+  Value* op(const char* o, std::vector<Value*> in, Attributes a = {}) {
+    Node* n =
+        g->add_node(find_op_def(o)->kind, g->unique_node_name(o), std::move(in), 1, std::move(a));
+    apply_attr_schema(*n);
+    return n->outputs[0];
+  }
+  std::unique_ptr<Graph> done(std::vector<Value*> outs) {
+    for (Value* v : outs) g->add_output(v);
+    infer_shapes(*g);
+    return std::move(g);
+  }
+};
+
+quant::CalibrationTable minmax_table(const Graph& g, const std::vector<Tensor>& x) {
+  quant::CalibrationTable t;
+  ReferenceExecutor ex(g);
+  ex.run(x, [&](const Value& v, const Tensor& val) {
+    if (v.is_constant() || val.dtype() != DType::f32) return;
+    auto f = val.to_floats();
+    auto [lo, hi] = std::minmax_element(f.begin(), f.end());
+    quant::TensorRange r;
+    r.min = *lo, r.max = *hi, r.method = "minmax";
+    t.tensors[v.name] = r;
+  });
+  return t;
+}
+
+// Builds `g` for cuda at each precision, checks that no step runs on the host and that the
+// outputs match the reference executor within the precision's tolerance (relative to the
+// largest magnitude of the expected output).
+void expect_matches_reference(const Graph& g, const std::vector<Tensor>& x,
+                              std::vector<Precision> precisions, bool int8_moves = false) {
+  const std::vector<Tensor> want = ReferenceExecutor(g).run(x);
+  const quant::CalibrationTable table = minmax_table(g, x);
+  const int64_t batch = x[0].dim(0);
+  for (Precision p : precisions) {
+    SCOPED_TRACE(precision_name(p));
+    plan::BuildOptions o;
+    o.backend = "cuda";
+    o.max_batch = batch;
+    o.default_precision = p;
+    auto e = runtime::Engine::build(g, &table, o);
+    for (const auto& st : e->plan().steps)
+      EXPECT_EQ(st.backend, "cuda") << st.node->name << " " << st.node->op_name();
+    const char* tile = std::getenv("MPQ_CUDA_TILE");
+    if (tile && std::string(tile).rfind("depthwise", 0) == 0) {
+      int dw = 0;
+      for (const auto& l : e->manifest().layers)
+        dw += l.impl.rfind("cuda.depthwise_", 0) == 0 && l.reason.rfind("fused into", 0) != 0;
+      EXPECT_EQ(dw, 1) << "the forced depthwise kernel runs the depthwise layer";
+    }
+    for (const auto& l : e->manifest().layers)
+      if (int8_moves && p == Precision::kInt8 && (l.op == "Concat" || l.op == "Transpose")) {
+        EXPECT_EQ(l.executed, Precision::kInt8) << l.name << " " << l.reason;
+      }
+    runtime::ExecutionContext ctx(e);
+    for (int64_t b : {batch, int64_t{1}}) {
+      std::vector<Tensor> xb;
+      for (const Tensor& t : x) {
+        Shape s = t.shape();
+        s[0] = b;
+        xb.push_back(Tensor::view(DType::f32, s, const_cast<void*>(t.raw())));
+      }
+      const std::vector<Tensor> got = ctx.run(xb);
+      ASSERT_EQ(got.size(), want.size());
+      for (size_t k = 0; k < got.size(); ++k) {
+        const std::vector<float> w = want[k].to_floats(), v = got[k].to_floats();
+        ASSERT_EQ(v.size() * static_cast<size_t>(batch), w.size() * static_cast<size_t>(b));
+        float maxabs = 1e-6f, maxerr = 0.f;
+        for (size_t i = 0; i < v.size(); ++i) {
+          maxabs = std::max(maxabs, std::fabs(w[i]));
+          maxerr = std::max(maxerr, std::isnan(v[i]) ? 1e30f : std::fabs(w[i] - v[i]));
+        }
+        const float tol = p == Precision::kFp32 ? 2e-5f : p == Precision::kFp16 ? 8e-3f : 0.05f;
+        EXPECT_LE(maxerr, tol * maxabs) << "output " << k << " batch " << b;
+      }
+    }
+  }
+}
+
+const std::vector<Precision> kFloat = {Precision::kFp32, Precision::kFp16};
+const std::vector<Precision> kAll = {Precision::kFp32, Precision::kFp16, Precision::kInt8};
+
+TEST(CudaOps, ActivationsMatchReference) {
+  SKIP_WITHOUT_GPU();
+  for (const char* name : {"Sigmoid", "Tanh", "Exp", "Sqrt", "HardSigmoid", "HardSwish"}) {
+    SCOPED_TRACE(name);
+    G b;
+    Value* x = b.input("x", {6, 3, 5, 7});
+    Attributes a;
+    if (std::string(name) == "HardSigmoid") a.set("alpha", 0.3f), a.set("beta", 0.4f);
+    auto g = b.done({b.op(name, {x}, a)});
+    const float lo = std::string(name) == "Sqrt" ? 0.01f : -4.f;
+    expect_matches_reference(*g, {rnd({6, 3, 5, 7}, lo, 4.f, 1)}, kFloat);
+  }
+}
+
+TEST(CudaOps, BroadcastingArithmeticMatchesReference) {
+  SKIP_WITHOUT_GPU();
+  for (const char* name : {"Add", "Sub", "Mul", "Div"}) {
+    SCOPED_TRACE(name);
+    G b;
+    Value* x = b.input("x", {4, 6, 5, 7});
+    Value* s = b.input("s", {4, 6, 1, 1});
+    Value* y = b.op(name, {x, s});                                     // channel scale
+    Value* z = b.op(name, {y, b.c(rnd({7}, 0.5f, 2.f, 3))});           // constant, last axis
+    Value* w = b.op(name, {b.c(rnd({1, 6, 1, 1}, 0.5f, 2.f, 4)), z});  // constant first
+    auto g = b.done({w});
+    const bool pos = std::string(name) == "Div";
+    expect_matches_reference(
+        *g, {rnd({4, 6, 5, 7}, pos ? 0.5f : -2.f, 2.f, 1), rnd({4, 6, 1, 1}, 0.5f, 2.f, 2)},
+        std::string(name) == "Add" ? kAll : kFloat);
+  }
+  G b;
+  Value* x = b.input("x", {4, 9, 12});
+  auto g = b.done({b.op("Pow", {x, b.c(Tensor::scalar(2.f))})});
+  expect_matches_reference(*g, {rnd({4, 9, 12}, -2.f, 2.f, 5)}, kFloat);
+}
+
+TEST(CudaOps, BatchNormalizationMatchesReference) {
+  SKIP_WITHOUT_GPU();
+  G b;
+  Value* x = b.input("x", {3, 5, 6, 7});
+  auto g = b.done(
+      {b.op("BatchNormalization", {x, b.c(rnd({5}, 0.5f, 1.5f, 2)), b.c(rnd({5}, -1.f, 1.f, 3)),
+                                   b.c(rnd({5}, -1.f, 1.f, 4)), b.c(rnd({5}, 0.5f, 2.f, 5))})});
+  expect_matches_reference(*g, {rnd({3, 5, 6, 7}, -3.f, 3.f, 1)}, kFloat);
+}
+
+TEST(CudaOps, ConcatAndTransposeMatchReference) {
+  SKIP_WITHOUT_GPU();
+  for (int64_t axis : {1, 3, -1}) {
+    SCOPED_TRACE(axis);
+    G b;
+    Value* x = b.input("x", {3, 2, 4, 5});
+    Value* y = b.input("y", {3, 2, 4, 5});
+    Attributes a;
+    a.set("axis", axis);
+    auto g = b.done({b.op("Concat", {x, y}, a)});
+    expect_matches_reference(*g, {rnd({3, 2, 4, 5}, -1.f, 1.f, 1), rnd({3, 2, 4, 5}, -2.f, 1.f, 2)},
+                             kAll, true);
+  }
+  for (std::vector<int64_t> perm : {std::vector<int64_t>{0, 2, 3, 1}, {0, 3, 1, 2}, {0, 1, 3, 2}}) {
+    G b;
+    Value* x = b.input("x", {3, 4, 5, 6});
+    Attributes a;
+    a.set("perm", perm);
+    auto g = b.done({b.op("Transpose", {x}, a)});
+    expect_matches_reference(*g, {rnd({3, 4, 5, 6}, -1.f, 1.f, 3)}, kAll, true);
+  }
+  G b;  // rank 5 (ShuffleNet's channel shuffle)
+  Value* x = b.input("x", {2, 2, 3, 4, 5});
+  Attributes a;
+  a.set("perm", std::vector<int64_t>{0, 2, 1, 3, 4});
+  auto g = b.done({b.op("Transpose", {x}, a)});
+  expect_matches_reference(*g, {rnd({2, 2, 3, 4, 5}, -1.f, 1.f, 4)}, kFloat);
+}
+
+TEST(CudaOps, PadSliceGatherMatchReference) {
+  SKIP_WITHOUT_GPU();
+  {
+    G b;
+    Value* x = b.input("x", {3, 4, 5, 6});
+    auto g =
+        b.done({b.op("Pad", {x, b.c(ints({0, 0, 1, 2, 0, 0, 2, 1})), b.c(Tensor::scalar(0.5f))})});
+    expect_matches_reference(*g, {rnd({3, 4, 5, 6}, -1.f, 1.f, 1)}, kFloat);
+  }
+  {
+    G b;
+    Value* x = b.input("x", {3, 4, 5, 6});
+    Value* s1 = b.op("Slice", {x, b.c(ints({1})), b.c(ints({3})), b.c(ints({1}))});
+    Value* s2 = b.op("Slice", {x, b.c(ints({-1, 0})), b.c(ints({-100, 5})), b.c(ints({3, 2})),
+                               b.c(ints({-2, 2}))});
+    auto g = b.done({s1, s2});
+    expect_matches_reference(*g, {rnd({3, 4, 5, 6}, -1.f, 1.f, 2)}, kFloat);
+  }
+  {
+    G b;
+    Value* x = b.input("x", {3, 5, 8});
+    Attributes a;
+    a.set("axis", int64_t{1});
+    Value* first = b.op("Gather", {x, b.c(Tensor::from<int64_t>({}, {0}))}, a);
+    Value* some = b.op("Gather", {x, b.c(ints({2, -1, 0}))}, a);
+    auto g = b.done({first, some});
+    expect_matches_reference(*g, {rnd({3, 5, 8}, -1.f, 1.f, 3)}, kFloat);
+  }
+}
+
+TEST(CudaOps, ReduceMeanSoftmaxMatMulMatchReference) {
+  SKIP_WITHOUT_GPU();
+  {
+    G b;
+    Value* x = b.input("x", {3, 7, 33});
+    Value* y = b.input("y", {3, 4, 5, 6});
+    Attributes last, spatial;
+    last.set("axes", std::vector<int64_t>{-1});
+    spatial.set("axes", std::vector<int64_t>{2, 3});
+    spatial.set("keepdims", int64_t{0});
+    auto g = b.done({b.op("ReduceMean", {x}, last), b.op("ReduceMean", {y}, spatial)});
+    expect_matches_reference(*g, {rnd({3, 7, 33}, -1.f, 1.f, 1), rnd({3, 4, 5, 6}, -1.f, 1.f, 2)},
+                             kFloat);
+  }
+  {
+    G b;
+    Value* x = b.input("x", {3, 2, 70});
+    auto g = b.done({b.op("Softmax", {x})});
+    expect_matches_reference(*g, {rnd({3, 2, 70}, -5.f, 5.f, 3)}, kFloat);
+  }
+  {
+    G b;
+    Value* q = b.input("q", {2, 3, 7, 16});
+    Value* k = b.input("k", {2, 3, 16, 5});
+    Value* x = b.input("x", {2, 10, 16});
+    auto g = b.done({b.op("MatMul", {q, k}), b.op("MatMul", {x, b.c(rnd({16, 9}, -1.f, 1.f, 4))})});
+    expect_matches_reference(*g,
+                             {rnd({2, 3, 7, 16}, -1.f, 1.f, 5), rnd({2, 3, 16, 5}, -1.f, 1.f, 6),
+                              rnd({2, 10, 16}, -1.f, 1.f, 7)},
+                             kFloat);
+  }
+}
+
+Value* conv(G& b, Value* x, int64_t ic, int64_t oc, unsigned seed) {
+  Attributes a;
+  a.set("kernel_shape", std::vector<int64_t>{1, 1});
+  return b.op(
+      "Conv",
+      {x, b.c(rnd({oc, ic, 1, 1}, -0.5f, 0.5f, seed)), b.c(rnd({oc}, -0.1f, 0.1f, seed + 1))}, a);
+}
+
+// x -> conv -> SiLU -> squeeze-excitation (GAP, conv, Relu, conv, Sigmoid, channel scale) ->
+// Concat with a second conv branch -> Transpose to channels-last -> ReduceMean over channels.
+TEST(CudaOps, SqueezeExcitationGraphRunsOnDevice) {
+  SKIP_WITHOUT_GPU();
+  G b;
+  Value* x = b.input("x", {8, 8, 10, 10});
+  Value* c1 = conv(b, x, 8, 16, 1);
+  Value* silu = b.op("Mul", {c1, b.op("Sigmoid", {c1})});
+  Value* se = b.op("GlobalAveragePool", {silu});
+  se = b.op("Sigmoid", {conv(b, b.op("Relu", {conv(b, se, 16, 4, 3)}), 4, 16, 5)});
+  Value* scaled = b.op("Mul", {silu, se});
+  Attributes cat, perm, mean;
+  cat.set("axis", int64_t{1});
+  perm.set("perm", std::vector<int64_t>{0, 2, 3, 1});
+  mean.set("axes", std::vector<int64_t>{-1});
+  mean.set("keepdims", int64_t{0});
+  Value* joined = b.op("Concat", {scaled, conv(b, x, 8, 8, 7)}, cat);
+  auto g = b.done({b.op("ReduceMean", {b.op("Transpose", {joined}, perm)}, mean)});
+  expect_matches_reference(*g, {rnd({8, 8, 10, 10}, -1.f, 1.f, 9)}, kAll);
+}
+
+Value* depthwise(G& b, Value* x, int64_t c, int64_t stride, unsigned seed) {
+  Attributes a;
+  a.set("kernel_shape", std::vector<int64_t>{3, 3});
+  a.set("pads", std::vector<int64_t>{1, 1, 1, 1});
+  a.set("strides", std::vector<int64_t>{stride, stride});
+  a.set("group", c);
+  return b.op("Conv",
+              {x, b.c(rnd({c, 1, 3, 3}, -0.5f, 0.5f, seed)), b.c(rnd({c}, -0.1f, 0.1f, seed + 1))},
+              a);
+}
+
+// MobileNet's inverted residual core: 1x1 expansion + Relu, then depthwise 3x3 + Clip(0, 6), at
+// stride 1 and 2; the depthwise kernel forced, against the reference; in int8 its bytes equal
+// the implicit GEMM's (exact integer sums, one epilogue).
+TEST(CudaOps, DepthwiseConvMatchesReferenceAndGemm) {
+  SKIP_WITHOUT_GPU();
+  for (int64_t stride : {1, 2}) {
+    SCOPED_TRACE(stride);
+    G b;
+    Value* x = b.input("x", {4, 8, 11, 11});
+    Value* e = b.op("Relu", {conv(b, x, 8, 36, 1)});
+    auto g = b.done({b.op("Clip", {depthwise(b, e, 36, stride, 3), b.c(Tensor::scalar(0.f)),
+                                   b.c(Tensor::scalar(6.f))})});
+    const Tensor in = rnd({4, 8, 11, 11}, -1.f, 1.f, 5);
+    for (const char* tile : {"depthwise_f32", "depthwise_f16"}) {
+      setenv("MPQ_CUDA_TILE", tile, 1);
+      expect_matches_reference(*g, {in}, {tile[10] == '3' ? Precision::kFp32 : Precision::kFp16});
+      unsetenv("MPQ_CUDA_TILE");
+    }
+    const quant::CalibrationTable table = minmax_table(*g, {in});
+    std::vector<Tensor> outs;
+    for (const char* env : {"MPQ_CUDA_NO_DEPTHWISE", "MPQ_CUDA_TILE"}) {
+      setenv(env, std::string(env) == "MPQ_CUDA_TILE" ? "depthwise_u8" : "1", 1);
+      plan::BuildOptions o;
+      o.backend = "cuda";
+      o.max_batch = 4;
+      o.default_precision = Precision::kInt8;
+      auto eng = runtime::Engine::build(*g, &table, o);
+      unsetenv(env);
+      for (const auto& l : eng->manifest().layers)
+        if (l.op == "FusedConv" && l.fused.size() == 1)
+          std::printf("  %s (%s): %s\n", l.name.c_str(), env, l.impl.c_str());
+      runtime::ExecutionContext ctx(eng);
+      outs.push_back(ctx.run({in})[0]);
+    }
+    ASSERT_EQ(outs[0].nbytes(), outs[1].nbytes());
+    EXPECT_EQ(std::memcmp(outs[0].raw(), outs[1].raw(), outs[0].nbytes()), 0);
+  }
+}
+
+// The check runs before any kernel is prepared, so it needs no GPU.
+TEST(CudaOps, HostStepFailsUnlessAllowed) {
+  G b;
+  Value* x = b.input("x", {2, 3, 4, 4});
+  auto g = b.done({b.op("Neg", {b.op("Relu", {x})})});
+  plan::BuildOptions o;
+  o.backend = "cuda";
+  o.max_batch = 2;
+  try {
+    runtime::Engine::build(*g, nullptr, o);
+    FAIL() << "expected an error";
+  } catch (const Error& e) {
+    EXPECT_EQ(e.status().code, Code::kUnsupported);
+    EXPECT_EQ(e.status().node, "Neg") << e.status().message;
+    EXPECT_NE(e.status().message.find("Neg 'Neg'"), std::string::npos) << e.status().message;
+    EXPECT_NE(e.status().message.find("--allow-host-fallback"), std::string::npos);
+  }
+  o.allow_host_fallback = true;
+  if (!cuda::device_unavailable_reason().empty()) {
+    EXPECT_THROW(runtime::Engine::build(*g, nullptr, o), Error);  // no GPU, the usual error
+    return;
+  }
+  auto e = runtime::Engine::build(*g, nullptr, o);
+  int host = 0;
+  for (const auto& st : e->plan().steps) host += st.backend != "cuda";
+  EXPECT_EQ(host, 1);
+  bool noted = false;
+  for (const auto& n : e->manifest().notes)
+    noted = noted || n.find("allow_host_fallback") != std::string::npos;
+  EXPECT_TRUE(noted);
+  const Tensor in = rnd({2, 3, 4, 4}, -1.f, 1.f, 1);
+  runtime::ExecutionContext ctx(e);
+  const Tensor y = ctx.run({in})[0];
+  for (int64_t i = 0; i < in.numel(); ++i)
+    EXPECT_EQ(y.data<float>()[i], -std::max(in.data<float>()[i], 0.f));
+}
+
+}  // namespace
+}  // namespace mpq
+#endif  // MPQ_HAVE_CUDA
