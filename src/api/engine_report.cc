@@ -13,8 +13,7 @@ BitsSummary average_bits(const plan::Plan& p) {
   double sum = 0, wsum = 0;
   for (const plan::Step& st : p.steps) {
     const Node& n = *st.node;
-    if (n.def().quant != QuantRule::kRequant || !n.has_input(1) || !n.inputs[1]->is_constant() ||
-        n.inputs[1]->constant->rank() < 2)
+    if (!has_constant_weight(n) || n.inputs[1]->constant->rank() < 2)
       continue;
     const int bits = precision_bits(st.precision);
     const int64_t np = n.inputs[1]->constant->numel();
@@ -32,8 +31,7 @@ std::string executed_label(const plan::Plan& p) {
   std::map<Precision, int> n;
   for (const plan::Step& st : p.steps) {
     const Node& node = *st.node;
-    if (node.def().quant == QuantRule::kRequant && node.has_input(1) &&
-        node.inputs[1]->is_constant() && node.inputs[1]->constant->rank() >= 2)
+    if (has_constant_weight(node) && node.inputs[1]->constant->rank() >= 2)
       ++n[st.precision];
   }
   if (n.empty()) return "none";

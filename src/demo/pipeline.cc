@@ -86,8 +86,7 @@ std::string layer_precisions(const plan::Plan& p) {
   std::string s;
   for (const plan::Step& st : p.steps) {
     const Node& n = *st.node;
-    if (n.def().quant != QuantRule::kRequant || !n.has_input(1) || !n.inputs[1]->is_constant() ||
-        n.inputs[1]->constant->rank() < 2)
+    if (!has_constant_weight(n) || n.inputs[1]->constant->rank() < 2)
       continue;
     s += str(s.empty() ? "" : ", ", n.label(), " ", precision_name(st.precision));
   }

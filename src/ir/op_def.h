@@ -95,6 +95,9 @@ struct OpDef {
   ForwardFn forward;
   BackwardFn backward;  // set by ops that training supports
   QuantRule quant = QuantRule::kFloatOnly;
+  // Input 1 is a weight, quantized per output channel when constant (Conv, Gemm, MatMul): what
+  // NNI calls a quantizable layer. Other requantizing ops (Add, Mul, averages) have none.
+  bool weighted = false;
   FlopsFn flops;
   OnnxBinding onnx;
   // Attribute values / variants mpq does not handle (checked at import): returns an empty string if
@@ -110,6 +113,9 @@ const std::vector<const OpDef*>& all_op_defs();
 const OpDef* find_op_def(std::string_view name);
 // Finds the op bound to an ONNX (domain, op_type) valid at `opset`.
 const OpDef* find_onnx_op(std::string_view domain, std::string_view op_type, int opset);
+
+// Whether n is a weighted op (OpDef::weighted) whose weight (input 1) is a constant.
+bool has_constant_weight(const Node& n);
 
 // Fills defaults for absent attributes; throws on a missing required attribute, a wrong type or an
 // attribute the schema does not know (naming the node and key).

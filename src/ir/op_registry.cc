@@ -127,4 +127,8 @@ void infer_shapes(Graph& g) {
   for (auto& n : g.nodes()) infer_node(*n);
 }
 
+bool has_constant_weight(const Node& n) {
+  return n.def().weighted && n.has_input(1) && n.inputs[1]->is_constant();
+}
+
 }  // namespace mpq

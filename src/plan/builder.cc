@@ -43,7 +43,7 @@ bool same_realization(const TensorSpec& a, const TensorSpec& b) {
 
 // Ops whose input 0 alone is quantized (weights are constants; a fused residual may stay float).
 bool has_constant_weights(const Node& n) {
-  return n.has_input(1) && n.inputs[1]->is_constant();
+  return has_constant_weight(n);
 }
 
 bool is_residual_input(const Node& n, size_t i) {
@@ -261,7 +261,9 @@ class Builder {
         } else if (rule == QuantRule::kRequant && !has_constant_weights(*n) &&
                    want != Precision::kInt8) {
           bool all = !n->outputs.empty() && quant_known(n->outputs[0]);
-          for (const Value* v : n->inputs) all = all && v && int8_producer(v) && quant_known(v);
+          // Constant operands (BN parameters, a layer scale) are read as they are.
+          for (const Value* v : n->inputs)
+            if (v && !v->is_constant()) all = all && int8_producer(v) && quant_known(v);
           if (all) want = Precision::kInt8, d.req.precision = want, d.req.source = "inherited";
         }
       }

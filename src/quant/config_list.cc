@@ -318,8 +318,7 @@ const NodeQuantSetting* ResolvedConfig::find(const std::string& name) const {
 }
 
 bool node_has_weight(const Node& n) {
-  const Value* w = n.input(1);
-  return n.def().quant == QuantRule::kRequant && w && w->is_constant() && w->constant->rank() >= 2;
+  return has_constant_weight(n) && n.inputs[1]->constant->rank() >= 2;
 }
 
 ResolvedConfig default_8bit_config(const Graph& g) {

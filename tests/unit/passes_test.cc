@@ -48,7 +48,7 @@ TEST(Passes, CanonicalizeResolvesAutoPad) {
     Attributes ca = attrs_ints({{"strides", {2, 2}}});
     ca.set("auto_pad", std::string(mode));
     Node* c = add(g, "Conv", {x, g.add_constant("w", random_tensor(rng, {4, 3, 3, 2}))}, ca, "c");
-    Attributes pa = attrs_ints({{"kernel_shape", {3, 3}}, {"strides", {2, 1}}});
+    Attributes pa = attrs_ints({{"kernel_shape", {2, 2}}, {"strides", {2, 1}}});
     pa.set("auto_pad", std::string(mode));
     Node* p = add(g, "MaxPool", {c->outputs[0]}, pa, "p");
     g.add_output(p->outputs[0]);

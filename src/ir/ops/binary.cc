@@ -169,10 +169,13 @@ OpDef def_Sub() {
       [](float, float, float g, float& ga, float& gb) { ga = g, gb = -g; });
 }
 
+// Mul requantizes like Add: squeeze-excitation's channel scaling stays int8 between int8 convs.
 OpDef def_Mul() {
-  return arith(
+  OpDef d = arith(
       "a * b (broadcasting)", "Mul", [](float a, float b) { return a * b; }, wrap_mul,
       [](float a, float b, float g, float& ga, float& gb) { ga = g * b, gb = g * a; });
+  d.quant = QuantRule::kRequant;
+  return d;
 }
 
 OpDef def_Div() {

@@ -237,6 +237,7 @@ OpDef def_Conv() {
   d.forward = conv_forward;
   d.backward = conv_backward;
   d.quant = QuantRule::kRequant;
+  d.weighted = true;
   d.flops = [](const Node& n) -> int64_t {
     const Value* w = n.input(1);
     const Value* y = n.outputs.empty() ? nullptr : n.outputs[0];

@@ -263,6 +263,7 @@ OpDef def_Gemm() {
   d.forward = gemm_forward;
   d.backward = gemm_backward;
   d.quant = QuantRule::kRequant;
+  d.weighted = true;
   d.flops = [](const Node& n) -> int64_t {
     const Value* a = n.input(0);
     const Value* y = n.outputs.empty() ? nullptr : n.outputs[0];
@@ -286,6 +287,7 @@ OpDef def_MatMul() {
   d.forward = matmul_forward;
   d.backward = matmul_backward;
   d.quant = QuantRule::kRequant;
+  d.weighted = true;
   d.flops = [](const Node& n) -> int64_t {
     const Value* a = n.input(0);
     const Value* y = n.outputs.empty() ? nullptr : n.outputs[0];

@@ -66,6 +66,7 @@ OpDef fused(const char* base, const char* doc, std::vector<AttrSpec> base_attrs)
     return b.flops ? b.flops(n) : 0;
   };
   d.quant = QuantRule::kRequant;
+  d.weighted = true;
   d.onnx = {base, 1, 18, "ai.mpq"};
   d.onnx.op_type = std::string("Fused") + base;
   return d;
