@@ -396,6 +396,31 @@ TEST(FusionEpilogue, CpuEngineRunsEveryPostOpKind) {
   }
 }
 
+// oneDNN 2.6 gives every eltwise post-op of one algorithm the first one's parameters: a chain
+// that repeats clip_v2 with other bounds is refused by the CPU kernel, and the layer runs (right)
+// elsewhere, with the reason in the manifest.
+TEST(FusionEpilogue, RepeatedOneDnnAlgorithmIsRefusedNotMiscomputed) {
+  Rng rng(7);
+  Graph g;
+  Value* x = g.add_input("input", DType::f32, {-1, 4, 5, 5});
+  Node* n =
+      g.add_node(OpKind::FusedConv, "c", {x, g.add_constant("w", random_tensor(rng, {4, 4, 3, 3}))},
+                 1, attrs_ints({{"pads", {1, 1, 1, 1}}}));
+  set_post_ops(*n, {{OpKind::HardSigmoid, 0.2f, 0.5f}, {OpKind::Clip, 0.f, 0.6f}});
+  apply_attr_schema(*n);
+  g.add_output(n->outputs[0]);
+  infer_shapes(g);
+  std::vector<Tensor> in{random_tensor(rng, {2, 4, 5, 5}, -3.f, 3.f)};
+  const Tensor ref = ReferenceExecutor(g).run(in)[0];
+  auto e = testing::build_engine(g, nullptr, Precision::kFp32, 2);
+  bool noted = false;
+  for (const auto& r : e->manifest().layers)
+    if (r.name == "c") noted = r.reason.find("repeat an eltwise algorithm") != std::string::npos;
+  EXPECT_TRUE(noted) << e->manifest().to_table();
+  runtime::ExecutionContext ctx(e);
+  EXPECT_LE(testing::max_diff(ctx.run(in)[0], ref), 1e-5f);
+}
+
 TEST(FusionEpilogue, EngineFileRoundTripKeepsTheNewPostOps) {
   Rng rng(5);
   auto g = activation_net(rng);
