@@ -51,8 +51,7 @@ __device__ __forceinline__ void store_from_float(void* base, int32_t dt, int64_t
 }
 
 // The post-ops that are not clamps (kOpSigmoid on), on post-op k of e: f(v * op_s) * op_rs.
-// Not inlined: the transcendental code stays out of the kernels' register allocation.
-static __device__ __noinline__ float smooth_post_op(const Epilogue& e, int k, float v) {
+__device__ __forceinline__ float smooth_post_op(const Epilogue& e, int k, float v) {
   const float x = v * e.op_s[k];
   float y = x;
   switch (e.ops[k]) {
