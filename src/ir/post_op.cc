@@ -9,10 +9,6 @@ namespace mpq {
 
 namespace {
 
-// Stored as attributes: the op names in order, and two floats per op.
-constexpr const char* kOpsKey = "post_ops";
-constexpr const char* kParamsKey = "post_op_params";
-
 bool is_post_op(const OpDef& d) {
   return d.kind == OpKind::Add || d.epilogue.has_value();
 }
@@ -21,22 +17,22 @@ bool is_post_op(const OpDef& d) {
 
 std::vector<PostOp> post_ops(const Node& n) {
   std::vector<PostOp> out;
-  if (!n.attrs.has(kOpsKey)) return out;
-  const auto& names = n.attrs.strings(kOpsKey);
+  if (!n.attrs.has(kPostOpsAttr)) return out;
+  const auto& names = n.attrs.strings(kPostOpsAttr);
   const std::vector<float> params =
-      n.attrs.has(kParamsKey) ? n.attrs.floats(kParamsKey) : std::vector<float>{};
+      n.attrs.has(kPostOpParamsAttr) ? n.attrs.floats(kPostOpParamsAttr) : std::vector<float>{};
   if (params.size() != names.size() * 2)
     invalid_input(
         str("expected two parameters per post-op (", names.size() * 2, "), got ", params.size()))
         .node(n.name)
-        .key(kParamsKey)
+        .key(kPostOpParamsAttr)
         .raise();
   for (size_t i = 0; i < names.size(); ++i) {
     const OpDef* d = find_op_def(names[i]);
     if (!d || !is_post_op(*d))
       invalid_input("'" + names[i] + "' is not an op that can be fused as a post-op")
           .node(n.name)
-          .key(kOpsKey)
+          .key(kPostOpsAttr)
           .raise();
     out.push_back({d->kind, params[2 * i], params[2 * i + 1]});
   }
@@ -45,8 +41,8 @@ std::vector<PostOp> post_ops(const Node& n) {
 
 void set_post_ops(Node& n, const std::vector<PostOp>& ops) {
   if (ops.empty()) {
-    n.attrs.erase(kOpsKey);
-    n.attrs.erase(kParamsKey);
+    n.attrs.erase(kPostOpsAttr);
+    n.attrs.erase(kPostOpParamsAttr);
     return;
   }
   std::vector<std::string> names;
@@ -58,8 +54,8 @@ void set_post_ops(Node& n, const std::vector<PostOp>& ops) {
     params.push_back(p.a);
     params.push_back(p.b);
   }
-  n.attrs.set(kOpsKey, names);
-  n.attrs.set(kParamsKey, params);
+  n.attrs.set(kPostOpsAttr, names);
+  n.attrs.set(kPostOpParamsAttr, params);
 }
 
 const EpilogueTrait& epilogue_of(OpKind k) {

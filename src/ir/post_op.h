@@ -16,6 +16,11 @@ struct PostOp {
   bool operator==(const PostOp&) const = default;
 };
 
+// The attributes that hold the list (declared by FusedConv/FusedGemm's schema): the op names in
+// order, and two floats per op.
+inline constexpr const char* kPostOpsAttr = "post_ops";
+inline constexpr const char* kPostOpParamsAttr = "post_op_params";
+
 // The post-ops of a node (empty if it has none). Throws invalid_input naming the node and the
 // key for an op that is not a post-op or parameters that do not match the list.
 std::vector<PostOp> post_ops(const Node& n);

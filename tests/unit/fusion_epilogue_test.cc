@@ -324,6 +324,103 @@ TEST(FusionEpilogue, CpuEngineMatchesReferenceAtEveryPrecision) {
   }
 }
 
+// One FusedConv per post-op chain, made directly (GELU, which no pattern makes yet, included),
+// then GAP, flatten and a FusedGemm with Silu.
+std::unique_ptr<Graph> post_op_net(Rng& rng) {
+  auto g = std::make_unique<Graph>();
+  auto fused = [&](OpKind k, const std::string& name, std::vector<Value*> in, Attributes a,
+                   const std::vector<PostOp>& post) {
+    Node* n = g->add_node(k, name, std::move(in), 1, std::move(a));
+    set_post_ops(*n, post);
+    apply_attr_schema(*n);
+    infer_node(*n);
+    return n->outputs[0];
+  };
+  const std::vector<PostOp> chains[] = {{{OpKind::Gelu}},
+                                        {{OpKind::HardSigmoid, 0.2f, 0.5f}},
+                                        {{OpKind::Tanh}, {OpKind::LeakyRelu, 0.1f}},
+                                        {{OpKind::Silu}, {OpKind::Add}},
+                                        {{OpKind::Clip, -0.5f, 1.5f}, {OpKind::Sigmoid}}};
+  Value* v = g->add_input("input", DType::f32, {-1, 8, 6, 6});
+  int64_t c = 8;
+  int i = 0;
+  for (const auto& post : chains) {
+    const std::string name = "conv" + std::to_string(i++);
+    std::vector<Value*> in{v, g->add_constant(name + "_w", random_tensor(rng, {16, c, 3, 3})),
+                           g->add_constant(name + "_b", random_tensor(rng, {16}))};
+    if (post.back().kind == OpKind::Add) in.push_back(v);  // residual: the conv's input
+    v = fused(OpKind::FusedConv, name, in, attrs_ints({{"pads", {1, 1, 1, 1}}}), post);
+    c = 16;
+  }
+  v = add(*g, "GlobalAveragePool", {v}, {}, "gap")->outputs[0];
+  v = add(*g, "Flatten", {v}, {}, "flat")->outputs[0];
+  Attributes gemm;
+  gemm.set("transB", int64_t{1});
+  v = fused(OpKind::FusedGemm, "fc",
+            {v, g->add_constant("fc_w", random_tensor(rng, {10, 16})),
+             g->add_constant("fc_b", random_tensor(rng, {10}))},
+            gemm, {{OpKind::Silu}});
+  g->add_output(v);
+  infer_shapes(*g);
+  return g;
+}
+
+TEST(FusionEpilogue, CpuEngineRunsEveryPostOpKind) {
+  Rng rng(6);
+  auto g = post_op_net(rng);
+  std::vector<Tensor> calib{random_tensor(rng, {4, 8, 6, 6}, -2.f, 2.f)};
+  std::vector<Tensor> test{random_tensor(rng, {4, 8, 6, 6}, -2.f, 2.f)};
+  quant::CalibrationTable table = testing::minmax_table(*g, calib);
+  const Tensor ref = ReferenceExecutor(*g).run(test)[0];
+  const float mx = testing::max_abs(ref);
+  for (Precision p : {Precision::kFp32, Precision::kBf16, Precision::kInt8}) {
+    SCOPED_TRACE(precision_name(p));
+    auto e = testing::build_engine(*g, &table, p, 4);
+    for (const plan::Step& st : e->plan().steps) {
+      EXPECT_EQ(st.backend, "cpu") << st.node->name;
+      if (st.node->op == OpKind::FusedConv || st.node->op == OpKind::FusedGemm) {
+        EXPECT_EQ(st.precision, p) << st.node->name;
+      }
+    }
+    runtime::ExecutionContext ctx(e);
+    const Tensor y = ctx.run(test)[0];
+    const Tensor sim = testing::simulate_plan(e->plan(), test)[0];
+    if (p == Precision::kFp32) {
+      EXPECT_LE(testing::max_diff(y, ref), 1e-4f * (1.f + mx));
+    } else if (p == Precision::kBf16) {
+      EXPECT_LE(testing::max_diff(y, sim), 0.03f * (1.f + mx));
+    } else {
+      EXPECT_LE(testing::max_diff(y, sim), 2.01f * testing::max_int8_scale(e->plan()));
+      EXPECT_LE(testing::max_diff(y, ref), 0.1f * (1.f + mx));
+    }
+  }
+}
+
+// oneDNN 2.6 gives every eltwise post-op of one algorithm the first one's parameters: a chain
+// that repeats clip_v2 with other bounds is refused by the CPU kernel, and the layer runs (right)
+// elsewhere, with the reason in the manifest.
+TEST(FusionEpilogue, RepeatedOneDnnAlgorithmIsRefusedNotMiscomputed) {
+  Rng rng(7);
+  Graph g;
+  Value* x = g.add_input("input", DType::f32, {-1, 4, 5, 5});
+  Node* n =
+      g.add_node(OpKind::FusedConv, "c", {x, g.add_constant("w", random_tensor(rng, {4, 4, 3, 3}))},
+                 1, attrs_ints({{"pads", {1, 1, 1, 1}}}));
+  set_post_ops(*n, {{OpKind::HardSigmoid, 0.2f, 0.5f}, {OpKind::Clip, 0.f, 0.6f}});
+  apply_attr_schema(*n);
+  g.add_output(n->outputs[0]);
+  infer_shapes(g);
+  std::vector<Tensor> in{random_tensor(rng, {2, 4, 5, 5}, -3.f, 3.f)};
+  const Tensor ref = ReferenceExecutor(g).run(in)[0];
+  auto e = testing::build_engine(g, nullptr, Precision::kFp32, 2);
+  bool noted = false;
+  for (const auto& r : e->manifest().layers)
+    if (r.name == "c") noted = r.reason.find("repeat an eltwise algorithm") != std::string::npos;
+  EXPECT_TRUE(noted) << e->manifest().to_table();
+  runtime::ExecutionContext ctx(e);
+  EXPECT_LE(testing::max_diff(ctx.run(in)[0], ref), 1e-5f);
+}
+
 TEST(FusionEpilogue, EngineFileRoundTripKeepsTheNewPostOps) {
   Rng rng(5);
   auto g = activation_net(rng);

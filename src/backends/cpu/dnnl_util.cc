@@ -119,6 +119,7 @@ enum class Units {
 struct EltwiseStep {
   alg algorithm;
   float alpha, beta;
+  float scale = 1.f;  // of the result
 };
 
 // oneDNN 2.6 eltwise algorithms of each element-wise post-op (HardSigmoid has no algorithm of
@@ -185,6 +186,7 @@ std::string post_ops_unsupported(const Node& n) {
 
 dnnl::post_ops make_post_ops(const Node& n, const PostOpContext& c) {
   dnnl::post_ops po;
+  std::vector<EltwiseStep> done;  // the eltwise post-ops appended so far
   for (const PostOp& p : post_ops(n)) {
     if (p.kind == OpKind::Add) {
       po.append_sum(c.sum_scale, c.sum_zp, c.sum_dt);
@@ -193,13 +195,33 @@ dnnl::post_ops make_post_ops(const Node& n, const PostOpContext& c) {
     const DnnlPostOp* d = find_post_op(p.kind);
     if (!d) internal_error("no oneDNN post-op for " + op_def(p.kind).name).node(n.name).raise();
     const float s = c.out_scale;
-    const bool rescale = d->units == Units::kReal && s != 1.f;
-    if (rescale) po.append_eltwise(1.f, alg::eltwise_linear, s, 0.f);
-    for (EltwiseStep e : d->steps(p.a, p.b)) {
-      if (d->units == Units::kBounds) e.alpha /= s, e.beta /= s;
-      po.append_eltwise(1.f, e.algorithm, e.alpha, e.beta);
+    std::vector<EltwiseStep> steps = d->steps(p.a, p.b);
+    if (d->units == Units::kBounds)
+      for (EltwiseStep& e : steps) e.alpha /= s, e.beta /= s;
+    // Real units in, dst units out: the scale goes into a leading eltwise_linear and the result
+    // scale of the last step.
+    if (d->units == Units::kReal && s != 1.f) {
+      if (steps.front().algorithm == alg::eltwise_linear)
+        steps.front().alpha *= s;
+      else
+        steps.insert(steps.begin(), {alg::eltwise_linear, s, 0.f});
+      steps.back().scale = 1.f / s;
     }
-    if (rescale) po.append_eltwise(1.f, alg::eltwise_linear, 1.f / s, 0.f);
+    for (const EltwiseStep& e : steps) {
+      // oneDNN 2.6's kernels give every eltwise post-op of one algorithm the parameters of the
+      // first one: a chain that repeats an algorithm with other parameters is not computable.
+      for (const EltwiseStep& prev : done)
+        if (prev.algorithm == e.algorithm &&
+            (prev.alpha != e.alpha || prev.beta != e.beta || prev.scale != e.scale))
+          unsupported(
+              "oneDNN 2.6 post-ops cannot repeat an eltwise algorithm with other "
+              "parameters (" +
+              op_def(p.kind).name + " in this chain)")
+              .node(n.name)
+              .raise();
+      po.append_eltwise(e.scale, e.algorithm, e.alpha, e.beta);
+      done.push_back(e);
+    }
   }
   return po;
 }

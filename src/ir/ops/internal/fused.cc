@@ -48,8 +48,8 @@ OpDef fused(const char* base, const char* doc, std::vector<AttrSpec> base_attrs)
   d.max_inputs = 4;
   d.attrs = std::move(base_attrs);
   for (auto& a : d.attrs) a.optional = true, a.default_value.reset();
-  d.attrs.push_back({"post_ops", AttrType::kStrings, std::nullopt, true});
-  d.attrs.push_back({"post_op_params", AttrType::kFloats, std::nullopt, true});
+  d.attrs.push_back({kPostOpsAttr, AttrType::kStrings, std::nullopt, true});
+  d.attrs.push_back({kPostOpParamsAttr, AttrType::kFloats, std::nullopt, true});
   d.infer = [base](const Node& n) {
     post_ops(n);  // rejects a malformed post-op list early, naming the node
     return base_def(base).infer(n);
