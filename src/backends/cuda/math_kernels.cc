@@ -183,8 +183,19 @@ void register_math_kernels(KernelRegistry& r) {
              [] { return std::make_unique<ReduceMeanKernel>(); });
   add_kernel(r, OpKind::Softmax, fl, softmax_supports, plain,
              [] { return std::make_unique<SoftmaxKernel>(); });
-  add_kernel(r, OpKind::MatMul, fl, matmul_supports, plain,
-             [] { return std::make_unique<MatMulKernel>(); });
+  // A second MatMul kernel of the backend ("cuda.MatMul.bmm.<precision>"), found after the GEMM
+  // kernel (register_conv_kernels) declines a node: MatMul by 2-D constant weights runs there.
+  for (Precision p : fl) {
+    KernelInfo k;
+    k.backend = "cuda";
+    k.op = OpKind::MatMul;
+    k.precision = p;
+    k.name = str("cuda.MatMul.bmm.", precision_name(p));
+    k.supports = [p](const Node& n) { return matmul_supports(n, p); };
+    k.formats = plain;
+    k.make = [] { return std::make_unique<MatMulKernel>(); };
+    r.add(std::move(k));
+  }
 }
 
 }  // namespace mpq::cuda
