@@ -1,13 +1,18 @@
 // The strided map kernel's index math on the CPU (runs without a GPU): operands described from
 // tensor specs (NHWC or plain, broadcasting, windows) and the compaction of the iteration space
-// address exactly the same elements as the uncompacted space, walked as map.cu walks it.
+// address exactly the same elements as the uncompacted space, walked as map.cu walks it; and the
+// launches of the CUDA Transpose/Slice/Pad/Gather/Concat and broadcasting kernels, emulated on
+// host memory, give the reference forward's values.
 #ifdef MPQ_HAVE_CUDA
 #include <gtest/gtest.h>
 
 #include <array>
+#include <cmath>
+#include <random>
 #include <set>
 
 #include "backends/cuda/map_util.h"
+#include "ir/op_def.h"
 
 namespace mpq::cuda {
 namespace {
@@ -49,6 +54,168 @@ MapParams eltwise(const TensorSpec& y, const std::vector<TensorSpec>& xs) {
         broadcast_operand(ElemDesc{}, xs[k].shape, logical_strides(xs[k], xs[k].shape), y.shape);
   p.out = broadcast_operand(ElemDesc{}, y.shape, logical_strides(y, y.shape), y.shape);
   return p;
+}
+
+// map_kernel on host float buffers (f32 operands only; the functions the cases below use).
+void emulate(const std::vector<MapLaunch>& ls, const std::vector<const float*>& in, float* y) {
+  for (const MapLaunch& l : ls) {
+    const MapParams& p = l.p;
+    int64_t total = 1;
+    for (int d = 0; d < p.rank; ++d) total *= p.dims[d];
+    for (int64_t i = 0; i < total; ++i) {
+      int64_t off[kMapMaxIn] = {p.in[0].offset, p.in[1].offset, p.in[2].offset};
+      int64_t yo = p.out.offset, rem = i;
+      bool inside = true;
+      for (int d = p.rank - 1; d >= 0; --d) {
+        const int64_t c = rem % p.dims[d];
+        rem /= p.dims[d];
+        yo += c * p.out.stride[d];
+        for (int k = 0; k < p.nin; ++k) off[k] += c * p.in[k].stride[d];
+        if (p.padded) inside = inside && c >= p.lo[d] && c - p.lo[d] < p.in_dims[d];
+      }
+      float v[kMapMaxIn] = {0.f, 0.f, 0.f};
+      for (int k = 0; k < p.nin; ++k) {
+        if (k == 0 && !inside) {
+          v[k] = p.pad_value;
+          continue;
+        }
+        EXPECT_GE(l.input[k], 0) << "the emulation reads step inputs only";
+        v[k] = in.at(l.input[k])[off[k]];
+      }
+      float r = v[0];
+      if (p.op == kMapAdd) r = v[0] + v[1];
+      if (p.op == kMapMul) r = v[0] * v[1];
+      if (p.op == kMapDiv) r = v[0] / v[1];
+      y[yo] = r;
+    }
+  }
+}
+
+Tensor rnd(const Shape& s, unsigned seed) {
+  std::mt19937 r(seed);
+  std::uniform_real_distribution<float> d(-1.f, 1.f);
+  Tensor t(DType::f32, s);
+  for (int64_t i = 0; i < t.numel(); ++i) t.data<float>()[i] = d(r);
+  return t;
+}
+
+// Logical NCHW <-> NHWC bytes of a rank-4 f32 tensor.
+std::vector<float> to_layout(const Tensor& t, Layout l) {
+  std::vector<float> f = t.to_floats();
+  if (t.rank() != 4 || l != Layout::kNHWC) return f;
+  const int64_t N = t.dim(0), C = t.dim(1), H = t.dim(2), W = t.dim(3);
+  std::vector<float> o(f.size());
+  for (int64_t n = 0; n < N; ++n)
+    for (int64_t c = 0; c < C; ++c)
+      for (int64_t h = 0; h < H; ++h)
+        for (int64_t w = 0; w < W; ++w)
+          o[((n * H + h) * W + w) * C + c] = f[((n * C + c) * H + h) * W + w];
+  return o;
+}
+std::vector<float> from_layout(const std::vector<float>& f, const Shape& s, Layout l) {
+  if (s.size() != 4 || l != Layout::kNHWC) return f;
+  const int64_t N = s[0], C = s[1], H = s[2], W = s[3];
+  std::vector<float> o(f.size());
+  for (int64_t n = 0; n < N; ++n)
+    for (int64_t c = 0; c < C; ++c)
+      for (int64_t h = 0; h < H; ++h)
+        for (int64_t w = 0; w < W; ++w)
+          o[((n * C + c) * H + h) * W + w] = f[((n * H + h) * W + w) * C + c];
+  return o;
+}
+
+// One node of `op` over activations `x` (given layouts) and constants; its CUDA kernel's launches
+// emulated against the node's reference forward.
+void check_node(const char* op, const std::vector<Tensor>& x, const std::vector<Layout>& layouts,
+                const std::vector<Tensor>& consts, Attributes attrs, Layout out_layout) {
+  Graph g;
+  std::vector<Value*> in;
+  for (size_t i = 0; i < x.size(); ++i)
+    in.push_back(g.add_input(str("x", i), DType::f32, x[i].shape()));
+  for (size_t i = 0; i < consts.size(); ++i) in.push_back(g.add_constant(str("c", i), consts[i]));
+  Node* n = g.add_node(find_op_def(op)->kind, "n", in, 1, std::move(attrs));
+  apply_attr_schema(*n);
+  g.add_output(n->outputs[0]);
+  infer_shapes(g);
+  std::vector<Tensor> all = x;
+  all.insert(all.end(), consts.begin(), consts.end());
+  const Tensor want = op_def(n->op).forward(*n, all)[0];
+
+  std::vector<TensorSpec> specs;
+  for (size_t i = 0; i < in.size(); ++i) {
+    TensorSpec t;
+    t.shape = in[i]->shape;
+    if (i < x.size())
+      t.layout = layouts[i], t.batched = true;
+    else
+      t.constant = consts[i - x.size()];
+    specs.push_back(t);
+  }
+  TensorSpec out;
+  out.shape = n->outputs[0]->shape;
+  out.layout = out_layout;
+  out.batched = true;
+  const int64_t batch = x[0].dim(0);
+  KernelSetup s;
+  s.node = n;
+  s.precision = Precision::kFp32;
+  s.max_batch = batch;
+  for (const auto& t : specs) s.inputs.push_back(&t);
+  s.outputs.push_back(&out);
+  std::string why;
+  const KernelInfo* ki = KernelRegistry::instance().find("cuda", *n, Precision::kFp32, &why);
+  ASSERT_NE(ki, nullptr) << why;
+  auto k = ki->make();
+  k->prepare(s);
+  const auto* ml = dynamic_cast<const MapLauncher*>(k.get());
+  ASSERT_NE(ml, nullptr);
+  std::vector<std::vector<float>> bufs;
+  std::vector<const float*> ptrs;
+  for (size_t i = 0; i < x.size(); ++i) bufs.push_back(to_layout(x[i], layouts[i]));
+  for (const auto& b : bufs) ptrs.push_back(b.data());
+  std::vector<float> y(static_cast<size_t>(want.numel()), NAN);
+  emulate(ml->launches(batch), ptrs, y.data());
+  const std::vector<float> got = from_layout(y, out.shape, out_layout), w = want.to_floats();
+  ASSERT_EQ(got.size(), w.size());
+  for (size_t i = 0; i < w.size(); ++i) ASSERT_FLOAT_EQ(got[i], w[i]) << op << " element " << i;
+}
+
+Tensor ints(const std::vector<int64_t>& v) {
+  return Tensor::from<int64_t>({static_cast<int64_t>(v.size())}, v);
+}
+
+TEST(CudaMap, EmulatedMovesMatchReference) {
+  const Layout P = Layout::kPlain, H = Layout::kNHWC;
+  const Tensor x4 = rnd({2, 3, 4, 5}, 1), y4 = rnd({2, 2, 4, 5}, 2), x3 = rnd({2, 5, 6}, 3);
+  Attributes t1, t2, t5;
+  t1.set("perm", std::vector<int64_t>{0, 2, 3, 1});
+  t2.set("perm", std::vector<int64_t>{0, 3, 1, 2});
+  t5.set("perm", std::vector<int64_t>{0, 2, 1, 3, 4});
+  check_node("Transpose", {x4}, {H}, {}, t1, P);
+  check_node("Transpose", {x4}, {P}, {}, t2, H);
+  check_node("Transpose", {rnd({2, 2, 3, 2, 4}, 4)}, {P}, {}, t5, P);
+  check_node("Slice", {x4}, {H}, {ints({1}), ints({3}), ints({1})}, {}, H);
+  check_node("Slice", {x4}, {P}, {ints({-1, 0}), ints({-100, 4}), ints({3, 2}), ints({-2, 3})}, {},
+             P);
+  check_node("Pad", {x4}, {H}, {ints({0, 0, 1, 2, 0, 0, 2, 1}), Tensor::scalar(0.5f)}, {}, H);
+  Attributes g1, c1, c3;
+  g1.set("axis", int64_t{1});
+  check_node("Gather", {x3}, {P}, {Tensor::from<int64_t>({}, {0})}, g1, P);
+  check_node("Gather", {x3}, {P}, {ints({2, -1, 0})}, g1, P);
+  c1.set("axis", int64_t{1});
+  c3.set("axis", int64_t{3});
+  check_node("Concat", {x4, y4}, {H, P}, {}, c1, H);
+  check_node("Concat", {x4, rnd({2, 3, 4, 2}, 5)}, {P, H}, {}, c3, P);
+}
+
+TEST(CudaMap, EmulatedBroadcastingMatchesReference) {
+  const Layout P = Layout::kPlain, H = Layout::kNHWC;
+  const Tensor x = rnd({2, 3, 4, 5}, 1), s = rnd({2, 3, 1, 1}, 2), r = rnd({4, 1}, 3);
+  for (const char* op : {"Add", "Mul", "Div"}) {
+    check_node(op, {x, s}, {H, P}, {}, {}, H);
+    check_node(op, {s, x}, {H, H}, {}, {}, P);
+    check_node(op, {x, r}, {P, P}, {}, {}, H);
+  }
 }
 
 TEST(CudaMap, LogicalStridesOfNhwcAndPlain) {

@@ -81,6 +81,15 @@ void DeviceConstant::upload(const Tensor& t) {
   buf = DeviceBuffer(f.data(), std::max<size_t>(f.size(), 1) * sizeof(float));
 }
 
+void run_launches(const std::vector<MapLaunch>& l, const KernelArgs& a) {
+  for (const MapLaunch& m : l) {
+    const void* x[kMapMaxIn];
+    for (int k = 0; k < kMapMaxIn; ++k)
+      x[k] = m.input[k] >= 0 ? a.inputs[m.input[k]] : m.constant[k];
+    MPQ_CUDA_CHECK(strided_map(x[0], x[1], x[2], a.outputs[0], m.p, stream_of(a)));
+  }
+}
+
 ElemDesc f32_desc() {
   ElemDesc e;
   e.dt = kDtF32;

@@ -35,4 +35,21 @@ struct DeviceConstant {
 
 ElemDesc f32_desc();
 
+// One strided_map launch of a kernel: operand k reads step input `input[k]`, or when that is -1
+// the kernel's own device constant `constant[k]`.
+struct MapLaunch {
+  MapParams p;
+  int input[kMapMaxIn] = {-1, -1, -1};
+  const void* constant[kMapMaxIn] = {nullptr, nullptr, nullptr};
+};
+
+// Kernels built on the map kernel say which launches a run at `batch` makes (the CPU tests
+// emulate them; run() enqueues them with run_launches).
+class MapLauncher {
+ public:
+  virtual ~MapLauncher() = default;
+  virtual std::vector<MapLaunch> launches(int64_t batch) const = 0;
+};
+void run_launches(const std::vector<MapLaunch>& l, const KernelArgs& a);
+
 }  // namespace mpq::cuda
