@@ -218,6 +218,73 @@ TEST(CudaMap, EmulatedBroadcastingMatchesReference) {
   }
 }
 
+// reduce_mean_kernel on the host: one output per space coordinate, the mean over the reduced dims.
+std::vector<float> emulate_reduce(const ReduceParams& p, const std::vector<float>& x, size_t n) {
+  std::vector<float> y(n, NAN);
+  int64_t total = 1, rtotal = 1;
+  for (int d = 0; d < p.map.rank; ++d) total *= p.map.dims[d];
+  for (int d = 0; d < p.rrank; ++d) rtotal *= p.rdims[d];
+  for (int64_t i = 0; i < total; ++i) {
+    int64_t xo = p.map.in[0].offset, yo = p.map.out.offset, rem = i;
+    for (int d = p.map.rank - 1; d >= 0; --d) {
+      const int64_t c = rem % p.map.dims[d];
+      rem /= p.map.dims[d];
+      xo += c * p.map.in[0].stride[d];
+      yo += c * p.map.out.stride[d];
+    }
+    double s = 0;
+    for (int64_t r = 0; r < rtotal; ++r) {
+      int64_t o = xo, rr = r;
+      for (int d = p.rrank - 1; d >= 0; --d) {
+        o += (rr % p.rdims[d]) * p.rstride[d];
+        rr /= p.rdims[d];
+      }
+      s += x.at(o);
+    }
+    y.at(yo) = static_cast<float>(s / rtotal);
+  }
+  return y;
+}
+
+TEST(CudaMap, EmulatedReduceMeanMatchesReference) {
+  struct Case {
+    Shape shape;
+    Layout in, out;
+    std::vector<int64_t> axes;
+    bool keepdims;
+  };
+  const std::vector<Case> cases = {
+      {{2, 3, 4, 5}, Layout::kNHWC, Layout::kPlain, {2, 3}, false},
+      {{2, 3, 4, 5}, Layout::kNHWC, Layout::kNHWC, {2, 3}, true},
+      {{2, 3, 4, 5}, Layout::kPlain, Layout::kNHWC, {1}, true},
+      {{2, 7, 9}, Layout::kPlain, Layout::kPlain, {-1}, true},
+      {{2, 7, 9}, Layout::kPlain, Layout::kPlain, {1, 2}, false},
+  };
+  for (const Case& c : cases) {
+    Graph g;
+    Attributes a;
+    a.set("axes", c.axes);
+    a.set("keepdims", int64_t{c.keepdims ? 1 : 0});
+    Node* n = g.add_node(find_op_def("ReduceMean")->kind, "r",
+                         {g.add_input("x", DType::f32, c.shape)}, 1, a);
+    apply_attr_schema(*n);
+    g.add_output(n->outputs[0]);
+    infer_shapes(g);
+    const Tensor x = rnd(c.shape, 7);
+    const Tensor want = op_def(n->op).forward(*n, {x})[0];
+    TensorSpec in = spec(c.shape, c.in), out = spec(n->outputs[0]->shape, c.out);
+    in.batched = out.batched = true;
+    std::vector<bool> reduced(c.shape.size(), false);
+    for (int64_t ax : c.axes)
+      reduced[ax < 0 ? ax + static_cast<int64_t>(c.shape.size()) : ax] = true;
+    const ReduceParams p = reduce_mean_params(in, out, reduced, c.keepdims, c.shape[0]);
+    const std::vector<float> y = from_layout(
+        emulate_reduce(p, to_layout(x, c.in), static_cast<size_t>(want.numel())), out.shape, c.out);
+    const std::vector<float> w = want.to_floats();
+    for (size_t i = 0; i < w.size(); ++i) EXPECT_NEAR(y[i], w[i], 1e-6f) << i;
+  }
+}
+
 TEST(CudaMap, LogicalStridesOfNhwcAndPlain) {
   EXPECT_EQ(logical_strides(spec({2, 3, 4, 5}, Layout::kNHWC), {2, 3, 4, 5}),
             (std::vector<int64_t>{60, 1, 15, 3}));

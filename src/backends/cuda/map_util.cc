@@ -75,6 +75,34 @@ void compact(MapParams& p) {
   p = q;
 }
 
+ReduceParams reduce_mean_params(const TensorSpec& in, const TensorSpec& out,
+                                const std::vector<bool>& reduced, bool keepdims, int64_t batch) {
+  const Shape id = in.shape_at(batch), od = out.shape_at(batch);
+  const std::vector<int64_t> ist = logical_strides(in, id), ost = logical_strides(out, od);
+  Shape space = id;
+  ReduceParams p;
+  p.map.in[0].e = elem_desc(in);
+  p.map.out.e = elem_desc(out);
+  std::vector<int64_t> out_st(id.size(), 0);
+  for (size_t d = 0, o = 0; d < id.size(); ++d) {
+    if (reduced[d]) {
+      space[d] = 1;
+      p.rdims[p.rrank] = static_cast<int32_t>(id[d]);
+      p.rstride[p.rrank++] = ist[d];
+      if (keepdims) ++o;
+      continue;
+    }
+    out_st[d] = ost[o++];
+  }
+  set_space(p.map, space);
+  for (size_t d = 0; d < id.size(); ++d) {
+    p.map.in[0].stride[d] = reduced[d] ? 0 : ist[d];
+    p.map.out.stride[d] = out_st[d];
+  }
+  compact(p.map);
+  return p;
+}
+
 void DeviceConstant::upload(const Tensor& t) {
   const std::vector<float> f = t.to_floats();
   shape = t.shape();

@@ -26,6 +26,10 @@ void set_space(MapParams& p, const Shape& dims);
 // for padded maps.
 void compact(MapParams& p);
 
+// ReduceMean of `in` over the dims flagged in `reduced` into `out` (keepdims or not) at `batch`.
+ReduceParams reduce_mean_params(const TensorSpec& in, const TensorSpec& out,
+                                const std::vector<bool>& reduced, bool keepdims, int64_t batch);
+
 // A constant input uploaded once as f32 (constants are host memory in the plan).
 struct DeviceConstant {
   DeviceBuffer buf;

@@ -29,29 +29,7 @@ class ReduceMeanKernel : public Kernel {
     keepdims_ = s.node->attrs.i("keepdims", 1) != 0;
   }
   void run(const KernelArgs& a) const override {
-    const Shape id = in_.shape_at(a.batch), od = out_.shape_at(a.batch);
-    const std::vector<int64_t> ist = logical_strides(in_, id), ost = logical_strides(out_, od);
-    Shape space = id;
-    ReduceParams p;
-    p.map.in[0].e = elem_desc(in_);
-    p.map.out.e = elem_desc(out_);
-    std::vector<int64_t> out_st(id.size(), 0);
-    for (size_t d = 0, o = 0; d < id.size(); ++d) {
-      if (reduced_[d]) {
-        space[d] = 1;
-        p.rdims[p.rrank] = static_cast<int32_t>(id[d]);
-        p.rstride[p.rrank++] = ist[d];
-        if (keepdims_) ++o;
-        continue;
-      }
-      out_st[d] = ost[o++];
-    }
-    set_space(p.map, space);
-    for (size_t d = 0; d < id.size(); ++d) {
-      p.map.in[0].stride[d] = reduced_[d] ? 0 : ist[d];
-      p.map.out.stride[d] = out_st[d];
-    }
-    compact(p.map);
+    const ReduceParams p = reduce_mean_params(in_, out_, reduced_, keepdims_, a.batch);
     MPQ_CUDA_CHECK(reduce_mean(a.inputs[0], a.outputs[0], p, stream_of(a)));
   }
   std::string impl_name() const override { return "cuda.reduce_mean"; }
