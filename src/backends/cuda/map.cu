@@ -58,13 +58,18 @@ __global__ void map_kernel(const void* x0, const void* x1, const void* x2, void*
     int64_t off[kMapMaxIn], yo = p.out.offset;
     for (int k = 0; k < kMapMaxIn; ++k) off[k] = p.in[k].offset;
     bool inside = true;
-    int32_t rem = i;
-    for (int d = p.rank - 1; d >= 0; --d) {
-      const int32_t c = rem % p.dims[d];
-      rem /= p.dims[d];
-      yo += c * p.out.stride[d];
-      for (int k = 0; k < p.nin; ++k) off[k] += c * p.in[k].stride[d];
-      if (p.padded) inside = inside && c >= p.lo[d] && c - p.lo[d] < p.in_dims[d];
+    if (p.rank == 1 && !p.padded) {  // compacted same-layout operands: no index division
+      yo += i * p.out.stride[0];
+      for (int k = 0; k < p.nin; ++k) off[k] += i * p.in[k].stride[0];
+    } else {
+      int32_t rem = i;
+      for (int d = p.rank - 1; d >= 0; --d) {
+        const int32_t c = rem % p.dims[d];
+        rem /= p.dims[d];
+        yo += c * p.out.stride[d];
+        for (int k = 0; k < p.nin; ++k) off[k] += c * p.in[k].stride[d];
+        if (p.padded) inside = inside && c >= p.lo[d] && c - p.lo[d] < p.in_dims[d];
+      }
     }
     float v[kMapMaxIn] = {0.f, 0.f, 0.f};
     for (int k = 0; k < p.nin; ++k)
