@@ -36,8 +36,9 @@ class MoveKernel : public Kernel, public MapLauncher {
       for (const TensorSpec* t : s.inputs) {
         srcs_.emplace_back();
         srcs_.back().spec = *t;
-        if (t->is_constant())
-          srcs_.back().constant.upload(*t->constant), srcs_.back().spec.layout = Layout::kPlain;
+        if (!t->is_constant()) continue;
+        srcs_.back().constant.upload(*t->constant);
+        srcs_.back().spec.layout = Layout::kPlain;
       }
       return;
     }
