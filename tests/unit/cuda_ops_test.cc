@@ -252,7 +252,7 @@ TEST(CudaOps, ReduceMeanSoftmaxMatMulMatchReference) {
   {
     G b;
     Value* x = b.input("x", {3, 2, 70});
-    auto g = b.done({b.op("Softmax", {x})});
+    auto g = b.done({b.op("Softmax", {x}), b.op("LogSoftmax", {x})});
     expect_matches_reference(*g, {rnd({3, 2, 70}, -5.f, 5.f, 3)}, kFloat);
   }
   {

@@ -1,6 +1,6 @@
-// Reductions and products on the device: ReduceMean (any axes, keepdims or not), Softmax along
-// the last axis, and MatMul of activations (batched; a constant right-hand matrix is uploaded
-// once). Float precisions (these ops are float-only in the quantization rules).
+// Reductions and products on the device: ReduceMean (any axes, keepdims or not), Softmax and
+// LogSoftmax along the last axis, and MatMul of activations (batched; a constant right-hand matrix
+// is uploaded once). Float precisions (these ops are float-only in the quantization rules).
 #include <algorithm>
 
 #include "backends/cuda/kernels.h"
@@ -44,6 +44,7 @@ class SoftmaxKernel : public Kernel {
  public:
   void prepare(const KernelSetup& s) override {
     in_ = *s.inputs.at(0), out_ = *s.outputs.at(0);
+    log_space_ = s.node->op == OpKind::LogSoftmax;
     if (in_.shape.size() == 4 && in_.layout != Layout::kPlain)
       internal_error("softmax input is not plain").raise();
   }
@@ -52,12 +53,13 @@ class SoftmaxKernel : public Kernel {
     const int64_t cols = s.back();
     const int64_t rows = cols ? shape_numel(s) / cols : 0;
     MPQ_CUDA_CHECK(softmax_rows(a.inputs[0], elem_desc(in_), a.outputs[0], elem_desc(out_), rows,
-                                cols, stream_of(a)));
+                                cols, log_space_, stream_of(a)));
   }
   std::string impl_name() const override { return "cuda.softmax"; }
 
  private:
   TensorSpec in_, out_;
+  bool log_space_ = false;
 };
 
 // [..., M, K] x [..., K, N]: equal batch dims, or a right-hand matrix of rank 2 shared by all.
@@ -159,8 +161,9 @@ void register_math_kernels(KernelRegistry& r) {
   const auto fl = {Precision::kFp32, Precision::kFp16};
   add_kernel(r, OpKind::ReduceMean, fl, reduce_supports, follow,
              [] { return std::make_unique<ReduceMeanKernel>(); });
-  add_kernel(r, OpKind::Softmax, fl, softmax_supports, plain,
-             [] { return std::make_unique<SoftmaxKernel>(); });
+  for (OpKind op : {OpKind::Softmax, OpKind::LogSoftmax})
+    add_kernel(r, op, fl, softmax_supports, plain,
+               [] { return std::make_unique<SoftmaxKernel>(); });
   // A second MatMul kernel of the backend ("cuda.MatMul.bmm.<precision>"), found after the GEMM
   // kernel (register_conv_kernels) declines a node: MatMul by 2-D constant weights runs there.
   for (Precision p : fl) {
