@@ -50,6 +50,8 @@ struct SpeedupOptions {
   bool force = false;   // accept a calibration table computed on another model / an engine
                         // built from another model
   std::string config_list;  // optional NNI config_list (JSON path) overriding the layers' bits
+  // Device backends (cuda): run steps without a device kernel on the host instead of failing.
+  bool allow_host_fallback = false;
 };
 
 // The calibration source: nothing, a file (NNI calibration config or mpq table), or a table.

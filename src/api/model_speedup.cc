@@ -117,6 +117,7 @@ double ModelSpeedup::compress() {
   in.options.max_batch = options_.batch_size;
   in.options.threads = options_.threads;
   in.options.backend = options_.backend;
+  in.options.allow_host_fallback = options_.allow_host_fallback;
   api::BuildOutput out = api::build_engine(std::move(in));
   warnings_ = out.warnings;
   set_engine(out.engine);

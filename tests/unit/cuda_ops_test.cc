@@ -120,7 +120,7 @@ void expect_matches_reference(const Graph& g, const std::vector<Tensor>& x,
           maxabs = std::max(maxabs, std::fabs(w[i]));
           maxerr = std::max(maxerr, std::isnan(v[i]) ? 1e30f : std::fabs(w[i] - v[i]));
         }
-        const float tol = p == Precision::kFp32 ? 2e-5f : p == Precision::kFp16 ? 8e-3f : 0.05f;
+        const float tol = p == Precision::kFp32 ? 2e-5f : p == Precision::kFp16 ? 8e-3f : 0.08f;
         EXPECT_LE(maxerr, tol * maxabs) << "output " << k << " batch " << b;
       }
     }
@@ -252,7 +252,7 @@ TEST(CudaOps, ReduceMeanSoftmaxMatMulMatchReference) {
   {
     G b;
     Value* x = b.input("x", {3, 2, 70});
-    auto g = b.done({b.op("Softmax", {x})});
+    auto g = b.done({b.op("Softmax", {x}), b.op("LogSoftmax", {x})});
     expect_matches_reference(*g, {rnd({3, 2, 70}, -5.f, 5.f, 3)}, kFloat);
   }
   {

@@ -90,11 +90,9 @@ int run_inspect(const InspectArgs& a) {
     j["file_bytes"] = info.file_bytes;
     j["weight_bytes"] = info.weight_bytes;
     if (const Backend* b = find_backend(o.backend)) j["backend_info"] = b->describe();
-    j["options"] = {{"backend", o.backend},
-                    {"max_batch", o.max_batch},
-                    {"threads", o.threads},
-                    {"default_precision", dp},
-                    {"strict", o.strict}};
+    j["options"] = {{"backend", o.backend}, {"max_batch", o.max_batch},
+                    {"threads", o.threads}, {"default_precision", dp},
+                    {"strict", o.strict},   {"allow_host_fallback", o.allow_host_fallback}};
     if (!a.no_prepare) {
       j["load_ms"] = stats.total_ms;
       j["load_cpu_ms"] = stats.cpu_ms;
@@ -125,7 +123,8 @@ int run_inspect(const InspectArgs& a) {
   if (!info.calib_name.empty()) std::cout << ", calibration " << info.calib_name;
   if (!info.config_name.empty()) std::cout << ", config_list " << info.config_name;
   std::cout << "\nbuilt for backend " << o.backend << ", batch 1.." << o.max_batch
-            << ", default precision " << dp << (o.strict ? ", strict" : "") << "\n";
+            << ", default precision " << dp << (o.strict ? ", strict" : "")
+            << (o.allow_host_fallback ? ", host fallback allowed" : "") << "\n";
   if (const Backend* b = find_backend(o.backend))
     std::cout << "backend here: " << b->describe() << "\n";
   if (!a.no_prepare)

@@ -86,6 +86,21 @@ Geometry geometry(const Node& n, const TensorSpec& x, const TensorSpec& w, const
   return g;
 }
 
+// A depthwise layer's packed weights ([C][OCpad][Kpad], one row per channel) as [KH*KW][C].
+template <typename T>
+std::vector<T> depthwise_taps(const std::vector<T>& packed, const ConvParams& p) {
+  const int taps = p.KH * p.KW;
+  std::vector<T> t(static_cast<size_t>(taps) * p.C);
+  for (int c = 0; c < p.C; ++c)
+    for (int k = 0; k < taps; ++k)
+      t[static_cast<size_t>(k) * p.C + c] = packed[static_cast<size_t>(c) * p.OCpad * p.Kpad + k];
+  return t;
+}
+
+bool depthwise_layer(const ConvParams& p) {
+  return p.Cg == 1 && p.OCg == 1 && p.groups > 1;
+}
+
 class ConvKernel : public Kernel, public WorkspaceUser {
  public:
   void prepare(const KernelSetup& s) override {
@@ -191,6 +206,10 @@ class ConvKernel : public Kernel, public WorkspaceUser {
         zcomp[oc] = static_cast<int32_t>(zc);
       }
       w_ = DeviceBuffer(packed.data(), packed.size());
+      if (depthwise_layer(p)) {
+        const std::vector<int8_t> t = depthwise_taps(packed, p);
+        wdw_ = DeviceBuffer(t.data(), t.size());
+      }
       zcomp_ = DeviceBuffer(zcomp.data(), zcomp.size() * sizeof(int32_t));
       p.ep.int_acc = 1;
       p.ep.zcomp = static_cast<const int32_t*>(zcomp_.get());
@@ -203,6 +222,12 @@ class ConvKernel : public Kernel, public WorkspaceUser {
       Tensor t = Tensor::from<float>({static_cast<int64_t>(packed.size())}, packed);
       if (kind_ == kConvF16) t = t.cast(DType::f16);
       w_ = DeviceBuffer(t.raw(), t.nbytes());
+      if (depthwise_layer(p)) {
+        const std::vector<float> taps = depthwise_taps(packed, p);
+        Tensor d = Tensor::from<float>({static_cast<int64_t>(taps.size())}, taps);
+        if (kind_ == kConvF16) d = d.cast(DType::f16);
+        wdw_ = DeviceBuffer(d.raw(), d.nbytes());
+      }
     }
     if (vec_ == 0) {  // element gathers read their (kh, kw, c) from a table
       std::vector<int32_t> tab(static_cast<size_t>(p.Kpad) * 4, 0);
@@ -219,6 +244,7 @@ class ConvKernel : public Kernel, public WorkspaceUser {
     alpha_ = DeviceBuffer(alpha.data(), alpha.size() * sizeof(float));
     beta_ = DeviceBuffer(beta.data(), beta.size() * sizeof(float));
     p.w = w_.get();
+    p.wdw = wdw_.get();
     p.ep.alpha = static_cast<const float*>(alpha_.get());
     p.ep.beta = static_cast<const float*>(beta_.get());
 
@@ -300,8 +326,7 @@ class ConvKernel : public Kernel, public WorkspaceUser {
     // (MPQ_CUDA_NO_DIRECT=1: implicit GEMM only, for comparisons).
     const bool q = (kind_ == kConvS8 || kind_ == kConvU8) && !std::getenv("MPQ_CUDA_NO_DIRECT");
     // Depthwise layers also time the dedicated kernel (MPQ_CUDA_NO_DEPTHWISE=1 leaves it out).
-    const bool dw =
-        p_.Cg == 1 && p_.OCg == 1 && p_.groups > 1 && !std::getenv("MPQ_CUDA_NO_DEPTHWISE");
+    const bool dw = depthwise_layer(p_) && !std::getenv("MPQ_CUDA_NO_DEPTHWISE");
     std::vector<int> cands = q ? conv_candidates(kind_, vec_, p_.K, p_.groups, p_.OC, dw)
                                : conv_candidates(kind_, vec_, 0, 1, 0, dw);
     if (cands.empty()) internal_error("no CUDA conv configuration compiled for this kind").raise();
@@ -407,7 +432,7 @@ class ConvKernel : public Kernel, public WorkspaceUser {
   int cfg_ = 0;
   float best_ms_ = 0.f;
   int64_t max_m_ = 0;
-  DeviceBuffer w_, alpha_, beta_, ktab_, zcomp_;
+  DeviceBuffer w_, alpha_, beta_, ktab_, zcomp_, wdw_;
 };
 
 std::string conv_supports(const Node& n, Precision) {

@@ -129,6 +129,9 @@ struct ConvParams {
   float* partial = nullptr;
   void* y = nullptr;
   Epilogue ep;
+  // Depthwise layers (groups == C == OC): the weights again as [KH*KW][C] (depthwise.cuh), so
+  // that a warp's channels read one contiguous run per tap.
+  const void* wdw = nullptr;
 };
 
 // Rounded-up division and multiple, usable on both sides.

@@ -25,7 +25,7 @@ __device__ __forceinline__ int32_t dw_load_q(const void* base, int64_t i) {
   return static_cast<const int8_t*>(base)[i];
 }
 
-// Weights as packed for the implicit GEMM: channel c's taps at w[c * OCpad * Kpad + kh * KW + kw].
+// Weights as [KH*KW][C] (ConvParams::wdw): a warp's 128 channels read one run per tap.
 template <int Kind>
 __global__ void __launch_bounds__(kDepthwiseThreads)
     depthwise_kernel(const __grid_constant__ ConvParams p) {
@@ -33,7 +33,6 @@ __global__ void __launch_bounds__(kDepthwiseThreads)
   constexpr bool kInt = Kind == kConvS8 || Kind == kConvU8;
   const int c4 = (p.C + 3) / 4;
   const int total = p.M * c4;
-  const int64_t wstride = static_cast<int64_t>(p.OCpad) * p.Kpad;
   for (int i = blockIdx.x * blockDim.x + threadIdx.x; i < total; i += gridDim.x * blockDim.x) {
     const int m = i / c4, c = (i - m * c4) * 4;
     const int count = min(4, p.C - c);
@@ -51,12 +50,12 @@ __global__ void __launch_bounds__(kDepthwiseThreads)
 #pragma unroll
         for (int j = 0; j < 4; ++j) {
           if (j >= count) break;
-          const int64_t wo = (c + j) * wstride + tap;
+          const int64_t wo = static_cast<int64_t>(tap) * p.C + c + j;
           if constexpr (kInt)
             acci[j] += (dw_load_q<Kind>(p.x, xo + j) - p.x_fill) *
-                       static_cast<int32_t>(static_cast<const int8_t*>(p.w)[wo]);
+                       static_cast<int32_t>(static_cast<const int8_t*>(p.wdw)[wo]);
           else
-            accf[j] = fmaf(dw_load<Kind>(p.x, xo + j), dw_load<Kind>(p.w, wo), accf[j]);
+            accf[j] = fmaf(dw_load<Kind>(p.x, xo + j), dw_load<Kind>(p.wdw, wo), accf[j]);
         }
       }
     }

@@ -49,9 +49,10 @@ struct Operand {
   TensorSpec spec;
   DeviceConstant constant;
   bool is_constant = false;
+  int input = -1;  // the step input it reads
 };
 
-class EltwiseKernel : public Kernel {
+class EltwiseKernel : public Kernel, public MapLauncher {
  public:
   void prepare(const KernelSetup& s) override {
     const Node& n = *s.node;
@@ -62,42 +63,45 @@ class EltwiseKernel : public Kernel {
       prepare_batchnorm(n, s);
       return;
     }
-    for (const TensorSpec* t : s.inputs) add_operand(*t);
+    for (size_t i = 0; i < s.inputs.size(); ++i) add_operand(*s.inputs[i], static_cast<int>(i));
   }
 
-  void run(const KernelArgs& a) const override {
-    const Shape dims = out_.shape_at(a.batch);
-    MapParams p;
+  void run(const KernelArgs& a) const override { run_launches(launches(a.batch), a); }
+
+  std::vector<MapLaunch> launches(int64_t batch) const override {
+    const Shape dims = out_.shape_at(batch);
+    MapLaunch l;
+    MapParams& p = l.p;
     set_space(p, dims);
     p.op = op_, p.a = a_, p.b = b_;
     p.nin = static_cast<int32_t>(ops_.size());
-    const void* x[kMapMaxIn] = {nullptr, nullptr, nullptr};
     for (size_t i = 0; i < ops_.size(); ++i) {
       const Operand& o = ops_[i];
       if (o.is_constant) {
         p.in[i] = broadcast_operand(f32_desc(), o.constant.shape,
                                     logical_strides(o.spec, o.constant.shape), dims);
-        x[i] = o.constant.buf.get();
+        l.constant[i] = o.constant.buf.get();
       } else {
-        const Shape sh = o.spec.shape_at(a.batch);
+        const Shape sh = o.spec.shape_at(batch);
         p.in[i] = broadcast_operand(elem_desc(o.spec), sh, logical_strides(o.spec, sh), dims);
-        x[i] = a.inputs[i];
+        l.input[i] = o.input;
       }
     }
     p.out = broadcast_operand(elem_desc(out_), dims, logical_strides(out_, dims), dims);
     compact(p);
-    MPQ_CUDA_CHECK(strided_map(x[0], x[1], x[2], a.outputs[0], p, stream_of(a)));
+    return {l};
   }
   std::string impl_name() const override { return "cuda.map"; }
 
  private:
-  void add_operand(const TensorSpec& t) {
+  void add_operand(const TensorSpec& t, int input) {
     if (ops_.size() == static_cast<size_t>(kMapMaxIn))
       internal_error("too many operands for the CUDA map kernel").raise();
     Operand o;
     o.spec = t;
     o.spec.layout = t.is_constant() ? Layout::kPlain : t.layout;
     o.is_constant = t.is_constant();
+    o.input = input;
     if (o.is_constant) o.constant.upload(*t.constant);
     ops_.push_back(std::move(o));
   }
@@ -118,12 +122,12 @@ class EltwiseKernel : public Kernel {
     }
     Shape cs(s.inputs[0]->shape.size(), 1);
     cs[1] = C;
-    add_operand(*s.inputs[0]);
+    add_operand(*s.inputs[0], 0);
     for (const Tensor* t : {&mul, &add}) {
       TensorSpec c;
       c.constant = t->reshaped(cs);
       c.shape = cs;
-      add_operand(c);
+      add_operand(c, -1);
     }
   }
 

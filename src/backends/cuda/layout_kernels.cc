@@ -24,7 +24,7 @@ struct Source {
   DeviceConstant constant;
 };
 
-class MoveKernel : public Kernel {
+class MoveKernel : public Kernel, public MapLauncher {
  public:
   void prepare(const KernelSetup& s) override {
     const Node& n = *s.node;
@@ -36,8 +36,9 @@ class MoveKernel : public Kernel {
       for (const TensorSpec* t : s.inputs) {
         srcs_.emplace_back();
         srcs_.back().spec = *t;
-        if (t->is_constant())
-          srcs_.back().constant.upload(*t->constant), srcs_.back().spec.layout = Layout::kPlain;
+        if (!t->is_constant()) continue;
+        srcs_.back().constant.upload(*t->constant);
+        srcs_.back().spec.layout = Layout::kPlain;
       }
       return;
     }
@@ -66,23 +67,21 @@ class MoveKernel : public Kernel {
     }
   }
 
-  void run(const KernelArgs& a) const override {
-    const Shape od = out_.shape_at(a.batch);
+  void run(const KernelArgs& a) const override { run_launches(launches(a.batch), a); }
+
+  std::vector<MapLaunch> launches(int64_t batch) const override {
+    const Shape od = out_.shape_at(batch);
     const std::vector<int64_t> ost = logical_strides(out_, od);
+    if (op_ == OpKind::Concat) return concat_launches(batch, ost);
     const Source& src = srcs_[0];
-    const Shape id = src.spec.is_constant() ? src.spec.shape : src.spec.shape_at(a.batch);
+    const Shape id = src.spec.shape_at(batch);
     const std::vector<int64_t> ist = logical_strides(src.spec, id);
-    MapParams p;
+    if (op_ == OpKind::Gather) return gather_launches(id, ist, ost);
+    MapLaunch l;
+    l.input[0] = 0;
+    MapParams& p = l.p;
     p.in[0].e = elem_desc(src.spec);
     p.out.e = elem_desc(out_);
-    if (op_ == OpKind::Concat) {
-      run_concat(a, od, ost);
-      return;
-    }
-    if (op_ == OpKind::Gather) {
-      run_gather(a, id, ist, od, ost);
-      return;
-    }
     set_space(p, od);
     for (size_t d = 0; d < od.size(); ++d) p.out.stride[d] = ost[d];
     if (op_ == OpKind::Transpose) {
@@ -103,7 +102,7 @@ class MoveKernel : public Kernel {
       }
     }
     compact(p);
-    MPQ_CUDA_CHECK(strided_map(a.inputs[0], nullptr, nullptr, a.outputs[0], p, stream_of(a)));
+    return {l};
   }
 
   std::string impl_name() const override { return "cuda.map"; }
@@ -130,29 +129,31 @@ class MoveKernel : public Kernel {
     }
   }
 
-  void run_concat(const KernelArgs& a, const Shape& od, const std::vector<int64_t>& ost) const {
+  std::vector<MapLaunch> concat_launches(int64_t batch, const std::vector<int64_t>& ost) const {
+    std::vector<MapLaunch> out;
     int64_t pos = 0;
     for (size_t k = 0; k < srcs_.size(); ++k) {
       const Source& src = srcs_[k];
       const bool c = src.spec.is_constant();
-      const Shape id = c ? src.spec.shape : src.spec.shape_at(a.batch);
-      const std::vector<int64_t> ist = logical_strides(src.spec, id);
-      MapParams p;
-      set_space(p, id);
-      p.in[0] = broadcast_operand(c ? f32_desc() : elem_desc(src.spec), id, ist, id);
-      p.out = broadcast_operand(elem_desc(out_), id, ost, id);
-      p.out.offset = pos * ost[axis_];
+      const Shape id = c ? src.spec.shape : src.spec.shape_at(batch);
+      MapLaunch l;
+      l.input[0] = c ? -1 : static_cast<int>(k);
+      l.constant[0] = c ? src.constant.buf.get() : nullptr;
+      set_space(l.p, id);
+      l.p.in[0] = broadcast_operand(c ? f32_desc() : elem_desc(src.spec), id,
+                                    logical_strides(src.spec, id), id);
+      l.p.out = broadcast_operand(elem_desc(out_), id, ost, id);
+      l.p.out.offset = pos * ost[axis_];
       pos += id[axis_];
-      compact(p);
-      MPQ_CUDA_CHECK(strided_map(c ? src.constant.buf.get() : a.inputs[k], nullptr, nullptr,
-                                 a.outputs[0], p, stream_of(a)));
+      compact(l.p);
+      out.push_back(l);
     }
-    (void)od;
+    return out;
   }
 
   // One launch per index: the input's slice at that index into the output's slice at j.
-  void run_gather(const KernelArgs& a, const Shape& id, const std::vector<int64_t>& ist,
-                  const Shape& od, const std::vector<int64_t>& ost) const {
+  std::vector<MapLaunch> gather_launches(const Shape& id, const std::vector<int64_t>& ist,
+                                         const std::vector<int64_t>& ost) const {
     Shape space = id;
     space[axis_] = 1;
     std::vector<int64_t> out_st(id.size(), 0);
@@ -160,18 +161,20 @@ class MoveKernel : public Kernel {
       if (static_cast<int64_t>(d) == axis_ && scalar_index_) continue;
       out_st[d] = ost[o++];
     }
-    (void)od;
+    std::vector<MapLaunch> out;
     for (size_t j = 0; j < index_.size(); ++j) {
-      MapParams p;
-      set_space(p, space);
-      p.in[0] = broadcast_operand(elem_desc(srcs_[0].spec), id, ist, space);
-      p.in[0].offset = index_[j] * ist[axis_];
-      p.out.e = elem_desc(out_);
-      for (size_t d = 0; d < id.size(); ++d) p.out.stride[d] = out_st[d];
-      p.out.offset = static_cast<int64_t>(j) * out_st[axis_];
-      compact(p);
-      MPQ_CUDA_CHECK(strided_map(a.inputs[0], nullptr, nullptr, a.outputs[0], p, stream_of(a)));
+      MapLaunch l;
+      l.input[0] = 0;
+      set_space(l.p, space);
+      l.p.in[0] = broadcast_operand(elem_desc(srcs_[0].spec), id, ist, space);
+      l.p.in[0].offset = index_[j] * ist[axis_];
+      l.p.out.e = elem_desc(out_);
+      for (size_t d = 0; d < id.size(); ++d) l.p.out.stride[d] = out_st[d];
+      l.p.out.offset = static_cast<int64_t>(j) * out_st[axis_];
+      compact(l.p);
+      out.push_back(l);
     }
+    return out;
   }
 
   OpKind op_ = OpKind::Identity;

@@ -58,13 +58,18 @@ __global__ void map_kernel(const void* x0, const void* x1, const void* x2, void*
     int64_t off[kMapMaxIn], yo = p.out.offset;
     for (int k = 0; k < kMapMaxIn; ++k) off[k] = p.in[k].offset;
     bool inside = true;
-    int32_t rem = i;
-    for (int d = p.rank - 1; d >= 0; --d) {
-      const int32_t c = rem % p.dims[d];
-      rem /= p.dims[d];
-      yo += c * p.out.stride[d];
-      for (int k = 0; k < p.nin; ++k) off[k] += c * p.in[k].stride[d];
-      if (p.padded) inside = inside && c >= p.lo[d] && c - p.lo[d] < p.in_dims[d];
+    if (p.rank == 1 && !p.padded) {  // compacted same-layout operands: no index division
+      yo += i * p.out.stride[0];
+      for (int k = 0; k < p.nin; ++k) off[k] += i * p.in[k].stride[0];
+    } else {
+      int32_t rem = i;
+      for (int d = p.rank - 1; d >= 0; --d) {
+        const int32_t c = rem % p.dims[d];
+        rem /= p.dims[d];
+        yo += c * p.out.stride[d];
+        for (int k = 0; k < p.nin; ++k) off[k] += c * p.in[k].stride[d];
+        if (p.padded) inside = inside && c >= p.lo[d] && c - p.lo[d] < p.in_dims[d];
+      }
     }
     float v[kMapMaxIn] = {0.f, 0.f, 0.f};
     for (int k = 0; k < p.nin; ++k)
@@ -118,9 +123,10 @@ __device__ __forceinline__ float warp_sum(float v) {
   return v;
 }
 
-// One warp per row: max, sum of exp(x - max), then the normalized store.
+// One warp per row: max, sum of exp(x - max), then the normalized store (LogSoftmax:
+// x - max - log(sum)).
 __global__ void softmax_kernel(const void* x, ElemDesc xd, void* y, ElemDesc yd, int32_t rows,
-                               int32_t cols) {
+                               int32_t cols, bool log_space) {
   grid_dep_wait();
   const int lane = threadIdx.x & 31;
   const int32_t warps = gridDim.x * (blockDim.x >> 5);
@@ -133,11 +139,11 @@ __global__ void softmax_kernel(const void* x, ElemDesc xd, void* y, ElemDesc yd,
     float s = 0.f;
     for (int32_t c = lane; c < cols; c += 32)
       s += __expf(load_as_float(x, xd.dt, base + c, xd.scale, xd.zp) - mx);
-    const float inv = 1.f / warp_sum(s);
-    for (int32_t c = lane; c < cols; c += 32)
-      store_from_float(y, yd.dt, base + c,
-                       __expf(load_as_float(x, xd.dt, base + c, xd.scale, xd.zp) - mx) * inv,
-                       yd.scale, yd.zp);
+    const float sum = warp_sum(s), inv = 1.f / sum, lse = logf(sum);
+    for (int32_t c = lane; c < cols; c += 32) {
+      const float d = load_as_float(x, xd.dt, base + c, xd.scale, xd.zp) - mx;
+      store_from_float(y, yd.dt, base + c, log_space ? d - lse : __expf(d) * inv, yd.scale, yd.zp);
+    }
   }
 }
 
@@ -168,11 +174,11 @@ cudaError_t reduce_mean(const void* x, void* y, const ReduceParams& p, cudaStrea
 }
 
 cudaError_t softmax_rows(const void* x, ElemDesc xd, void* y, ElemDesc yd, int64_t rows,
-                         int64_t cols, cudaStream_t stream) {
+                         int64_t cols, bool log_space, cudaStream_t stream) {
   if (rows == 0) return cudaSuccess;
   if (rows * cols >= (int64_t{1} << 31) || cols == 0) return cudaErrorInvalidValue;
   (void)launch_pdl(softmax_kernel, dim3(blocks_for(rows * 32)), dim3(kThreads), 0, stream, x, xd, y,
-                   yd, static_cast<int32_t>(rows), static_cast<int32_t>(cols));
+                   yd, static_cast<int32_t>(rows), static_cast<int32_t>(cols), log_space);
   return cudaGetLastError();
 }
 

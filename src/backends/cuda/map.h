@@ -70,9 +70,9 @@ struct ReduceParams {
 };
 cudaError_t reduce_mean(const void* x, void* y, const ReduceParams& p, cudaStream_t stream);
 
-// Softmax over the last axis of a plain [rows, cols] tensor.
+// Softmax (or LogSoftmax) over the last axis of a plain [rows, cols] tensor.
 cudaError_t softmax_rows(const void* x, ElemDesc xd, void* y, ElemDesc yd, int64_t rows,
-                         int64_t cols, cudaStream_t stream);
+                         int64_t cols, bool log_space, cudaStream_t stream);
 
 // C[b] = A[b] (M x K) * B[b] (K x N), row-major, fp32 accumulation; batch strides in elements
 // (0: broadcast). dt: kDtF32 or kDtF16 for A, B and C alike.

@@ -75,10 +75,47 @@ void compact(MapParams& p) {
   p = q;
 }
 
+ReduceParams reduce_mean_params(const TensorSpec& in, const TensorSpec& out,
+                                const std::vector<bool>& reduced, bool keepdims, int64_t batch) {
+  const Shape id = in.shape_at(batch), od = out.shape_at(batch);
+  const std::vector<int64_t> ist = logical_strides(in, id), ost = logical_strides(out, od);
+  Shape space = id;
+  ReduceParams p;
+  p.map.in[0].e = elem_desc(in);
+  p.map.out.e = elem_desc(out);
+  std::vector<int64_t> out_st(id.size(), 0);
+  for (size_t d = 0, o = 0; d < id.size(); ++d) {
+    if (reduced[d]) {
+      space[d] = 1;
+      p.rdims[p.rrank] = static_cast<int32_t>(id[d]);
+      p.rstride[p.rrank++] = ist[d];
+      if (keepdims) ++o;
+      continue;
+    }
+    out_st[d] = ost[o++];
+  }
+  set_space(p.map, space);
+  for (size_t d = 0; d < id.size(); ++d) {
+    p.map.in[0].stride[d] = reduced[d] ? 0 : ist[d];
+    p.map.out.stride[d] = out_st[d];
+  }
+  compact(p.map);
+  return p;
+}
+
 void DeviceConstant::upload(const Tensor& t) {
   const std::vector<float> f = t.to_floats();
   shape = t.shape();
   buf = DeviceBuffer(f.data(), std::max<size_t>(f.size(), 1) * sizeof(float));
+}
+
+void run_launches(const std::vector<MapLaunch>& l, const KernelArgs& a) {
+  for (const MapLaunch& m : l) {
+    const void* x[kMapMaxIn];
+    for (int k = 0; k < kMapMaxIn; ++k)
+      x[k] = m.input[k] >= 0 ? a.inputs[m.input[k]] : m.constant[k];
+    MPQ_CUDA_CHECK(strided_map(x[0], x[1], x[2], a.outputs[0], m.p, stream_of(a)));
+  }
 }
 
 ElemDesc f32_desc() {

@@ -26,6 +26,10 @@ void set_space(MapParams& p, const Shape& dims);
 // for padded maps.
 void compact(MapParams& p);
 
+// ReduceMean of `in` over the dims flagged in `reduced` into `out` (keepdims or not) at `batch`.
+ReduceParams reduce_mean_params(const TensorSpec& in, const TensorSpec& out,
+                                const std::vector<bool>& reduced, bool keepdims, int64_t batch);
+
 // A constant input uploaded once as f32 (constants are host memory in the plan).
 struct DeviceConstant {
   DeviceBuffer buf;
@@ -34,5 +38,22 @@ struct DeviceConstant {
 };
 
 ElemDesc f32_desc();
+
+// One strided_map launch of a kernel: operand k reads step input `input[k]`, or when that is -1
+// the kernel's own device constant `constant[k]`.
+struct MapLaunch {
+  MapParams p;
+  int input[kMapMaxIn] = {-1, -1, -1};
+  const void* constant[kMapMaxIn] = {nullptr, nullptr, nullptr};
+};
+
+// Kernels built on the map kernel say which launches a run at `batch` makes (the CPU tests
+// emulate them; run() enqueues them with run_launches).
+class MapLauncher {
+ public:
+  virtual ~MapLauncher() = default;
+  virtual std::vector<MapLaunch> launches(int64_t batch) const = 0;
+};
+void run_launches(const std::vector<MapLaunch>& l, const KernelArgs& a);
 
 }  // namespace mpq::cuda

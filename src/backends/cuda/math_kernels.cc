@@ -1,6 +1,6 @@
-// Reductions and products on the device: ReduceMean (any axes, keepdims or not), Softmax along
-// the last axis, and MatMul of activations (batched; a constant right-hand matrix is uploaded
-// once). Float precisions (these ops are float-only in the quantization rules).
+// Reductions and products on the device: ReduceMean (any axes, keepdims or not), Softmax and
+// LogSoftmax along the last axis, and MatMul of activations (batched; a constant right-hand matrix
+// is uploaded once). Float precisions (these ops are float-only in the quantization rules).
 #include <algorithm>
 
 #include "backends/cuda/kernels.h"
@@ -29,29 +29,7 @@ class ReduceMeanKernel : public Kernel {
     keepdims_ = s.node->attrs.i("keepdims", 1) != 0;
   }
   void run(const KernelArgs& a) const override {
-    const Shape id = in_.shape_at(a.batch), od = out_.shape_at(a.batch);
-    const std::vector<int64_t> ist = logical_strides(in_, id), ost = logical_strides(out_, od);
-    Shape space = id;
-    ReduceParams p;
-    p.map.in[0].e = elem_desc(in_);
-    p.map.out.e = elem_desc(out_);
-    std::vector<int64_t> out_st(id.size(), 0);
-    for (size_t d = 0, o = 0; d < id.size(); ++d) {
-      if (reduced_[d]) {
-        space[d] = 1;
-        p.rdims[p.rrank] = static_cast<int32_t>(id[d]);
-        p.rstride[p.rrank++] = ist[d];
-        if (keepdims_) ++o;
-        continue;
-      }
-      out_st[d] = ost[o++];
-    }
-    set_space(p.map, space);
-    for (size_t d = 0; d < id.size(); ++d) {
-      p.map.in[0].stride[d] = reduced_[d] ? 0 : ist[d];
-      p.map.out.stride[d] = out_st[d];
-    }
-    compact(p.map);
+    const ReduceParams p = reduce_mean_params(in_, out_, reduced_, keepdims_, a.batch);
     MPQ_CUDA_CHECK(reduce_mean(a.inputs[0], a.outputs[0], p, stream_of(a)));
   }
   std::string impl_name() const override { return "cuda.reduce_mean"; }
@@ -66,6 +44,7 @@ class SoftmaxKernel : public Kernel {
  public:
   void prepare(const KernelSetup& s) override {
     in_ = *s.inputs.at(0), out_ = *s.outputs.at(0);
+    log_space_ = s.node->op == OpKind::LogSoftmax;
     if (in_.shape.size() == 4 && in_.layout != Layout::kPlain)
       internal_error("softmax input is not plain").raise();
   }
@@ -74,12 +53,13 @@ class SoftmaxKernel : public Kernel {
     const int64_t cols = s.back();
     const int64_t rows = cols ? shape_numel(s) / cols : 0;
     MPQ_CUDA_CHECK(softmax_rows(a.inputs[0], elem_desc(in_), a.outputs[0], elem_desc(out_), rows,
-                                cols, stream_of(a)));
+                                cols, log_space_, stream_of(a)));
   }
   std::string impl_name() const override { return "cuda.softmax"; }
 
  private:
   TensorSpec in_, out_;
+  bool log_space_ = false;
 };
 
 // [..., M, K] x [..., K, N]: equal batch dims, or a right-hand matrix of rank 2 shared by all.
@@ -181,10 +161,22 @@ void register_math_kernels(KernelRegistry& r) {
   const auto fl = {Precision::kFp32, Precision::kFp16};
   add_kernel(r, OpKind::ReduceMean, fl, reduce_supports, follow,
              [] { return std::make_unique<ReduceMeanKernel>(); });
-  add_kernel(r, OpKind::Softmax, fl, softmax_supports, plain,
-             [] { return std::make_unique<SoftmaxKernel>(); });
-  add_kernel(r, OpKind::MatMul, fl, matmul_supports, plain,
-             [] { return std::make_unique<MatMulKernel>(); });
+  for (OpKind op : {OpKind::Softmax, OpKind::LogSoftmax})
+    add_kernel(r, op, fl, softmax_supports, plain,
+               [] { return std::make_unique<SoftmaxKernel>(); });
+  // A second MatMul kernel of the backend ("cuda.MatMul.bmm.<precision>"), found after the GEMM
+  // kernel (register_conv_kernels) declines a node: MatMul by 2-D constant weights runs there.
+  for (Precision p : fl) {
+    KernelInfo k;
+    k.backend = "cuda";
+    k.op = OpKind::MatMul;
+    k.precision = p;
+    k.name = str("cuda.MatMul.bmm.", precision_name(p));
+    k.supports = [p](const Node& n) { return matmul_supports(n, p); };
+    k.formats = plain;
+    k.make = [] { return std::make_unique<MatMulKernel>(); };
+    r.add(std::move(k));
+  }
 }
 
 }  // namespace mpq::cuda
