@@ -20,6 +20,9 @@ struct Decision {
   std::string backend;
   const KernelInfo* kernel = nullptr;
   std::vector<std::string> reasons;
+  // An int8 Concat whose inputs have different scales: its output takes its own range and the
+  // kernel requantizes the inputs into it.
+  bool requant_inputs = false;
 };
 
 bool is_float_dtype(DType t) {
@@ -294,24 +297,28 @@ class Builder {
             d.reasons.push_back("no calibration range for input '" + missing->name + "'");
             want = float_default();
           } else if (rule == QuantRule::kPassthrough && n->inputs.size() > 1) {
-            // Concat-like passthrough: every input must share one quantization.
+            // Concat-like passthrough: inputs that do not share one quantization are
+            // requantized into the output's (when it has a range).
             const QuantParams* first = nullptr;
             for (const Value* v : n->inputs) {
               if (!v || v->is_constant()) continue;
               const QuantParams& q = vq_.at(v);
-              if (first && (q.scale != first->scale || q.zero_point != first->zero_point)) {
-                d.reasons.push_back("inputs have different int8 scales");
-                want = float_default();
-                break;
-              }
+              if (first && (q.scale != first->scale || q.zero_point != first->zero_point))
+                d.requant_inputs = true;
               first = &q;
+            }
+            if (d.requant_inputs && !quant_known(n->outputs[0])) {
+              d.reasons.push_back("inputs have different int8 scales and the output no range");
+              want = float_default();
+            } else if (d.requant_inputs) {
+              d.reasons.push_back("inputs requantized into the output's scale");
             }
           }
         }
       }
       if (want == Precision::kInt8) {
         if (finish(*n, d, Precision::kInt8, false)) {
-          if (rule == QuantRule::kPassthrough && !n->outputs.empty()) {
+          if (rule == QuantRule::kPassthrough && !n->outputs.empty() && !d.requant_inputs) {
             vq_[n->outputs[0]] = vq_.at(n->inputs[0]);
             vq_dtype_[n->outputs[0]] = vq_dtype_.at(n->inputs[0]);
           }
@@ -512,7 +519,10 @@ class Builder {
                          : f.output_layout;
         }
         if (is_float_dtype(o->dtype) && !ref) {
-          if (d.exec == Precision::kInt8 && n->def().quant == QuantRule::kPassthrough) {
+          if (d.exec == Precision::kInt8 && d.requant_inputs) {
+            s.dtype = vq_dtype_.at(o);
+            s.quant = vq_.at(o);
+          } else if (d.exec == Precision::kInt8 && n->def().quant == QuantRule::kPassthrough) {
             const TensorSpec& in = specs_[tensor_of(n->inputs[0])];
             s.dtype = in.dtype;
             s.quant = in.quant;

@@ -190,5 +190,29 @@ TEST(CpuDataKernels, CastAndIdentity) {
   check(g, inputs, Precision::kFp32, "Identity");
 }
 
+// densenet: the concatenated features also feed later layers, so they keep their own scales and
+// the int8 Concat requantizes them into its output's.
+TEST(CpuDataKernels, ConcatRequantizesSharedInputs) {
+  Rng rng(73);
+  Graph g;
+  Value* x = g.add_input("x", DType::f32, {4, 6, 5, 5});
+  Node* a = add(g, "Conv", {x, g.add_constant("wa", random_tensor(rng, {5, 6, 1, 1}))}, {}, "a");
+  Node* ra = add(g, "Relu", {a->outputs[0]}, {}, "ra");
+  Node* b = add(g, "Conv", {x, g.add_constant("wb", random_tensor(rng, {3, 6, 1, 1}, -2.f, 2.f))},
+                {}, "b");
+  Attributes ca;
+  ca.set("axis", int64_t{1});
+  Node* cat = add(g, "Concat", {ra->outputs[0], b->outputs[0]}, ca, "cat");
+  Node* c = add(g, "Conv",
+                {cat->outputs[0], g.add_constant("wc", random_tensor(rng, {4, 8, 1, 1}))}, {}, "c");
+  Node* c2 = add(g, "Conv",
+                 {b->outputs[0], g.add_constant("wd", random_tensor(rng, {2, 3, 1, 1}))}, {}, "d");
+  g.add_output(c->outputs[0]);
+  g.add_output(c2->outputs[0]);
+  g.add_output(ra->outputs[0]);
+  std::vector<Tensor> inputs{random_tensor(rng, {4, 6, 5, 5})};
+  for (Precision p : kAll) check(g, inputs, p, "Concat");
+}
+
 }  // namespace
 }  // namespace mpq
