@@ -527,7 +527,8 @@ class Builder {
             s.dtype = in.dtype;
             s.quant = in.quant;
           } else if (d.exec == Precision::kInt8 && f.any_output_dtype) {
-            const bool float_residual = n->inputs.size() > 3 && n->inputs[3] &&
+            const bool float_residual = is_residual_input(*n, 3) && n->inputs.size() > 3 &&
+                                        n->inputs[3] &&
                                         !is_q(specs_[tensor_of(n->inputs[3])].dtype);
             if (consumer_wants_int8(o) && !float_residual && quant_known(o)) {
               s.dtype = vq_dtype_.at(o);

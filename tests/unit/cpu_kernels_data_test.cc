@@ -43,7 +43,8 @@ TEST(CpuDataKernels, UnaryMath) {
   }
 }
 
-// densenet: BatchNormalization after Concat (no conv to fold it into); int8 requantizes.
+// densenet: BatchNormalization after Concat (no conv to fold it into); int8 requantizes and
+// writes int8 for the Relu -> Conv that follow.
 TEST(CpuDataKernels, StandaloneBatchNorm) {
   Rng rng(37);
   Graph g;
@@ -57,9 +58,17 @@ TEST(CpuDataKernels, StandaloneBatchNorm) {
                   g.add_constant("m", random_tensor(rng, {12}, -0.2f, 0.2f)),
                   g.add_constant("v", random_tensor(rng, {12}, 0.5f, 2.f))},
                  {}, "bn");
-  g.add_output(bn->outputs[0]);
+  Node* relu = add(g, "Relu", {bn->outputs[0]}, {}, "relu");
+  Node* conv =
+      add(g, "Conv", {relu->outputs[0], g.add_constant("w", random_tensor(rng, {4, 12, 1, 1}))}, {},
+          "conv");
+  g.add_output(conv->outputs[0]);
   std::vector<Tensor> inputs{random_tensor(rng, {4, 6, 5, 5})};
   for (Precision p : kAll) check(g, inputs, p, "BatchNormalization");
+  quant::CalibrationTable t = testing::minmax_table(g, inputs);
+  auto e = testing::build_engine(g, &t, Precision::kInt8, 4);
+  for (const auto& r : e->manifest().layers)
+    if (r.op == "BatchNormalization") EXPECT_EQ(r.output_dtype, "u8") << e->manifest().to_table();
 }
 
 TEST(CpuDataKernels, TransposeFromNhwcAndRank3) {
@@ -205,8 +214,8 @@ TEST(CpuDataKernels, ConcatRequantizesSharedInputs) {
   Node* cat = add(g, "Concat", {ra->outputs[0], b->outputs[0]}, ca, "cat");
   Node* c = add(g, "Conv",
                 {cat->outputs[0], g.add_constant("wc", random_tensor(rng, {4, 8, 1, 1}))}, {}, "c");
-  Node* c2 = add(g, "Conv",
-                 {b->outputs[0], g.add_constant("wd", random_tensor(rng, {2, 3, 1, 1}))}, {}, "d");
+  Node* c2 = add(g, "Conv", {b->outputs[0], g.add_constant("wd", random_tensor(rng, {2, 3, 1, 1}))},
+                 {}, "d");
   g.add_output(c->outputs[0]);
   g.add_output(c2->outputs[0]);
   g.add_output(ra->outputs[0]);

@@ -8,6 +8,7 @@
 #include <cstring>
 
 #include "backends/cpu/dnnl_util.h"
+#include "backends/cpu/int8_store.h"
 #include "backends/cpu/kernels.h"
 
 namespace mpq::cpu {
@@ -25,8 +26,8 @@ class ConcatKernel : public PrimKernel {
     for (const TensorSpec& t : ins_) {
       if (t.dtype != out_.dtype && !(is_int8(t.dtype) && is_int8(out_.dtype)))
         unsupported("concat of different dtypes").node(s.node->name).raise();
-      if (is_int8(t.dtype) && (t.dtype != out_.dtype || qscale(t) != qscale(out_) ||
-                               qzero(t) != qzero(out_)))
+      if (is_int8(t.dtype) &&
+          (t.dtype != out_.dtype || qscale(t) != qscale(out_) || qzero(t) != qzero(out_)))
         requant_ = true;
       if (t.is_constant()) unsupported("concat of a constant").node(s.node->name).raise();
     }
@@ -76,17 +77,15 @@ class ConcatKernel : public PrimKernel {
   }
 
   template <typename Ti, typename To>
-  static void requant_rows(const Ti* x, To* y, int64_t rows, int64_t len, int64_t ystride,
-                           float m, float c) {
-    constexpr float lo = std::is_signed_v<To> ? -128.f : 0.f;
-    constexpr float hi = std::is_signed_v<To> ? 127.f : 255.f;
+  static void requant_rows(const Ti* x, To* y, int64_t rows, int64_t len, int64_t ystride, float m,
+                           float c) {
 #pragma omp parallel for schedule(static) if (rows * len > 16384)
     for (int64_t r = 0; r < rows; ++r) {
       const Ti* xp = x + r * len;
       To* yp = y + r * ystride;
 #pragma omp simd
       for (int64_t i = 0; i < len; ++i)
-        yp[i] = static_cast<To>(std::min(hi, std::max(lo, std::nearbyint(xp[i] * m + c))));
+        yp[i] = store_requant<To>(static_cast<float>(xp[i]) * m + c);
     }
   }
 
@@ -111,13 +110,13 @@ class ConcatKernel : public PrimKernel {
       } else if (xu && yu) {
         requant_rows(static_cast<const uint8_t*>(a.inputs[i]), yp, outer, len, total, m, c);
       } else if (xu) {
-        requant_rows(static_cast<const uint8_t*>(a.inputs[i]), reinterpret_cast<int8_t*>(yp),
-                     outer, len, total, m, c);
+        requant_rows(static_cast<const uint8_t*>(a.inputs[i]), reinterpret_cast<int8_t*>(yp), outer,
+                     len, total, m, c);
       } else if (yu) {
         requant_rows(static_cast<const int8_t*>(a.inputs[i]), yp, outer, len, total, m, c);
       } else {
-        requant_rows(static_cast<const int8_t*>(a.inputs[i]), reinterpret_cast<int8_t*>(yp),
-                     outer, len, total, m, c);
+        requant_rows(static_cast<const int8_t*>(a.inputs[i]), reinterpret_cast<int8_t*>(yp), outer,
+                     len, total, m, c);
       }
       off += len;
     }
