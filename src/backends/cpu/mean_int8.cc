@@ -100,8 +100,13 @@ class MeanInt8Kernel : public Kernel {
               for (int64_t ix = x0; ix < x1; ++ix) {
                 const Tin* p = x + b * ss[0] + iy * ss[2] + ix * ss[3];
                 const int64_t sc = ss[1];
+                if (sc == 1) {  // NHWC: channels contiguous
+                  int32_t* ap = acc.data();
 #pragma omp simd
-                for (int64_t c = 0; c < C; ++c) acc[c] += p[c * sc];
+                  for (int64_t c = 0; c < C; ++c) ap[c] += p[c];
+                } else {
+                  for (int64_t c = 0; c < C; ++c) acc[c] += p[c * sc];
+                }
               }
             const float m = count > 0 ? s_ratio_ / static_cast<float>(count) : 0.f;
             Tout* q = y + b * ds[0] + oy * ds[2] + ox * ds[3];
