@@ -223,5 +223,33 @@ TEST(CpuDataKernels, ConcatRequantizesSharedInputs) {
   for (Precision p : kAll) check(g, inputs, p, "Concat");
 }
 
+// vit-style attention: rank-3 activations times constant weights, scores of two activations,
+// softmax over the last axis, context.
+TEST(CpuDataKernels, BatchedMatMulAttention) {
+  Rng rng(79);
+  Graph g;
+  Value* x = g.add_input("x", DType::f32, {4, 5, 8});
+  auto proj = [&](const char* name) {
+    return add(g, "MatMul",
+               {x, g.add_constant(std::string("w") + name, random_tensor(rng, {8, 8}))}, {}, name)
+        ->outputs[0];
+  };
+  Value* q = proj("q");
+  Value* k = proj("k");
+  Value* v = proj("v");
+  Node* kt = add(g, "Transpose", {k}, attrs_ints({{"perm", {0, 2, 1}}}), "kt");
+  Node* sc = add(g, "MatMul", {q, kt->outputs[0]}, {}, "scores");
+  Attributes sa;
+  sa.set("axis", int64_t{-1});
+  Node* sm = add(g, "Softmax", {sc->outputs[0]}, sa, "softmax");
+  Node* ctx = add(g, "MatMul", {sm->outputs[0], v}, {}, "context");
+  g.add_output(ctx->outputs[0]);
+  std::vector<Tensor> inputs{random_tensor(rng, {4, 5, 8})};
+  for (Precision p : {Precision::kFp32, Precision::kBf16}) {
+    check(g, inputs, p, "MatMul");
+    check(g, inputs, p, "Softmax");
+  }
+}
+
 }  // namespace
 }  // namespace mpq
