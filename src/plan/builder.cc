@@ -211,6 +211,20 @@ class Builder {
     return false;
   }
 
+  // A weightless requant op with one activation input (an average: GlobalAveragePool,
+  // AveragePool, ReduceMean) whose input is not produced in int8: running it in int8 would add a
+  // quantize pass over its whole input, as costly as the op itself.
+  bool averages_float_input(const Node& n) const {
+    if (n.def().quant != QuantRule::kRequant || has_constant_weights(n)) return false;
+    const Value* in = nullptr;
+    for (const Value* v : n.inputs) {
+      if (!v || v->is_constant()) continue;
+      if (in) return false;
+      in = v;
+    }
+    return in && !int8_producer(in);
+  }
+
   bool int8_producer(const Value* v) const {
     if (!v->producer) return false;
     auto it = dec_.find(v->producer);
@@ -274,6 +288,10 @@ class Builder {
         d.reasons.push_back("kernel unavailable (" + f->second.why + "): reference");
         finish(*n, d, Precision::kFp32, /*reference_only=*/true);
         continue;
+      }
+      if (want == Precision::kInt8 && !opt_.strict && averages_float_input(*n)) {
+        d.reasons.push_back("its input is float: averaging it in float saves quantizing it");
+        want = float_default();
       }
       if (want == Precision::kInt8) {
         if (rule == QuantRule::kFloatOnly) {

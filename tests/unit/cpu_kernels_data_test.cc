@@ -169,6 +169,26 @@ TEST(CpuDataKernels, GlobalAveragePoolInt8) {
   auto e = testing::build_engine(g, &t, Precision::kInt8, 4);
   for (const auto& r : e->manifest().layers)
     if (r.op == "GlobalAveragePool") EXPECT_EQ(r.output_dtype, "u8") << e->manifest().to_table();
+
+  // After a float-only op the average stays float: no quantize pass over its whole input.
+  Graph g2;
+  Value* y = g2.add_input("y", DType::f32, {4, 8, 6, 6});
+  Node* sig = add(g2, "Sigmoid", {conv_in(g2, rng, y, 8)}, {}, "sig");
+  Node* gap2 = add(g2, "GlobalAveragePool", {sig->outputs[0]}, {}, "gap");
+  Node* c3 =
+      add(g2, "Conv", {gap2->outputs[0], g2.add_constant("w3", random_tensor(rng, {4, 8, 1, 1}))},
+          {}, "c3");
+  g2.add_output(c3->outputs[0]);
+  quant::CalibrationTable t2 = testing::minmax_table(g2, inputs);
+  auto e2 = testing::build_engine(g2, &t2, Precision::kInt8, 4);
+  for (const auto& r : e2->manifest().layers) {
+    if (r.op == "GlobalAveragePool") EXPECT_EQ(r.executed, Precision::kFp32) << r.reason;
+    // No quantize pass over the sigmoid's [4, 8, 6, 6] output.
+    if (r.op == "Reorder") EXPECT_EQ(r.reason.find("f32[4,8,6,6] nhwc"), std::string::npos);
+  }
+  std::vector<Tensor> out = runtime::ExecutionContext(e2).run(inputs);
+  std::vector<Tensor> ref = ReferenceExecutor(g2).run(inputs);
+  EXPECT_LE(testing::max_diff(out[0], ref[0]), 0.1f * (1.f + testing::max_abs(ref[0])));
 }
 
 // Sub/Div whose first input is the broadcast one (oneDNN broadcasts only its second input).
