@@ -23,6 +23,9 @@ struct Decision {
   std::string backend;
   const KernelInfo* kernel = nullptr;
   std::vector<std::string> reasons;
+  // An int8 Concat whose inputs have different scales: its output takes its own range and the
+  // kernel requantizes the inputs into it.
+  bool requant_inputs = false;
 };
 
 bool is_float_dtype(DType t) {
@@ -211,6 +214,20 @@ class Builder {
     return false;
   }
 
+  // A weightless requant op with one activation input (an average: GlobalAveragePool,
+  // AveragePool, ReduceMean) whose input is not produced in int8: running it in int8 would add a
+  // quantize pass over its whole input, as costly as the op itself.
+  bool averages_float_input(const Node& n) const {
+    if (n.def().quant != QuantRule::kRequant || has_constant_weights(n)) return false;
+    const Value* in = nullptr;
+    for (const Value* v : n.inputs) {
+      if (!v || v->is_constant()) continue;
+      if (in) return false;
+      in = v;
+    }
+    return in && !int8_producer(in);
+  }
+
   bool int8_producer(const Value* v) const {
     if (!v->producer) return false;
     auto it = dec_.find(v->producer);
@@ -277,6 +294,10 @@ class Builder {
         finish(*n, d, Precision::kFp32, /*reference_only=*/true);
         continue;
       }
+      if (want == Precision::kInt8 && !opt_.strict && averages_float_input(*n)) {
+        d.reasons.push_back("its input is float: averaging it in float saves quantizing it");
+        want = float_default();
+      }
       if (want == Precision::kInt8) {
         if (rule == QuantRule::kFloatOnly) {
           d.reasons.push_back(str(n->op_name(), " has no int8 form (float-only op)"));
@@ -299,24 +320,28 @@ class Builder {
             d.reasons.push_back("no calibration range for input '" + missing->name + "'");
             want = float_default();
           } else if (rule == QuantRule::kPassthrough && n->inputs.size() > 1) {
-            // Concat-like passthrough: every input must share one quantization.
+            // Concat-like passthrough: inputs that do not share one quantization are
+            // requantized into the output's (when it has a range).
             const QuantParams* first = nullptr;
             for (const Value* v : n->inputs) {
               if (!v || v->is_constant()) continue;
               const QuantParams& q = vq_.at(v);
-              if (first && (q.scale != first->scale || q.zero_point != first->zero_point)) {
-                d.reasons.push_back("inputs have different int8 scales");
-                want = float_default();
-                break;
-              }
+              if (first && (q.scale != first->scale || q.zero_point != first->zero_point))
+                d.requant_inputs = true;
               first = &q;
+            }
+            if (d.requant_inputs && !quant_known(n->outputs[0])) {
+              d.reasons.push_back("inputs have different int8 scales and the output no range");
+              want = float_default();
+            } else if (d.requant_inputs) {
+              d.reasons.push_back("inputs requantized into the output's scale");
             }
           }
         }
       }
       if (want == Precision::kInt8) {
         if (finish(*n, d, Precision::kInt8, false)) {
-          if (rule == QuantRule::kPassthrough && !n->outputs.empty()) {
+          if (rule == QuantRule::kPassthrough && !n->outputs.empty() && !d.requant_inputs) {
             vq_[n->outputs[0]] = vq_.at(n->inputs[0]);
             vq_dtype_[n->outputs[0]] = vq_dtype_.at(n->inputs[0]);
           }
@@ -517,12 +542,16 @@ class Builder {
                          : f.output_layout;
         }
         if (is_float_dtype(o->dtype) && !ref) {
-          if (d.exec == Precision::kInt8 && n->def().quant == QuantRule::kPassthrough) {
+          if (d.exec == Precision::kInt8 && d.requant_inputs) {
+            s.dtype = vq_dtype_.at(o);
+            s.quant = vq_.at(o);
+          } else if (d.exec == Precision::kInt8 && n->def().quant == QuantRule::kPassthrough) {
             const TensorSpec& in = specs_[tensor_of(n->inputs[0])];
             s.dtype = in.dtype;
             s.quant = in.quant;
           } else if (d.exec == Precision::kInt8 && f.any_output_dtype) {
-            const bool float_residual = n->inputs.size() > 3 && n->inputs[3] &&
+            const bool float_residual = is_residual_input(*n, 3) && n->inputs.size() > 3 &&
+                                        n->inputs[3] &&
                                         !is_q(specs_[tensor_of(n->inputs[3])].dtype);
             if (consumer_wants_int8(o) && !float_residual && quant_known(o)) {
               s.dtype = vq_dtype_.at(o);

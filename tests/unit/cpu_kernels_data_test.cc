@@ -43,7 +43,8 @@ TEST(CpuDataKernels, UnaryMath) {
   }
 }
 
-// densenet: BatchNormalization after Concat (no conv to fold it into); int8 requantizes.
+// densenet: BatchNormalization after Concat (no conv to fold it into); int8 requantizes and
+// writes int8 for the Relu -> Conv that follow.
 TEST(CpuDataKernels, StandaloneBatchNorm) {
   Rng rng(37);
   Graph g;
@@ -57,9 +58,17 @@ TEST(CpuDataKernels, StandaloneBatchNorm) {
                   g.add_constant("m", random_tensor(rng, {12}, -0.2f, 0.2f)),
                   g.add_constant("v", random_tensor(rng, {12}, 0.5f, 2.f))},
                  {}, "bn");
-  g.add_output(bn->outputs[0]);
+  Node* relu = add(g, "Relu", {bn->outputs[0]}, {}, "relu");
+  Node* conv =
+      add(g, "Conv", {relu->outputs[0], g.add_constant("w", random_tensor(rng, {4, 12, 1, 1}))}, {},
+          "conv");
+  g.add_output(conv->outputs[0]);
   std::vector<Tensor> inputs{random_tensor(rng, {4, 6, 5, 5})};
   for (Precision p : kAll) check(g, inputs, p, "BatchNormalization");
+  quant::CalibrationTable t = testing::minmax_table(g, inputs);
+  auto e = testing::build_engine(g, &t, Precision::kInt8, 4);
+  for (const auto& r : e->manifest().layers)
+    if (r.op == "BatchNormalization") EXPECT_EQ(r.output_dtype, "u8") << e->manifest().to_table();
 }
 
 TEST(CpuDataKernels, TransposeFromNhwcAndRank3) {
@@ -160,6 +169,26 @@ TEST(CpuDataKernels, GlobalAveragePoolInt8) {
   auto e = testing::build_engine(g, &t, Precision::kInt8, 4);
   for (const auto& r : e->manifest().layers)
     if (r.op == "GlobalAveragePool") EXPECT_EQ(r.output_dtype, "u8") << e->manifest().to_table();
+
+  // After a float-only op the average stays float: no quantize pass over its whole input.
+  Graph g2;
+  Value* y = g2.add_input("y", DType::f32, {4, 8, 6, 6});
+  Node* sig = add(g2, "Sigmoid", {conv_in(g2, rng, y, 8)}, {}, "sig");
+  Node* gap2 = add(g2, "GlobalAveragePool", {sig->outputs[0]}, {}, "gap");
+  Node* c3 =
+      add(g2, "Conv", {gap2->outputs[0], g2.add_constant("w3", random_tensor(rng, {4, 8, 1, 1}))},
+          {}, "c3");
+  g2.add_output(c3->outputs[0]);
+  quant::CalibrationTable t2 = testing::minmax_table(g2, inputs);
+  auto e2 = testing::build_engine(g2, &t2, Precision::kInt8, 4);
+  for (const auto& r : e2->manifest().layers) {
+    if (r.op == "GlobalAveragePool") EXPECT_EQ(r.executed, Precision::kFp32) << r.reason;
+    // No quantize pass over the sigmoid's [4, 8, 6, 6] output.
+    if (r.op == "Reorder") EXPECT_EQ(r.reason.find("f32[4,8,6,6] nhwc"), std::string::npos);
+  }
+  std::vector<Tensor> out = runtime::ExecutionContext(e2).run(inputs);
+  std::vector<Tensor> ref = ReferenceExecutor(g2).run(inputs);
+  EXPECT_LE(testing::max_diff(out[0], ref[0]), 0.1f * (1.f + testing::max_abs(ref[0])));
 }
 
 // Sub/Div whose first input is the broadcast one (oneDNN broadcasts only its second input).
@@ -188,6 +217,58 @@ TEST(CpuDataKernels, CastAndIdentity) {
   std::vector<Tensor> inputs{random_tensor(rng, {4, 6})};
   check(g, inputs, Precision::kFp32, "Cast");
   check(g, inputs, Precision::kFp32, "Identity");
+}
+
+// densenet: the concatenated features also feed later layers, so they keep their own scales and
+// the int8 Concat requantizes them into its output's.
+TEST(CpuDataKernels, ConcatRequantizesSharedInputs) {
+  Rng rng(73);
+  Graph g;
+  Value* x = g.add_input("x", DType::f32, {4, 6, 5, 5});
+  Node* a = add(g, "Conv", {x, g.add_constant("wa", random_tensor(rng, {5, 6, 1, 1}))}, {}, "a");
+  Node* ra = add(g, "Relu", {a->outputs[0]}, {}, "ra");
+  Node* b = add(g, "Conv", {x, g.add_constant("wb", random_tensor(rng, {3, 6, 1, 1}, -2.f, 2.f))},
+                {}, "b");
+  Attributes ca;
+  ca.set("axis", int64_t{1});
+  Node* cat = add(g, "Concat", {ra->outputs[0], b->outputs[0]}, ca, "cat");
+  Node* c = add(g, "Conv",
+                {cat->outputs[0], g.add_constant("wc", random_tensor(rng, {4, 8, 1, 1}))}, {}, "c");
+  Node* c2 = add(g, "Conv", {b->outputs[0], g.add_constant("wd", random_tensor(rng, {2, 3, 1, 1}))},
+                 {}, "d");
+  g.add_output(c->outputs[0]);
+  g.add_output(c2->outputs[0]);
+  g.add_output(ra->outputs[0]);
+  std::vector<Tensor> inputs{random_tensor(rng, {4, 6, 5, 5})};
+  for (Precision p : kAll) check(g, inputs, p, "Concat");
+}
+
+// vit-style attention: rank-3 activations times constant weights, scores of two activations,
+// softmax over the last axis, context.
+TEST(CpuDataKernels, BatchedMatMulAttention) {
+  Rng rng(79);
+  Graph g;
+  Value* x = g.add_input("x", DType::f32, {4, 5, 8});
+  auto proj = [&](const char* name) {
+    return add(g, "MatMul",
+               {x, g.add_constant(std::string("w") + name, random_tensor(rng, {8, 8}))}, {}, name)
+        ->outputs[0];
+  };
+  Value* q = proj("q");
+  Value* k = proj("k");
+  Value* v = proj("v");
+  Node* kt = add(g, "Transpose", {k}, attrs_ints({{"perm", {0, 2, 1}}}), "kt");
+  Node* sc = add(g, "MatMul", {q, kt->outputs[0]}, {}, "scores");
+  Attributes sa;
+  sa.set("axis", int64_t{-1});
+  Node* sm = add(g, "Softmax", {sc->outputs[0]}, sa, "softmax");
+  Node* ctx = add(g, "MatMul", {sm->outputs[0], v}, {}, "context");
+  g.add_output(ctx->outputs[0]);
+  std::vector<Tensor> inputs{random_tensor(rng, {4, 5, 8})};
+  for (Precision p : {Precision::kFp32, Precision::kBf16}) {
+    check(g, inputs, p, "MatMul");
+    check(g, inputs, p, "Softmax");
+  }
 }
 
 }  // namespace

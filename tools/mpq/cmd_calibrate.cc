@@ -102,9 +102,11 @@ void register_calibrate(CLI::App& app, std::function<int()>& action) {
   auto a = std::make_shared<CalibrateArgs>();
   cmd->add_option("--model", a->model, "ONNX model (float)")->required();
   add_data_options(cmd, a->data)->required();
-  cmd->add_option("--config", a->options.config_list,
-                  "NNI config_list (JSON) choosing the layers and bits; default: 8 bits for every "
-                  "quantizable layer (Conv, Gemm, MatMul, Add)");
+  cmd->add_option(
+      "--config", a->options.config_list,
+      "NNI config_list (JSON) choosing the layers and bits; default: 8 bits for every "
+      "quantizable layer (the requant ops: Conv, Gemm, MatMul, Add, BatchNormalization, "
+      "AveragePool, GlobalAveragePool, ReduceMean)");
   cmd->add_option("--method", a->options.method,
                   "Range method: entropy (KL, TensorRT's 128-level search), minmax, percentile, "
                   "mse")

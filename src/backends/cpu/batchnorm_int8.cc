@@ -8,24 +8,12 @@
 #include <vector>
 
 #include "backends/cpu/dnnl_util.h"
+#include "backends/cpu/int8_store.h"
 #include "backends/cpu/kernels.h"
 
 namespace mpq::cpu {
 
 namespace {
-
-template <typename T>
-T store(float v) {
-  if constexpr (std::is_same_v<T, float>) {
-    return v;
-  } else if constexpr (std::is_same_v<T, uint16_t>) {
-    return float_to_bf16(v);
-  } else {
-    constexpr float lo = std::is_signed_v<T> ? -128.f : 0.f,
-                    hi = std::is_signed_v<T> ? 127.f : 255.f;
-    return static_cast<T>(std::min(hi, std::max(lo, std::nearbyint(v))));
-  }
-}
 
 class BatchNormInt8Kernel : public Kernel {
  public:
@@ -88,7 +76,7 @@ class BatchNormInt8Kernel : public Kernel {
         const Tin* xp = x + r * C;
         Tout* yp = y + r * C;
 #pragma omp simd
-        for (int64_t c = 0; c < C; ++c) yp[c] = store<Tout>(A[c] * xp[c] + B[c]);
+        for (int64_t c = 0; c < C; ++c) yp[c] = store_requant<Tout>(A[c] * xp[c] + B[c]);
       }
       return;
     }
@@ -97,7 +85,7 @@ class BatchNormInt8Kernel : public Kernel {
     for (int64_t n = 0; n < is[0]; ++n)
       for (int64_t c = 0; c < C; ++c) {
         const int64_t o = (n * C + c) * inner;
-        for (int64_t i = 0; i < inner; ++i) y[o + i] = store<Tout>(A[c] * x[o + i] + B[c]);
+        for (int64_t i = 0; i < inner; ++i) y[o + i] = store_requant<Tout>(A[c] * x[o + i] + B[c]);
       }
   }
 

@@ -1,7 +1,14 @@
-// Concat (oneDNN concat) in fp32, bf16 and int8. int8 is a passthrough: every input must carry
+// Concat (oneDNN concat) in fp32, bf16 and int8. int8 is a passthrough when every input carries
 // the output's quantization (the plan builder gives the inputs of a Concat the Concat output's
-// range, so their producers write in that scale directly).
+// range, so their producers write in that scale directly). Inputs that also feed other nodes
+// (densenet's feature list, concatenated again in every layer) keep their own scales: each is
+// then copied into its slice of the output with y = round(q * s_i / s_out + z_out - s_i * z_i /
+// s_out), saturated.
+#include <cmath>
+#include <cstring>
+
 #include "backends/cpu/dnnl_util.h"
+#include "backends/cpu/int8_store.h"
 #include "backends/cpu/kernels.h"
 
 namespace mpq::cpu {
@@ -17,15 +24,24 @@ class ConcatKernel : public PrimKernel {
     axis_ = static_cast<int>(s.node->attrs.i("axis"));
     if (axis_ < 0) axis_ += static_cast<int>(rank);
     for (const TensorSpec& t : ins_) {
-      if (t.dtype != out_.dtype)
+      if (t.dtype != out_.dtype && !(is_int8(t.dtype) && is_int8(out_.dtype)))
         unsupported("concat of different dtypes").node(s.node->name).raise();
-      if (is_int8(t.dtype) && (qscale(t) != qscale(out_) || qzero(t) != qzero(out_)))
-        unsupported("int8 concat of inputs with different scales").node(s.node->name).raise();
+      if (is_int8(t.dtype) &&
+          (t.dtype != out_.dtype || qscale(t) != qscale(out_) || qzero(t) != qzero(out_)))
+        requant_ = true;
       if (t.is_constant()) unsupported("concat of a constant").node(s.node->name).raise();
+    }
+    if (requant_) {
+      for (const TensorSpec& t : ins_)
+        if (t.shape.size() == 4 && t.layout != out_.layout)
+          unsupported("int8 concat of inputs in different layouts").node(s.node->name).raise();
+      impl_ = "mpq:concat_requant_int8";
+      return;
     }
     init(s.max_batch);
   }
   void run(const KernelArgs& a) const override {
+    if (requant_) return run_requant(a);
     std::unordered_map<int, dnnl::memory> args;
     for (size_t i = 0; i < ins_.size(); ++i)
       args[DNNL_ARG_MULTIPLE_SRC + static_cast<int>(i)] = mem(md_of(ins_[i], a.batch), a.inputs[i]);
@@ -44,9 +60,72 @@ class ConcatKernel : public PrimKernel {
   }
 
  private:
+  // The output as [outer, axis, inner] in memory order (NHWC puts the channel axis last).
+  void split(const TensorSpec& t, int64_t batch, int64_t* outer, int64_t* inner) const {
+    const Shape sh = t.shape_at(batch);
+    const bool nhwc = sh.size() == 4 && t.layout == Layout::kNHWC;
+    const std::vector<int> order = nhwc ? std::vector<int>{0, 2, 3, 1} : std::vector<int>{};
+    *outer = 1, *inner = 1;
+    bool after = false;
+    for (size_t k = 0; k < sh.size(); ++k) {
+      const int d = nhwc ? order[k] : static_cast<int>(k);
+      if (d == axis_)
+        after = true;
+      else
+        (after ? *inner : *outer) *= sh[d];
+    }
+  }
+
+  template <typename Ti, typename To>
+  static void requant_rows(const Ti* x, To* y, int64_t rows, int64_t len, int64_t ystride, float m,
+                           float c) {
+#pragma omp parallel for schedule(static) if (rows * len > 16384)
+    for (int64_t r = 0; r < rows; ++r) {
+      const Ti* xp = x + r * len;
+      To* yp = y + r * ystride;
+#pragma omp simd
+      for (int64_t i = 0; i < len; ++i)
+        yp[i] = store_requant<To>(static_cast<float>(xp[i]) * m + c);
+    }
+  }
+
+  void run_requant(const KernelArgs& a) const {
+    int64_t outer, inner;
+    split(out_, a.batch, &outer, &inner);
+    const int64_t total = out_.shape[axis_] * inner;
+    int64_t off = 0;
+    auto* y = static_cast<uint8_t*>(a.outputs[0]);
+    const bool yu = out_.dtype == DType::u8;
+    for (size_t i = 0; i < ins_.size(); ++i) {
+      const TensorSpec& t = ins_[i];
+      const int64_t len = t.shape[axis_] * inner;
+      const float so = qscale(out_), si = qscale(t);
+      const float m = si / so;
+      const float c = static_cast<float>(qzero(out_)) - m * static_cast<float>(qzero(t));
+      const bool xu = t.dtype == DType::u8;
+      uint8_t* yp = y + off;
+      if (t.dtype == out_.dtype && si == so && qzero(t) == qzero(out_)) {
+        const auto* x = static_cast<const uint8_t*>(a.inputs[i]);
+        for (int64_t r = 0; r < outer; ++r) std::memcpy(yp + r * total, x + r * len, len);
+      } else if (xu && yu) {
+        requant_rows(static_cast<const uint8_t*>(a.inputs[i]), yp, outer, len, total, m, c);
+      } else if (xu) {
+        requant_rows(static_cast<const uint8_t*>(a.inputs[i]), reinterpret_cast<int8_t*>(yp), outer,
+                     len, total, m, c);
+      } else if (yu) {
+        requant_rows(static_cast<const int8_t*>(a.inputs[i]), yp, outer, len, total, m, c);
+      } else {
+        requant_rows(static_cast<const int8_t*>(a.inputs[i]), reinterpret_cast<int8_t*>(yp), outer,
+                     len, total, m, c);
+      }
+      off += len;
+    }
+  }
+
   std::vector<TensorSpec> ins_;
   TensorSpec out_;
   int axis_ = 1;
+  bool requant_ = false;
 };
 
 }  // namespace

@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "backends/cpu/dnnl_util.h"
+#include "backends/cpu/int8_store.h"
 #include "backends/cpu/kernels.h"
 #include "backends/cpu/strided_copy.h"
 
@@ -19,19 +20,6 @@ struct Window {
   int64_t k[2] = {1, 1}, s[2] = {1, 1}, pb[2] = {0, 0}, pe[2] = {0, 0};
   bool include_pad = false;
 };
-
-template <typename T>
-T saturate(float v) {
-  if constexpr (std::is_same_v<T, float>) {
-    return v;
-  } else if constexpr (std::is_same_v<T, uint16_t>) {
-    return float_to_bf16(v);
-  } else {
-    constexpr float lo = std::is_signed_v<T> ? -128.f : 0.f,
-                    hi = std::is_signed_v<T> ? 127.f : 255.f;
-    return static_cast<T>(std::min(hi, std::max(lo, std::nearbyint(v))));
-  }
-}
 
 class MeanInt8Kernel : public Kernel {
  public:
@@ -112,13 +100,18 @@ class MeanInt8Kernel : public Kernel {
               for (int64_t ix = x0; ix < x1; ++ix) {
                 const Tin* p = x + b * ss[0] + iy * ss[2] + ix * ss[3];
                 const int64_t sc = ss[1];
+                if (sc == 1) {  // NHWC: channels contiguous
+                  int32_t* ap = acc.data();
 #pragma omp simd
-                for (int64_t c = 0; c < C; ++c) acc[c] += p[c * sc];
+                  for (int64_t c = 0; c < C; ++c) ap[c] += p[c];
+                } else {
+                  for (int64_t c = 0; c < C; ++c) acc[c] += p[c * sc];
+                }
               }
             const float m = count > 0 ? s_ratio_ / static_cast<float>(count) : 0.f;
             Tout* q = y + b * ds[0] + oy * ds[2] + ox * ds[3];
             for (int64_t c = 0; c < C; ++c)
-              q[c * ds[1]] = saturate<Tout>(static_cast<float>(acc[c]) * m + shift_);
+              q[c * ds[1]] = store_requant<Tout>(static_cast<float>(acc[c]) * m + shift_);
           }
     }
   }
