@@ -8,6 +8,7 @@
 #include "ir/op_def.h"
 #include "ir/verifier.h"
 #include "passes/pass.h"
+#include "passes/symbolic_batch.h"
 #include "plan/requests.h"
 
 namespace mpq::plan {
@@ -115,15 +116,7 @@ class Builder {
     };
     passes::optimize(*base_, ctx);
     absorbed_ = ctx.absorbed;
-    for (const auto& v : base_->values()) {
-      if (v->is_constant() || !v->has_type) continue;
-      for (size_t d = 1; d < v->shape.size(); ++d)
-        if (v->shape[d] < 0)
-          unsupported(
-              str("value has a dynamic dimension other than the batch: ", shape_str(v->shape)))
-              .key(v->name)
-              .raise();
-    }
+    passes::check_only_batch_is_dynamic(*base_);
     derive_fused_ranges();
     unify_concat_ranges();
   }
