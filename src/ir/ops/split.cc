@@ -11,8 +11,10 @@ namespace mpq::ops {
 namespace {
 
 // Sizes of the parts along an axis of length `len` (-1 entries when len is unknown).
+// `unknown_ok`: -1 entries stand for sizes known at run time only (shape inference).
 std::vector<int64_t> split_sizes(const Node& n, int64_t len,
-                                 const std::optional<std::vector<int64_t>>& split) {
+                                 const std::optional<std::vector<int64_t>>& split,
+                                 bool unknown_ok = false) {
   const int64_t parts = static_cast<int64_t>(n.outputs.size());
   if (split) {
     if (static_cast<int64_t>(split->size()) != parts)
@@ -20,11 +22,14 @@ std::vector<int64_t> split_sizes(const Node& n, int64_t len,
           .key("split")
           .raise();
     int64_t sum = 0;
+    bool known = true;
     for (int64_t s : *split) {
-      if (s < 0) invalid_input(str("split sizes must be >= 0, got ", s)).key("split").raise();
+      if (s < -1 || (s == -1 && !unknown_ok))
+        invalid_input(str("split sizes must be >= 0, got ", s)).key("split").raise();
+      known &= s >= 0;
       sum += s;
     }
-    if (len >= 0 && sum != len)
+    if (known && len >= 0 && sum != len)
       invalid_input(str("split sizes add up to ", sum, ", the axis has ", len))
           .key("split")
           .raise();
@@ -78,13 +83,18 @@ OpDef def_Split() {
     if (n.has_input(1)) {
       expect_index_dtype(n, 1);
       split = constant_ints(n, 1);
-      if (!split)
-        unsupported("split sizes computed at run time make the output shapes unknown")
-            .key("split")
-            .raise();
+      if (!split) {  // sizes known at run time only: the ranks are known, the axis dims are not
+        const Shape& ss = in(n, 1).shape;
+        if (ss.size() != 1 || (ss[0] >= 0 && ss[0] != static_cast<int64_t>(n.outputs.size())))
+          invalid_input(str("split must be 1-D with one entry per output (", n.outputs.size(),
+                            "), got shape ", shape_str(ss)))
+              .key("split")
+              .raise();
+        split = std::vector<int64_t>(n.outputs.size(), -1);
+      }
     }
     std::vector<TypeInfo> out;
-    for (int64_t s : split_sizes(n, x.shape[axis], split)) {
+    for (int64_t s : split_sizes(n, x.shape[axis], split, true)) {
       Shape os = x.shape;
       os[axis] = s;
       out.push_back({x.dtype, os});
