@@ -90,6 +90,37 @@ TEST(CpuShapeOps, ExpandAndSplit) {
   }
 }
 
+// vit's class token: expand(x.size(0), -1, -1) as exported (Shape/Gather/Concat/ConstantOfShape/
+// Equal/Where) becomes Expand([-1, 1, 1], batch from the graph input) on the cpu backend; runs at
+// the maximum batch and a smaller one.
+TEST(CpuShapeOps, ExpandToTheRunTimeBatch) {
+  Rng rng(8);
+  Graph g;
+  Value* x = g.add_input("x", DType::f32, {-1, 5, 6});
+  Value* tok = g.add_constant("tok", random_tensor(rng, {1, 1, 6}));
+  Node* sh = add(g, "Shape", {x}, {}, "shape");
+  Node* b = add(g, "Gather", {sh->outputs[0], g.add_constant("i0", Tensor::from<int64_t>({}, {0}))},
+                {}, "b");
+  Node* bu = add(g, "Unsqueeze", {b->outputs[0], i64_const(g, "ax", {0})}, {}, "bu");
+  Attributes axis0;
+  axis0.set("axis", int64_t{0});
+  Node* spec = add(g, "Concat", {bu->outputs[0], i64_const(g, "m1", {-1, -1})}, axis0, "spec");
+  Attributes one;
+  one.set("value", Tensor::from<int64_t>({1}, {1}));
+  Node* ones = add(g, "ConstantOfShape", {i64_const(g, "len", {3})}, one, "ones");
+  Node* eq = add(g, "Equal", {spec->outputs[0], i64_const(g, "m1b", {-1})}, {}, "eq");
+  Node* w = add(g, "Where", {eq->outputs[0], ones->outputs[0], spec->outputs[0]}, {}, "where");
+  Node* e = add(g, "Expand", {tok, w->outputs[0]}, {}, "expand");
+  Attributes axis1;
+  axis1.set("axis", int64_t{1});
+  Node* cat = add(g, "Concat", {e->outputs[0], x}, axis1, "cat");
+  g.add_output(cat->outputs[0]);
+  for (int64_t batch : {4, 2}) {
+    std::vector<Tensor> in{random_tensor(rng, {batch, 5, 6})};
+    check(g, in, Precision::kFp32, "Expand");
+  }
+}
+
 TEST(CpuShapeOps, WhereAndEqual) {
   Rng rng(6);
   Graph g;
