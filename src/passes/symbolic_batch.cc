@@ -9,6 +9,7 @@
 
 #include <array>
 #include <cstring>
+#include <map>
 #include <optional>
 #include <unordered_map>
 #include <unordered_set>
@@ -237,7 +238,7 @@ class SymbolicBatch : public Pass {
   mutable std::array<std::unique_ptr<Graph>, 3> at_;
 };
 
-// Why `v` (produced by `p`) has an unknown dim other than the batch.
+// Why `v` (produced by `p`) has dim `dim` unknown.
 std::string unknown_dim_cause(const Value& v, const Node* p, size_t dim) {
   if (!p)
     return str("graph input '", v.name, "' has dim ", dim,
@@ -246,9 +247,6 @@ std::string unknown_dim_cause(const Value& v, const Node* p, size_t dim) {
       !p->inputs[1]->is_constant())
     return str("its target shape '", p->inputs[1]->name,
                "' is computed at run time and is not a batch-independent or k*batch value");
-  for (const Value* in : p->inputs)
-    if (in && !in->shape.empty() && in->shape[0] < 0 && v.shape[0] >= 0)
-      return "the node moves the batch out of dim 0; mpq's engines keep the batch outermost";
   return "its inputs' shapes do not determine it at build time";
 }
 
@@ -258,37 +256,49 @@ std::unique_ptr<Pass> make_symbolic_batch() {
   return std::make_unique<SymbolicBatch>();
 }
 
-void check_only_batch_is_dynamic(const Graph& g) {
-  // What the dim is at the sample batches, e.g. "12*batch" (empty if not affine or not known).
-  auto describe = [&g](const Value& v, size_t d) -> std::string {
-    std::array<int64_t, 3> at{};
+std::map<std::string, BatchDim> batch_layout(const Graph& g) {
+  std::array<std::unique_ptr<Graph>, 3> at;
+  for (size_t i = 0; i < kSamples.size(); ++i) at[i] = concrete_at(g, kSamples[i]);
+  // Dim d of v as k * batch (nullopt if it is not known at the samples or not affine).
+  auto fit = [&at](const Value& v, size_t d) -> std::optional<Affine> {
+    std::array<int64_t, 3> s{};
     for (size_t i = 0; i < kSamples.size(); ++i) {
-      auto c = concrete_at(g, kSamples[i]);
-      const Value* cv = c->find_value(v.name);
-      if (!cv || cv->shape.size() <= d || cv->shape[d] < 0) return "";
-      at[i] = cv->shape[d];
+      const Value* cv = at[i]->find_value(v.name);
+      if (!cv || cv->shape.size() <= d || cv->shape[d] < 0) return std::nullopt;
+      s[i] = cv->shape[d];
     }
-    auto a = affine_fit(at);
-    return a ? str(" (", affine_str(*a), ")") : "";
+    return affine_fit(s);
   };
-  auto check = [&describe](const Value& v) {
+  std::map<std::string, BatchDim> out;
+  auto visit = [&](const Value& v) {
     if (v.is_constant() || !v.has_type) return;
-    for (size_t d = 1; d < v.shape.size(); ++d) {
+    std::optional<BatchDim> found;
+    for (size_t d = 0; d < v.shape.size(); ++d) {
       if (v.shape[d] >= 0) continue;
+      auto a = fit(v, d);
+      const bool ok = a && a->k >= 1 && a->c == 0 && !found && !(v.producer == nullptr && d != 0);
+      if (ok) {
+        found = BatchDim{static_cast<int>(d), a->k};
+        continue;
+      }
       const Node* p = v.producer;
-      auto e = unsupported(
-          str("cannot resolve the shape of '", v.name, "' ", shape_str(v.shape),
-              p ? str(", produced by ", p->op_name(), " node '", p->name, "'") : std::string(),
-              ": dim ", d, describe(v, d), " is unknown at build time even with a symbolic batch (",
-              unknown_dim_cause(v, p, d), ")"));
+      std::string what = a ? str(" (", affine_str(*a), ")") : std::string();
+      std::string cause = found && a ? "a second dim scales with the batch; an engine sizes one"
+                                     : unknown_dim_cause(v, p, d);
+      auto e = unsupported(str(
+          "cannot resolve the shape of '", v.name, "' ", shape_str(v.shape),
+          p ? str(", produced by ", p->op_name(), " node '", p->name, "'") : std::string(),
+          ": dim ", d, what, " is unknown at build time even with a symbolic batch (", cause, ")"));
       e.key(v.name);
       if (p) e.node(p->name);
       e.raise();
     }
+    if (found) out[v.name] = *found;
   };
-  for (const Value* v : g.inputs()) check(*v);
+  for (const Value* v : g.inputs()) visit(*v);
   for (const auto& n : g.nodes())
-    for (const Value* v : n->outputs) check(*v);
+    for (const Value* v : n->outputs) visit(*v);
+  return out;
 }
 
 }  // namespace mpq::passes

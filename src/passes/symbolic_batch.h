@@ -5,7 +5,9 @@
 // form. See symbolic_batch.cc for the representation.
 #pragma once
 
+#include <map>
 #include <memory>
+#include <string>
 
 #include "passes/pass.h"
 
@@ -16,8 +18,15 @@ namespace mpq::passes {
 // from a graph input), and re-infers the shapes downstream.
 std::unique_ptr<Pass> make_symbolic_batch();
 
-// Throws kUnsupported naming the first value (in topological order) with an unknown dim other
-// than dim 0 (the batch) and the node that produced it, with the likely cause.
-void check_only_batch_is_dynamic(const Graph& g);
+// Where each value's batch is: the one dim that is k * batch (torch's attention works on
+// [seq, batch, dim] and [batch * heads, seq, dim] tensors), for every non-constant value that has
+// one. Throws kUnsupported naming the first value (in topological order) with a dim unknown
+// otherwise (not a multiple of the batch, or a second batch-dependent dim) and the node that
+// produced it, with the likely cause.
+struct BatchDim {
+  int dim = 0;
+  int64_t mult = 1;
+};
+std::map<std::string, BatchDim> batch_layout(const Graph& g);
 
 }  // namespace mpq::passes

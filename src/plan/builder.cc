@@ -116,7 +116,7 @@ class Builder {
     };
     passes::optimize(*base_, ctx);
     absorbed_ = ctx.absorbed;
-    passes::check_only_batch_is_dynamic(*base_);
+    batch_layout_ = passes::batch_layout(*base_);
     derive_fused_ranges();
     unify_concat_ranges();
   }
@@ -374,8 +374,16 @@ class Builder {
     s.name = v->name;
     s.dtype = v->dtype;
     s.shape = v->shape;
-    s.batched = !s.shape.empty() && s.shape[0] < 0 && !v->is_constant();
-    if (s.batched) s.shape[0] = opt_.max_batch;
+    s.batched = !v->is_constant() && std::count(s.shape.begin(), s.shape.end(), -1) > 0;
+    if (s.batched) {
+      auto it = batch_layout_.find(v->name);
+      if (it != batch_layout_.end()) {
+        s.batch_dim = it->second.dim, s.batch_mult = it->second.mult;
+      } else if (s.shape[0] >= 0) {
+        internal_error("no batch dim known for value '" + v->name + "'").raise();
+      }
+      s.shape[s.batch_dim] = opt_.max_batch * s.batch_mult;
+    }
     if (v->is_constant()) s.constant = *v->constant;
     return s;
   }
@@ -643,6 +651,7 @@ class Builder {
   Requests reqs_;
   std::unique_ptr<Graph> base_;
   std::map<std::string, std::vector<std::string>> absorbed_;
+  std::map<std::string, passes::BatchDim> batch_layout_;  // value name -> its batch dim
   struct Forced {
     std::string why;  // why its kernel failed to prepare
     int level = 0;    // 1: run at fp32 on the backend; 2: run on the reference backend

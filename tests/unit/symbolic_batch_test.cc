@@ -1,7 +1,8 @@
 // The symbolic-batch pass: shape computations that do not depend on the batch fold to constants,
 // Reshape/Expand targets that do are rewritten into a batch-independent form (checked against the
-// reference executor on the original graph at several batches), and shapes that stay unknown
-// are reported naming the value and the node that produced them.
+// reference executor on the original graph at several batches), each value's batch dim is found
+// (any one dim, as a multiple of the batch), and shapes that stay unknown are reported naming the
+// value and the node that produced them.
 #include "passes/symbolic_batch.h"
 
 #include <gtest/gtest.h>
@@ -100,7 +101,10 @@ TEST(SymbolicBatch, ChannelShuffleReshapesBecomeBatchIndependent) {
   EXPECT_EQ(n1->inputs[1]->constant->to_int64s(), (std::vector<int64_t>{0, 2, 2, 3, 3}));
   EXPECT_EQ(n2->inputs[1]->constant->to_int64s(), (std::vector<int64_t>{0, -1, 3, 3}));
   EXPECT_EQ(n2->outputs[0]->shape, (Shape{-1, 4, 3, 3}));
-  EXPECT_NO_THROW(passes::check_only_batch_is_dynamic(g));
+  auto layout = passes::batch_layout(g);
+  ASSERT_TRUE(layout.count(n2->outputs[0]->name));
+  EXPECT_EQ(layout[n2->outputs[0]->name].dim, 0);
+  EXPECT_EQ(layout[n2->outputs[0]->name].mult, 1);
   expect_same(*before, g, {1, 4, 3, 3});
 }
 
@@ -156,26 +160,63 @@ TEST(SymbolicBatch, ReshapeWithTwoBatchEntriesIsRejectedNamingTheNode) {
   EXPECT_NE(st.message.find("2 entries depend on the batch"), std::string::npos) << st.message;
 }
 
-TEST(SymbolicBatch, UnresolvedDimNamesTheValueAndTheProducer) {
+// Attention as torch exports it: [seq, batch, dim] -> [seq, batch * heads, dim / heads]. The batch
+// may sit in any one dim, as a multiple.
+TEST(SymbolicBatch, BatchOutsideDimZeroAndMultiplesOfIt) {
   Graph g;
-  Value* x = g.add_input("x", DType::f32, {-1, 3, 4});
+  Value* x = g.add_input("x", DType::f32, {-1, 3, 8});
   Attributes perm;
   perm.set("perm", std::vector<int64_t>{1, 0, 2});
-  Node* t = add(g, "Transpose", {x}, perm, "moves_batch");
-  g.add_output(t->outputs[0]);
+  Node* t = add(g, "Transpose", {x}, perm, "to_seq_major");
+  Value* b = dim_of(g, x, 0, "b");
+  Value* bh = add(g, "Mul", {b, ints(g, "heads", {2})}, {}, "bh")->outputs[0];
+  Attributes axis0;
+  axis0.set("axis", int64_t{0});
+  Value* spec =
+      add(g, "Concat", {ints(g, "seq", {3}), bh, ints(g, "hd", {4})}, axis0, "spec")->outputs[0];
+  Node* r = add(g, "Reshape", {t->outputs[0], spec}, {}, "split_heads");
+  Node* t2 = add(g, "Transpose", {r->outputs[0]}, perm, "heads_major");
+  g.add_output(t2->outputs[0]);
+  auto before = g.clone();
+
   optimize(g);
-  Status st = expect_error([&] { passes::check_only_batch_is_dynamic(g); }, Code::kUnsupported);
-  EXPECT_EQ(st.node, "moves_batch");
-  EXPECT_EQ(st.key, t->outputs[0]->name);
-  EXPECT_NE(st.message.find("produced by Transpose node 'moves_batch'"), std::string::npos)
-      << st.message;
+  EXPECT_EQ(g.find_node("split_heads")->inputs[1]->constant->to_int64s(),
+            (std::vector<int64_t>{3, -1, 4}));
+  auto layout = passes::batch_layout(g);
+  const auto& a = layout.at(t->outputs[0]->name);
+  EXPECT_EQ(a.dim, 1);
+  EXPECT_EQ(a.mult, 1);
+  const auto& c = layout.at(r->outputs[0]->name);
+  EXPECT_EQ(c.dim, 1);
+  EXPECT_EQ(c.mult, 2);
+  const auto& d = layout.at(t2->outputs[0]->name);
+  EXPECT_EQ(d.dim, 0);
+  EXPECT_EQ(d.mult, 2);
+  expect_same(*before, g, {1, 3, 8});
+}
+
+TEST(SymbolicBatch, UnresolvedDimNamesTheValueAndTheProducer) {
+  // Two dims that scale with the batch: [B, 3] x [3, B].
+  Graph g;
+  Value* x = g.add_input("x", DType::f32, {-1, 3});
+  Attributes perm;
+  perm.set("perm", std::vector<int64_t>{1, 0});
+  Node* t = add(g, "Transpose", {x}, perm, "xt");
+  Node* m = add(g, "MatMul", {x, t->outputs[0]}, {}, "gram");
+  g.add_output(m->outputs[0]);
+  optimize(g);
+  Status st = expect_error([&] { passes::batch_layout(g); }, Code::kUnsupported);
+  EXPECT_EQ(st.node, "gram");
+  EXPECT_EQ(st.key, m->outputs[0]->name);
+  EXPECT_NE(st.message.find("produced by MatMul node 'gram'"), std::string::npos) << st.message;
   EXPECT_NE(st.message.find("dim 1 (batch)"), std::string::npos) << st.message;
+  EXPECT_NE(st.message.find("a second dim scales with the batch"), std::string::npos) << st.message;
 
   // A graph input with an unknown dim other than the batch.
   Graph h;
   Value* y = h.add_input("y", DType::f32, {-1, -1});
   h.add_output(add(h, "Relu", {y}, {}, "relu")->outputs[0]);
-  st = expect_error([&] { passes::check_only_batch_is_dynamic(h); }, Code::kUnsupported);
+  st = expect_error([&] { passes::batch_layout(h); }, Code::kUnsupported);
   EXPECT_EQ(st.key, "y");
   EXPECT_NE(st.message.find("graph input 'y' has dim 1 unknown"), std::string::npos) << st.message;
 }

@@ -40,9 +40,15 @@ OpDef def_Expand() {
     expect_index_dtype(n, 1);
     const Shape& ss = in(n, 1).shape;
     if (ss.size() != 1) invalid_input(str("shape must be 1-D, got ", shape_str(ss))).raise();
-    if (auto spec = constant_ints(n, 1))
+    if (auto spec = constant_ints(n, 1)) {
+      // The batch is known here when the reference's dim 0 is (a graph at a fixed batch).
+      const bool ref = n.has_input(2);
+      if (ref && in(n, 2).shape.empty())
+        invalid_input("the batch reference must have rank >= 1").raise();
+      const int64_t batch = ref ? in(n, 2).shape[0] : -1;
       return std::vector<TypeInfo>{
-          {x.dtype, expand_shape(x.shape, expand_target(*spec, n.has_input(2), -1))}};
+          {x.dtype, expand_shape(x.shape, expand_target(*spec, ref, batch))}};
+    }
     if (ss[0] < 0)
       unsupported("the length of the target shape is unknown until run time (output rank unknown)")
           .raise();
