@@ -18,7 +18,7 @@ bool parse_layout(std::string_view s, Layout* out) {
 
 Shape TensorSpec::shape_at(int64_t batch) const {
   Shape s = shape;
-  if (batched && !s.empty()) s[0] = batch;
+  if (batched && static_cast<size_t>(batch_dim) < s.size()) s[batch_dim] = batch * batch_mult;
   return s;
 }
 

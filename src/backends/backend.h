@@ -48,7 +48,11 @@ struct TensorSpec {
   DType dtype = DType::f32;
   Shape shape;  // logical shape (NCHW order for images) at the maximum batch
   Layout layout = Layout::kPlain;
-  bool batched = false;              // dim 0 is the run-time batch
+  bool batched = false;  // one dim scales with the run-time batch
+  // Which dim that is and by how much: batch_mult * batch (torch's attention works on
+  // [seq, batch, dim] and [batch * heads, seq, dim] tensors). shape holds it at the maximum batch.
+  int batch_dim = 0;
+  int64_t batch_mult = 1;
   std::optional<QuantParams> quant;  // set for u8/s8 tensors: real = scale * (q - zero_point)
   std::optional<Tensor> constant;    // weights and other initializers (f32, plain)
 

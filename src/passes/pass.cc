@@ -4,6 +4,7 @@
 
 #include "ir/op_def.h"
 #include "ir/verifier.h"
+#include "passes/symbolic_batch.h"
 
 namespace mpq::passes {
 
@@ -57,6 +58,7 @@ void run_passes(Graph& g, PassContext& ctx, const std::vector<std::unique_ptr<Pa
 
 void optimize(Graph& g, PassContext& ctx) {
   std::vector<std::unique_ptr<Pass>> ps;
+  ps.push_back(make_symbolic_batch());
   ps.push_back(make_constant_folding());
   ps.push_back(make_canonicalize());
   ps.push_back(make_fold_batchnorm());

@@ -45,7 +45,8 @@ std::unique_ptr<Pass> make_fuse_residual();    // Conv/Gemm + Add(other) -> Fuse
 // Runs the passes in order (each to a fixed point for the fusions) and verifies the graph after
 // each one.
 void run_passes(Graph& g, PassContext& ctx, const std::vector<std::unique_ptr<Pass>>& passes);
-// The builder's pipeline: fold constants, fold BN, DCE, fuse activations, residuals, activations.
+// The builder's pipeline: resolve batch-dependent shapes (symbolic_batch.h), fold constants, fold
+// BN, DCE, fuse activations, residuals, activations.
 void optimize(Graph& g, PassContext& ctx);
 
 // Small graph-editing helpers shared by passes.

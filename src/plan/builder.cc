@@ -11,6 +11,7 @@
 #include "ir/verifier.h"
 #include "passes/pass.h"
 #include "plan/host_steps.h"
+#include "passes/symbolic_batch.h"
 #include "plan/requests.h"
 
 namespace mpq::plan {
@@ -126,15 +127,7 @@ class Builder {
     };
     passes::optimize(*base_, ctx);
     absorbed_ = ctx.absorbed;
-    for (const auto& v : base_->values()) {
-      if (v->is_constant() || !v->has_type) continue;
-      for (size_t d = 1; d < v->shape.size(); ++d)
-        if (v->shape[d] < 0)
-          unsupported(
-              str("value has a dynamic dimension other than the batch: ", shape_str(v->shape)))
-              .key(v->name)
-              .raise();
-    }
+    batch_layout_ = passes::batch_layout(*base_);
     derive_fused_ranges();
     unify_concat_ranges();
   }
@@ -411,8 +404,16 @@ class Builder {
     s.name = v->name;
     s.dtype = v->dtype;
     s.shape = v->shape;
-    s.batched = !s.shape.empty() && s.shape[0] < 0 && !v->is_constant();
-    if (s.batched) s.shape[0] = opt_.max_batch;
+    s.batched = !v->is_constant() && std::count(s.shape.begin(), s.shape.end(), -1) > 0;
+    if (s.batched) {
+      auto it = batch_layout_.find(v->name);
+      if (it != batch_layout_.end()) {
+        s.batch_dim = it->second.dim, s.batch_mult = it->second.mult;
+      } else if (s.shape[0] >= 0) {
+        internal_error("no batch dim known for value '" + v->name + "'").raise();
+      }
+      s.shape[s.batch_dim] = opt_.max_batch * s.batch_mult;
+    }
     if (v->is_constant()) s.constant = *v->constant;
     return s;
   }
@@ -684,6 +685,7 @@ class Builder {
   Requests reqs_;
   std::unique_ptr<Graph> base_;
   std::map<std::string, std::vector<std::string>> absorbed_;
+  std::map<std::string, passes::BatchDim> batch_layout_;  // value name -> its batch dim
   struct Forced {
     std::string why;  // why its kernel failed to prepare
     int level = 0;    // 1: run at fp32 on the backend; 2: run on the reference backend

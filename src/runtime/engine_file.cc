@@ -189,6 +189,8 @@ std::string write_body(const plan::Plan& p, ConstantPool& pool) {
     w.i64s(s.shape);
     w.text(layout_name(s.layout));
     w.boolean(s.batched);
+    w.i64(s.batch_dim);
+    w.i64(s.batch_mult);
     write_quant(w, s.quant);
     w.i64(s.constant ? pool.add(*s.constant) : -1);
   }

@@ -28,10 +28,11 @@
 namespace mpq::runtime {
 
 // Version history: 1 (first), 2 (each step records its kernel's chosen algorithm), 3 (the build
-// option allow_host_fallback). A reader
+// option allow_host_fallback), 4 (each tensor records which dim scales with the batch, and by how
+// much). A reader
 // accepts exactly its own version: older files are rebuilt from their model, newer ones need a
 // newer mpq.
-constexpr uint32_t kEngineFormatVersion = 3;
+constexpr uint32_t kEngineFormatVersion = 4;
 constexpr size_t kEngineHeaderBytes = 64;
 constexpr size_t kEngineTrailerBytes = 16;
 // Seed of the trailer checksum (checksum64 of every byte before the trailer).

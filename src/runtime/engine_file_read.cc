@@ -354,7 +354,7 @@ class MetaReader {
 
   void read_plan(plan::Plan& p) {
     r_.field("plan.tensors");
-    const uint64_t nt = r_.count(8 * 4);
+    const uint64_t nt = r_.count(8 * 6);
     p.tensors.resize(nt);
     for (uint64_t i = 0; i < nt; ++i) {
       r_.field(str("plan.tensors[", i, "]"));
@@ -365,6 +365,11 @@ class MetaReader {
       const std::string layout = r_.text();
       if (!parse_layout(layout, &s.layout)) r_.fail("unknown layout '" + layout + "'");
       s.batched = r_.boolean();
+      s.batch_dim = static_cast<int>(r_.i64());
+      s.batch_mult = r_.i64();
+      if (s.batched && (s.batch_dim < 0 || s.batch_dim >= static_cast<int>(s.shape.size()) ||
+                        s.batch_mult < 1 || s.shape[s.batch_dim] % s.batch_mult != 0))
+        r_.fail("bad batch dim or multiplier");
       s.quant = quant();
       const int64_t c = r_.i64();
       if (c != -1) s.constant = constant(c);

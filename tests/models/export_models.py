@@ -25,7 +25,12 @@ MODELS = {
     "squeezenet1_1": (1, 3, 224, 224),
     "vgg11_bn": (1, 3, 224, 224),
     "googlenet": (1, 3, 224, 224),
+    # Reduced resolution, batch 2, exported with a dynamic batch: their shape computations
+    # (channel shuffle, chunk) read the batch through Shape.
+    "shufflenet_v2_x1_0": (2, 3, 64, 64),
+    "convnext_tiny": (2, 3, 64, 64),
 }
+DYNAMIC_BATCH = {"shufflenet_v2_x1_0", "convnext_tiny"}
 
 
 def build(name):
@@ -76,8 +81,9 @@ def main():
             h.remove()
         with open(base + "_macs.txt", "w") as f:
             f.write(f"{sum(macs)}\n")
+        dynamic = {"input": {0: "batch"}, "logits": {0: "batch"}} if name in DYNAMIC_BATCH else None
         torch.onnx.export(model, x, base + ".onnx", opset_version=13, input_names=["input"],
-                          output_names=["logits"])
+                          output_names=["logits"], dynamic_axes=dynamic)
         onnx.save_tensor(numpy_helper.from_array(x.numpy(), "input"), base + "_input.pb")
         onnx.save_tensor(numpy_helper.from_array(y.numpy(), "logits"), base + "_output.pb")
         with open(base + "_modules.txt", "w") as f:

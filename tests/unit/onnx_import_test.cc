@@ -151,6 +151,31 @@ TEST(OnnxImport, UnsupportedOpsAreListedInOneError) {
   EXPECT_EQ(g->nodes()[0]->name, "relu");
 }
 
+// Many nodes of one missing op: one entry with the count and the first node, not one per node.
+TEST(OnnxImport, MissingOpsAreGroupedWithCountAndFirstNode) {
+  auto m = make_model();
+  auto* o = m.add_opset_import();
+  o->set_domain("com.example"), o->set_version(1);
+  add_input(m, "x", {4});
+  std::string prev = "x";
+  for (int i = 0; i < 40; ++i) {
+    const std::string out = "f" + std::to_string(i);
+    add_node(m, "Foo", {prev}, {out}, "foo" + std::to_string(i), "com.example");
+    prev = out;
+  }
+  add_node(m, "Bar", {prev}, {"c"}, "bar", "com.example");
+  add_output(m, "c", {4});
+  Status s = expect_error([&] { import_model(m); }, Code::kUnsupported);
+  EXPECT_NE(s.message.find("41 unsupported nodes (2 distinct): "), std::string::npos) << s.message;
+  EXPECT_NE(s.message.find("com.example::Foo x40 (opset 1, first node 'foo0'): no op "
+                           "com.example::Foo in mpq's registry"),
+            std::string::npos)
+      << s.message;
+  EXPECT_NE(s.message.find("'bar' (com.example::Bar, opset 1)"), std::string::npos) << s.message;
+  EXPECT_EQ(s.message.find("foo1'"), std::string::npos) << s.message;
+  EXPECT_LT(s.message.size(), 300u) << s.message;
+}
+
 TEST(OnnxImport, UnknownAttributeIsAnUnsupportedVariant) {
   auto m = add_relu_model();
   auto* a = m.mutable_graph()->mutable_node(1)->add_attribute();

@@ -1,6 +1,7 @@
 #include "frontend/onnx/importer.h"
 
 #include <filesystem>
+#include <map>
 #include <unordered_map>
 #include <unordered_set>
 
@@ -307,15 +308,40 @@ class Converter {
 
 }  // namespace
 
+// Nodes of one op that fail for one reason are listed once, with their count and the first node
+// (a model with 300 nodes of a missing op gets one line for it, not 300).
 std::string format_unsupported(const std::vector<UnsupportedNode>& list) {
-  std::string out = str(list.size(), " unsupported node", list.size() == 1 ? "" : "s", ": ");
-  for (size_t i = 0; i < list.size(); ++i) {
-    const auto& u = list[i];
-    bool value = u.op_type == "input" || u.op_type == "initializer";
-    out +=
-        str(i ? "; " : "", "'", u.name, "' (",
-            value ? "graph " + u.op_type : str(op_label(u.domain, u.op_type), ", opset ", u.opset),
-            "): ", u.reason);
+  struct Group {
+    const UnsupportedNode* first;
+    size_t count;
+  };
+  std::vector<Group> groups;
+  std::map<std::string, size_t> index;
+  for (const auto& u : list) {
+    const bool value = u.op_type == "input" || u.op_type == "initializer";
+    const std::string key =
+        value ? "\n" + u.name : str(op_label(u.domain, u.op_type), "\n", u.opset, "\n", u.reason);
+    auto [it, fresh] = index.emplace(key, groups.size());
+    if (fresh)
+      groups.push_back({&u, 1});
+    else
+      ++groups[it->second].count;
+  }
+  std::string out = str(list.size(), " unsupported node", list.size() == 1 ? "" : "s");
+  if (groups.size() < list.size()) out += str(" (", groups.size(), " distinct)");
+  out += ": ";
+  for (size_t i = 0; i < groups.size(); ++i) {
+    const auto& u = *groups[i].first;
+    const bool value = u.op_type == "input" || u.op_type == "initializer";
+    out += i ? "; " : "";
+    if (groups[i].count > 1)
+      out += str(op_label(u.domain, u.op_type), " x", groups[i].count, " (opset ", u.opset,
+                 ", first node '", u.name, "'): ", u.reason);
+    else
+      out += str(
+          "'", u.name, "' (",
+          value ? "graph " + u.op_type : str(op_label(u.domain, u.op_type), ", opset ", u.opset),
+          "): ", u.reason);
   }
   return out;
 }

@@ -1,5 +1,5 @@
-// Element-wise math that exporters emit around the network proper (normalization, losses):
-// Sqrt, Exp (float) and Neg (float or signed integer). All run in float under quantization.
+// Element-wise math that exporters emit around the network proper (normalization, losses, GELU):
+// Sqrt, Exp, Erf (float) and Neg (float or signed integer). All run in float under quantization.
 #include <cmath>
 #include <type_traits>
 
@@ -47,6 +47,25 @@ OpDef def_Sqrt() {
 OpDef def_Exp() {
   OpDef d = float_math("exp(x)", "Exp", [](float v) { return std::exp(v); });
   d.backward = through_output([](float y) { return y; });
+  return d;
+}
+
+OpDef def_Erf() {
+  OpDef d = float_math("erf(x) (exact GELU is x/2 * (1 + erf(x/sqrt 2)))", "Erf",
+                       [](float v) { return std::erf(v); });
+  d.onnx = onnx_op("Erf", 9);
+  // d/dx erf(x) = 2/sqrt(pi) * exp(-x^2), written through the input.
+  d.backward = [](const Node&, const std::vector<Tensor>& x, const std::vector<Tensor>&,
+                  const std::vector<Tensor>& gy) {
+    Tensor x32 = to_f32(x[0]), g32 = to_f32(gy[0]);
+    Tensor gx(DType::f32, x32.shape());
+    const float* px = x32.data<float>();
+    const float* pg = g32.data<float>();
+    float* out = gx.data<float>();
+    const float k = 1.1283791670955126f;  // 2 / sqrt(pi)
+    for (int64_t i = 0, n = gx.numel(); i < n; ++i) out[i] = pg[i] * k * std::exp(-px[i] * px[i]);
+    return std::vector<Tensor>{gx};
+  };
   return d;
 }
 
