@@ -26,6 +26,10 @@ MapOp map_op_of(OpKind op) {
       return kMapHardSigmoid;
     case OpKind::HardSwish:
       return kMapHardSwish;
+    case OpKind::Erf:
+      return kMapErf;
+    case OpKind::Expand:  // a copy with its input broadcast to the output's shape
+      return kMapCopy;
     case OpKind::Add:
       return kMapAdd;
     case OpKind::Sub:
@@ -63,7 +67,9 @@ class EltwiseKernel : public Kernel, public MapLauncher {
       prepare_batchnorm(n, s);
       return;
     }
-    for (size_t i = 0; i < s.inputs.size(); ++i) add_operand(*s.inputs[i], static_cast<int>(i));
+    // Expand's input 1 is the target shape (the output's), input 2 a batch reference.
+    const size_t operands = n.op == OpKind::Expand ? 1 : s.inputs.size();
+    for (size_t i = 0; i < operands; ++i) add_operand(*s.inputs[i], static_cast<int>(i));
   }
 
   void run(const KernelArgs& a) const override { run_launches(launches(a.batch), a); }
@@ -145,6 +151,15 @@ std::string eltwise_supports(const Node& n, Precision) {
   return "";
 }
 
+std::string expand_supports(const Node& n, Precision p) {
+  // Input 2 (mpq's canonical form) only names a value that carries the run-time batch.
+  if (n.inputs.size() < 2 || !n.inputs[1] || !n.inputs[1]->is_constant())
+    return "the target shape is not a constant";
+  if (n.outputs.empty() || n.outputs[0]->shape.size() > static_cast<size_t>(kMapMaxRank))
+    return str("rank above ", kMapMaxRank);
+  return "";
+}
+
 std::string batchnorm_supports(const Node& n, Precision p) {
   if (n.inputs.size() != 5) return "needs scale, bias, mean and variance";
   for (size_t i = 1; i < 5; ++i)
@@ -169,7 +184,7 @@ void register_eltwise_kernels(KernelRegistry& r) {
   const auto fl = {Precision::kFp32, Precision::kFp16};
   auto make = [] { return std::make_unique<EltwiseKernel>(); };
   for (OpKind op : {OpKind::Sigmoid, OpKind::Tanh, OpKind::Exp, OpKind::Sqrt, OpKind::HardSigmoid,
-                    OpKind::HardSwish, OpKind::Div, OpKind::Pow})
+                    OpKind::HardSwish, OpKind::Erf, OpKind::Div, OpKind::Pow})
     add_kernel(r, op, fl, eltwise_supports, any_layout, make);
   // Add requantizes (int8 in and out through each tensor's scale); Sub and Mul as before.
   auto requant = [](const Node& n) {
@@ -181,6 +196,8 @@ void register_eltwise_kernels(KernelRegistry& r) {
     add_kernel(r, op, {Precision::kFp32, Precision::kFp16, Precision::kInt8}, eltwise_supports,
                requant, make);
   add_kernel(r, OpKind::BatchNormalization, fl, batchnorm_supports, any_layout, make);
+  add_kernel(r, OpKind::Expand, {Precision::kFp32, Precision::kFp16, Precision::kInt8},
+             expand_supports, any_layout, make);
 }
 
 }  // namespace mpq::cuda
