@@ -36,8 +36,8 @@ struct MemoryPlan;
 
 // Memory layout of a realized activation tensor. kPlain is row-major in the logical dim order
 // (NCHW for images); kNHWC keeps channels innermost for rank-4 tensors (oneDNN's preferred layout
-// for int8/bf16/fp32 convolutions). Batch is the outermost dim in both, so a batch-n run uses the
-// first n rows of a buffer sized for the maximum batch.
+// for int8/bf16/fp32 convolutions). Tensors are dense, so a batch-n run uses a prefix of a buffer
+// sized for the maximum batch (whichever dim holds the batch, see TensorSpec::batch_dim).
 enum class Layout : uint8_t { kPlain, kNHWC };
 const char* layout_name(Layout l);
 bool parse_layout(std::string_view s, Layout* out);

@@ -295,6 +295,11 @@ class Builder {
         if (rule == QuantRule::kFloatOnly) {
           d.reasons.push_back(str(n->op_name(), " has no int8 form (float-only op)"));
           want = float_default();
+        } else if (rule == QuantRule::kPassthrough && n->has_input(0) &&
+                   n->inputs[0]->is_constant()) {
+          // e.g. a class token expanded to the run-time batch: nothing int8 to pass through.
+          d.reasons.push_back("its data input is a constant (no int8 range to pass through)");
+          want = float_default();
         } else {
           const Value* missing = nullptr;
           for (size_t i = 0; i < n->inputs.size() && !missing; ++i) {

@@ -81,9 +81,8 @@ void register_layernorm_kernels(KernelRegistry& r) {
     const Shape& s = n.inputs.at(0)->shape;
     int64_t axis = n.attrs.i("axis", -1);
     if (axis < 0) axis += static_cast<int64_t>(s.size());
-    if (axis == 0) return "normalizing over the batch dim";
     for (size_t d = axis; d < s.size(); ++d)
-      if (s[d] < 0) return "a normalized dim is unknown at build time";
+      if (s[d] < 0) return "the batch is among the normalized dims";
     return "";
   };
   add_kernel(

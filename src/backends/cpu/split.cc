@@ -1,5 +1,5 @@
 // Split: strided copies of a plain tensor of any dtype into its parts (int8 keeps its scale).
-// Splitting along dim 0 of a batched tensor would split the batch, which the plan cannot size.
+// Splitting along the batch dim would give parts whose sizes depend on the batch: not handled.
 #include <cstring>
 
 #include "backends/cpu/kernels.h"
@@ -53,7 +53,8 @@ void register_split_kernels(KernelRegistry& r) {
     const Shape& s = n.inputs.at(0)->shape;
     int64_t axis = n.attrs.i("axis", 0);
     if (axis < 0) axis += static_cast<int64_t>(s.size());
-    if (axis == 0 && !s.empty() && s[0] < 0) return "splitting along the batch dim";
+    if (axis >= 0 && axis < static_cast<int64_t>(s.size()) && s[axis] < 0)
+      return "splitting along the batch dim";
     return "";
   };
   add_kernel(
