@@ -29,22 +29,15 @@ MODELS = {
     # (channel shuffle, chunk) read the batch through Shape.
     "shufflenet_v2_x1_0": (2, 3, 64, 64),
     "convnext_tiny": (2, 3, 64, 64),
-    # Built for 64x64 (17 tokens): attention works on [tokens, batch, dim] and
-    # [batch * heads, tokens, dim] tensors.
-    "vit_b_16": (2, 3, 64, 64),
 }
-DYNAMIC_BATCH = {"shufflenet_v2_x1_0", "convnext_tiny", "vit_b_16"}
+DYNAMIC_BATCH = {"shufflenet_v2_x1_0", "convnext_tiny"}
 
 
 def build(name):
     kwargs = {"weights": None}
     if name == "googlenet":
         kwargs.update(aux_logits=False, init_weights=True)
-    if name == "vit_b_16":
-        kwargs.update(image_size=64)
     model = getattr(torchvision.models, name)(**kwargs)
-    if name == "vit_b_16":  # torchvision zero-initializes the head: the logits would all be 0
-        torch.nn.init.normal_(model.heads.head.weight, std=0.02)
     g = torch.Generator().manual_seed(1)
     with torch.no_grad():
         for m in model.modules():
