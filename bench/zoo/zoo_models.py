@@ -33,7 +33,7 @@ def build(name):
                 m.weight.copy_(torch.rand(m.num_features, generator=g) + 0.5)
                 m.bias.copy_(torch.randn(m.num_features, generator=g) * 0.1)
         if name == "vit_b_16":  # torchvision zeroes the head: every logit would be 0
-            torch.nn.init.normal_(model.heads.head.weight, std=0.02, generator=g)
+            torch.nn.init.normal_(model.heads.head.weight, std=0.02)
     return model.eval()
 
 
