@@ -20,7 +20,12 @@ struct PassContext {
   // Optional veto: `absorbed` is fused into `host` only if this returns true (the builder uses it
   // to keep layers with conflicting requested precisions apart).
   std::function<bool(const Node& host, const Node& absorbed)> can_fuse;
+  // Optional: whether the backend being built for has a kernel for an op. Passes that introduce
+  // an op (LayerNormalization for its decomposed form) ask first; unset: every op.
+  std::function<bool(OpKind)> has_kernel;
   std::vector<std::string> log;  // one line per rewrite
+
+  bool backend_has(OpKind k) const { return !has_kernel || has_kernel(k); }
 
   bool allowed(const Node& host, const Node& absorbed) const {
     return !can_fuse || can_fuse(host, absorbed);
@@ -35,6 +40,7 @@ class Pass {
   virtual bool run(Graph& g, PassContext& ctx) const = 0;
 };
 
+std::unique_ptr<Pass> make_fuse_layernorm();  // decomposed LayerNorm -> LayerNormalization
 std::unique_ptr<Pass> make_canonicalize();  // auto_pad and window defaults made explicit
 std::unique_ptr<Pass> make_constant_folding();  // nodes whose inputs are all constants
 std::unique_ptr<Pass> make_fold_batchnorm();    // BatchNormalization into the preceding Conv/Gemm

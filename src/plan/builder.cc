@@ -120,6 +120,11 @@ class Builder {
     }
     infer_shapes(*base_);
     passes::PassContext ctx;
+    ctx.has_kernel = [this](OpKind k) {
+      for (const KernelInfo& ki : reg_.all())
+        if (ki.backend == opt_.backend && ki.op == k) return true;
+      return false;
+    };
     ctx.can_fuse = [this](const Node& host, const Node& absorbed) {
       const Request& a = reqs_.of(host.name);
       const Request& b = reqs_.of(absorbed.name);
