@@ -334,7 +334,7 @@ class Builder {
               first = &q;
             }
             if (d.requant_inputs && !quant_known(n->outputs[0])) {
-              d.reasons.push_back("inputs have different int8 scales and the output no range");
+              d.reasons.push_back("inputs have different int8 scales and the output has no range");
               want = float_default();
             } else if (d.requant_inputs) {
               d.reasons.push_back("inputs requantized into the output's scale");
