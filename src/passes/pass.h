@@ -40,8 +40,8 @@ class Pass {
   virtual bool run(Graph& g, PassContext& ctx) const = 0;
 };
 
-std::unique_ptr<Pass> make_fuse_layernorm();  // decomposed LayerNorm -> LayerNormalization
-std::unique_ptr<Pass> make_canonicalize();  // auto_pad and window defaults made explicit
+std::unique_ptr<Pass> make_fuse_layernorm();    // decomposed LayerNorm -> LayerNormalization
+std::unique_ptr<Pass> make_canonicalize();      // auto_pad and window defaults made explicit
 std::unique_ptr<Pass> make_constant_folding();  // nodes whose inputs are all constants
 std::unique_ptr<Pass> make_fold_batchnorm();    // BatchNormalization into the preceding Conv/Gemm
 std::unique_ptr<Pass> make_dead_code_elimination();

@@ -10,8 +10,8 @@
 #include "ir/post_op.h"
 #include "ir/verifier.h"
 #include "passes/pass.h"
-#include "plan/host_steps.h"
 #include "passes/symbolic_batch.h"
+#include "plan/host_steps.h"
 #include "plan/requests.h"
 
 namespace mpq::plan {

@@ -72,6 +72,37 @@ TEST(Passes, CanonicalizeResolvesAutoPad) {
   }
 }
 
+// The exporters' decomposed layer normalization (with and without the affine Mul/Add) becomes one
+// LayerNormalization with the same outputs; a second consumer of an intermediate keeps it apart.
+TEST(Passes, DecomposedLayerNormBecomesOneOp) {
+  for (int variant = 0; variant < 3; ++variant) {
+    SCOPED_TRACE(variant);
+    Rng rng(6);
+    Graph g;
+    Value* x = g.add_input("x", DType::f32, {2, 5, 8});
+    Attributes last = attrs_ints({{"axes", {-1}}});
+    Node* m = add(g, "ReduceMean", {x}, last, "mean");
+    Node* d = add(g, "Sub", {x, m->outputs[0]}, {}, "sub");
+    Node* p = add(g, "Pow", {d->outputs[0], g.add_constant("two", Tensor::from<float>({}, {2.f}))});
+    Node* v = add(g, "ReduceMean", {p->outputs[0]}, last, "var");
+    Node* e =
+        add(g, "Add", {v->outputs[0], g.add_constant("eps", Tensor::from<float>({}, {1e-6f}))});
+    Node* s = add(g, "Sqrt", {e->outputs[0]});
+    Value* y = add(g, "Div", {d->outputs[0], s->outputs[0]}, {}, "div")->outputs[0];
+    if (variant >= 1) {
+      y = add(g, "Mul", {y, g.add_constant("gamma", random_tensor(rng, {8}))})->outputs[0];
+      y = add(g, "Add", {y, g.add_constant("beta", random_tensor(rng, {8}))}, {}, "y")->outputs[0];
+    }
+    g.add_output(y);
+    if (variant == 2) g.add_output(v->outputs[0]);  // the variance is used elsewhere
+    auto before = g.clone();
+    run_one(g, passes::make_fuse_layernorm());
+    EXPECT_EQ(count_op(g, "LayerNormalization"), variant == 2 ? 0 : 1);
+    EXPECT_EQ(count_op(g, "Sqrt"), variant == 2 ? 1 : 0);
+    expect_same_outputs(*before, g, {random_tensor(rng, {2, 5, 8}, -3.f, 3.f)});
+  }
+}
+
 TEST(Passes, ConstantFoldingEvaluatesConstantSubgraphs) {
   Graph g;
   Value* x = g.add_input("x", DType::f32, {2, 3});
