@@ -49,10 +49,12 @@ def images(name, count, seed=2):
 
 
 def export(model, name, path, opset=13):
+    """torch.onnx's TorchScript exporter at `opset` (PyTorch 2.x: dynamo=False), batch dynamic."""
     res = MODELS[name]
     kwargs = {}
     if int(torch.__version__.split(".")[0]) >= 2:
         kwargs["dynamo"] = False
-    torch.onnx.export(model, torch.zeros(1, 3, res, res), path, opset_version=opset,
-                      input_names=["input"], output_names=["output"],
-                      dynamic_axes={"input": {0: "batch"}, "output": {0: "batch"}}, **kwargs)
+    with torch.no_grad():
+        torch.onnx.export(model, torch.zeros(1, 3, res, res), path, opset_version=opset,
+                          input_names=["input"], output_names=["output"],
+                          dynamic_axes={"input": {0: "batch"}, "output": {0: "batch"}}, **kwargs)
