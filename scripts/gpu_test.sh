@@ -137,7 +137,7 @@ run() {
     # its fp32, fp16 and int8 CUDA engines, kernel-only times, at batch ZOO_BATCH (default 32).
     local w=/tmp/zoo zb=${ZOO_BATCH:-32}
     mkdir -p $w
-    python3 bench/zoo/prepare.py --out $w --models "$ZOO_MODELS" --gpu-peers --batch "$zb" \
+    python3 bench/zoo/prepare.py --out $w --models "$ZOO_MODELS" --gpu-peers --batch "$zb" --threads 16 \
       >"$OUT/zoo_prepare.log" 2>&1 || status=1
     tail -n 5 "$OUT/zoo_prepare.log"
     python3 bench/zoo/run.py --work $w --models "$ZOO_MODELS" --mpq "$bin mpq" --backend cuda \
