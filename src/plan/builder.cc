@@ -216,7 +216,9 @@ class Builder {
   // AveragePool, ReduceMean) whose input is not produced in int8: running it in int8 would add a
   // quantize pass over its whole input, as costly as the op itself.
   bool averages_float_input(const Node& n) const {
-    if (n.def().quant != QuantRule::kRequant || has_constant_weights(n)) return false;
+    // Averages have one activation input; ops with constant operands (BN) are not averages.
+    if (n.def().quant != QuantRule::kRequant || (n.has_input(1) && n.inputs[1]->is_constant()))
+      return false;
     const Value* in = nullptr;
     for (const Value* v : n.inputs) {
       if (!v || v->is_constant()) continue;

@@ -173,7 +173,7 @@ TEST(CpuDataKernels, GlobalAveragePoolInt8) {
   // After a float-only op the average stays float: no quantize pass over its whole input.
   Graph g2;
   Value* y = g2.add_input("y", DType::f32, {4, 8, 6, 6});
-  Node* sig = add(g2, "Sigmoid", {conv_in(g2, rng, y, 8)}, {}, "sig");
+  Node* sig = add(g2, "Exp", {conv_in(g2, rng, y, 8)}, {}, "sig");  // float-only, not fused
   Node* gap2 = add(g2, "GlobalAveragePool", {sig->outputs[0]}, {}, "gap");
   Node* c3 =
       add(g2, "Conv", {gap2->outputs[0], g2.add_constant("w3", random_tensor(rng, {4, 8, 1, 1}))},
