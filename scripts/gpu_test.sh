@@ -56,7 +56,8 @@ bundle() {
   mkdir -p "$BUNDLE"/repo/{scripts,bench/peers,bench/cuda,bench/zoo}
   # The device call carries at most 64 MiB with the checkout: compress the binary, the libraries
   # and the models (run() unpacks them; data/ holds the dataset's own .gz files).
-  gzip -6 "$BUNDLE"/bin/* "$BUNDLE"/lib/* "$BUNDLE"/models/*.onnx
+  gzip -6 "$BUNDLE"/bin/* "$BUNDLE"/lib/*
+  if compgen -G "$BUNDLE/models/*.onnx" >/dev/null; then gzip -6 "$BUNDLE"/models/*.onnx; fi
   cp scripts/gpu_test.sh "$BUNDLE/repo/scripts/"
   cp bench/peers/*.py "$BUNDLE/repo/bench/peers/"
   cp bench/cuda/table.py "$BUNDLE/repo/bench/cuda/"
