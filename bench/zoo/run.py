@@ -1,4 +1,4 @@
-#!/usr/bin/env python3
+#!/usr/bin/python3
 """Builds and times mpq engines for the zoo models prepared by prepare.py, one JSON line a model.
 
 Per model: `mpq calibrate` (entropy by default) on the 64 images, then fp32, 16-bit and int8

@@ -1,4 +1,4 @@
-#!/usr/bin/env python3
+#!/usr/bin/python3
 """Turns run.py's JSON lines into the markdown tables of bench/RESULTS.md ("Real networks").
 
 usage: table.py cpu.jsonl [--gpu gpu.jsonl]
