@@ -2,8 +2,10 @@
 // with a division per element so that it is bit-identical to ONNX QuantizeLinear (oneDNN's reorder
 // multiplies by 1/scale, which can round ties differently); everything else (dequantize,
 // requantize, bf16 <-> f32, NCHW <-> NHWC) is a oneDNN reorder.
+#include <algorithm>
 #include <cmath>
 #include <cstring>
+#include <vector>
 
 #include "backends/cpu/dnnl_util.h"
 #include "backends/cpu/kernels.h"
@@ -47,11 +49,26 @@ void quantize_loop(const F* src, Q* dst, const Shape& s, bool nchw_to_nhwc, floa
                    zp, load);
     return;
   }
+  // Each channel's row of a pixel block is quantized contiguously (the division vectorizes),
+  // then the block is interleaved into NHWC: a strided store in the quantizing loop would not.
   const int64_t N = s[0], C = s[1], HW = s[2] * s[3];
-#pragma omp parallel for collapse(2) schedule(static) if (total > 65536)
-  for (int64_t n = 0; n < N; ++n)
-    for (int64_t c = 0; c < C; ++c)
-      quantize_row(src + (n * C + c) * HW, dst + n * HW * C + c, HW, C, scale, zp, load);
+  constexpr int64_t kBlock = 512;
+  const int64_t blocks = (HW + kBlock - 1) / kBlock;
+#pragma omp parallel if (total > 65536)
+  {
+    std::vector<Q> tmp(static_cast<size_t>(C * kBlock));
+#pragma omp for collapse(2) schedule(static)
+    for (int64_t n = 0; n < N; ++n)
+      for (int64_t b = 0; b < blocks; ++b) {
+        const int64_t p0 = b * kBlock, len = std::min(kBlock, HW - p0);
+        for (int64_t c = 0; c < C; ++c)
+          quantize_row(src + (n * C + c) * HW + p0, tmp.data() + c * kBlock, len, 1, scale, zp,
+                       load);
+        Q* out = dst + (n * HW + p0) * C;
+        for (int64_t p = 0; p < len; ++p)
+          for (int64_t c = 0; c < C; ++c) out[p * C + c] = tmp[c * kBlock + p];
+      }
+  }
 }
 
 struct LoadF32 {
