@@ -54,6 +54,9 @@ def export(model, name, path, opset=13):
     kwargs = {}
     if int(torch.__version__.split(".")[0]) >= 2:
         kwargs["dynamo"] = False
+    mha = getattr(torch.backends, "mha", None)
+    if mha is not None:  # the fused attention kernel has no ONNX export: use the composite ops
+        mha.set_fastpath_enabled(False)
     with torch.no_grad():
         torch.onnx.export(model, torch.zeros(1, 3, res, res), path, opset_version=opset,
                           input_names=["input"], output_names=["output"],

@@ -14,6 +14,7 @@
 
 #include "backends/cuda/cuda_util.h"
 #include "backends/reference/executor.h"
+#include "core/rng.h"
 #include "ir/op_def.h"
 #include "runtime/engine.h"
 
@@ -52,6 +53,15 @@ struct G {
         g->add_node(find_op_def(o)->kind, g->unique_node_name(o), std::move(in), 1, std::move(a));
     apply_attr_schema(*n);
     return n->outputs[0];
+  }
+  // A 1x1 convolution (int8 at the int8 default): passthrough ops after it keep int8, as the
+  // planner lets them follow their producer (a graph input is float).
+  Value* conv1x1(Value* x, int64_t C, uint64_t seed) {
+    Rng rng(seed);
+    Tensor w(DType::f32, {C, C, 1, 1});
+    for (int64_t i = 0; i < w.numel(); ++i)
+      w.data<float>()[i] = static_cast<float>(rng.uniform(-0.5, 0.5));
+    return op("Conv", {x, c(w)});
   }
   std::unique_ptr<Graph> done(std::vector<Value*> outs) {
     for (Value* v : outs) g->add_output(v);
@@ -181,8 +191,8 @@ TEST(CudaOps, ConcatAndTransposeMatchReference) {
   for (int64_t axis : {1, 3, -1}) {
     SCOPED_TRACE(axis);
     G b;
-    Value* x = b.input("x", {3, 2, 4, 5});
-    Value* y = b.input("y", {3, 2, 4, 5});
+    Value* x = b.conv1x1(b.input("x", {3, 2, 4, 5}), 2, 7);
+    Value* y = b.conv1x1(b.input("y", {3, 2, 4, 5}), 2, 8);
     Attributes a;
     a.set("axis", axis);
     auto g = b.done({b.op("Concat", {x, y}, a)});
@@ -191,7 +201,7 @@ TEST(CudaOps, ConcatAndTransposeMatchReference) {
   }
   for (std::vector<int64_t> perm : {std::vector<int64_t>{0, 2, 3, 1}, {0, 3, 1, 2}, {0, 1, 3, 2}}) {
     G b;
-    Value* x = b.input("x", {3, 4, 5, 6});
+    Value* x = b.conv1x1(b.input("x", {3, 4, 5, 6}), 4, 9);
     Attributes a;
     a.set("perm", perm);
     auto g = b.done({b.op("Transpose", {x}, a)});
