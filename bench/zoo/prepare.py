@@ -121,25 +121,33 @@ def main():
         if name not in zoo_models.MODELS:
             sys.exit(f"prepare.py: unknown model '{name}' (known: {', '.join(zoo_models.MODELS)})")
         t0 = time.time()
-        model = zoo_models.build(name)
-        base = os.path.join(args.out, name)
-        calib = zoo_models.images(name, args.images)
-        if not os.path.exists(base + ".onnx"):
-            zoo_models.export(model, name, base + ".onnx.tmp")
-            os.replace(base + ".onnx.tmp", base + ".onnx")
-        np.save(base + "_calib.npy", calib)
-        with torch.inference_mode():
-            ref = np.concatenate([model(torch.from_numpy(calib[i:i + 8])).numpy()
-                                  for i in range(0, len(calib), 8)])
-        np.save(base + "_torch.npy", ref.astype(np.float32))
-        r = {"model": name, "torch": torch.__version__, "batch": args.batch}
-        if args.cpu_peers:
-            r.update(cpu_peers(name, model, calib, args.batch, args.out))
-        if args.gpu_peers:
-            r.update(gpu_peers(model, calib, args.batch))
-        with open(base + "_torch.json", "w") as f:
-            json.dump(r, f)
-        print(f"prepare: {name} in {time.time() - t0:.0f} s: {r}", file=sys.stderr, flush=True)
+        try:
+            prepare_one(args, name)
+        except Exception as e:  # noqa: BLE001 - one model's failure does not stop the others
+            print(f"prepare: {name} failed: {str(e).splitlines()[0][:300]}", file=sys.stderr)
+            continue
+        print(f"prepare: {name} in {time.time() - t0:.0f} s", file=sys.stderr, flush=True)
+
+
+def prepare_one(args, name):
+    model = zoo_models.build(name)
+    base = os.path.join(args.out, name)
+    calib = zoo_models.images(name, args.images)
+    if not os.path.exists(base + ".onnx"):
+        zoo_models.export(model, name, base + ".onnx.tmp")
+        os.replace(base + ".onnx.tmp", base + ".onnx")
+    np.save(base + "_calib.npy", calib)
+    with torch.inference_mode():
+        ref = np.concatenate([model(torch.from_numpy(calib[i:i + 8])).numpy()
+                              for i in range(0, len(calib), 8)])
+    np.save(base + "_torch.npy", ref.astype(np.float32))
+    r = {"model": name, "torch": torch.__version__, "batch": args.batch}
+    if args.cpu_peers:
+        r.update(cpu_peers(name, model, calib, args.batch, args.out))
+    if args.gpu_peers:
+        r.update(gpu_peers(model, calib, args.batch))
+    with open(base + "_torch.json", "w") as f:
+        json.dump(r, f)
 
 
 if __name__ == "__main__":

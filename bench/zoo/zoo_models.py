@@ -57,7 +57,15 @@ def export(model, name, path, opset=13):
     mha = getattr(torch.backends, "mha", None)
     if mha is not None:  # the fused attention kernel has no ONNX export: use the composite ops
         mha.set_fastpath_enabled(False)
-    with torch.no_grad():
-        torch.onnx.export(model, torch.zeros(1, 3, res, res), path, opset_version=opset,
-                          input_names=["input"], output_names=["output"],
-                          dynamic_axes={"input": {0: "batch"}, "output": {0: "batch"}}, **kwargs)
+    def run(op):
+        with torch.no_grad():
+            torch.onnx.export(model, torch.zeros(1, 3, res, res), path, opset_version=op,
+                              input_names=["input"], output_names=["output"],
+                              dynamic_axes={"input": {0: "batch"}, "output": {0: "batch"}},
+                              **kwargs)
+
+    try:
+        run(opset)
+    except torch.onnx.errors.UnsupportedOperatorError:
+        # PyTorch 2.x writes vit's attention as scaled_dot_product_attention, which needs 14.
+        run(14)
