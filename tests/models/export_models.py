@@ -18,6 +18,9 @@ import torch
 import torchvision
 from onnx import numpy_helper
 
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "bench", "zoo"))
+from zoo_models import build  # noqa: E402 - one definition of how the zoo's models are built
+
 # name -> input size (N, C, H, W). The reference executor runs each in about a second.
 MODELS = {
     "resnet18": (1, 3, 224, 224),
@@ -31,22 +34,6 @@ MODELS = {
     "convnext_tiny": (2, 3, 64, 64),
 }
 DYNAMIC_BATCH = {"shufflenet_v2_x1_0", "convnext_tiny"}
-
-
-def build(name):
-    kwargs = {"weights": None}
-    if name == "googlenet":
-        kwargs.update(aux_logits=False, init_weights=True)
-    model = getattr(torchvision.models, name)(**kwargs)
-    g = torch.Generator().manual_seed(1)
-    with torch.no_grad():
-        for m in model.modules():
-            if isinstance(m, torch.nn.BatchNorm2d):
-                m.running_mean.copy_(torch.randn(m.num_features, generator=g) * 0.1)
-                m.running_var.copy_(torch.rand(m.num_features, generator=g) + 0.5)
-                m.weight.copy_(torch.rand(m.num_features, generator=g) + 0.5)
-                m.bias.copy_(torch.randn(m.num_features, generator=g) * 0.1)
-    return model.eval()
 
 
 def main():
