@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# The CUDA backend's test and benchmark flow (issue 7).
+# The CUDA backend's test and benchmark flow.
 #
 #   scripts/gpu_test.sh bundle   (here, no GPU needed) builds mpq_gpu without oneDNN for sm_90 into
 #                                build-gpu/ and collects everything the GPU machine needs into the

@@ -1,5 +1,5 @@
 // mpq_gpu: `mpq_gpu test [gtest flags]` runs the CUDA tests; `mpq_gpu bench ...` runs the CUDA
-// engine on a zoo model (issue 7), or one of the two CPU-side steps the benchmark needs:
+// engine on a zoo model, or one of the two CPU-side steps the benchmark needs:
 //
 //   --calibrate-out T.json   minmax ranges of every tensor over the first --calib-n images
 //                            (reference executor), written as an mpq calibration table
@@ -122,7 +122,7 @@ std::shared_ptr<const runtime::Engine> build(const Graph& g, const quant::Calibr
 
 int run_main(int argc, char** argv) {
   Args a;
-  CLI::App app{"mpq's CUDA engine benchmark (issue 7)"};
+  CLI::App app{"mpq's CUDA engine benchmark"};
   app.add_option("--model", a.model, "ONNX model")->required();
   app.add_option("--calib", a.calib, "calibration table (JSON) for int8");
   app.add_option("--data", a.data, "images, float32 NCHW .npy")->required();

@@ -1,5 +1,5 @@
 // The engine file (.mpqe): a built engine saved so that it loads in milliseconds on any x86-64
-// machine (DESIGN.md §1, issue 3 item 5).
+// machine (DESIGN.md §1).
 //
 // Layout (little-endian):
 //   [0, 64)      header: magic "MPQE\r\n\x1a\n", u32 format version, u32 flags (0), u64 file
