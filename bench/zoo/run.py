@@ -92,7 +92,7 @@ def one_model(a, name, log):
         try:
             j = json.loads(sh(["node", os.path.join(HERE, "..", "peers", "ort_bench.js"), "--model",
                                base + "_qdq.onnx", "--batch", str(a.batch), "--threads",
-                               str(a.threads), "--iters", str(a.iters)], log))
+                               str(a.threads), "--iters", str(a.iters), "--images", calib], log))
             r["ort_int8_ms"] = j["median_ms"]
         except Exception as e:  # noqa: BLE001
             r["ort_int8_error"] = str(e)
