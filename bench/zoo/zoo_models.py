@@ -57,12 +57,11 @@ def export(model, name, path, opset=13):
     mha = getattr(torch.backends, "mha", None)
     if mha is not None:  # the fused attention kernel has no ONNX export: use the composite ops
         mha.set_fastpath_enabled(False)
+    # Not under no_grad: there PyTorch 1.13 takes the fused attention path, which has no export.
     def run(op):
-        with torch.no_grad():
-            torch.onnx.export(model, torch.zeros(1, 3, res, res), path, opset_version=op,
-                              input_names=["input"], output_names=["output"],
-                              dynamic_axes={"input": {0: "batch"}, "output": {0: "batch"}},
-                              **kwargs)
+        torch.onnx.export(model, torch.zeros(1, 3, res, res), path, opset_version=op,
+                          input_names=["input"], output_names=["output"],
+                          dynamic_axes={"input": {0: "batch"}, "output": {0: "batch"}}, **kwargs)
 
     try:
         run(opset)
