@@ -211,7 +211,7 @@ TEST(ComputeOps, FlopsAreMultiplyAccumulates) {
   EXPECT_EQ(gemm->def().flops(*gemm), 3 * 5 * 7);
   EXPECT_EQ(op_def(OpKind::Conv).quant, QuantRule::kRequant);
   EXPECT_EQ(op_def(OpKind::MaxPool).quant, QuantRule::kPassthrough);
-  EXPECT_EQ(op_def(OpKind::BatchNormalization).quant, QuantRule::kFloatOnly);
+  EXPECT_EQ(op_def(OpKind::BatchNormalization).quant, QuantRule::kRequant);  // per-channel affine
   EXPECT_EQ(find_onnx_op("", "BatchNormalization", 6), &op_def(OpKind::BatchNormalization));
   EXPECT_EQ(find_onnx_op("", "Gemm", 6), &op_def(OpKind::Gemm));
   EXPECT_EQ(find_onnx_op("", "Conv", 13), &op_def(OpKind::Conv));

@@ -404,13 +404,15 @@ TEST(OpsConstant, ValueAttributes) {
 // --- registry slots
 
 TEST(OpsRegistry, QuantRulesAndBindings) {
-  for (OpKind k :
-       {OpKind::Relu, OpKind::Clip, OpKind::Flatten, OpKind::Reshape, OpKind::Concat,
-        OpKind::Transpose, OpKind::Squeeze, OpKind::Unsqueeze, OpKind::Identity, OpKind::Dropout})
+  for (OpKind k : {OpKind::Relu, OpKind::Clip, OpKind::Flatten, OpKind::Reshape, OpKind::Concat,
+                   OpKind::Transpose, OpKind::Squeeze, OpKind::Unsqueeze, OpKind::Identity,
+                   OpKind::Dropout, OpKind::Pad, OpKind::Slice, OpKind::Gather})
     EXPECT_EQ(op_def(k).quant, QuantRule::kPassthrough) << op_def(k).name;
-  EXPECT_EQ(op_def(OpKind::Add).quant, QuantRule::kRequant);
-  for (OpKind k :
-       {OpKind::Sigmoid, OpKind::Softmax, OpKind::Mul, OpKind::QuantizeLinear, OpKind::Pad})
+  for (OpKind k : {OpKind::Add, OpKind::Mul, OpKind::GlobalAveragePool, OpKind::BatchNormalization})
+    EXPECT_EQ(op_def(k).quant, QuantRule::kRequant) << op_def(k).name;
+  EXPECT_TRUE(op_def(OpKind::Conv).weighted);
+  EXPECT_FALSE(op_def(OpKind::Mul).weighted);
+  for (OpKind k : {OpKind::Sigmoid, OpKind::Softmax, OpKind::QuantizeLinear})
     EXPECT_EQ(op_def(k).quant, QuantRule::kFloatOnly) << op_def(k).name;
   EXPECT_EQ(find_onnx_op("", "Clip", 6), &op_def(OpKind::Clip));
   EXPECT_EQ(find_onnx_op("", "HardSwish", 13), nullptr);  // HardSwish exists from opset 14
