@@ -219,6 +219,29 @@ cudaError_t convert(const void* src, ElemDesc s, void* dst, ElemDesc d, int64_t 
   return cudaGetLastError();
 }
 
+// Global average pooling (squeeze-excitation, classifier heads): a block per (image, 32
+// channels), its 8 rows of threads summing every 8th pixel, then one reduction in shared memory.
+// NHWC reads are coalesced across the channels; one thread per output would read a whole plane.
+constexpr int kGapRows = 8;
+__global__ void global_avg_kernel(const void* src, ElemDesc s, void* dst, ElemDesc d, int32_t C,
+                                  int32_t HW) {
+  grid_dep_wait();
+  __shared__ float part[kGapRows][33];
+  const int32_t n = blockIdx.x, c = blockIdx.y * 32 + threadIdx.x;
+  float acc = 0.f;
+  if (c < C)
+    for (int32_t p = threadIdx.y; p < HW; p += kGapRows)
+      acc += ld(src, s,
+                s.nhwc ? (static_cast<int64_t>(n) * HW + p) * C + c
+                       : (static_cast<int64_t>(n) * C + c) * HW + p);
+  part[threadIdx.y][threadIdx.x] = acc;
+  __syncthreads();
+  if (threadIdx.y != 0 || c >= C) return;
+  float t = 0.f;
+  for (int k = 0; k < kGapRows; ++k) t += part[k][threadIdx.x];
+  st(dst, d, static_cast<int64_t>(n) * C + c, t / static_cast<float>(HW));
+}
+
 cudaError_t pool(const void* src, ElemDesc s, void* dst, ElemDesc d, const PoolParams& p,
                  cudaStream_t stream) {
   const int64_t total = static_cast<int64_t>(p.N) * p.C * p.OH * p.OW;
@@ -234,6 +257,11 @@ cudaError_t pool(const void* src, ElemDesc s, void* dst, ElemDesc d, const PoolP
   }
   if (words_ok && (p.C * esize) % 4 == 0) {
     launch_maxpool_words<uint32_t>(s.dt, src, dst, p, stream);
+    return cudaGetLastError();
+  }
+  if (!p.max && p.OH == 1 && p.OW == 1 && p.KH == p.H && p.KW == p.W && p.PH == 0 && p.PW == 0) {
+    (void)launch_pdl(global_avg_kernel, dim3(p.N, (p.C + 31) / 32), dim3(32, kGapRows), 0, stream,
+                     src, s, dst, d, p.C, p.H * p.W);
     return cudaGetLastError();
   }
   (void)launch_pdl(pool_kernel, dim3(blocks_for(total)), dim3(kThreads), 0, stream, src, s, dst, d,
