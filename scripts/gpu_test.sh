@@ -19,9 +19,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$PWD
-# The bundle: MPQ_BUNDLE_DIR, else gpu_bundle/ beside the sources. The device tool sends the
-# session's main checkout, not this worktree: bundle with MPQ_BUNDLE_DIR=<main>/gpu_bundle (listed
-# in <main>/.git/info/exclude); the bundle holds a copy of this script and the bench scripts under
+# The bundle: MPQ_BUNDLE_DIR, else gpu_bundle/ beside the sources (git-ignored); the bundle holds a copy of this script and the bench scripts under
 # repo/, and run from there it finds the bundle one level up.
 if [ -e "$ROOT/../bin/mpq_gpu" ] || [ -e "$ROOT/../bin/mpq_gpu.gz" ]; then
   BUNDLE=$(cd "$ROOT/.." && pwd)

@@ -7,7 +7,7 @@ scripts/build.sh
 BUILD_DIR=${MPQ_BUILD_DIR:-build}
 ctest --test-dir "$BUILD_DIR" --output-on-failure -j "$(nproc)"
 
-# The CUDA backend (issue 7): where nvcc is installed, a second build folder with -DMPQ_CUDA=ON
+# The CUDA backend: where nvcc is installed, a second build folder with -DMPQ_CUDA=ON
 # builds the kernels for sm_80 and sm_90 and the GPU test binary (mpq_gpu), whose tests skip
 # without a GPU. oneDNN stays on: every host file then compiles exactly as in the CPU build above
 # and comes from ccache, so only the CUDA code compiles (docs/cuda.md, "CI"). MPQ_CUDA_CI=0 skips

@@ -1,4 +1,4 @@
-// Datasets and the one data spec every subcommand accepts (issue 2 item 10):
+// Datasets and the one data spec every subcommand accepts:
 //   --data fashion-mnist:train|test
 //   --data images.{idx,npy}[.gz] [--labels labels.{idx,npy}[.gz]] [--normalize mean,std]
 //   --data DIR (a folder of .npy files, one sample or a batch each)     [--limit N]

@@ -1,4 +1,4 @@
-// Post-training calibration (issue 4): runs the float graph over sampled calibration images,
+// Post-training calibration: runs the float graph over sampled calibration images,
 // streams every float tensor (graph inputs and every node output) into a fixed-size histogram,
 // picks each tensor's range with minmax / percentile / entropy / MSE, computes per-output-channel
 // symmetric weight ranges from the weights, and writes the NNI-compatible per-layer section for

@@ -1,4 +1,4 @@
-// PTQ end to end on real Fashion-MNIST (issue 4's accuracy tests): a zoo model trained briefly by
+// PTQ end to end on real Fashion-MNIST: a zoo model trained briefly by
 // mpq's trainer, entropy calibration on 1000 training images through the default executor (the
 // CPU fp32 engine), an int8 engine built from the table, and its test accuracy against the same
 // model run by the fp32 engine. The longer-trained figures are benchmarks (bench/calib/).

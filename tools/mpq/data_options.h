@@ -1,4 +1,4 @@
-// The one data spec every subcommand that takes data accepts (issue 2 item 10):
+// The one data spec every subcommand that takes data accepts:
 //   --data fashion-mnist:train|test | images.{idx,npy}[.gz] | DIR   [--labels FILE]
 //   [--normalize MEAN,STD] [--limit N]
 #pragma once

@@ -117,7 +117,7 @@ Entry direct_entry() {
 }
 
 // K <= 28 (the zoo's 5x5x1 and 3x3x3 first layers: 7 words, no dp4a on zero padding) and
-// 28 < K <= 64; one pixel per thread (two per thread, run 18-19: 30-50% slower, fewer warps).
+// 28 < K <= 64; one pixel per thread (two per thread measured 30-50% slower: fewer warps).
 template <int Kind>
 void add_direct(std::vector<Entry>& v) {
   v.push_back(direct_entry<7, 1, Kind>());
