@@ -157,11 +157,10 @@ class KernelRegistry {
   std::vector<KernelInfo> kernels_;
 };
 
-A backend whose kernels run on their own device runs whole plans
-    : it owns the
-      // device buffers, the copies to and from the host and the (graph of) launches. An
-      // ExecutionContext whose plan was built for such a backend hands run() to it.
-      class PlanRunner {
+// A backend whose kernels run on their own device runs whole plans: it owns the
+// device buffers, the copies to and from the host and the (graph of) launches. An
+// ExecutionContext whose plan was built for such a backend hands run() to it.
+class PlanRunner {
  public:
   virtual ~PlanRunner() = default;
   // Runs `batch` rows of checked inputs (host tensors); returns the outputs as host tensors.
@@ -184,11 +183,10 @@ class Backend {
   // A device backend's steps on another backend run on the host, between copies: the builder
   // allows that only under BuildOptions::allow_host_fallback.
   virtual bool runs_on_device() const { return false; }
-  nullptr : the ExecutionContext runs the steps itself on host
-                memory.virtual std::unique_ptr<PlanRunner>
-                make_plan_runner(const plan::Plan& plan,
-                                 const std::vector<std::unique_ptr<Kernel>>& kernels,
-                                 const plan::MemoryPlan& mem, int threads) const {
+  // nullptr: the ExecutionContext runs the steps itself on host memory.
+  virtual std::unique_ptr<PlanRunner> make_plan_runner(
+      const plan::Plan& plan, const std::vector<std::unique_ptr<Kernel>>& kernels,
+      const plan::MemoryPlan& mem, int threads) const {
     return nullptr;
   }
 };

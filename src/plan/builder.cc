@@ -61,8 +61,8 @@ class Builder {
     if (opt.max_batch < 1)
       invalid_input("the maximum batch must be at least 1").key("batch").raise();
 #ifndef MPQ_HAVE_DNNL
-    A build without oneDNN(the GPU bundle)
-        runs CPU work on the reference backend.if (opt_.backend == "cpu") {
+    // A build without oneDNN (the GPU bundle) runs CPU work on the reference backend.
+    if (opt_.backend == "cpu") {
       opt_.backend = "reference";
       notes_.insert("built without oneDNN: the cpu backend runs as the reference backend");
     }
@@ -267,7 +267,8 @@ class Builder {
           if (int8_producer(in0) && quant_known(in0))
             want = Precision::kInt8;
           else if (in0->producer)
-            fp16 producers only exist on backends with fp16 kernels(cuda).want =
+            // fp16 producers only exist on backends with fp16 kernels (cuda).
+            want =
                 producer_class(in0) == Precision::kBf16 || producer_class(in0) == Precision::kFp16
                     ? producer_class(in0)
                     : float_default();
@@ -353,10 +354,10 @@ class Builder {
         }
         want = float_default();
       }
-      Backends with fp16 kernels(cuda) run 16 -
-          bit layers in fp16.if (want == Precision::kFp16 &&
-                                 reg_.find(opt_.backend, *n, Precision::kFp16) &&
-                                 finish(*n, d, Precision::kFp16, false)) continue;
+      // Backends with fp16 kernels (cuda) run 16-bit layers in fp16.
+      if (want == Precision::kFp16 && reg_.find(opt_.backend, *n, Precision::kFp16) &&
+          finish(*n, d, Precision::kFp16, false))
+        continue;
       if (want == Precision::kFp16) {
         d.reasons.push_back("16-bit float runs as bf16 (no fp16 kernels on " + opt_.backend + ")");
         want = Precision::kBf16;
@@ -485,8 +486,8 @@ class Builder {
     }
     return false;
   }
-  The storage dtype of a float tensor a layer at `p` reads and writes.static DType float_dtype(
-      Precision p) {
+  // The storage dtype of a float tensor a layer at `p` reads and writes.
+  static DType float_dtype(Precision p) {
     return p == Precision::kBf16 ? DType::bf16 : p == Precision::kFp16 ? DType::f16 : DType::f32;
   }
   bool consumers_all_bf16(const Value* o, const Graph& g) const {

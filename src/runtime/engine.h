@@ -55,19 +55,17 @@ class ExecutionContext {
 
   const Engine& engine() const { return *engine_; }
 
-  Kernel-only time in ms of one batch on a device backend (CUDA events around
+  // Kernel-only time in ms of one batch on a device backend (CUDA events around
   // graph replays of the last run's inputs); negative where the backend cannot measure it.
   double device_kernel_ms(int64_t batch, int iters);
   // Per-step wall time of the runs since profiling was enabled (ms, summed; index = plan step).
   void set_profiling(bool on);
-  const std::vector<double>& step_ms() const {
-    return step_ms_; }
+  const std::vector<double>& step_ms() const { return step_ms_; }
   // Called after each step of a host backend for each tensor it wrote, with the run's rows of
   // it (shape at `batch`, in the tensor's layout) while the data is still there: calibration
   // observes the tensors the engine materializes without unfusing anything. Empty: off.
   using StepObserver = std::function<void(const TensorSpec&, const Tensor&)>;
-  void set_observer(StepObserver observer) {
-    observer_ = std::move(observer); }
+  void set_observer(StepObserver observer) { observer_ = std::move(observer); }
 
  private:
   int64_t check_inputs(const std::vector<Tensor>& inputs) const;

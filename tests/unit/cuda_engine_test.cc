@@ -11,6 +11,7 @@
 
 #include "backends/cuda/cuda_util.h"
 #include "backends/reference/executor.h"
+#include "cuda_test_util.h"
 #include "ir/op_def.h"
 #include "runtime/engine.h"
 #include "runtime/engine_file.h"
@@ -18,13 +19,7 @@
 namespace mpq {
 namespace {
 
-Tensor rnd(const Shape& s, float lo, float hi, unsigned seed) {
-  std::mt19937 r(seed);
-  std::uniform_real_distribution<float> d(lo, hi);
-  Tensor t(DType::f32, s);
-  for (int64_t i = 0; i < t.numel(); ++i) t.data<float>()[i] = d(r);
-  return t;
-}
+using cuda_testing::rnd;
 
 // x[N,3,12,12] -> conv3x3(16)+relu -> maxpool2 -> conv3x3(16) + skip -> relu -> GAP -> flatten ->
 // gemm(10).
@@ -69,20 +64,6 @@ std::unique_ptr<Graph> small_resnet() {
   return g;
 }
 
-quant::CalibrationTable minmax_table(const Graph& g, const Tensor& x) {
-  quant::CalibrationTable t;
-  ReferenceExecutor ex(g);
-  ex.run({x}, [&](const Value& v, const Tensor& val) {
-    if (v.is_constant() || val.dtype() != DType::f32) return;
-    auto f = val.to_floats();
-    auto [lo, hi] = std::minmax_element(f.begin(), f.end());
-    quant::TensorRange r;
-    r.min = *lo, r.max = *hi, r.method = "minmax";
-    t.tensors[v.name] = r;
-  });
-  return t;
-}
-
 TEST(CudaEngine, BuildWithoutGpuFailsCleanly) {
   if (cuda::device_unavailable_reason().empty()) GTEST_SKIP() << "a GPU is present";
   auto g = small_resnet();
@@ -99,13 +80,12 @@ TEST(CudaEngine, BuildWithoutGpuFailsCleanly) {
 }
 
 TEST(CudaEngine, SmallResnetMatchesReference) {
-  const std::string why = cuda::device_unavailable_reason();
-  if (!why.empty()) GTEST_SKIP() << "CUDA tests skipped: " << why;
+  SKIP_WITHOUT_GPU();
   auto g = small_resnet();
   const int64_t batch = 32;
   const Tensor x = rnd({batch, 3, 12, 12}, -1.f, 1.f, 9);
   const Tensor want = ReferenceExecutor(*g).run({x})[0];
-  const quant::CalibrationTable table = minmax_table(*g, x);
+  const quant::CalibrationTable table = cuda_testing::minmax_table(*g, {x});
   for (Precision p : {Precision::kFp32, Precision::kFp16, Precision::kInt8}) {
     SCOPED_TRACE(precision_name(p));
     plan::BuildOptions o;
@@ -151,12 +131,11 @@ TEST(CudaEngine, SmallResnetMatchesReference) {
 // A cuda engine saved to .mpqe and loaded back: same plan (kernels and their tile/split
 // choices, without timing them again) and the same output bits.
 TEST(CudaEngine, EngineFileRoundTripGivesIdenticalOutputs) {
-  const std::string why = cuda::device_unavailable_reason();
-  if (!why.empty()) GTEST_SKIP() << "CUDA tests skipped: " << why;
+  SKIP_WITHOUT_GPU();
   auto g = small_resnet();
   const int64_t batch = 16;
   const Tensor x = rnd({batch, 3, 12, 12}, -1.f, 1.f, 11);
-  const quant::CalibrationTable table = minmax_table(*g, x);
+  const quant::CalibrationTable table = cuda_testing::minmax_table(*g, {x});
   const std::string path = ::testing::TempDir() + "/cuda_roundtrip.mpqe";
   for (Precision p : {Precision::kInt8, Precision::kFp16}) {
     SCOPED_TRACE(precision_name(p));

@@ -10,20 +10,13 @@
 
 #include "backends/cuda/cuda_util.h"
 #include "backends/reference/executor.h"
+#include "cuda_test_util.h"
 #include "ir/op_def.h"
 #include "ir/post_op.h"
 #include "runtime/engine.h"
 
 namespace mpq {
 namespace {
-
-Tensor uniform(const Shape& s, float lo, float hi, unsigned seed) {
-  std::mt19937 r(seed);
-  std::uniform_real_distribution<float> d(lo, hi);
-  Tensor t(DType::f32, s);
-  for (int64_t i = 0; i < t.numel(); ++i) t.data<float>()[i] = d(r);
-  return t;
-}
 
 // x[N,8,6,6] -> one FusedConv per post-op (3x3, 16 channels), then GAP, flatten, a FusedGemm
 // with Silu. Made fused directly, so that every post-op kind is covered, GELU included.
@@ -48,10 +41,11 @@ std::unique_ptr<Graph> post_op_net() {
   int i = 0;
   for (const auto& post : chain) {
     const std::string name = "conv" + std::to_string(i++);
-    v = node(OpKind::FusedConv, name,
-             {v, g->add_constant(name + "_w", uniform({16, c, 3, 3}, -0.3f, 0.3f, seed++)),
-              g->add_constant(name + "_b", uniform({16}, -0.5f, 0.5f, seed++))},
-             conv, post);
+    v = node(
+        OpKind::FusedConv, name,
+        {v, g->add_constant(name + "_w", cuda_testing::rnd({16, c, 3, 3}, -0.3f, 0.3f, seed++)),
+         g->add_constant(name + "_b", cuda_testing::rnd({16}, -0.5f, 0.5f, seed++))},
+        conv, post);
     c = 16;
   }
   v = g->add_node(OpKind::GlobalAveragePool, "gap", {v}, 1)->outputs[0];
@@ -61,8 +55,8 @@ std::unique_ptr<Graph> post_op_net() {
   Attributes gemm;
   gemm.set("transB", int64_t{1});
   v = node(OpKind::FusedGemm, "fc",
-           {v, g->add_constant("fc_w", uniform({10, 16}, -0.5f, 0.5f, seed++)),
-            g->add_constant("fc_b", uniform({10}, -0.5f, 0.5f, seed++))},
+           {v, g->add_constant("fc_w", cuda_testing::rnd({10, 16}, -0.5f, 0.5f, seed++)),
+            g->add_constant("fc_b", cuda_testing::rnd({10}, -0.5f, 0.5f, seed++))},
            gemm, {{OpKind::Silu}});
   g->add_output(v);
   for (auto& n : g->nodes()) apply_attr_schema(*n);
@@ -85,10 +79,9 @@ quant::CalibrationTable minmax(const Graph& g, const Tensor& x) {
 }
 
 TEST(CudaFusionEpilogue, EveryPostOpMatchesReference) {
-  const std::string why = cuda::device_unavailable_reason();
-  if (!why.empty()) GTEST_SKIP() << "CUDA tests skipped: " << why;
+  SKIP_WITHOUT_GPU();
   auto g = post_op_net();
-  const Tensor x = uniform({8, 8, 6, 6}, -2.f, 2.f, 99);
+  const Tensor x = cuda_testing::rnd({8, 8, 6, 6}, -2.f, 2.f, 99);
   const Tensor want = ReferenceExecutor(*g).run({x})[0];
   const quant::CalibrationTable table = minmax(*g, x);
   for (Precision p : {Precision::kFp32, Precision::kFp16, Precision::kInt8}) {

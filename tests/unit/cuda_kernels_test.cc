@@ -13,6 +13,7 @@
 
 #include "backends/cuda/cuda_util.h"
 #include "backends/reference/convert.h"
+#include "cuda_test_util.h"
 #include "int8_conv_emulation.h"
 #include "ir/op_def.h"
 #include "quant/quant_math.h"
@@ -27,12 +28,6 @@ using int8emu::qp;
 using int8emu::random_floats;
 using int8emu::rng;
 using int8emu::spec;
-
-#define SKIP_WITHOUT_GPU()                                           \
-  do {                                                               \
-    const std::string why = cuda::device_unavailable_reason();       \
-    if (!why.empty()) GTEST_SKIP() << "CUDA tests skipped: " << why; \
-  } while (0)
 
 // Runs one registry kernel of the cuda backend on device copies of `inputs` (host tensors laid
 // out as the specs say); returns the outputs as host tensors of the specs' dtype and byte order.

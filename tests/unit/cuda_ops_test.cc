@@ -15,25 +15,15 @@
 #include "backends/cuda/cuda_util.h"
 #include "backends/reference/executor.h"
 #include "core/rng.h"
+#include "cuda_test_util.h"
 #include "ir/op_def.h"
 #include "runtime/engine.h"
 
 namespace mpq {
 namespace {
 
-#define SKIP_WITHOUT_GPU()                                           \
-  do {                                                               \
-    const std::string why = cuda::device_unavailable_reason();       \
-    if (!why.empty()) GTEST_SKIP() << "CUDA tests skipped: " << why; \
-  } while (0)
-
-Tensor rnd(const Shape& s, float lo, float hi, unsigned seed) {
-  std::mt19937 r(seed);
-  std::uniform_real_distribution<float> d(lo, hi);
-  Tensor t(DType::f32, s);
-  for (int64_t i = 0; i < t.numel(); ++i) t.data<float>()[i] = d(r);
-  return t;
-}
+using cuda_testing::minmax_table;
+using cuda_testing::rnd;
 
 Tensor ints(const std::vector<int64_t>& v) {
   return Tensor::from<int64_t>({static_cast<int64_t>(v.size())}, v);
@@ -69,20 +59,6 @@ struct G {
     return std::move(g);
   }
 };
-
-quant::CalibrationTable minmax_table(const Graph& g, const std::vector<Tensor>& x) {
-  quant::CalibrationTable t;
-  ReferenceExecutor ex(g);
-  ex.run(x, [&](const Value& v, const Tensor& val) {
-    if (v.is_constant() || val.dtype() != DType::f32) return;
-    auto f = val.to_floats();
-    auto [lo, hi] = std::minmax_element(f.begin(), f.end());
-    quant::TensorRange r;
-    r.min = *lo, r.max = *hi, r.method = "minmax";
-    t.tensors[v.name] = r;
-  });
-  return t;
-}
 
 // Builds `g` for cuda at each precision, checks that no step runs on the host and that the
 // outputs match the reference executor within the precision's tolerance (relative to the

@@ -170,14 +170,6 @@ std::string batchnorm_supports(const Node& n, Precision p) {
   return eltwise_supports(n, p);
 }
 
-KernelFormats any_layout(const Node&) {
-  KernelFormats f;
-  f.input_layouts = {Layout::kNHWC, Layout::kPlain};
-  f.output_layout = Layout::kNHWC;
-  f.output_follows_input = true;
-  return f;
-}
-
 }  // namespace
 
 void register_eltwise_kernels(KernelRegistry& r) {

@@ -16,6 +16,10 @@ void add_kernel(KernelRegistry& r, OpKind op, std::initializer_list<Precision> p
                 std::function<KernelFormats(const Node&)> formats,
                 std::function<std::unique_ptr<Kernel>()> make);
 
+// Formats of kernels that take either layout (NHWC preferred) and write their output in input
+// 0's layout: element-wise ops, pooling, data movement.
+KernelFormats any_layout(const Node&);
+
 void register_conv_kernels(KernelRegistry& r);
 void register_simple_kernels(KernelRegistry& r);
 void register_eltwise_kernels(KernelRegistry& r);

@@ -228,14 +228,6 @@ std::string move_supports(const Node& n, Precision) {
   return "";
 }
 
-KernelFormats any_layout(const Node&) {
-  KernelFormats f;
-  f.input_layouts = {Layout::kNHWC, Layout::kPlain};
-  f.output_layout = Layout::kNHWC;
-  f.output_follows_input = true;
-  return f;
-}
-
 }  // namespace
 
 void register_layout_kernels(KernelRegistry& r) {

@@ -181,21 +181,24 @@ void add_kernel(KernelRegistry& r, OpKind op, std::initializer_list<Precision> p
   r.add_op("cuda", op, precisions, std::move(supports), std::move(formats), std::move(make));
 }
 
+KernelFormats any_layout(const Node&) {
+  KernelFormats f;
+  f.input_layouts = {Layout::kNHWC, Layout::kPlain};
+  f.output_layout = Layout::kNHWC;
+  f.output_follows_input = true;
+  return f;
+}
+
 void register_simple_kernels(KernelRegistry& r) {
   const auto all = {Precision::kFp32, Precision::kFp16, Precision::kInt8};
-  auto follow = [](const Node&) {
-    KernelFormats f;
-    f.input_layouts = {Layout::kNHWC, Layout::kPlain};
-    f.output_layout = Layout::kNHWC;
-    f.output_follows_input = true;
-    return f;
-  };
   add_kernel(r, OpKind::Reorder, {Precision::kFp32}, nullptr, nullptr,
              [] { return std::make_unique<ReorderKernel>(); });
   for (OpKind op : {OpKind::MaxPool, OpKind::AveragePool, OpKind::GlobalAveragePool})
-    add_kernel(r, op, all, pool_supports, follow, [] { return std::make_unique<PoolKernel>(); });
+    add_kernel(r, op, all, pool_supports, any_layout,
+               [] { return std::make_unique<PoolKernel>(); });
   for (OpKind op : {OpKind::Relu, OpKind::Clip, OpKind::LeakyRelu})
-    add_kernel(r, op, all, unary_supports, follow, [] { return std::make_unique<UnaryKernel>(); });
+    add_kernel(r, op, all, unary_supports, any_layout,
+               [] { return std::make_unique<UnaryKernel>(); });
   // Shape ops read plain memory; NHWC with H = W = 1 is the same bytes (a pooled feature map).
   auto plain = [](const Node& n) {
     KernelFormats f;
