@@ -27,15 +27,23 @@ struct Node;
 struct Value {
   std::string name;
   DType dtype = DType::f32;
-  Shape shape;              // -1 marks a dim unknown until run time
-  bool has_type = false;    // dtype/shape known (inferred or declared)
+  Shape shape;            // -1 marks a dim unknown until run time
+  bool has_type = false;  // dtype/shape known (inferred or declared)
   Node* producer = nullptr;
-  int producer_index = 0;   // which output of the producer
+  int producer_index = 0;  // which output of the producer
   std::vector<Node*> consumers;
   std::optional<Tensor> constant;  // initializer or folded constant
   bool is_graph_input = false;
 
   bool is_constant() const { return constant.has_value(); }
+  // The dim that scales with the run-time batch (after the symbolic-batch pass a value has at
+  // most one, not always dim 0: torch's attention moves it), or -1 if none.
+  int batch_axis() const {
+    if (is_constant()) return -1;
+    for (size_t d = 0; d < shape.size(); ++d)
+      if (shape[d] < 0) return static_cast<int>(d);
+    return -1;
+  }
 };
 
 struct Node {
@@ -77,7 +85,7 @@ class Graph {
                  Attributes attrs = {});
   // Detaches a node from its inputs and drops it (its outputs must be unused or rewired first).
   void remove_node(Node* n);
-  void set_input(Node* n, size_t i, Value* v);  // rewires one input, keeping consumer lists right
+  void set_input(Node* n, size_t i, Value* v);    // rewires one input, keeping consumer lists right
   void replace_all_uses(Value* from, Value* to);  // graph outputs included
   void remove_unused();  // drops nodes whose outputs are unused (dead code) and orphan values
 

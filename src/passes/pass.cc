@@ -62,6 +62,7 @@ void optimize(Graph& g, PassContext& ctx) {
   ps.push_back(make_constant_folding());
   ps.push_back(make_canonicalize());
   ps.push_back(make_fuse_layernorm());
+  ps.push_back(make_fuse_gelu());
   ps.push_back(make_fold_batchnorm());
   ps.push_back(make_dead_code_elimination());
   ps.push_back(make_fuse_activation());

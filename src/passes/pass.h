@@ -41,6 +41,7 @@ class Pass {
 };
 
 std::unique_ptr<Pass> make_fuse_layernorm();    // decomposed LayerNorm -> LayerNormalization
+std::unique_ptr<Pass> make_fuse_gelu();         // x * 0.5 * (1 + Erf(x / sqrt 2)) -> Gelu
 std::unique_ptr<Pass> make_canonicalize();      // auto_pad and window defaults made explicit
 std::unique_ptr<Pass> make_constant_folding();  // nodes whose inputs are all constants
 std::unique_ptr<Pass> make_fold_batchnorm();    // BatchNormalization into the preceding Conv/Gemm

@@ -28,7 +28,7 @@ RES = 64
 # decomposed + Erf (GELU) + Transpose + MatMul; attention (batched MatMul, Softmax, class token
 # through Expand/Where).
 DEFAULT = ["mobilenet_v3_small", "efficientnet_b0", "densenet121", "shufflenet_v2_x1_0",
-           "convnext_tiny"]  # tiny_vit on request: its batch-moving Reshapes still run on the reference
+           "convnext_tiny", "tiny_vit"]
 INT8_SQNR_FLOOR_DB = 10.0
 
 

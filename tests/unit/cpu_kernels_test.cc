@@ -3,6 +3,8 @@
 // run on the fake-quantized inputs/weights with the plan's own scales (1-2 quantization steps).
 #include <gtest/gtest.h>
 
+#include <algorithm>
+#include <cmath>
 #include <cstring>
 
 #include "cpu_kernel_check.h"
@@ -269,6 +271,48 @@ TEST(CpuKernels, QuantizeReorderMatchesQuantizeLinearOnTies) {
   for (int c = 0; c < 2; ++c)
     for (int hw = 0; hw < 4; ++hw)
       EXPECT_EQ(out[hw * 2 + c], expect_nchw[c * 4 + hw]) << c << "," << hw;
+}
+
+// Quantize from NHWC f32 into a plain u8 tensor (a channels-last Linear's input that an
+// element-wise op left in NHWC): the same values, each at its plain position.
+TEST(CpuKernels, QuantizeReorderFromNhwcToPlain) {
+  TensorSpec from;
+  from.name = "x";
+  from.shape = {2, 3, 2, 5};  // C = 3, HW = 10
+  from.batched = true;
+  from.layout = Layout::kNHWC;
+  TensorSpec to = from;
+  to.dtype = DType::u8;
+  to.layout = Layout::kPlain;
+  to.quant = QuantParams{{0.25f}, {7}, -1, 8, false};
+  const KernelInfo* k = nullptr;
+  for (const auto& ki : KernelRegistry::instance().all())
+    if (ki.name == "cpu.reorder") k = &ki;
+  ASSERT_NE(k, nullptr);
+  auto kern = k->make();
+  Graph g;
+  Value* xv = g.add_input("x", DType::f32, {2, 3, 2, 5});
+  Node* n = g.add_node(find_op_def("Reorder")->kind, "r", {xv}, 1);
+  KernelSetup s{n, Precision::kFp32, {&from}, {&to}, 2};
+  kern->prepare(s);
+  EXPECT_EQ(kern->impl_name(), "mpq:quantize_nhwc_to_nchw");
+  std::vector<float> xs(60);
+  for (int i = 0; i < 60; ++i) xs[i] = 0.25f * static_cast<float>(i % 37) - 1.5f;
+  std::vector<uint8_t> out(60);
+  auto ctx = cpu_backend().make_context(1);
+  KernelArgs a;
+  a.batch = 2;
+  a.inputs = {xs.data()};
+  a.outputs = {out.data()};
+  a.ctx = ctx.get();
+  kern->run(a);
+  for (int b = 0; b < 2; ++b)
+    for (int c = 0; c < 3; ++c)
+      for (int p = 0; p < 10; ++p) {
+        const float v = xs[(b * 10 + p) * 3 + c];
+        const int want = std::clamp(static_cast<int>(std::nearbyint(v / 0.25f)) + 7, 0, 255);
+        EXPECT_EQ(out[(b * 3 + c) * 10 + p], want) << b << "," << c << "," << p;
+      }
 }
 
 }  // namespace

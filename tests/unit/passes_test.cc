@@ -103,6 +103,39 @@ TEST(Passes, DecomposedLayerNormBecomesOneOp) {
   }
 }
 
+// The exporters' GELU (both Mul orders, Div by sqrt 2 or Mul by its inverse) becomes one Gelu with
+// the same outputs; a second consumer of the Erf keeps the pattern apart.
+TEST(Passes, DecomposedGeluBecomesOneOp) {
+  for (int variant = 0; variant < 3; ++variant) {
+    SCOPED_TRACE(variant);
+    Rng rng(8);
+    Graph g;
+    Value* x = g.add_input("x", DType::f32, {2, 5, 8});
+    auto k = [&](const char* name, float v) {
+      return g.add_constant(name, Tensor::from<float>({}, {v}));
+    };
+    Node* sc = variant == 1 ? add(g, "Mul", {x, k("r2", 0.70710678f)}, {}, "scale")
+                            : add(g, "Div", {x, k("s2", 1.41421356f)}, {}, "scale");
+    Node* e = add(g, "Erf", {sc->outputs[0]}, {}, "erf");
+    Node* p1 = add(g, "Add", {e->outputs[0], k("one", 1.f)}, {}, "plus1");
+    Value* y;
+    if (variant == 1) {
+      Node* h = add(g, "Mul", {x, k("half", 0.5f)}, {}, "half");
+      y = add(g, "Mul", {h->outputs[0], p1->outputs[0]}, {}, "y")->outputs[0];
+    } else {
+      Node* m = add(g, "Mul", {x, p1->outputs[0]}, {}, "xm");
+      y = add(g, "Mul", {m->outputs[0], k("half", 0.5f)}, {}, "y")->outputs[0];
+    }
+    g.add_output(y);
+    if (variant == 2) g.add_output(e->outputs[0]);
+    auto before = g.clone();
+    run_one(g, passes::make_fuse_gelu());
+    EXPECT_EQ(count_op(g, "Gelu"), variant == 2 ? 0 : 1);
+    EXPECT_EQ(count_op(g, "Erf"), variant == 2 ? 1 : 0);
+    expect_same_outputs(*before, g, {random_tensor(rng, {2, 5, 8}, -3.f, 3.f)});
+  }
+}
+
 TEST(Passes, ConstantFoldingEvaluatesConstantSubgraphs) {
   Graph g;
   Value* x = g.add_input("x", DType::f32, {2, 3});

@@ -33,6 +33,8 @@ const EltwiseOp kOps[] = {
     {OpKind::HardSwish, alg::eltwise_hardswish, false},
     {OpKind::Sqrt, alg::eltwise_sqrt, false},
     {OpKind::Pow, alg::eltwise_pow, false},
+    {OpKind::Silu, alg::eltwise_swish, false},
+    {OpKind::Gelu, alg::eltwise_gelu_erf, false},
 };
 
 float const_scalar(const TensorSpec* t, float def) {
@@ -55,6 +57,7 @@ class EltwiseKernel : public PrimKernel {
       beta_ = const_scalar(s.inputs.size() > 2 ? s.inputs[2] : nullptr, inf);
     }
     if (op_.op == OpKind::Pow) alpha_ = 1.f, beta_ = const_scalar(s.inputs.at(1), 1.f);
+    if (op_.op == OpKind::Silu) alpha_ = 1.f;  // swish(x; alpha) = x * sigmoid(alpha * x)
     if (is_int8(in_.dtype)) {
       if (alg_ == alg::eltwise_relu) alpha_ = 0.f, beta_ = inf;
       const bool sgn = in_.dtype == DType::i8;

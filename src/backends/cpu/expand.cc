@@ -2,6 +2,8 @@
 // a batch is the plan's (its batch dim, if any, is the run batch), so the canonical form's -1
 // target entries need no extra work here. Rows of the innermost dim are copied whole when the
 // input has that dim; each output row is independent, so rows run in parallel.
+#include <algorithm>
+#include <cmath>
 #include <cstring>
 
 #include "backends/cpu/kernels.h"
@@ -15,7 +17,9 @@ class ExpandKernel : public Kernel {
   void prepare(const KernelSetup& s) override {
     in_ = *s.inputs.at(0);
     out_ = *s.outputs.at(0);
-    if (in_.dtype != out_.dtype)
+    // A constant (vit's class token) is stored f32: converted once to the output's dtype.
+    if (in_.is_constant()) src_ = converted(*in_.constant, out_);
+    if (!in_.is_constant() && in_.dtype != out_.dtype)
       internal_error("expand changes the dtype").node(s.node->name).raise();
   }
   void run(const KernelArgs& a) const override {
@@ -33,7 +37,7 @@ class ExpandKernel : public Kernel {
     const int64_t rows = inner ? shape_numel(os) / inner : 0;
     const size_t es = dtype_size(out_.dtype);
     const bool whole_row = r && is[r - 1] == os[r - 1];
-    const auto* src = static_cast<const uint8_t*>(a.inputs[0]);
+    const auto* src = static_cast<const uint8_t*>(in_.is_constant() ? src_.raw() : a.inputs[0]);
     auto* dst = static_cast<uint8_t*>(a.outputs[0]);
 #pragma omp parallel for schedule(static) if (rows > 64)
     for (int64_t row = 0; row < rows; ++row) {
@@ -55,7 +59,24 @@ class ExpandKernel : public Kernel {
   }
 
  private:
+  static Tensor converted(const Tensor& c, const TensorSpec& to) {
+    if (!to.quant) return c.cast(to.dtype);
+    const QuantParams& q = *to.quant;
+    std::vector<float> f = c.to_floats();
+    Tensor t(to.dtype, c.shape());
+    for (size_t i = 0; i < f.size(); ++i) {
+      const float v = std::nearbyint(f[i] / q.scale.at(0)) + static_cast<float>(q.zero_point.at(0));
+      const auto qv = static_cast<int32_t>(std::clamp<float>(v, q.qmin(), q.qmax()));
+      if (to.dtype == DType::u8)
+        t.data<uint8_t>()[i] = static_cast<uint8_t>(qv);
+      else
+        t.data<int8_t>()[i] = static_cast<int8_t>(qv);
+    }
+    return t;
+  }
+
   TensorSpec in_, out_;
+  Tensor src_;
 };
 
 }  // namespace

@@ -68,11 +68,11 @@ void register_gather_kernels(KernelRegistry& r) {
     const Value* i = n.inputs.at(1);
     if (!x || !i || x->shape.empty()) return "Gather of a scalar";
     if (i->dtype != DType::i64 && i->dtype != DType::i32) return "indices are not int32/int64";
-    if (!i->is_constant() && !i->shape.empty() && i->shape[0] < 0) return "batched indices";
+    if (i->batch_axis() >= 0) return "batched indices";
     const int64_t r = static_cast<int64_t>(x->shape.size());
     int64_t axis = n.attrs.i("axis", 0);
     if (axis < 0) axis += r;
-    if (axis == 0 && x->shape[0] < 0) return "Gather along the batch dimension";
+    if (axis == x->batch_axis()) return "Gather along the batch dimension";
     return "";
   };
   add_kernel(

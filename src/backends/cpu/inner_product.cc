@@ -1,7 +1,8 @@
 // Dense layers for Gemm, FusedGemm and MatMul with a constant 2-D weight, in fp32, bf16 and int8
 // (per-output-channel s8 weights; requantizing epilogue and fused post-ops as in conv). They run
 // as oneDNN matmul (not inner_product: in oneDNN 2.6 only matmul takes a src zero point, which
-// u8 activations with a signed range need). The batch is the rows of A.
+// u8 activations with a signed range need). The batch is the rows of A; a MatMul's A of rank > 2
+// is read as its [rows, K] matrix.
 #include <cstring>
 
 #include "backends/cpu/fused_common.h"
@@ -160,7 +161,9 @@ std::string gemm_supports(const Node& n, Precision) {
 
 std::string matmul_supports(const Node& n, Precision) {
   if (n.inputs.size() != 2 || !n.inputs[0] || !n.inputs[1]) return "missing inputs";
-  if (n.inputs[0]->shape.size() != 2) return "A is not 2-D";
+  // A of rank > 2 (Linear on [N, L, C] or [N, H, W, C]) is its dense [rows, K] matrix.
+  if (n.inputs[0]->shape.size() < 2) return "A is 1-D";
+  if (n.inputs[0]->is_constant()) return "A is a constant";
   if (!n.inputs[1]->is_constant() || n.inputs[1]->shape.size() != 2)
     return "B is not a constant matrix";
   return "";

@@ -129,7 +129,7 @@ class MulInt8Kernel : public Kernel {
     // NHWC: the factors repeat every C elements; tiling them over T pixels gives inner loops of
     // T * C >= 256 elements that vectorize well even for C = 16. Plain: one factor per plane.
     const int64_t T = nhwc ? std::max<int64_t>(1, 256 / C) : 1;
-    const int64_t L = nhwc ? T * C : HW;             // elements per block
+    const int64_t L = nhwc ? T * C : HW;                 // elements per block
     const int64_t blocks = nhwc ? (HW + T - 1) / T : C;  // blocks per image
 #pragma omp parallel
     {
@@ -139,16 +139,15 @@ class MulInt8Kernel : public Kernel {
       for (int64_t n = 0; n < N; ++n)
         for (int64_t k = 0; k < blocks; ++k) {
           if (cached != n) {
-            for (int64_t c = 0; c < C; ++c)
-              m[c] = sx * real_at(gp, g, (per_image ? n * C : 0) + c);
+            for (int64_t c = 0; c < C; ++c) m[c] = sx * real_at(gp, g, (per_image ? n * C : 0) + c);
             if (nhwc)
               for (int64_t i = C; i < L; ++i) m[i] = m[i - C];
             cached = n;
           }
           const int64_t begin = n * C * HW + k * L;
           const int64_t len = nhwc ? std::min(L, C * HW - k * L) : HW;
-          scale_row<Tx, Ty>(xp + begin, yp + begin, nhwc ? m.data() : m.data() + k,
-                            nhwc ? 1 : 0, len, zx, out_zero_);
+          scale_row<Tx, Ty>(xp + begin, yp + begin, nhwc ? m.data() : m.data() + k, nhwc ? 1 : 0,
+                            len, zx, out_zero_);
         }
     }
   }

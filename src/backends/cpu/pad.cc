@@ -78,8 +78,8 @@ void register_pad_kernels(KernelRegistry& r) {
     const Value* x = n.inputs.at(0);
     auto pads = n.inputs[1]->constant->to_int64s();
     if (!x || pads.size() != 2 * x->shape.size()) return "pads do not match the rank";
-    // The batch dim must stay the outermost, unpadded dim.
-    if (!x->shape.empty() && x->shape[0] < 0 && (pads[0] != 0 || pads[x->shape.size()] != 0))
+    // The batch dim stays unpadded.
+    if (const int b = x->batch_axis(); b >= 0 && (pads[b] != 0 || pads[b + x->shape.size()] != 0))
       return "Pad pads the batch dimension";
     return "";
   };

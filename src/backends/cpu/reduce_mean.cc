@@ -65,7 +65,7 @@ void register_reduce_mean_kernels(KernelRegistry& r) {
     const int64_t rank = static_cast<int64_t>(x->shape.size());
     if (rank < 1 || rank > 6) return "rank 0 or above 6";
     auto axes = axes_of(n, rank);
-    if (x->shape[0] < 0 && std::find(axes.begin(), axes.end(), 0) != axes.end())
+    if (std::find(axes.begin(), axes.end(), x->batch_axis()) != axes.end())
       return "ReduceMean over the batch dimension";
     return "";
   };

@@ -37,11 +37,13 @@ inline void quantize_row(const F* src, Q* dst, int64_t n, int64_t dst_stride, fl
   }
 }
 
+enum class Relayout { kNone, kToNhwc, kToPlain };
+
 template <typename Q, typename F, typename Load>
-void quantize_loop(const F* src, Q* dst, const Shape& s, bool nchw_to_nhwc, float scale, int32_t zp,
+void quantize_loop(const F* src, Q* dst, const Shape& s, Relayout relayout, float scale, int32_t zp,
                    Load load) {
   const int64_t total = shape_numel(s);
-  if (!nchw_to_nhwc) {
+  if (relayout == Relayout::kNone) {
     const int64_t chunk = 16384;
 #pragma omp parallel for schedule(static) if (total > 4 * chunk)
     for (int64_t b = 0; b < (total + chunk - 1) / chunk; ++b)
@@ -49,8 +51,10 @@ void quantize_loop(const F* src, Q* dst, const Shape& s, bool nchw_to_nhwc, floa
                    zp, load);
     return;
   }
-  // Each channel's row of a pixel block is quantized contiguously (the division vectorizes),
-  // then the block is interleaved into NHWC: a strided store in the quantizing loop would not.
+  // Each contiguous source row of a pixel block (a channel's pixels, or an NHWC pixel's
+  // channels) is quantized into a buffer (the division vectorizes), then the block is
+  // transposed into the destination: a strided store in the quantizing loop would not vectorize.
+  const bool to_nhwc = relayout == Relayout::kToNhwc;
   const int64_t N = s[0], C = s[1], HW = s[2] * s[3];
   constexpr int64_t kBlock = 512;
   const int64_t blocks = (HW + kBlock - 1) / kBlock;
@@ -61,12 +65,19 @@ void quantize_loop(const F* src, Q* dst, const Shape& s, bool nchw_to_nhwc, floa
     for (int64_t n = 0; n < N; ++n)
       for (int64_t b = 0; b < blocks; ++b) {
         const int64_t p0 = b * kBlock, len = std::min(kBlock, HW - p0);
-        for (int64_t c = 0; c < C; ++c)
-          quantize_row(src + (n * C + c) * HW + p0, tmp.data() + c * kBlock, len, 1, scale, zp,
-                       load);
-        Q* out = dst + (n * HW + p0) * C;
-        for (int64_t p = 0; p < len; ++p)
-          for (int64_t c = 0; c < C; ++c) out[p * C + c] = tmp[c * kBlock + p];
+        if (to_nhwc) {
+          for (int64_t c = 0; c < C; ++c)
+            quantize_row(src + (n * C + c) * HW + p0, tmp.data() + c * kBlock, len, 1, scale, zp,
+                         load);
+          Q* out = dst + (n * HW + p0) * C;
+          for (int64_t p = 0; p < len; ++p)
+            for (int64_t c = 0; c < C; ++c) out[p * C + c] = tmp[c * kBlock + p];
+        } else {
+          quantize_row(src + (n * HW + p0) * C, tmp.data(), len * C, 1, scale, zp, load);
+          Q* out = dst + n * C * HW + p0;
+          for (int64_t c = 0; c < C; ++c)
+            for (int64_t p = 0; p < len; ++p) out[c * HW + p] = tmp[p * C + c];
+        }
       }
   }
 }
@@ -93,10 +104,11 @@ class ReorderKernel : public Kernel {
       if (from_.dtype != DType::f32 && from_.dtype != DType::bf16)
         unsupported(str("quantizing from ", dtype_name(from_.dtype))).raise();
       const bool r4 = from_.shape.size() == 4;
-      transpose_ = r4 && from_.layout == Layout::kPlain && to_.layout == Layout::kNHWC;
-      if (r4 && from_.layout != to_.layout && !transpose_)
-        unsupported("quantizing reorder from NHWC to plain").raise();
-      impl_ = transpose_ ? "mpq:quantize_nchw_to_nhwc" : "mpq:quantize";
+      if (r4 && from_.layout != to_.layout)
+        relayout_ = to_.layout == Layout::kNHWC ? Relayout::kToNhwc : Relayout::kToPlain;
+      impl_ = relayout_ == Relayout::kToNhwc    ? "mpq:quantize_nchw_to_nhwc"
+              : relayout_ == Relayout::kToPlain ? "mpq:quantize_nhwc_to_nchw"
+                                                : "mpq:quantize";
       return;
     }
     prim_max_ = make(s.max_batch);
@@ -111,10 +123,10 @@ class ReorderKernel : public Kernel {
       const int32_t zp = qzero(to_);
       auto go = [&](auto* dst) {
         if (from_.dtype == DType::f32)
-          quantize_loop(static_cast<const float*>(a.inputs[0]), dst, s, transpose_, sc, zp,
+          quantize_loop(static_cast<const float*>(a.inputs[0]), dst, s, relayout_, sc, zp,
                         LoadF32{});
         else
-          quantize_loop(static_cast<const uint16_t*>(a.inputs[0]), dst, s, transpose_, sc, zp,
+          quantize_loop(static_cast<const uint16_t*>(a.inputs[0]), dst, s, relayout_, sc, zp,
                         LoadBf16{});
       };
       if (to_.dtype == DType::u8)
@@ -164,7 +176,8 @@ class ReorderKernel : public Kernel {
   }
 
   TensorSpec from_, to_;
-  bool own_quantize_ = false, transpose_ = false;
+  bool own_quantize_ = false;
+  Relayout relayout_ = Relayout::kNone;
   std::string impl_;
   int64_t max_batch_ = 0;
   std::shared_ptr<const Prim> prim_max_;

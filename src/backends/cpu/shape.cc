@@ -67,11 +67,9 @@ void register_shape_kernels(KernelRegistry& r) {
       if (n.outputs.size() > 1 && n.outputs[1]) return "Dropout's mask output";
       for (size_t i = 1; i < n.inputs.size(); ++i)
         if (n.inputs[i] && !n.inputs[i]->is_constant()) return "the target shape is not a constant";
-      const Shape& in = n.inputs.at(0)->shape;
-      const Shape& out = n.outputs.at(0)->shape;
-      // The batch dim must stay the outermost dim (so a batch-n run is a prefix of the buffer).
-      if (in.empty() || out.empty() || (in[0] < 0) != (out[0] < 0))
-        return "reshape moves the batch dimension";
+      // A dense copy whatever dim holds the batch; both sides must have one, or neither.
+      if ((n.inputs[0]->batch_axis() < 0) != (n.outputs[0]->batch_axis() < 0))
+        return "reshape adds or removes the batch dimension";
       return "";
     };
     add_kernel(

@@ -1,5 +1,6 @@
 // Slice with constant starts/ends/axes/steps: a strided copy (negative steps walk backwards).
-// Any layout and dtype; int8 keeps its quantization. The batch dim is never sliced.
+// Any layout and dtype; int8 keeps its quantization. The batch dim (wherever it is) is never
+// sliced.
 #include <algorithm>
 
 #include "backends/cpu/kernels.h"
@@ -64,14 +65,14 @@ void register_slice_kernels(KernelRegistry& r) {
       if (n.inputs[i] && !n.inputs[i]->is_constant()) return "slice bounds are not constants";
     const Value* x = n.inputs.at(0);
     if (!x || x->shape.empty()) return "Slice of a scalar";
-    if (x->shape[0] < 0) {
+    if (const int b = x->batch_axis(); b >= 0) {
       const int64_t r = static_cast<int64_t>(x->shape.size());
       std::vector<int64_t> axes =
           n.has_input(3) ? n.inputs[3]->constant->to_int64s() : std::vector<int64_t>{};
       if (!n.has_input(3))
         for (int64_t i = 0; i < n.inputs[1]->constant->numel(); ++i) axes.push_back(i);
       for (int64_t a : axes)
-        if (a == 0 || a == -r) return "Slice of the batch dimension";
+        if (a == b || a == b - r) return "Slice of the batch dimension";
     }
     return "";
   };

@@ -76,9 +76,14 @@ Geometry geometry(const Node& n, const TensorSpec& x, const TensorSpec& w, const
     g.groups = n.attrs.i("group", 1);
     return g;
   }
+  // A dense layer is a 1x1 conv over its rows: A [rows, K] row-major is NHWC [N, K, rows/N, 1]
+  // (A of rank > 2, Linear on [N, L, C], is its [rows, K] matrix). N is the run's batch when A
+  // scales with it (in whichever dim: attention's [seq * batch, C] too), else 1.
   g.conv = false;
-  g.C = x.shape[1];
-  g.OC = y.shape[1];
+  g.C = x.shape.back();
+  g.OC = y.shape.back();
+  const int64_t rows = shape_numel(x.batched ? x.shape_at(1) : x.shape) / g.C;
+  g.H = g.OH = rows;
   if (n.op == OpKind::MatMul) return g;
   g.trans_b = n.attrs.i("transB", 0) != 0;
   g.gemm_alpha = n.attrs.f("alpha", 1.f);
@@ -120,7 +125,8 @@ class ConvKernel : public Kernel, public WorkspaceUser {
       unsupported("conv input must be NHWC: " + x.str()).raise();
 
     ConvParams& p = p_;
-    p.N = static_cast<int32_t>(x.shape[0]);
+    batched_ = x.batched;
+    p.N = static_cast<int32_t>(g.conv ? x.shape[0] : batched_ ? s.max_batch : 1);
     p.C = static_cast<int32_t>(g.C), p.H = static_cast<int32_t>(g.H),
     p.W = static_cast<int32_t>(g.W);
     p.OC = static_cast<int32_t>(g.OC), p.OH = static_cast<int32_t>(g.OH),
@@ -284,7 +290,7 @@ class ConvKernel : public Kernel, public WorkspaceUser {
 
   void run(const KernelArgs& a) const override {
     ConvParams p = p_;
-    p.N = static_cast<int32_t>(a.batch);
+    p.N = static_cast<int32_t>(batched_ ? a.batch : 1);
     p.M = p.N * p.OH * p.OW;
     p.x = a.inputs[0];
     p.y = a.outputs[0];
@@ -336,7 +342,7 @@ class ConvKernel : public Kernel, public WorkspaceUser {
                              [&](int c) { return conv_configs()[c].name == force; });
       if (it != cands.end()) cands = std::vector<int>{*it};
     }
-    max_m_ = static_cast<int64_t>(s.max_batch) * p_.OH * p_.OW;
+    max_m_ = static_cast<int64_t>(p_.N) * p_.OH * p_.OW;
     const int kt_total = p_.Kpad / conv_k_multiple(kind_);  // the multiple is one k-tile
     if (!s.variant.empty() && use_variant(s.variant, cands, kt_total)) return;
     struct Choice {
@@ -368,7 +374,7 @@ class ConvKernel : public Kernel, public WorkspaceUser {
     DeviceBuffer xb(x.bytes_at(s.max_batch)), yb(y.bytes_at(s.max_batch)), rb, ws;
     MPQ_CUDA_CHECK(cudaMemset(xb.get(), 0x3c, xb.bytes()));
     ConvParams p = p_;
-    p.N = static_cast<int32_t>(s.max_batch);
+    p.N = static_cast<int32_t>(batched_ ? s.max_batch : 1);
     p.M = p.N * p.OH * p.OW;
     p.x = xb.get(), p.y = yb.get();
     if (has_res_) {
@@ -428,6 +434,7 @@ class ConvKernel : public Kernel, public WorkspaceUser {
   ConvParams p_;
   int kind_ = kConvF32;
   int vec_ = 0;
+  bool batched_ = true;
   bool has_res_ = false;
   int cfg_ = 0;
   float best_ms_ = 0.f;
@@ -440,8 +447,9 @@ std::string conv_supports(const Node& n, Precision) {
   if (n.inputs.size() < 2 || !n.inputs[0] || !n.inputs[1]) return "missing inputs";
   if (!n.inputs[1]->is_constant()) return "weights are not a constant";
   if (n.has_input(2) && !n.inputs[2]->is_constant()) return "bias is not a constant";
-  const size_t rank = conv ? 4 : 2;
-  if (n.inputs[0]->shape.size() != rank) return str("input of rank ", n.inputs[0]->shape.size());
+  const size_t rank = n.inputs[0]->shape.size();
+  if (conv ? rank != 4 : rank < 2 || (rank > 2 && n.op != OpKind::MatMul))
+    return str("input of rank ", rank);
   if (n.inputs[1]->shape.size() != (conv ? 4u : 2u)) return "weights of another rank";
   if (conv) {
     if (n.attrs.has("auto_pad") && n.attrs.s("auto_pad") != "NOTSET" && n.attrs.s("auto_pad") != "")

@@ -28,6 +28,10 @@ MapOp map_op_of(OpKind op) {
       return kMapHardSwish;
     case OpKind::Erf:
       return kMapErf;
+    case OpKind::Silu:
+      return kMapSilu;
+    case OpKind::Gelu:
+      return kMapGelu;
     case OpKind::Expand:  // a copy with its input broadcast to the output's shape
       return kMapCopy;
     case OpKind::Add:
@@ -175,8 +179,9 @@ std::string batchnorm_supports(const Node& n, Precision p) {
 void register_eltwise_kernels(KernelRegistry& r) {
   const auto fl = {Precision::kFp32, Precision::kFp16};
   auto make = [] { return std::make_unique<EltwiseKernel>(); };
-  for (OpKind op : {OpKind::Sigmoid, OpKind::Tanh, OpKind::Exp, OpKind::Sqrt, OpKind::HardSigmoid,
-                    OpKind::HardSwish, OpKind::Erf, OpKind::Div, OpKind::Pow})
+  for (OpKind op :
+       {OpKind::Sigmoid, OpKind::Tanh, OpKind::Exp, OpKind::Sqrt, OpKind::HardSigmoid,
+        OpKind::HardSwish, OpKind::Erf, OpKind::Silu, OpKind::Gelu, OpKind::Div, OpKind::Pow})
     add_kernel(r, op, fl, eltwise_supports, any_layout, make);
   // Add requantizes (int8 in and out through each tensor's scale); Sub and Mul as before.
   auto requant = [](const Node& n) {

@@ -197,22 +197,20 @@ std::string move_supports(const Node& n, Precision) {
   const size_t rank = n.inputs[0]->shape.size();
   if (rank > static_cast<size_t>(kMapMaxRank) || n.outputs[0]->shape.size() > rank + 1)
     return str("rank above ", kMapMaxRank);
-  const bool batched =
-      !n.inputs[0]->is_constant() && !n.inputs[0]->shape.empty() && n.inputs[0]->shape[0] < 0;
+  // The batch dim may be anywhere (torch's attention moves it); it is never cut or extended.
+  const int bd = n.inputs[0]->batch_axis();
+  const bool batched = bd >= 0;
   if (n.op == OpKind::Concat) {
-    if (axis_of(n, rank, 0) == 0 && batched) return "concatenation along the batch";
+    if (axis_of(n, rank, 0) == bd && batched) return "concatenation along the batch";
     return "";
   }
   if (n.inputs[0]->is_constant()) return "constant input";
   if (!all_constant(n, 1)) return "parameters that are not constants";
-  if (n.op == OpKind::Transpose) {
-    const auto perm = n.attrs.ints("perm", {});
-    if (batched && !perm.empty() && perm[0] != 0) return "moves the batch dim";
-  } else if (n.op == OpKind::Slice) {
+  if (n.op == OpKind::Slice) {
     if (!n.has_input(1) || !n.has_input(2)) return "missing starts or ends";
     if (n.has_input(3) && batched)
       for (int64_t ax : n.inputs[3]->constant->to_int64s())
-        if (ax == 0 || ax == -static_cast<int64_t>(rank)) return "slices the batch dim";
+        if (ax == bd || ax == bd - static_cast<int64_t>(rank)) return "slices the batch dim";
     if (!n.has_input(3) && batched) return "slices the batch dim";
   } else if (n.op == OpKind::Pad) {
     if (n.attrs.has("mode") && n.attrs.s("mode") != "constant") return "mode " + n.attrs.s("mode");
@@ -220,10 +218,10 @@ std::string move_supports(const Node& n, Precision) {
     if (n.has_input(3)) return "axes input";
     const auto pads = n.inputs[1]->constant->to_int64s();
     if (pads.size() != 2 * rank) return "pads of another rank";
-    if (batched && (pads[0] != 0 || pads[rank] != 0)) return "pads the batch dim";
+    if (batched && (pads[bd] != 0 || pads[bd + rank] != 0)) return "pads the batch dim";
   } else if (n.op == OpKind::Gather) {
     if (!n.has_input(1) || n.inputs[1]->shape.size() > 1) return "indices of rank > 1";
-    if (batched && axis_of(n, rank, 0) == 0) return "gathers along the batch";
+    if (batched && axis_of(n, rank, 0) == bd) return "gathers along the batch";
   }
   return "";
 }

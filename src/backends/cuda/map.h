@@ -31,6 +31,8 @@ enum MapOp : int32_t {
   kMapDiv,
   kMapPow,
   kMapFma,  // x0 * x1 + x2 (BatchNormalization with folded scale and shift)
+  kMapSilu,
+  kMapGelu,
 };
 
 // How one operand is addressed: element offset of coordinate 0 plus coordinate * stride per dim.

@@ -1,10 +1,12 @@
 // Reductions and products on the device: ReduceMean (any axes, keepdims or not), Softmax and
-// LogSoftmax along the last axis, and MatMul of activations (batched; a constant right-hand matrix
-// is uploaded once). Float precisions (these ops are float-only in the quantization rules).
+// LogSoftmax along the last axis, LayerNormalization, and MatMul of activations (batched; a
+// constant right-hand matrix is uploaded once). Float precisions (these ops are float-only in the
+// quantization rules).
 #include <algorithm>
 
 #include "backends/cuda/kernels.h"
 #include "backends/cuda/map_util.h"
+#include "backends/cuda/norm.h"
 #include "ir/op_def.h"
 
 namespace mpq::cuda {
@@ -62,6 +64,63 @@ class SoftmaxKernel : public Kernel {
   bool log_space_ = false;
 };
 
+// LayerNormalization over the dims from `axis` on (rows of a plain tensor); scale and bias are
+// constants uploaded as f32.
+class LayerNormKernel : public Kernel {
+ public:
+  void prepare(const KernelSetup& s) override {
+    in_ = *s.inputs.at(0), out_ = *s.outputs.at(0);
+    const Node& n = *s.node;
+    const int64_t rank = static_cast<int64_t>(in_.shape.size());
+    axis_ = n.attrs.i("axis", -1);
+    if (axis_ < 0) axis_ += rank;
+    eps_ = n.attrs.f("epsilon", 1e-5f);
+    int64_t cols = 1;
+    for (int64_t d = axis_; d < rank; ++d) cols *= in_.shape[d];
+    auto upload = [cols](const Tensor& t, DeviceConstant& c) {
+      if (t.numel() != cols && t.numel() != 1)
+        unsupported(str("scale/bias of ", t.numel(), " values for rows of ", cols)).raise();
+      Tensor full = t.numel() == cols
+                        ? t
+                        : Tensor::from<float>({cols}, std::vector<float>(cols, t.to_floats()[0]));
+      c.upload(full);
+    };
+    upload(*s.inputs.at(1)->constant, gamma_);
+    if (s.inputs.size() > 2 && s.inputs[2]) upload(*s.inputs[2]->constant, beta_);
+  }
+  void run(const KernelArgs& a) const override {
+    const Shape s = in_.shape_at(a.batch);
+    int64_t cols = 1;
+    for (size_t d = axis_; d < s.size(); ++d) cols *= s[d];
+    const int64_t rows = cols ? shape_numel(s) / cols : 0;
+    MPQ_CUDA_CHECK(layer_norm_rows(a.inputs[0], elem_desc(in_), a.outputs[0], elem_desc(out_), rows,
+                                   cols, static_cast<const float*>(gamma_.buf.get()),
+                                   static_cast<const float*>(beta_.buf.get()), eps_, stream_of(a)));
+  }
+  std::string impl_name() const override { return "cuda.layer_norm"; }
+
+ private:
+  TensorSpec in_, out_;
+  int64_t axis_ = -1;
+  float eps_ = 1e-5f;
+  DeviceConstant gamma_, beta_;
+};
+
+std::string layernorm_supports(const Node& n, Precision) {
+  for (size_t i = 1; i < n.outputs.size(); ++i)
+    if (n.outputs[i] && !n.outputs[i]->consumers.empty()) return "the Mean/InvStdDev outputs";
+  if (!n.has_input(0) || !n.has_input(1)) return "missing inputs";
+  for (size_t i = 1; i < n.inputs.size(); ++i)
+    if (n.inputs[i] && !n.inputs[i]->is_constant()) return "scale or bias is not a constant";
+  const int64_t rank = static_cast<int64_t>(n.inputs[0]->shape.size());
+  int64_t axis = n.attrs.i("axis", -1);
+  if (axis < 0) axis += rank;
+  if (axis < 0 || axis >= rank) return "axis outside the rank";
+  const int b = n.inputs[0]->batch_axis();
+  if (b >= axis) return "the batch is among the normalized dims";
+  return "";
+}
+
 // [..., M, K] x [..., K, N]: equal batch dims, or a right-hand matrix of rank 2 shared by all.
 class MatMulKernel : public Kernel {
  public:
@@ -114,7 +173,7 @@ std::string reduce_supports(const Node& n, Precision) {
   const size_t rank = n.inputs[0]->shape.size();
   if (rank > static_cast<size_t>(kMapMaxRank)) return str("rank above ", kMapMaxRank);
   for (int64_t a : reduce_axes(n, rank))
-    if (a == 0 && n.inputs[0]->shape[0] < 0) return "reduces the batch dim";
+    if (a == n.inputs[0]->batch_axis()) return "reduces the batch dim";
   return "";
 }
 
@@ -123,7 +182,7 @@ std::string softmax_supports(const Node& n, Precision) {
   const int64_t rank = static_cast<int64_t>(n.inputs[0]->shape.size());
   const int64_t axis = n.attrs.i("axis", -1);
   if (axis != -1 && axis != rank - 1) return "softmax along an axis other than the last";
-  if (rank == 1 && n.inputs[0]->shape[0] < 0) return "softmax along the batch";
+  if (n.inputs[0]->batch_axis() == rank - 1) return "softmax along the batch";
   return "";
 }
 
@@ -161,6 +220,8 @@ void register_math_kernels(KernelRegistry& r) {
   const auto fl = {Precision::kFp32, Precision::kFp16};
   add_kernel(r, OpKind::ReduceMean, fl, reduce_supports, follow,
              [] { return std::make_unique<ReduceMeanKernel>(); });
+  add_kernel(r, OpKind::LayerNormalization, fl, layernorm_supports, plain,
+             [] { return std::make_unique<LayerNormKernel>(); });
   for (OpKind op : {OpKind::Softmax, OpKind::LogSoftmax})
     add_kernel(r, op, fl, softmax_supports, plain,
                [] { return std::make_unique<SoftmaxKernel>(); });

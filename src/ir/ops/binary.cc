@@ -1,5 +1,5 @@
 // Element-wise binary ops with numpy broadcasting. Add is quantizable (residual connections);
-// Sub/Mul/Div/Pow run in float. Float tensors compute in fp32; integer tensors follow ONNX's
+// Sub/Mul/Div/Pow/Mod run in float. Float tensors compute in fp32; integer tensors follow ONNX's
 // integer semantics (two's-complement wrap-around, Div truncates toward zero).
 #include <cmath>
 #include <limits>
@@ -183,6 +183,33 @@ OpDef def_Div() {
       "a / b (broadcasting; integer division truncates toward zero)", "Div",
       [](float a, float b) { return a / b; }, trunc_div,
       [](float a, float b, float g, float& ga, float& gb) { ga = g / b, gb = -g * a / (b * b); });
+}
+
+// Mod: the remainder with the divisor's sign (Python's %) for fmod=0, C's fmod (the dividend's
+// sign) for fmod=1, which ONNX requires for floats. Exporters emit it in index arithmetic.
+OpDef def_Mod() {
+  OpDef d;
+  d.doc = "a mod b (broadcasting; fmod=0: sign of b, fmod=1: sign of a)";
+  d.min_inputs = d.max_inputs = 2;
+  d.infer = [](const Node& n) {
+    if (is_float_dtype(in(n, 0).dtype) && n.attrs.i("fmod", 0) == 0)
+      invalid_input("Mod of floats needs fmod=1").key("fmod").raise();
+    return infer_binary(n);
+  };
+  d.forward = [](const Node& n, const std::vector<Tensor>& x) {
+    const bool c_fmod = n.attrs.i("fmod", 0) != 0;
+    auto fi = [c_fmod](int64_t a, int64_t b) -> int64_t {
+      if (b == 0) invalid_input("integer modulo by zero").raise();
+      if (b == -1) return 0;  // also avoids INT64_MIN % -1
+      const int64_t r = a % b;
+      return !c_fmod && r != 0 && ((r < 0) != (b < 0)) ? r + b : r;
+    };
+    auto ff = [](float a, float b) { return std::fmod(a, b); };
+    return std::vector<Tensor>{binary_any(x[0], x[1], ff, fi)};
+  };
+  d.flops = out_numel;
+  d.onnx = onnx_op("Mod", 10);
+  return d;
 }
 
 // Pow allows different dtypes for base and exponent (opset 12+); the result has the base's dtype.
