@@ -5,6 +5,9 @@
 //                 (Sigmoid: Silu; HardSigmoid(1/6, 1/2): HardSwish)
 //   * residual:   Conv|Gemm|Fused* -> Add(that, other), when the host has no sum yet; `other`
 //                 becomes the host's input 3 and is added in the epilogue.
+//   * dense:      MatMul(x, constant matrix) [-> Add(per-column constant)] becomes a FusedGemm
+//                 (A of any rank >= 2: its leading dims are the rows) with that bias, so that
+//                 the activations and residuals after a Linear on [N, L, C] fuse as after a Gemm.
 // The host becomes FusedConv/FusedGemm (keeping its name and attributes), and produces the
 // absorbed op's output value, so the value name seen by calibration is the one of the last op.
 #include <algorithm>
@@ -113,6 +116,52 @@ class FuseActivation : public Pass {
   }
 };
 
+// The bias of a dense layer: a constant of N values broadcast along the last dim ([N] or
+// [1, ..., 1, N]), as [N]; an empty tensor if `v` is not one.
+Tensor column_bias(const Value* v, int64_t N, size_t out_rank) {
+  if (!v || !v->is_constant() || v->constant->numel() != N || N < 1) return Tensor();
+  const Shape& s = v->constant->shape();
+  if (s.size() > out_rank) return Tensor();
+  for (size_t i = 0; i + 1 < s.size(); ++i)
+    if (s[i] != 1) return Tensor();
+  return v->constant->cast(DType::f32).reshaped({N});
+}
+
+class FuseDenseMatMul : public Pass {
+ public:
+  const char* name() const override { return "fuse-dense-matmul"; }
+  bool run(Graph& g, PassContext& ctx) const override {
+    for (const auto& up : g.nodes()) {
+      Node* mm = up.get();
+      if (!is_op(*mm, OpKind::MatMul) || mm->inputs.size() != 2 || mm->outputs.size() != 1)
+        continue;
+      const Value* a = mm->inputs[0];
+      const Value* w = mm->inputs[1];
+      if (!a || !w || a->is_constant() || a->shape.size() < 2 || !w->is_constant() ||
+          w->shape.size() != 2)
+        continue;
+      if (!ctx.backend_has(OpKind::FusedGemm)) return false;
+      mm->op = OpKind::FusedGemm;
+      set_post_ops(*mm, {});
+      ctx.log.push_back("made the dense MatMul " + mm->name + " a Gemm");
+      const Value* y = mm->outputs[0];
+      Node* add = sole_consumer(g, y);
+      if (add && is_op(*add, OpKind::Add) && add->inputs.size() == 2 && add->outputs.size() == 1 &&
+          !is_graph_output(g, y) && ctx.allowed(*mm, *add)) {
+        const Value* other = add->inputs[0] == y ? add->inputs[1] : add->inputs[0];
+        Tensor bias = column_bias(other, w->shape[1], y->shape.size());
+        if (!bias.empty() && add->outputs[0]->shape == y->shape) {
+          mm->inputs.resize(3, nullptr);
+          g.set_input(mm, 2, g.add_constant(g.unique_value_name(mm->name + "_bias"), bias));
+          absorb(g, mm, {add}, ctx);
+        }
+      }
+      return true;
+    }
+    return false;
+  }
+};
+
 class FuseResidual : public Pass {
  public:
   const char* name() const override { return "fuse-residual"; }
@@ -168,6 +217,9 @@ class FuseResidual : public Pass {
 
 std::unique_ptr<Pass> make_fuse_activation() {
   return std::make_unique<FuseActivation>();
+}
+std::unique_ptr<Pass> make_fuse_dense_matmul() {
+  return std::make_unique<FuseDenseMatMul>();
 }
 std::unique_ptr<Pass> make_fuse_residual() {
   return std::make_unique<FuseResidual>();

@@ -65,6 +65,7 @@ void optimize(Graph& g, PassContext& ctx) {
   ps.push_back(make_fuse_gelu());
   ps.push_back(make_fold_batchnorm());
   ps.push_back(make_dead_code_elimination());
+  ps.push_back(make_fuse_dense_matmul());
   ps.push_back(make_fuse_activation());
   ps.push_back(make_fuse_residual());
   ps.push_back(make_fuse_activation());

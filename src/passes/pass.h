@@ -46,8 +46,9 @@ std::unique_ptr<Pass> make_canonicalize();      // auto_pad and window defaults 
 std::unique_ptr<Pass> make_constant_folding();  // nodes whose inputs are all constants
 std::unique_ptr<Pass> make_fold_batchnorm();    // BatchNormalization into the preceding Conv/Gemm
 std::unique_ptr<Pass> make_dead_code_elimination();
-std::unique_ptr<Pass> make_fuse_activation();  // Conv/Gemm + element-wise activation -> Fused*
-std::unique_ptr<Pass> make_fuse_residual();    // Conv/Gemm + Add(other) -> Fused* with a sum
+std::unique_ptr<Pass> make_fuse_dense_matmul();  // MatMul(x, constant matrix) [+ bias] -> FusedGemm
+std::unique_ptr<Pass> make_fuse_activation();    // Conv/Gemm + element-wise activation -> Fused*
+std::unique_ptr<Pass> make_fuse_residual();      // Conv/Gemm + Add(other) -> Fused* with a sum
 
 // Runs the passes in order (each to a fixed point for the fusions) and verifies the graph after
 // each one.

@@ -667,10 +667,12 @@ class Builder {
       // Absorbed layers get a row too, so every layer of the model shows how it ran.
       for (const std::string& a : r.fused) {
         const Node* on = original_.find_node(a);
+        // A node a pass made (a Gelu absorbed by a Gemm) is listed as the nodes it replaced.
+        if (!on) continue;
         LayerReport ar;
         ar.name = a;
-        ar.module_path = on ? on->module_path : "";
-        ar.op = on ? on->op_name() : "?";
+        ar.module_path = on->module_path;
+        ar.op = on->op_name();
         const Request& q = reqs_.of(a);
         ar.requested = q.precision;
         ar.source = q.is_explicit ? q.source : "inherited";

@@ -120,10 +120,8 @@ TEST(CpuKernels, GemmMatMulAndSoftmax) {
   Node* sm = add(g, "LogSoftmax", {mm->outputs[0]}, {}, "sm");
   g.add_output(sm->outputs[0]);
   std::vector<Tensor> inputs{random_tensor(rng, {4, 32})};
-  for (Precision p : kAll) {
-    check(g, inputs, p, "FusedGemm");
-    check(g, inputs, p, "MatMul");
-  }
+  // The dense MatMul "mm" runs as a FusedGemm too (the fusion pass makes it one).
+  for (Precision p : kAll) check(g, inputs, p, "FusedGemm");
   check(g, inputs, Precision::kFp32, "LogSoftmax");
   check(g, inputs, Precision::kBf16, "LogSoftmax");
 }
@@ -236,6 +234,30 @@ TEST(CpuKernels, FlattenAfterConvKeepsNchwOrder) {
   for (Precision p : kAll) check(g, inputs, p, "Flatten");
 }
 
+// Runs the CPU reorder kernel from `from` (f32) into `to` (u8) at `batch`; returns its impl name.
+std::string run_quantize_reorder(const TensorSpec& from, const TensorSpec& to, int64_t batch,
+                                 const std::vector<float>& xs, std::vector<uint8_t>* out) {
+  const KernelInfo* k = nullptr;
+  for (const auto& ki : KernelRegistry::instance().all())
+    if (ki.name == "cpu.reorder") k = &ki;
+  if (!k) return "";
+  auto kern = k->make();
+  Graph g;
+  Value* xv = g.add_input("x", DType::f32, from.shape);
+  Node* n = g.add_node(find_op_def("Reorder")->kind, "r", {xv}, 1);
+  KernelSetup s{n, Precision::kFp32, {&from}, {&to}, batch};
+  kern->prepare(s);
+  out->assign(xs.size(), 0);
+  auto ctx = cpu_backend().make_context(1);
+  KernelArgs a;
+  a.batch = batch;
+  a.inputs = {xs.data()};
+  a.outputs = {out->data()};
+  a.ctx = ctx.get();
+  kern->run(a);
+  return kern->impl_name();
+}
+
 // Quantize (f32 NCHW -> u8 NHWC) is bit-identical to ONNX QuantizeLinear, including ties.
 TEST(CpuKernels, QuantizeReorderMatchesQuantizeLinearOnTies) {
   TensorSpec from;
@@ -246,26 +268,10 @@ TEST(CpuKernels, QuantizeReorderMatchesQuantizeLinearOnTies) {
   to.dtype = DType::u8;
   to.layout = Layout::kNHWC;
   to.quant = QuantParams{{0.5f}, {10}, -1, 8, false};
-  const KernelInfo* k = nullptr;
-  for (const auto& ki : KernelRegistry::instance().all())
-    if (ki.name == "cpu.reorder") k = &ki;
-  ASSERT_NE(k, nullptr);
-  auto kern = k->make();
-  Graph g;
-  Value* xv = g.add_input("x", DType::f32, {1, 2, 2, 2});
-  Node* n = g.add_node(find_op_def("Reorder")->kind, "r", {xv}, 1);
-  KernelSetup s{n, Precision::kFp32, {&from}, {&to}, 1};
-  kern->prepare(s);
   // 0.25/0.5 = 0.5 -> 0 (even); 0.75/0.5 = 1.5 -> 2; -1.25/0.5 = -2.5 -> -2; 200 saturates.
   std::vector<float> xs{0.25f, 0.75f, -1.25f, 200.f, -100.f, 1.f, 2.25f, 0.f};
-  std::vector<uint8_t> out(8);
-  auto ctx = cpu_backend().make_context(1);
-  KernelArgs a;
-  a.batch = 1;
-  a.inputs = {xs.data()};
-  a.outputs = {out.data()};
-  a.ctx = ctx.get();
-  kern->run(a);
+  std::vector<uint8_t> out;
+  EXPECT_EQ(run_quantize_reorder(from, to, 1, xs, &out), "mpq:quantize_nchw_to_nhwc");
   // NHWC position of (c, h, w) = (h*2 + w)*2 + c.
   const int expect_nchw[8] = {10, 12, 8, 255, 0, 12, 14, 10};
   for (int c = 0; c < 2; ++c)
@@ -285,27 +291,10 @@ TEST(CpuKernels, QuantizeReorderFromNhwcToPlain) {
   to.dtype = DType::u8;
   to.layout = Layout::kPlain;
   to.quant = QuantParams{{0.25f}, {7}, -1, 8, false};
-  const KernelInfo* k = nullptr;
-  for (const auto& ki : KernelRegistry::instance().all())
-    if (ki.name == "cpu.reorder") k = &ki;
-  ASSERT_NE(k, nullptr);
-  auto kern = k->make();
-  Graph g;
-  Value* xv = g.add_input("x", DType::f32, {2, 3, 2, 5});
-  Node* n = g.add_node(find_op_def("Reorder")->kind, "r", {xv}, 1);
-  KernelSetup s{n, Precision::kFp32, {&from}, {&to}, 2};
-  kern->prepare(s);
-  EXPECT_EQ(kern->impl_name(), "mpq:quantize_nhwc_to_nchw");
   std::vector<float> xs(60);
   for (int i = 0; i < 60; ++i) xs[i] = 0.25f * static_cast<float>(i % 37) - 1.5f;
-  std::vector<uint8_t> out(60);
-  auto ctx = cpu_backend().make_context(1);
-  KernelArgs a;
-  a.batch = 2;
-  a.inputs = {xs.data()};
-  a.outputs = {out.data()};
-  a.ctx = ctx.get();
-  kern->run(a);
+  std::vector<uint8_t> out;
+  EXPECT_EQ(run_quantize_reorder(from, to, 2, xs, &out), "mpq:quantize_nhwc_to_nchw");
   for (int b = 0; b < 2; ++b)
     for (int c = 0; c < 3; ++c)
       for (int p = 0; p < 10; ++p) {
@@ -359,6 +348,37 @@ TEST(CpuKernels, ConcatOfBranches) {
   g.add_output(c->outputs[0]);
   std::vector<Tensor> inputs{random_tensor(rng, {4, 6, 7, 7})};
   for (Precision p : kAll) check(g, inputs, p, "Concat");
+}
+
+// shufflenet's unit: a channel Slice (plain) beside a conv branch (NHWC) in different scales is
+// concatenated int8, each input requantized through its own layout.
+TEST(CpuKernels, ConcatOfInputsInDifferentLayouts) {
+  Rng rng(29);
+  Graph g;
+  Value* x = g.add_input("x", DType::f32, {2, 8, 6, 6});
+  Node* c0 = add(g, "Conv", {x, g.add_constant("w0", random_tensor(rng, {8, 8, 1, 1}))}, {}, "c0");
+  Node* r0 = add(g, "Relu", {c0->outputs[0]}, {}, "r0");
+  auto slice = [&](int64_t lo, int64_t hi, const char* name) {
+    return add(g, "Slice",
+               {r0->outputs[0], g.add_constant(str(name, "_s"), Tensor::from<int64_t>({1}, {lo})),
+                g.add_constant(str(name, "_e"), Tensor::from<int64_t>({1}, {hi})),
+                g.add_constant(str(name, "_a"), Tensor::from<int64_t>({1}, {1}))},
+               {}, name);
+  };
+  Node* a = slice(0, 4, "keep");
+  Node* b = slice(4, 8, "work");
+  Node* c1 = add(g, "Conv",
+                 {b->outputs[0], g.add_constant("w1", random_tensor(rng, {4, 4, 1, 1}, -2.f, 2.f))},
+                 {}, "c1");
+  Attributes ca;
+  ca.set("axis", int64_t{1});
+  Node* cat = add(g, "Concat", {a->outputs[0], c1->outputs[0]}, ca, "cat");
+  Node* c2 =
+      add(g, "Conv", {cat->outputs[0], g.add_constant("w2", random_tensor(rng, {3, 8, 1, 1}))}, {},
+          "c2");
+  g.add_output(c2->outputs[0]);
+  std::vector<Tensor> inputs{random_tensor(rng, {2, 8, 6, 6})};
+  check(g, inputs, Precision::kInt8, "Concat", 2);
 }
 }  // namespace
 }  // namespace mpq

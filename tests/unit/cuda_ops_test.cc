@@ -118,7 +118,8 @@ const std::vector<Precision> kAll = {Precision::kFp32, Precision::kFp16, Precisi
 
 TEST(CudaOps, ActivationsMatchReference) {
   SKIP_WITHOUT_GPU();
-  for (const char* name : {"Sigmoid", "Tanh", "Exp", "Sqrt", "HardSigmoid", "HardSwish"}) {
+  for (const char* name :
+       {"Sigmoid", "Tanh", "Exp", "Sqrt", "HardSigmoid", "HardSwish", "Erf", "Silu", "Gelu"}) {
     SCOPED_TRACE(name);
     G b;
     Value* x = b.input("x", {6, 3, 5, 7});
@@ -252,6 +253,43 @@ TEST(CudaOps, ReduceMeanSoftmaxMatMulMatchReference) {
                               rnd({2, 10, 16}, -1.f, 1.f, 7)},
                              kFloat);
   }
+}
+
+TEST(CudaOps, LayerNormalizationMatchesReference) {
+  SKIP_WITHOUT_GPU();
+  G b;
+  Value* x = b.input("x", {3, 7, 33});     // vit's [batch, tokens, dim]
+  Value* y = b.input("y", {3, 4, 5, 24});  // convnext's channels-last rows
+  Attributes last;
+  last.set("axis", int64_t{-1});
+  last.set("epsilon", 1e-6f);
+  auto g = b.done({b.op("LayerNormalization",
+                        {x, b.c(rnd({33}, 0.5f, 1.5f, 1)), b.c(rnd({33}, -0.5f, 0.5f, 2))}, last),
+                   b.op("LayerNormalization", {y, b.c(rnd({24}, 0.5f, 1.5f, 3))}, last)});
+  // A mean far from 0 against the spread: the variance must be taken about the mean.
+  expect_matches_reference(*g, {rnd({3, 7, 33}, 9.f, 11.f, 4), rnd({3, 4, 5, 24}, -2.f, 2.f, 5)},
+                           kFloat);
+}
+
+// torch's attention: the batch leaves dim 0 ([tokens, batch, dim], [tokens * batch, dim],
+// [batch * heads, tokens, head_dim]); Transpose, Reshape and the dense layers follow it there.
+TEST(CudaOps, BatchOutsideDimZeroRunsOnDevice) {
+  SKIP_WITHOUT_GPU();
+  G b;
+  Value* x = b.input("x", {4, 5, 8});
+  Attributes t10;
+  t10.set("perm", std::vector<int64_t>{1, 0, 2});
+  Value* tb = b.op("Transpose", {x}, t10);                  // [5, B, 8]
+  Value* rows = b.op("Reshape", {tb, b.c(ints({-1, 8}))});  // [5B, 8]
+  Attributes tr;
+  tr.set("transB", int64_t{1});
+  Value* fc = b.op("Gemm", {rows, b.c(rnd({8, 8}, -0.5f, 0.5f, 1)), b.c(rnd({8}, -0.1f, 0.1f, 2))},
+                   tr);                                                // [5B, 8]
+  Value* heads = b.op("Reshape", {fc, b.c(ints({5, -1, 4}))});         // [5, 2B, 4]
+  Value* bh = b.op("Transpose", {heads}, t10);                         // [2B, 5, 4]
+  Value* lin = b.op("MatMul", {x, b.c(rnd({8, 6}, -0.5f, 0.5f, 3))});  // [B, 5, 6]
+  auto g = b.done({bh, lin});
+  expect_matches_reference(*g, {rnd({4, 5, 8}, -1.f, 1.f, 4)}, kAll);
 }
 
 Value* conv(G& b, Value* x, int64_t ic, int64_t oc, unsigned seed) {

@@ -136,6 +136,34 @@ TEST(Passes, DecomposedGeluBecomesOneOp) {
   }
 }
 
+// A Linear on [N, H, W, C] (MatMul by a constant matrix + bias Add) becomes a FusedGemm with the
+// bias; the activation after it then fuses as after any Gemm, and the outputs stay the same.
+TEST(Passes, DenseMatMulBecomesFusedGemmWithBias) {
+  Rng rng(9);
+  Graph g;
+  Value* x = g.add_input("x", DType::f32, {2, 3, 4, 8});
+  Node* mm = add(g, "MatMul", {x, g.add_constant("w", random_tensor(rng, {8, 6}))}, {}, "fc");
+  Node* b =
+      add(g, "Add", {g.add_constant("b", random_tensor(rng, {6})), mm->outputs[0]}, {}, "bias");
+  Node* r = add(g, "Relu", {b->outputs[0]}, {}, "act");
+  Value* y = g.add_input("y", DType::f32, {2, 3, 6, 5});
+  Node* act = add(g, "MatMul", {r->outputs[0], y}, {}, "not_dense");  // B is not a constant
+  g.add_output(act->outputs[0]);
+  g.add_output(r->outputs[0]);
+  auto before = g.clone();
+  run_one(g, passes::make_fuse_dense_matmul());
+  run_one(g, passes::make_fuse_activation());
+  EXPECT_EQ(count_op(g, "FusedGemm"), 1);
+  EXPECT_EQ(count_op(g, "MatMul"), 1);
+  EXPECT_EQ(count_op(g, "Add"), 0);
+  EXPECT_EQ(count_op(g, "Relu"), 0);
+  const Node* fc = g.find_node("fc");
+  ASSERT_NE(fc, nullptr);
+  EXPECT_EQ(fc->outputs[0]->shape, (Shape{2, 3, 4, 6}));
+  expect_same_outputs(*before, g,
+                      {random_tensor(rng, {2, 3, 4, 8}), random_tensor(rng, {2, 3, 6, 5})});
+}
+
 TEST(Passes, ConstantFoldingEvaluatesConstantSubgraphs) {
   Graph g;
   Value* x = g.add_input("x", DType::f32, {2, 3});

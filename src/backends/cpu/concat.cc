@@ -10,6 +10,7 @@
 #include "backends/cpu/dnnl_util.h"
 #include "backends/cpu/int8_store.h"
 #include "backends/cpu/kernels.h"
+#include "backends/cpu/strided_copy.h"
 
 namespace mpq::cpu {
 
@@ -32,9 +33,6 @@ class ConcatKernel : public PrimKernel {
       if (t.is_constant()) unsupported("concat of a constant").node(s.node->name).raise();
     }
     if (requant_) {
-      for (const TensorSpec& t : ins_)
-        if (t.shape.size() == 4 && t.layout != out_.layout)
-          unsupported("int8 concat of inputs in different layouts").node(s.node->name).raise();
       impl_ = "mpq:concat_requant_int8";
       return;
     }
@@ -89,13 +87,47 @@ class ConcatKernel : public PrimKernel {
     }
   }
 
+  // An input in another layout than the output (a Slice left plain beside an NHWC branch, as in
+  // shufflenet): rows of the innermost logical dim, each element through both layouts' strides.
+  template <typename Ti, typename To>
+  static void requant_strided(const Ti* x, To* y, const Shape& s, const std::vector<int64_t>& xs,
+                              const std::vector<int64_t>& ys, float m, float c) {
+    const int64_t rows = s[0] * s[1] * s[2];
+#pragma omp parallel for schedule(static) if (rows * s[3] > 16384)
+    for (int64_t r = 0; r < rows; ++r) {
+      const int64_t h = r % s[2], nc = r / s[2], ch = nc % s[1], n = nc / s[1];
+      const Ti* xp = x + n * xs[0] + ch * xs[1] + h * xs[2];
+      To* yp = y + n * ys[0] + ch * ys[1] + h * ys[2];
+      for (int64_t w = 0; w < s[3]; ++w)
+        yp[w * ys[3]] = store_requant<To>(static_cast<float>(xp[w * xs[3]]) * m + c);
+    }
+  }
+
+  void run_strided(const TensorSpec& t, const void* x, uint8_t* y, int64_t batch, float m,
+                   float c) const {
+    const Shape s = t.shape_at(batch);
+    const std::vector<int64_t> xs = elem_strides(t, s),
+                               ys = elem_strides(out_, out_.shape_at(batch));
+    const bool xu = t.dtype == DType::u8, yu = out_.dtype == DType::u8;
+    auto* ys8 = reinterpret_cast<int8_t*>(y);
+    if (xu && yu)
+      requant_strided(static_cast<const uint8_t*>(x), y, s, xs, ys, m, c);
+    else if (xu)
+      requant_strided(static_cast<const uint8_t*>(x), ys8, s, xs, ys, m, c);
+    else if (yu)
+      requant_strided(static_cast<const int8_t*>(x), y, s, xs, ys, m, c);
+    else
+      requant_strided(static_cast<const int8_t*>(x), ys8, s, xs, ys, m, c);
+  }
+
   void run_requant(const KernelArgs& a) const {
     int64_t outer, inner;
     split(out_, a.batch, &outer, &inner);
     const int64_t total = out_.shape[axis_] * inner;
-    int64_t off = 0;
+    int64_t off = 0, axis_off = 0;
     auto* y = static_cast<uint8_t*>(a.outputs[0]);
     const bool yu = out_.dtype == DType::u8;
+    const std::vector<int64_t> ost = elem_strides(out_, out_.shape_at(a.batch));
     for (size_t i = 0; i < ins_.size(); ++i) {
       const TensorSpec& t = ins_[i];
       const int64_t len = t.shape[axis_] * inner;
@@ -104,7 +136,9 @@ class ConcatKernel : public PrimKernel {
       const float c = static_cast<float>(qzero(out_)) - m * static_cast<float>(qzero(t));
       const bool xu = t.dtype == DType::u8;
       uint8_t* yp = y + off;
-      if (t.dtype == out_.dtype && si == so && qzero(t) == qzero(out_)) {
+      if (t.shape.size() == 4 && t.layout != out_.layout) {
+        run_strided(t, a.inputs[i], y + axis_off * ost[axis_], a.batch, m, c);
+      } else if (t.dtype == out_.dtype && si == so && qzero(t) == qzero(out_)) {
         const auto* x = static_cast<const uint8_t*>(a.inputs[i]);
         for (int64_t r = 0; r < outer; ++r) std::memcpy(yp + r * total, x + r * len, len);
       } else if (xu && yu) {
@@ -119,6 +153,7 @@ class ConcatKernel : public PrimKernel {
                      len, total, m, c);
       }
       off += len;
+      axis_off += t.shape[axis_];
     }
   }
 

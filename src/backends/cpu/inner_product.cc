@@ -144,7 +144,8 @@ class InnerProductKernel : public Kernel {
 
 std::string gemm_supports(const Node& n, Precision) {
   if (n.inputs.size() < 2 || !n.inputs[0] || !n.inputs[1]) return "missing inputs";
-  if (n.inputs[0]->shape.size() != 2) return "A is not 2-D";
+  // (A of rank > 2 only in FusedGemm, made of a dense MatMul: its [rows, K] matrix.)
+  if (n.inputs[0]->shape.size() < 2) return "A is 1-D";
   if (!n.inputs[1]->is_constant() || n.inputs[1]->shape.size() != 2)
     return "B is not a constant matrix";
   if (n.attrs.i("transA", 0) != 0) return "transA";

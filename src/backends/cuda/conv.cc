@@ -448,8 +448,7 @@ std::string conv_supports(const Node& n, Precision) {
   if (!n.inputs[1]->is_constant()) return "weights are not a constant";
   if (n.has_input(2) && !n.inputs[2]->is_constant()) return "bias is not a constant";
   const size_t rank = n.inputs[0]->shape.size();
-  if (conv ? rank != 4 : rank < 2 || (rank > 2 && n.op != OpKind::MatMul))
-    return str("input of rank ", rank);
+  if (conv ? rank != 4 : rank < 2) return str("input of rank ", rank);
   if (n.inputs[1]->shape.size() != (conv ? 4u : 2u)) return "weights of another rank";
   if (conv) {
     if (n.attrs.has("auto_pad") && n.attrs.s("auto_pad") != "NOTSET" && n.attrs.s("auto_pad") != "")

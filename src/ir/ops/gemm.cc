@@ -267,8 +267,9 @@ OpDef def_Gemm() {
   d.flops = [](const Node& n) -> int64_t {
     const Value* a = n.input(0);
     const Value* y = n.outputs.empty() ? nullptr : n.outputs[0];
-    if (!a || !y || !a->has_type || !y->has_type || a->shape.size() != 2) return 0;
-    const int64_t K = known_dim(n.attrs.i("transA", 0) ? a->shape[0] : a->shape[1]);
+    if (!a || !y || !a->has_type || !y->has_type || a->shape.size() < 2) return 0;
+    // (FusedGemm's A may have rank > 2: its rows are the leading dims.)
+    const int64_t K = known_dim(n.attrs.i("transA", 0) ? a->shape[0] : a->shape.back());
     return known_numel(y->shape) * K;
   };
   d.onnx.op_type = "Gemm", d.onnx.min_opset = 1, d.onnx.max_opset = 18;

@@ -41,6 +41,32 @@ void apply_post_ops(const Node& n, Tensor& y, const std::vector<Tensor>& x) {
   }
 }
 
+// FusedGemm also takes A of rank > 2 (a Linear on [N, L, C] or [N, H, W, C], which the fusion
+// pass makes of MatMul by a constant matrix + bias): its rows are A's leading dims, flattened
+// around the Gemm, and the output keeps them.
+bool rows_form(const Node& n, const Shape& a) {
+  return n.op == OpKind::FusedGemm && a.size() > 2;
+}
+
+std::vector<TypeInfo> infer_rows_gemm(const Node& n) {
+  const Value& a = in(n, 0);
+  const Value& b = in(n, 1);
+  if (n.attrs.i("transA", 0) != 0)
+    invalid_input("transA with A of rank > 2").node(n.name).key("transA").raise();
+  if (b.shape.size() != 2)
+    invalid_input(str("B must be 2-D, got ", shape_str(b.shape))).node(n.name).raise();
+  const bool tb = n.attrs.i("transB", 0) != 0;
+  const int64_t K = a.shape.back(), Kb = tb ? b.shape[1] : b.shape[0];
+  if (K >= 0 && Kb >= 0 && K != Kb)
+    invalid_input(
+        str("inner dimensions differ: A ", shape_str(a.shape), " and B ", shape_str(b.shape)))
+        .node(n.name)
+        .raise();
+  Shape y = a.shape;
+  y.back() = tb ? b.shape[0] : b.shape[1];
+  return {{a.dtype, y}};
+}
+
 OpDef fused(const char* base, const char* doc, std::vector<AttrSpec> base_attrs) {
   OpDef d;
   d.doc = doc;
@@ -52,12 +78,21 @@ OpDef fused(const char* base, const char* doc, std::vector<AttrSpec> base_attrs)
   d.attrs.push_back({kPostOpParamsAttr, AttrType::kFloats, std::nullopt, true});
   d.infer = [base](const Node& n) {
     post_ops(n);  // rejects a malformed post-op list early, naming the node
+    if (rows_form(n, in(n, 0).shape)) return infer_rows_gemm(n);
     return base_def(base).infer(n);
   };
   d.forward = [base](const Node& n, const std::vector<Tensor>& x) {
     std::vector<Tensor> bx(x.begin(), x.begin() + std::min<size_t>(3, x.size()));
     while (bx.size() > 2 && bx.back().empty()) bx.pop_back();
+    const Shape as = bx[0].shape();
+    const bool rows = rows_form(n, as);
+    if (rows) bx[0] = bx[0].reshaped({bx[0].numel() / as.back(), as.back()});
     std::vector<Tensor> y = base_def(base).forward(n, bx);
+    if (rows) {
+      Shape ys = as;
+      ys.back() = y[0].shape().back();
+      y[0] = y[0].reshaped(ys);
+    }
     apply_post_ops(n, y[0], x);
     return y;
   };
