@@ -75,6 +75,7 @@ struct QatQuantizer::Impl {
         throw Error(st);
       }
     }
+    if (ob.track_only) return;  // the hook is the layer's own: nothing to quantize or bypass
     if (quantize) {
       std::copy(ob.params.scale.begin(), ob.params.scale.end(), ctx.in[1]->data.data<float>());
       std::copy(ob.params.zero_point.begin(), ob.params.zero_point.end(),
@@ -158,8 +159,10 @@ quant::CalibrationTable QatQuantizer::export_model(const std::string& model_path
         }
         break;
       case quant::QuantType::kInput:
-        lp.input_bits = ob.setting.bits;
-        lp.input_quant = spec;
+        if (!ob.track_only) {  // a tracked-only input has a range and no bits, as in NNI v2.4
+          lp.input_bits = ob.setting.bits;
+          lp.input_quant = spec;
+        }
         if (ob.tracked)
           lp.tracked_min_input = ob.range_min(), lp.tracked_max_input = ob.range_max();
         break;
@@ -197,7 +200,7 @@ void QatQuantizer::load_calibration_config(const quant::CalibrationTable& table)
     const int bits = ob.type == quant::QuantType::kWeight  ? lp.weight_bits
                      : ob.type == quant::QuantType::kInput ? lp.input_bits
                                                            : lp.output_bits;
-    if (bits != ob.setting.bits)
+    if (bits != ob.setting.bits && !ob.track_only)
       invalid_input(str("layer '", s.layer_key, "': ", tn, "_bits is ", bits,
                         " in the calibration config but ", ob.setting.bits, " in the config_list"))
           .key(str(s.layer_key, ".", tn, "_bits"))
@@ -206,7 +209,7 @@ void QatQuantizer::load_calibration_config(const quant::CalibrationTable& table)
       ob.load_range(*lp.tracked_min_input, *lp.tracked_max_input);
     if (ob.type == quant::QuantType::kOutput && lp.tracked_min_output && lp.tracked_max_output)
       ob.load_range(*lp.tracked_min_output, *lp.tracked_max_output);
-    if (ob.has_params && !ob.is_weight()) {
+    if (ob.has_params && !ob.is_weight() && s.scale) {
       std::copy(ob.params.scale.begin(), ob.params.scale.end(), s.scale->constant->data<float>());
       std::copy(ob.params.zero_point.begin(), ob.params.zero_point.end(),
                 s.zero_point->constant->data<int64_t>());
@@ -231,9 +234,12 @@ std::string QatQuantizer::summary() const {
   std::string s;
   for (const FakeQuantSite& site : impl_->info.sites) {
     const train::QatObserver& ob = site.observer;
-    s += str(site.layer_key, ": ", quant::quant_type_name(ob.type), " ", ob.setting.bits, "-bit ",
-             quant::quant_dtype_name(ob.setting.dtype), " ",
-             quant::quant_scheme_name(ob.setting.scheme));
+    if (ob.track_only)
+      s += str(site.layer_key, ": input range tracked for the engine (not quantized)");
+    else
+      s += str(site.layer_key, ": ", quant::quant_type_name(ob.type), " ", ob.setting.bits, "-bit ",
+               quant::quant_dtype_name(ob.setting.dtype), " ",
+               quant::quant_scheme_name(ob.setting.scheme));
     if (ob.quant_start_step > 0) s += str(" from step ", ob.quant_start_step);
     if (!site.tensor.empty()) s += str(" (tensor ", site.tensor, ")");
     s += "\n";

@@ -136,7 +136,8 @@ TEST(TrainQat, PassInsertsFakeQuantizersAndFoldsBatchNorm) {
   auto g = small_net();
   auto cfg = quant::ConfigList::parse_string(kConfig).resolve(*g);
   QatGraphInfo info = insert_fake_quant(*g, cfg, true);
-  ASSERT_EQ(info.sites.size(), 4u);
+  // conv: input, weight; relu: output; fc: weight, and its input tracked (not quantized).
+  ASSERT_EQ(info.sites.size(), 5u);
   ASSERT_EQ(info.folded.size(), 1u);
   EXPECT_EQ(g->find_node("bn"), nullptr);  // folded away
   Node* conv = g->find_node("conv");
@@ -150,7 +151,18 @@ TEST(TrainQat, PassInsertsFakeQuantizersAndFoldsBatchNorm) {
   for (const auto& s : info.sites)
     if (s.layer == "relu") EXPECT_EQ(s.tensor, "relu_out");
   for (const auto& s : info.sites)
-    if (s.layer == "fc") EXPECT_EQ(s.fq->inputs[1]->constant->numel(), 4);  // per channel
+    if (s.layer == "fc" && !s.observer.track_only)
+      EXPECT_EQ(s.fq->inputs[1]->constant->numel(), 4);  // per channel
+  int tracked = 0;
+  for (const auto& s : info.sites)
+    if (s.observer.track_only) {
+      ++tracked;
+      EXPECT_EQ(s.layer, "fc");
+      EXPECT_EQ(s.fq, g->find_node("fc"));  // observed by the layer's own hook
+      EXPECT_EQ(s.tensor, g->find_node("flat")->outputs[0]->name);
+    }
+  EXPECT_EQ(tracked, 1);
+  EXPECT_NE(g->find_node("fc")->inputs[0]->producer->def().name, "FakeQuantize");
 }
 
 TEST(TrainQat, FoldedGraphWithoutQuantizationMatchesFloatInEval) {
