@@ -12,7 +12,7 @@
 // float (bf16 on the CPU), 32 -> fp32; unnamed layers run at `default_precision`.
 //
 // Differences from NNI, on purpose: `inference` splits data larger than the batch into batches
-// and returns every row (NNI drops or pads the tail with stale data), keeps the output's shape
+// and returns every row (NNI pads the last partial batch with stale data), keeps the output's shape
 // ([N, ...], not flattened), and `seconds` is the sum of the per-batch run times (NNI's
 // definition) measured with a monotonic clock; the context and its buffers are allocated once.
 //
@@ -49,7 +49,8 @@ struct SpeedupOptions {
   int threads = 0;      // 0: the library default (OMP_NUM_THREADS)
   bool force = false;   // accept a calibration table computed on another model / an engine
                         // built from another model
-  std::string config_list;  // optional NNI config_list (JSON path) overriding the layers' bits
+  std::string config_list;      // optional NNI config_list (JSON path) overriding the layers' bits
+  bool lenient_config = false;  // config_list: warn where NNI's schema refuses, do not fail
   // Device backends (cuda): run steps without a device kernel on the host instead of failing.
   bool allow_host_fallback = false;
 };

@@ -79,6 +79,10 @@ class QatQuantizer {
   // match the config_list; scales are derived at once (NNI waits for the next training step).
   void load_calibration_config(const quant::CalibrationTable& table);
 
+  // What the config_list check let through: unknown keys, names matching nothing and QAT's
+  // refusals when the config_list was parsed lenient (else they are errors), op_types matching
+  // nothing.
+  const std::vector<std::string>& warnings() const;
   const Graph& float_graph() const;  // the trained float model (what export_model writes)
   const Graph& qat_graph() const;    // the graph with fake-quantizers (after compress())
   int64_t steps() const;             // optimizer steps taken

@@ -28,8 +28,8 @@ quant::CalibrationTable read_table(const std::string& path, std::string* hash) {
 }
 
 std::vector<std::string> apply_config_list(quant::CalibrationTable& t, const Graph& g,
-                                           const std::string& config_path) {
-  quant::ConfigList c = quant::ConfigList::parse_file(config_path);
+                                           const std::string& config_path, bool lenient) {
+  quant::ConfigList c = quant::ConfigList::parse_file(config_path, {lenient});
   std::vector<std::string> warnings = c.warnings();
   quant::ResolvedConfig rc = c.resolve(g);
   warnings.insert(warnings.end(), rc.warnings.begin(), rc.warnings.end());
@@ -94,7 +94,7 @@ BuildOutput build_engine(BuildInputs in) {
   }
   if (!in.config_list.empty()) {
     if (!in.table) in.table.emplace();
-    auto w = apply_config_list(*in.table, g, in.config_list);
+    auto w = apply_config_list(*in.table, g, in.config_list, in.lenient_config);
     out.warnings.insert(out.warnings.end(), w.begin(), w.end());
   }
   try {

@@ -22,9 +22,10 @@ struct BuildInputs {
   std::string model_name;        // for messages and the engine file (path or graph name)
   std::string model_hash;        // quant::model_hash(*graph); computed when empty
   std::optional<quant::CalibrationTable> table;
-  std::string calib_name;   // file the table came from ("" if in memory)
-  std::string calib_hash;   // hash of the table file's bytes ("" if in memory)
-  std::string config_list;  // NNI config_list file applied over the table ("" = none)
+  std::string calib_name;       // file the table came from ("" if in memory)
+  std::string calib_hash;       // hash of the table file's bytes ("" if in memory)
+  std::string config_list;      // NNI config_list file applied over the table ("" = none)
+  bool lenient_config = false;  // config_list schema errors become warnings (ConfigListOptions)
   plan::BuildOptions options;
   bool force = false;  // accept a table computed on another model (warning instead of error)
 };
@@ -45,7 +46,7 @@ quant::CalibrationTable read_table(const std::string& path, std::string* hash);
 // 16 or 32 (kInvalidInput naming the file and key otherwise). Returns warnings (names matching
 // nothing).
 std::vector<std::string> apply_config_list(quant::CalibrationTable& t, const Graph& g,
-                                           const std::string& config_path);
+                                           const std::string& config_path, bool lenient = false);
 
 BuildOutput build_engine(BuildInputs in);
 

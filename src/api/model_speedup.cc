@@ -111,6 +111,7 @@ double ModelSpeedup::compress() {
   in.calib_name = calib_name_;
   in.calib_hash = calib_hash_;
   in.config_list = options_.config_list;
+  in.lenient_config = options_.lenient_config;
   in.force = options_.force;
   in.options.default_precision = parse_default(options_.default_precision);
   in.options.strict = options_.strict;

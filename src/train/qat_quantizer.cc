@@ -24,6 +24,7 @@ struct QatQuantizer::Impl {
   train::QatGraphInfo info;
   std::unique_ptr<train::Trainer> trainer;
   int64_t samples_seen = 0;
+  std::vector<std::string> warnings;
 
   void compress() {
     if (trainer) return;
@@ -94,7 +95,10 @@ QatQuantizer::QatQuantizer(const Graph& model, const quant::ConfigList& config_l
     : impl_(std::make_unique<Impl>()) {
   impl_->float_graph = model.clone();
   train::own_constants(*impl_->float_graph);
+  impl_->warnings = config_list.warnings();
+  for (const auto& w : config_list.check_qat()) impl_->warnings.push_back(w);
   impl_->config = config_list.resolve(*impl_->float_graph);
+  for (const auto& w : impl_->config.warnings) impl_->warnings.push_back(w);
   impl_->optimizer = optimizer;
   impl_->options = options;
   train::make_optimizer(optimizer);  // validate now
@@ -215,6 +219,10 @@ void QatQuantizer::load_calibration_config(const quant::CalibrationTable& table)
                 s.zero_point->constant->data<int64_t>());
     }
   }
+}
+
+const std::vector<std::string>& QatQuantizer::warnings() const {
+  return impl_->warnings;
 }
 
 const Graph& QatQuantizer::float_graph() const {

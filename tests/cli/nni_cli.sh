@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # NNI parity through the CLI: NNI's own config_list snippet, verbatim, through `mpq qat` then
-# `mpq build` gives an int8 conv1 (the input range is tracked for weight-quantized layers).
+# `mpq build` gives an int8 conv1 (the input range is tracked for weight-quantized layers);
+# config_list validation as NNI's schema (errors naming the entry and key, --lenient warnings).
 # Small random data, no dataset needed.
 # Usage: nni_cli.sh MPQ_BINARY WORK_DIR
 set -uo pipefail
@@ -46,6 +47,30 @@ assert c['tensors']['input']['min'] == l['tracked_min_input'], c['tensors']" ||
   fail "qc.json lacks conv1's tracked input range"
 expect 0 "" e.mpqe -- build --model q.onnx --calib qc.json --batch 16 -o e.mpqe
 executed int8 conv1 e.mpqe
+
+# config_list validation as NNI's schema: exit 2, one line naming the file, the entry and the
+# key; --lenient makes them warnings.
+Q=(qat --model m.onnx --data x.npy --labels y.npy --max-steps 1 -q --threads 1 -o q2.onnx)
+echo '[{"quant_types": ["weight"], "quant_bits": 8, "op_types": ["default"]}]' >default.json
+echo '[{"quant_types": ["weight"], "quant_bits": 32, "op_names": ["conv1"]}]' >bits32.json
+echo '[{"quant_types": ["weight"], "quant_bits": 8, "op_names": ["conv1"]},
+       {"quant_types": ["output"], "quant_bits": 8, "op_names": ["relu_1"]}]' >nomatch.json
+echo '[{"quant_types": ["output"], "quant_bits": 8, "op_names": ["relu1"], "quant_sheme": "x"}]' >badkey.json
+expect 2 "default.json: key '\[0\].op_types': config_list entry 0: op_types 'default' is not a QAT op type" \
+  q2.onnx -- "${Q[@]}" --config default.json
+[ "$(wc -l <err.txt)" = 1 ] || fail "default.json: more than one line: $(cat err.txt)"
+expect 2 "bits32.json: key '\[0\].quant_bits': .*weight bits must be in 1..31 for QAT, got 32" \
+  q2.onnx -- "${Q[@]}" --config bits32.json
+expect 0 "^mpq: warning: default.json: config_list entry 0: op_types 'default'" q2.onnx -- \
+  "${Q[@]}" --config default.json --lenient
+expect 2 "nomatch.json: key '\[1\].op_names': .*op_names 'relu_1' matches no layer of the model (near matches: 'relu1'" \
+  e2.mpqe -- build --model q.onnx --calib qc.json --config nomatch.json -o e2.mpqe
+expect 0 "^mpq: warning: nomatch.json: config_list entry 1: op_names 'relu_1' matches no layer" \
+  e2.mpqe -- build --model q.onnx --calib qc.json --config nomatch.json --lenient -o e2.mpqe
+expect 2 "badkey.json: key '\[0\].quant_sheme': .*unknown key 'quant_sheme' (did you mean 'quant_scheme'?)" \
+  c2.json -- calibrate --model m.onnx --data x.npy --config badkey.json -o c2.json --quiet
+expect 0 "^mpq: warning: badkey.json: config_list entry 0: unknown key 'quant_sheme' is ignored" \
+  c2.json -- calibrate --model m.onnx --data x.npy --config badkey.json -o c2.json --quiet --lenient
 
 if [ "$fails" != 0 ]; then
   echo "$fails failure(s)"

@@ -15,7 +15,7 @@ namespace {
 
 struct BuildArgs {
   std::string model, calib, config, default_precision, backend = "cpu", output;
-  bool strict = false, force = false, verbose = false, allow_host_fallback = false;
+  bool strict = false, force = false, verbose = false, allow_host_fallback = false, lenient = false;
   int64_t batch = 128;
   int threads = 0;
 };
@@ -31,6 +31,7 @@ int run_build(const BuildArgs& a) {
     in.calib_name = a.calib;
   }
   in.config_list = a.config;
+  in.lenient_config = a.lenient;
   in.force = a.force;
   if (!a.default_precision.empty()) {
     auto p = parse_precision(a.default_precision);
@@ -90,6 +91,9 @@ void register_build(CLI::App& app, std::function<int()>& action) {
                   "Precision of layers the table does not name: fp32 (default), bf16, fp16, int8. "
                   "When given, an int8 layer without a range falls back (recorded) instead of "
                   "failing");
+  cmd->add_flag("--lenient", a->lenient,
+                "--config: warn instead of failing where NNI's schema refuses the config_list "
+                "(unknown keys, op_names matching no layer)");
   cmd->add_flag("--strict", a->strict,
                 "Fail if any requested precision cannot be executed (TensorRT's obey mode)");
   cmd->add_option("--batch", a->batch, "Maximum batch the engine runs (any batch 1..N runs)")

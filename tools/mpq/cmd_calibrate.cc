@@ -139,6 +139,9 @@ void register_calibrate(CLI::App& app, std::function<int()>& action) {
                   "quantizes), or reference (every value of the graph, several times slower)")
       ->capture_default_str();
   cmd->add_flag("--quiet", a->options.quiet, "No progress bar");
+  cmd->add_flag("--lenient", a->options.lenient_config,
+                "Warn instead of failing where NNI's schema refuses the config_list (unknown keys, "
+                "op_names matching no layer)");
   cmd->add_option("-o,--output", a->output, "Calibration table to write (JSON)")->required();
   cmd->callback([&action, a] { action = [a] { return run_calibrate(*a); }; });
 }
