@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # NNI parity through the CLI: NNI's own config_list snippet, verbatim, through `mpq qat` then
 # `mpq build` gives an int8 conv1 (the input range is tracked for weight-quantized layers);
-# config_list validation as NNI's schema (errors naming the entry and key, --lenient warnings).
+# config_list validation as NNI's schema (errors naming the entry and key, --lenient warnings);
+# NNI's torch.save'd calibration configs through tools/nni_to_mpq.py.
 # Small random data, no dataset needed.
 # Usage: nni_cli.sh MPQ_BINARY WORK_DIR
 set -uo pipefail
@@ -71,6 +72,76 @@ expect 2 "badkey.json: key '\[0\].quant_sheme': .*unknown key 'quant_sheme' (did
   c2.json -- calibrate --model m.onnx --data x.npy --config badkey.json -o c2.json --quiet
 expect 0 "^mpq: warning: badkey.json: config_list entry 0: unknown key 'quant_sheme' is ignored" \
   c2.json -- calibrate --model m.onnx --data x.npy --config badkey.json -o c2.json --quiet --lenient
+
+# NNI's torch.save'd calibration_config, in the exact shape NNI writes it (v2.10 QAT: tensors on
+# the module's device for the weight scale and zero point, Python floats for ranges; a
+# per-channel scale [C,1,1,1]; ObserverQuantizer v2.4 names), through tools/nni_to_mpq.py and
+# `mpq build`. Skipped without Debian's PyTorch.
+if "$PY" -c "import torch" 2>/dev/null; then
+  TOOL=(env "$PY" "$HERE/../../tools/nni_to_mpq.py")
+  "$PY" - <<'PYEOF' || fail "cannot write the .pth files"
+import torch
+qat = {"conv1": {"weight_bits": 8, "weight_scale": torch.tensor([0.0029]),
+                 "weight_zero_point": torch.tensor([97.]), "input_bits": 8,
+                 "tracked_min_input": -0.4242, "tracked_max_input": 2.8215},
+       "relu1": {"output_bits": 8, "tracked_min_output": 0.0, "tracked_max_output": 5.8974},
+       "conv2": {"weight_bits": 8, "weight_scale": torch.linspace(0.001, 0.05, 50).reshape(50, 1, 1, 1),
+                 "weight_zero_point": torch.zeros(50, 1, 1, 1), "input_bits": 8,
+                 "tracked_min_input": 0.0, "tracked_max_input": 5.8974}}
+torch.save(qat, "qat_v210.pth")
+obs = {"conv1": {"weight_bit": 8, "tracked_max_weight": 0.25, "tracked_min_weight": -0.25,
+                 "tracked_weight_qmin": -127, "tracked_weight_qmax": 127, "input_bit": 8,
+                 "tracked_min_input": -0.4242, "tracked_max_input": 2.8215,
+                 "tracked_input_qmin": 0, "tracked_input_qmax": 127, "activation_bit": 8,
+                 "tracked_min_activation": -2.0, "tracked_max_activation": 4.0,
+                 "tracked_activation_qmin": 0, "tracked_activation_qmax": 127}}
+torch.save(obs, "observer_v24.pth")
+torch.save({"conv1.weight": torch.zeros(20, 1, 5, 5)}, "state_dict.pth")
+torch.save({"conv1": {"weight_bits": 8, "tracked_min_inpt": 0.0}}, "badkey.pth")
+PYEOF
+  for f in qat_v210 observer_v24; do
+    rm -f "$f.json"
+    "${TOOL[@]}" "$f.pth" -o "$f.json" >out.txt 2>err.txt || fail "nni_to_mpq $f.pth: $(cat err.txt)"
+  done
+  # Every value back exactly (float32), tensors as flat lists.
+  "$PY" - <<'PYEOF' || fail "converted values differ from the .pth"
+import json, torch
+for f in ["qat_v210", "observer_v24"]:
+    src, out = torch.load(f + ".pth"), json.load(open(f + ".json"))
+    assert src.keys() == out.keys(), (src.keys(), out.keys())
+    for layer, keys in src.items():
+        assert keys.keys() == out[layer].keys(), (layer, keys.keys(), out[layer].keys())
+        for k, v in keys.items():
+            want = v.reshape(-1).tolist() if isinstance(v, torch.Tensor) else v
+            assert out[layer][k] == want, (f, layer, k, out[layer][k], want)
+PYEOF
+  expect 0 "" e4.mpqe -- build --model m.onnx --calib qat_v210.json --batch 16 -o e4.mpqe
+  executed int8 conv1 e4.mpqe
+  executed int8 conv2 e4.mpqe
+  # The model input is quantized with conv1's tracked range: u8, scale (max-min)/255.
+  "$PY" - <<'PYEOF' || fail "the input's quantization is not conv1's tracked range: $(cat inspect.json)"
+import json, re
+first = json.load(open("inspect.json"))["layers"][0]
+m = re.search(r"-> u8\S* nhwc s=(\S+) z=(\d+)", first["reason"])
+scale = (2.8215 + 0.4242) / 255
+assert m and abs(float(m.group(1)) / scale - 1) < 1e-5 and int(m.group(2)) == round(0.4242 / scale), first
+PYEOF
+  expect 0 "" e5.mpqe -- build --model m.onnx --calib observer_v24.json --batch 16 -o e5.mpqe
+  executed int8 conv1 e5.mpqe
+  # Bad input: exit 2, one line saying what the file holds, no output left behind.
+  for bad in "state_dict:looks like a model state_dict" "badkey:key 'conv1.tracked_min_inpt': unknown key" \
+      "missing:no such file"; do
+    f=${bad%%:*}
+    rm -f "$f.json"
+    "${TOOL[@]}" "$f.pth" -o "$f.json" >out.txt 2>err.txt
+    rc=$?
+    [ "$rc" = 2 ] || fail "nni_to_mpq $f.pth -> exit $rc, expected 2"
+    grep -q "^nni_to_mpq: error: $f.pth: .*${bad#*:}" err.txt || fail "nni_to_mpq $f.pth: $(cat err.txt)"
+    [ -e "$f.json" ] && fail "nni_to_mpq $f.pth left $f.json behind"
+  done
+else
+  echo "nni_cli: PyTorch not found under $PY: the nni_to_mpq.py checks are skipped"
+fi
 
 if [ "$fails" != 0 ]; then
   echo "$fails failure(s)"
