@@ -53,6 +53,13 @@ struct SpeedupOptions {
   bool lenient_config = false;  // config_list: warn where NNI's schema refuses, do not fail
   // Device backends (cuda): run steps without a device kernel on the host instead of failing.
   bool allow_host_fallback = false;
+  // Layers the calibration config / config_list does not name: "fp32", or "fastest" (NNI's
+  // behaviour: the faster of fp32 and 16-bit float, both engines timed at build; the manifest
+  // says "unconfigured: fastest float"). Excludes default_precision.
+  std::string unconfigured = "fp32";
+  // NNI's extra_layer_bits: 8, 16 or 32 sets every layer when no calibration config or
+  // config_list is given (0: unset); ignored with a warning otherwise, as NNI ignores it.
+  int extra_layer_bits = 0;
 };
 
 // The calibration source: nothing, a file (NNI calibration config or mpq table), or a table.

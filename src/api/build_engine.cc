@@ -5,6 +5,7 @@
 #include <sstream>
 #include <unordered_map>
 
+#include "api/unconfigured.h"
 #include "quant/config_list.h"
 #include "quant/model_hash.h"
 
@@ -67,6 +68,26 @@ BuildOutput build_engine(BuildInputs in) {
   if (!in.graph) internal_error("build_engine: no graph").raise();
   const Graph& g = *in.graph;
   BuildOutput out;
+  check_unconfigured(in.unconfigured, "unconfigured");
+  const bool configured = in.table || !in.config_list.empty();
+  if (auto p = extra_layer_precision(in.extra_layer_bits, "extra_layer_bits")) {
+    if (configured)
+      out.warnings.push_back(str("extra_layer_bits ", in.extra_layer_bits,
+                                 " is ignored: a calibration config or config_list is given (as "
+                                 "in NNI); unconfigured layers follow `unconfigured`"));
+    else if (in.options.default_precision && *in.options.default_precision != *p)
+      invalid_input("extra_layer_bits and the default precision disagree: pass one")
+          .key("extra_layer_bits")
+          .raise();
+    else
+      in.options.default_precision = p;
+  }
+  if (in.unconfigured == "fastest" && in.options.default_precision)
+    invalid_input(
+        "--unconfigured fastest and a default precision both choose the precision of unconfigured "
+        "layers: pass one")
+        .key("unconfigured")
+        .raise();
   if (in.model_hash.empty()) in.model_hash = quant::model_hash(g);
   if (in.table) {
     auto w = quant::check_table_matches(*in.table, g, in.force, in.calib_name);
@@ -98,7 +119,9 @@ BuildOutput build_engine(BuildInputs in) {
     out.warnings.insert(out.warnings.end(), w.begin(), w.end());
   }
   try {
-    out.engine = runtime::Engine::build(g, in.table ? &*in.table : nullptr, in.options);
+    const quant::CalibrationTable* t = in.table ? &*in.table : nullptr;
+    out.engine = in.unconfigured == "fastest" ? build_fastest_float(g, t, in.options)
+                                              : runtime::Engine::build(g, t, in.options);
   } catch (const Error& e) {
     // Missing ranges and --strict failures are about the table's contents: name its file.
     const std::string& msg = e.status().message;

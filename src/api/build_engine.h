@@ -28,6 +28,13 @@ struct BuildInputs {
   bool lenient_config = false;  // config_list schema errors become warnings (ConfigListOptions)
   plan::BuildOptions options;
   bool force = false;  // accept a table computed on another model (warning instead of error)
+  // Layers no table or config_list names (api/unconfigured.h): "fp32", or "fastest" (the faster
+  // of fp32 and 16-bit float, timed at build). An explicit options.default_precision excludes
+  // "fastest".
+  std::string unconfigured = "fp32";
+  // NNI's extra_layer_bits (8, 16, 32; 0 unset): the precision of every layer when neither a
+  // table nor a config_list is given; ignored with a warning otherwise, as NNI ignores it.
+  int extra_layer_bits = 0;
 };
 
 struct BuildOutput {

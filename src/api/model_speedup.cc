@@ -112,6 +112,8 @@ double ModelSpeedup::compress() {
   in.calib_hash = calib_hash_;
   in.config_list = options_.config_list;
   in.lenient_config = options_.lenient_config;
+  in.unconfigured = options_.unconfigured;
+  in.extra_layer_bits = options_.extra_layer_bits;
   in.force = options_.force;
   in.options.default_precision = parse_default(options_.default_precision);
   in.options.strict = options_.strict;

@@ -1,6 +1,23 @@
 #!/usr/bin/env bash
 # NNI parity through the CLI: NNI's own config_list snippet, verbatim, through `mpq qat` then
 # `mpq build` gives an int8 conv1 (the input range is tracked for weight-quantized layers);
+# Unconfigured layers at the faster float, timed at build (NNI's TensorRT behaviour).
+expect 0 "" e6.mpqe -- build --model q.onnx --calib qc.json --unconfigured fastest --batch 16 -o e6.mpqe
+"$MPQ" inspect --json e6.mpqe >inspect.json || fail "mpq inspect e6.mpqe"
+"$PY" - <<'PYEOF' || fail "--unconfigured fastest: $(cat inspect.json)"
+import json, re
+d = json.load(open("inspect.json"))
+note = [n for n in d["notes"] if n.startswith("unconfigured: fastest float: ")]
+assert len(note) == 1, d["notes"]
+m = re.match(r"unconfigured: fastest float: (\S+) for \d+ unconfigured layer\(s\) \((\S+) (\S+) ms, fp32 (\S+) ms", note[0])
+chosen, half, t16, t32 = m.group(1), m.group(2), float(m.group(3)), float(m.group(4))
+assert chosen == (half if t16 < t32 else "fp32"), note
+ex = {l["module_path"]: l["executed"] for l in d["layers"] if l["op"] != "Reorder"}
+assert ex["conv1"] == "int8" and ex["conv2"] == chosen and ex["fc2"] == chosen, ex
+PYEOF
+expect 2 "pass one" x.mpqe -- build --model q.onnx --calib qc.json --unconfigured fastest \
+  --default-precision fp32 -o x.mpqe
+
 # config_list validation as NNI's schema (errors naming the entry and key, --lenient warnings);
 # NNI's torch.save'd calibration configs through tools/nni_to_mpq.py.
 # Small random data, no dataset needed.

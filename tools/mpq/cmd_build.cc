@@ -15,6 +15,7 @@ namespace {
 
 struct BuildArgs {
   std::string model, calib, config, default_precision, backend = "cpu", output;
+  std::string unconfigured = "fp32";
   bool strict = false, force = false, verbose = false, allow_host_fallback = false, lenient = false;
   int64_t batch = 128;
   int threads = 0;
@@ -32,6 +33,7 @@ int run_build(const BuildArgs& a) {
   }
   in.config_list = a.config;
   in.lenient_config = a.lenient;
+  in.unconfigured = a.unconfigured;
   in.force = a.force;
   if (!a.default_precision.empty()) {
     auto p = parse_precision(a.default_precision);
@@ -91,6 +93,12 @@ void register_build(CLI::App& app, std::function<int()>& action) {
                   "Precision of layers the table does not name: fp32 (default), bf16, fp16, int8. "
                   "When given, an int8 layer without a range falls back (recorded) instead of "
                   "failing");
+  cmd->add_option("--unconfigured", a->unconfigured,
+                  "Precision of layers --calib/--config do not name: fp32, or fastest (NNI's: the "
+                  "faster of fp32 and 16-bit float, both engines timed at build; the manifest "
+                  "says which). Excludes --default-precision")
+      ->check(CLI::IsMember({"fp32", "fastest"}))
+      ->capture_default_str();
   cmd->add_flag("--lenient", a->lenient,
                 "--config: warn instead of failing where NNI's schema refuses the config_list "
                 "(unknown keys, op_names matching no layer)");
