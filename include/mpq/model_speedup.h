@@ -60,6 +60,9 @@ struct SpeedupOptions {
   // NNI's extra_layer_bits: 8, 16 or 32 sets every layer when no calibration config or
   // config_list is given (0: unset); ignored with a warning otherwise, as NNI ignores it.
   int extra_layer_bits = 0;
+  // Per-layer precisions over the calibration config, trtexec's habit: 'conv1:int8,fc*:fp16'
+  // (node names or module paths, globs; int8, fp16, bf16, fp32; the last match wins).
+  std::string layer_precision;
 };
 
 // The calibration source: nothing, a file (NNI calibration config or mpq table), or a table.

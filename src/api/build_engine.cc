@@ -5,6 +5,7 @@
 #include <sstream>
 #include <unordered_map>
 
+#include "api/layer_precision.h"
 #include "api/unconfigured.h"
 #include "quant/config_list.h"
 #include "quant/model_hash.h"
@@ -69,6 +70,9 @@ BuildOutput build_engine(BuildInputs in) {
   const Graph& g = *in.graph;
   BuildOutput out;
   check_unconfigured(in.unconfigured, "unconfigured");
+  const auto rules = in.layer_precision.empty()
+                         ? std::vector<LayerPrecisionRule>{}
+                         : parse_layer_precisions(in.layer_precision, "--layer-precision");
   const bool configured = in.table || !in.config_list.empty();
   if (auto p = extra_layer_precision(in.extra_layer_bits, "extra_layer_bits")) {
     if (configured)
@@ -117,6 +121,10 @@ BuildOutput build_engine(BuildInputs in) {
     if (!in.table) in.table.emplace();
     auto w = apply_config_list(*in.table, g, in.config_list, in.lenient_config);
     out.warnings.insert(out.warnings.end(), w.begin(), w.end());
+  }
+  if (!rules.empty()) {
+    if (!in.table) in.table.emplace();
+    apply_layer_precisions(*in.table, g, rules, "--layer-precision");
   }
   try {
     const quant::CalibrationTable* t = in.table ? &*in.table : nullptr;

@@ -35,6 +35,9 @@ struct BuildInputs {
   // NNI's extra_layer_bits (8, 16, 32; 0 unset): the precision of every layer when neither a
   // table nor a config_list is given; ignored with a warning otherwise, as NNI ignores it.
   int extra_layer_bits = 0;
+  // Per-layer precisions over the table and config_list: 'conv1:int8,fc*:fp16'
+  // (api/layer_precision.h).
+  std::string layer_precision;
 };
 
 struct BuildOutput {

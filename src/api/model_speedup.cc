@@ -114,6 +114,7 @@ double ModelSpeedup::compress() {
   in.lenient_config = options_.lenient_config;
   in.unconfigured = options_.unconfigured;
   in.extra_layer_bits = options_.extra_layer_bits;
+  in.layer_precision = options_.layer_precision;
   in.force = options_.force;
   in.options.default_precision = parse_default(options_.default_precision);
   in.options.strict = options_.strict;

@@ -5,6 +5,7 @@ namespace mpq::plan {
 namespace {
 
 std::string source_of(const quant::LayerPrecision& l) {
+  if (l.source == "layer-precision") return l.source;  // --layer-precision
   return l.source == "calibration" || l.source == "qat" ? "calibration" : "config";
 }
 

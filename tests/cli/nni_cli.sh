@@ -18,6 +18,17 @@ PYEOF
 expect 2 "pass one" x.mpqe -- build --model q.onnx --calib qc.json --unconfigured fastest \
   --default-precision fp32 -o x.mpqe
 
+# Per-layer precision on the command line (trtexec's habit), globs included.
+expect 0 "" e7.mpqe -- build --model q.onnx --calib qc.json --layer-precision 'conv1:int8,fc*:fp16' \
+  --batch 16 -o e7.mpqe
+executed int8 conv1 e7.mpqe
+executed bf16 fc1 e7.mpqe
+executed bf16 fc2 e7.mpqe
+executed fp32 conv2 e7.mpqe
+expect 2 "key '--layer-precision': 'fc_\*:fp16': 'fc_\*' matches no layer of the model (near matches: 'fc1', 'fc2')" \
+  x.mpqe -- build --model q.onnx --calib qc.json --layer-precision 'conv1:int8,fc_*:fp16' -o x.mpqe
+expect 2 "unknown precision 'int4'" x.mpqe -- build --model q.onnx --layer-precision 'conv1:int4' -o x.mpqe
+
 # config_list validation as NNI's schema (errors naming the entry and key, --lenient warnings);
 # NNI's torch.save'd calibration configs through tools/nni_to_mpq.py.
 # Small random data, no dataset needed.

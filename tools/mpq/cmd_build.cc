@@ -15,7 +15,7 @@ namespace {
 
 struct BuildArgs {
   std::string model, calib, config, default_precision, backend = "cpu", output;
-  std::string unconfigured = "fp32";
+  std::string unconfigured = "fp32", layer_precision;
   bool strict = false, force = false, verbose = false, allow_host_fallback = false, lenient = false;
   int64_t batch = 128;
   int threads = 0;
@@ -34,6 +34,7 @@ int run_build(const BuildArgs& a) {
   in.config_list = a.config;
   in.lenient_config = a.lenient;
   in.unconfigured = a.unconfigured;
+  in.layer_precision = a.layer_precision;
   in.force = a.force;
   if (!a.default_precision.empty()) {
     auto p = parse_precision(a.default_precision);
@@ -99,6 +100,10 @@ void register_build(CLI::App& app, std::function<int()>& action) {
                   "says which). Excludes --default-precision")
       ->check(CLI::IsMember({"fp32", "fastest"}))
       ->capture_default_str();
+  cmd->add_option(
+      "--layer-precision", a->layer_precision,
+      "Per-layer precision over --calib/--config, e.g. 'conv1:int8,fc*:fp16': node "
+      "names or module paths (globs allowed), int8|fp16|bf16|fp32, the last match wins");
   cmd->add_flag("--lenient", a->lenient,
                 "--config: warn instead of failing where NNI's schema refuses the config_list "
                 "(unknown keys, op_names matching no layer)");
