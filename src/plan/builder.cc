@@ -259,9 +259,11 @@ class Builder {
   // output dequantized in the epilogue (16 bits: the backend's 16-bit float).
   void float_output(Node& n, Decision& d) {
     const int bits = requested_output_bits(n);
-    if (d.exec != Precision::kInt8 || bits <= 8 || n.def().quant != QuantRule::kRequant ||
-        !d.kernel->formats || !d.kernel->formats(n).any_output_dtype)
+    if (d.exec != Precision::kInt8 || bits <= 8 || n.def().quant != QuantRule::kRequant) return;
+    if (!d.kernel->formats || !d.kernel->formats(n).any_output_dtype) {
+      d.reasons.push_back(str("output_bits ", bits, ": the int8 kernel writes int8 only"));
       return;
+    }
     d.output = bits == 16 ? (reg_.find(opt_.backend, n, Precision::kFp16) ? Precision::kFp16
                                                                           : Precision::kBf16)
                           : Precision::kFp32;
