@@ -76,7 +76,8 @@ class QatQuantizer {
   quant::CalibrationTable export_model(const std::string& model_path,
                                        const std::string& calibration_path = "");
   // Loads tracked ranges from a calibration config (NNI's load_calibration_config): bits must
-  // match the config_list; scales are derived at once (NNI waits for the next training step).
+  // match the config_list; activation scales are derived at once (NNI waits for the next training
+  // step) and weight_scale / weight_zero_point, when given, become the weights' stored scale.
   void load_calibration_config(const quant::CalibrationTable& table);
 
   // What the config_list check let through: unknown keys, names matching nothing and QAT's

@@ -52,8 +52,10 @@ struct QatQuantizer::Impl {
   static void observe(FakeQuantSite& s, train::Autodiff& ad, train::StepContext& ctx) {
     train::QatObserver& ob = s.observer;
     const int64_t nni_step = ctx.step + 1;
+    // Eval updates nothing: weights too are quantized with the stored scale and zero point (those
+    // of the last training step, or loaded), as NNI's QAT_Quantizer does.
     bool quantize = ob.has_params;
-    if (ob.is_weight() || ctx.training) {
+    if (ctx.training) {
       const train::Slot& x = *ctx.in[0];
       int64_t channels = 1, inner = 1;
       if (ob.axis >= 0) {
@@ -89,6 +91,42 @@ struct QatQuantizer::Impl {
     return {e.loss, e.accuracy, e.samples, e.steps, e.seconds, e.images_per_second};
   }
 };
+
+namespace {
+
+// A stored weight scale from a calibration config (NNI exports weight_scale/weight_zero_point):
+// eval quantizes the weight with it until a training step recomputes it.
+void load_weight_params(train::FakeQuantSite& s, const quant::LayerPrecision& lp) {
+  train::QatObserver& ob = s.observer;
+  const int64_t channels = s.scale->constant->numel();
+  if (static_cast<int64_t>(lp.weight_scale.size()) != channels ||
+      lp.weight_zero_point.size() != lp.weight_scale.size())
+    invalid_input(str("layer '", s.layer_key, "': weight_scale has ", lp.weight_scale.size(),
+                      " value(s) and weight_zero_point ", lp.weight_zero_point.size(),
+                      ", the config_list's weight quantization has ", channels, " channel(s)"))
+        .key(str(s.layer_key, ".weight_scale"))
+        .raise();
+  const quant::QRange r = quant::quant_range(ob.setting.bits, ob.setting.dtype);
+  for (size_t c = 0; c < lp.weight_zero_point.size(); ++c)
+    if (lp.weight_zero_point[c] < r.qmin || lp.weight_zero_point[c] > r.qmax)
+      invalid_input(str("layer '", s.layer_key, "': weight_zero_point ", lp.weight_zero_point[c],
+                        " is outside [", r.qmin, ", ", r.qmax, "] of its ", ob.setting.bits,
+                        "-bit ", quant::quant_dtype_name(ob.setting.dtype), " quantization"))
+          .key(str(s.layer_key, ".weight_zero_point"))
+          .raise();
+  ob.params.scale = lp.weight_scale;
+  ob.params.zero_point.assign(lp.weight_zero_point.begin(), lp.weight_zero_point.end());
+  ob.params.axis = ob.axis;
+  ob.params.bits = ob.setting.bits;
+  ob.params.dtype = ob.setting.dtype;
+  ob.params.range = r;
+  ob.has_params = true;
+  std::copy(ob.params.scale.begin(), ob.params.scale.end(), s.scale->constant->data<float>());
+  std::copy(ob.params.zero_point.begin(), ob.params.zero_point.end(),
+            s.zero_point->constant->data<int64_t>());
+}
+
+}  // namespace
 
 QatQuantizer::QatQuantizer(const Graph& model, const quant::ConfigList& config_list,
                            OptimizerConfig optimizer, QatOptions options)
@@ -209,6 +247,7 @@ void QatQuantizer::load_calibration_config(const quant::CalibrationTable& table)
                         " in the calibration config but ", ob.setting.bits, " in the config_list"))
           .key(str(s.layer_key, ".", tn, "_bits"))
           .raise();
+    if (ob.is_weight() && !lp.weight_scale.empty()) load_weight_params(s, lp);
     if (ob.type == quant::QuantType::kInput && lp.tracked_min_input && lp.tracked_max_input)
       ob.load_range(*lp.tracked_min_input, *lp.tracked_max_input);
     if (ob.type == quant::QuantType::kOutput && lp.tracked_min_output && lp.tracked_max_output)
