@@ -155,6 +155,23 @@ TrainStats QatQuantizer::train_step(const Tensor& x, const Tensor& labels) {
   return {r.loss, r.count ? static_cast<double>(r.correct) / r.count : 0.0, r.count, 1, 0.0, 0.0};
 }
 
+const Tensor& QatQuantizer::forward(const Tensor& x) {
+  compress();
+  const Tensor& y = impl_->trainer->forward(x);
+  impl_->samples_seen += x.rank() ? x.dim(0) : 0;
+  return y;
+}
+
+void QatQuantizer::backward(const Tensor& output_grad) {
+  compress();
+  impl_->trainer->backward(output_grad);
+}
+
+void QatQuantizer::step() {
+  compress();
+  impl_->trainer->step();
+}
+
 std::vector<TrainStats> QatQuantizer::fit(const data::Dataset& train, int64_t epochs) {
   compress();
   std::vector<TrainStats> out;
