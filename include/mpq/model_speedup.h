@@ -63,6 +63,15 @@ struct SpeedupOptions {
   // Per-layer precisions over the calibration config, trtexec's habit: 'conv1:int8,fc*:fp16'
   // (node names or module paths, globs; int8, fp16, bf16, fp32; the last match wins).
   std::string layer_precision;
+  // NNI's post-training path (calib_data_loader, calibrate_type, calibration_cache): calibrate on
+  // this data before building. A data spec: "fashion-mnist:train", an images file (.npy, IDX) or
+  // a folder of .npy; it must fit the model input. The calibration config given to the
+  // constructor is then NNI's PTQ dict {layer: {weight_bits, output_bits}} (or use config_list).
+  std::string calib_data;
+  std::string calibrate_type = "entropy";  // entropy | minmax | percentile | mse
+  // Reused only when its model hash, data hash and options match (else rewritten); "" = none.
+  std::string calibration_cache;
+  int64_t calib_images = 1000;  // images sampled from calib_data (<= 0: all); batch: batch_size
 };
 
 // The calibration source: nothing, a file (NNI calibration config or mpq table), or a table.

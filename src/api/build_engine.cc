@@ -1,11 +1,13 @@
 #include "api/build_engine.h"
 
+#include <cctype>
 #include <chrono>
 #include <fstream>
 #include <sstream>
 #include <unordered_map>
 
 #include "api/layer_precision.h"
+#include "api/ptq_calibration.h"
 #include "api/unconfigured.h"
 #include "quant/config_list.h"
 #include "quant/model_hash.h"
@@ -64,6 +66,15 @@ std::vector<std::string> apply_config_list(quant::CalibrationTable& t, const Gra
   return warnings;
 }
 
+bool is_layer_dict_file(const std::string& path) {
+  std::ifstream f(path, std::ios::binary);
+  if (!f) not_found("cannot open the config file").file(path).raise();
+  char c = 0;
+  while (f.get(c) && std::isspace(static_cast<unsigned char>(c))) {
+  }
+  return c == '{';
+}
+
 BuildOutput build_engine(BuildInputs in) {
   const auto t0 = std::chrono::steady_clock::now();
   if (!in.graph) internal_error("build_engine: no graph").raise();
@@ -92,6 +103,23 @@ BuildOutput build_engine(BuildInputs in) {
         "layers: pass one")
         .key("unconfigured")
         .raise();
+  if (!in.calib_data.empty()) {
+    // NNI's PTQ path: every tensor calibrated; the PTQ dict (or config_list) gives the bits.
+    const std::string& m = in.calibrate.method;
+    if (m != "entropy" && m != "minmax" && m != "percentile" && m != "mse")
+      invalid_input(
+          str("unknown calibrate type '", m, "' (expected entropy, minmax, percentile or mse)"))
+          .key("calibrate_type")
+          .raise();
+    // The config is checked before the calibration work.
+    if (in.table) quant::resolve_layers(*in.table, g, in.calib_name);
+    if (!in.config_list.empty())
+      quant::ConfigList::parse_file(in.config_list, {in.lenient_config}).resolve(g);
+    quant::CalibrationTable ranges =
+        calibrate_for_build(g, in.calib_data, in.calibrate, in.calibration_cache, &out.notes);
+    if (in.table) ranges.layers = std::move(in.table->layers);
+    in.table = std::move(ranges);
+  }
   if (in.model_hash.empty()) in.model_hash = quant::model_hash(g);
   if (in.table) {
     auto w = quant::check_table_matches(*in.table, g, in.force, in.calib_name);
@@ -145,6 +173,8 @@ BuildOutput build_engine(BuildInputs in) {
     out.warnings.push_back(str(counts.host_steps, " of ", counts.steps, " steps run on the host ",
                                "reference executor, not on ", in.options.backend, " (",
                                counts.host_summary(), "): `mpq inspect` says why"));
+  for (const std::string& n : out.notes)
+    out.engine = runtime::Engine::with_note(std::move(out.engine), n);
   out.info.producer = producer_string();
   out.info.model_name = in.model_name;
   out.info.model_hash = in.model_hash;

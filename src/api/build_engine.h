@@ -9,7 +9,9 @@
 #include <string>
 #include <vector>
 
+#include "data/dataset.h"
 #include "ir/graph.h"
+#include "mpq/calibrator.h"
 #include "plan/plan.h"
 #include "quant/calibration_table.h"
 #include "runtime/engine.h"
@@ -38,12 +40,20 @@ struct BuildInputs {
   // Per-layer precisions over the table and config_list: 'conv1:int8,fc*:fp16'
   // (api/layer_precision.h).
   std::string layer_precision;
+  // NNI's post-training path (ModelSpeedupTensorRT's calib_data_loader): calibrate on this data
+  // before building (ranges for every tensor; `calibrate`'s method, images and batch), reusing
+  // `calibration_cache` when its model hash, data hash and options match. The table (NNI's PTQ
+  // dict {layer: {weight_bits, output_bits}}) or the config_list gives the bits.
+  data::DataSpec calib_data;
+  CalibrateOptions calibrate;
+  std::string calibration_cache;
 };
 
 struct BuildOutput {
   std::shared_ptr<const runtime::Engine> engine;
   runtime::EngineFileInfo info;  // what export writes into the engine file
   std::vector<std::string> warnings;
+  std::vector<std::string> notes;  // what the build did besides building (calibrated, cache reused)
   double seconds = 0.0;
 };
 
@@ -57,6 +67,10 @@ quant::CalibrationTable read_table(const std::string& path, std::string* hash);
 // nothing).
 std::vector<std::string> apply_config_list(quant::CalibrationTable& t, const Graph& g,
                                            const std::string& config_path, bool lenient = false);
+
+// NNI's PTQ dict ({layer: {weight_bits, output_bits}}) and a config_list ([{...}, ...]) both come
+// as --config: true when the file holds a JSON object (the dict). kNotFound naming the file.
+bool is_layer_dict_file(const std::string& path);
 
 BuildOutput build_engine(BuildInputs in);
 

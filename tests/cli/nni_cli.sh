@@ -1,37 +1,11 @@
 #!/usr/bin/env bash
 # NNI parity through the CLI: NNI's own config_list snippet, verbatim, through `mpq qat` then
 # `mpq build` gives an int8 conv1 (the input range is tracked for weight-quantized layers);
-# Unconfigured layers at the faster float, timed at build (NNI's TensorRT behaviour).
-expect 0 "" e6.mpqe -- build --model q.onnx --calib qc.json --unconfigured fastest --batch 16 -o e6.mpqe
-"$MPQ" inspect --json e6.mpqe >inspect.json || fail "mpq inspect e6.mpqe"
-"$PY" - <<'PYEOF' || fail "--unconfigured fastest: $(cat inspect.json)"
-import json, re
-d = json.load(open("inspect.json"))
-note = [n for n in d["notes"] if n.startswith("unconfigured: fastest float: ")]
-assert len(note) == 1, d["notes"]
-m = re.match(r"unconfigured: fastest float: (\S+) for \d+ unconfigured layer\(s\) \((\S+) (\S+) ms, fp32 (\S+) ms", note[0])
-chosen, half, t16, t32 = m.group(1), m.group(2), float(m.group(3)), float(m.group(4))
-assert chosen == (half if t16 < t32 else "fp32"), note
-ex = {l["module_path"]: l["executed"] for l in d["layers"] if l["op"] != "Reorder"}
-assert ex["conv1"] == "int8" and ex["conv2"] == chosen and ex["fc2"] == chosen, ex
-PYEOF
-expect 2 "pass one" x.mpqe -- build --model q.onnx --calib qc.json --unconfigured fastest \
-  --default-precision fp32 -o x.mpqe
-
-# Per-layer precision on the command line (trtexec's habit), globs included.
-expect 0 "" e7.mpqe -- build --model q.onnx --calib qc.json --layer-precision 'conv1:int8,fc*:fp16' \
-  --batch 16 -o e7.mpqe
-executed int8 conv1 e7.mpqe
-executed bf16 fc1 e7.mpqe
-executed bf16 fc2 e7.mpqe
-executed fp32 conv2 e7.mpqe
-expect 2 "key '--layer-precision': 'fc_\*:fp16': 'fc_\*' matches no layer of the model (near matches: 'fc1', 'fc2')" \
-  x.mpqe -- build --model q.onnx --calib qc.json --layer-precision 'conv1:int8,fc_*:fp16' -o x.mpqe
-expect 2 "unknown precision 'int4'" x.mpqe -- build --model q.onnx --layer-precision 'conv1:int4' -o x.mpqe
-
+# unconfigured layers at the faster float; --layer-precision; NNI's post-training path (PTQ dict
+# + calibration data, within 1 point of fp32 on mnist_naive trained on 2000 images);
 # config_list validation as NNI's schema (errors naming the entry and key, --lenient warnings);
 # NNI's torch.save'd calibration configs through tools/nni_to_mpq.py.
-# Small random data, no dataset needed.
+# Small random data, and a little of Fashion-MNIST (Debian's package).
 # Usage: nni_cli.sh MPQ_BINARY WORK_DIR
 set -uo pipefail
 MPQ=$1
@@ -76,6 +50,73 @@ assert c['tensors']['input']['min'] == l['tracked_min_input'], c['tensors']" ||
   fail "qc.json lacks conv1's tracked input range"
 expect 0 "" e.mpqe -- build --model q.onnx --calib qc.json --batch 16 -o e.mpqe
 executed int8 conv1 e.mpqe
+
+# Unconfigured layers at the faster float, timed at build (NNI's TensorRT behaviour).
+expect 0 "" e6.mpqe -- build --model q.onnx --calib qc.json --unconfigured fastest --batch 16 -o e6.mpqe
+"$MPQ" inspect --json e6.mpqe >inspect.json || fail "mpq inspect e6.mpqe"
+"$PY" - <<'PYEOF' || fail "--unconfigured fastest: $(cat inspect.json)"
+import json, re
+d = json.load(open("inspect.json"))
+note = [n for n in d["notes"] if n.startswith("unconfigured: fastest float: ")]
+assert len(note) == 1, d["notes"]
+m = re.match(r"unconfigured: fastest float: (\S+) for \d+ unconfigured layer\(s\) \((\S+) (\S+) ms, fp32 (\S+) ms", note[0])
+chosen, half, t16, t32 = m.group(1), m.group(2), float(m.group(3)), float(m.group(4))
+assert chosen == (half if t16 < t32 else "fp32"), note
+ex = {l["module_path"]: l["executed"] for l in d["layers"] if l["op"] != "Reorder"}
+assert ex["conv1"] == "int8" and ex["conv2"] == chosen and ex["fc2"] == chosen, ex
+PYEOF
+expect 2 "pass one" x.mpqe -- build --model q.onnx --calib qc.json --unconfigured fastest \
+  --default-precision fp32 -o x.mpqe
+
+# Per-layer precision on the command line (trtexec's habit), globs included.
+expect 0 "" e7.mpqe -- build --model q.onnx --calib qc.json --layer-precision 'conv1:int8,fc*:fp16' \
+  --batch 16 -o e7.mpqe
+executed int8 conv1 e7.mpqe
+executed bf16 fc1 e7.mpqe
+executed bf16 fc2 e7.mpqe
+executed fp32 conv2 e7.mpqe
+expect 2 "key '--layer-precision': 'fc_\*:fp16': 'fc_\*' matches no layer of the model (near matches: 'fc1', 'fc2')" \
+  x.mpqe -- build --model q.onnx --calib qc.json --layer-precision 'conv1:int8,fc_*:fp16' -o x.mpqe
+expect 2 "unknown precision 'int4'" x.mpqe -- build --model q.onnx --layer-precision 'conv1:int4' -o x.mpqe
+
+# NNI's post-training path: the PTQ dict of NNI's example (conv1 8, conv2 32, fc1 16, fc2 8 as
+# weight_bits/output_bits) with calibration data, on mnist_naive trained on 2000 images: the
+# engine's accuracy is within 1 point of the fp32 engine's; the cache is reused on the next build.
+expect 0 "" t.onnx -- train --model mnist_naive --data fashion-mnist:train --limit 2000 -q -o t.onnx
+echo '{"conv1": {"weight_bits": 8, "output_bits": 8}, "conv2": {"weight_bits": 32, "output_bits": 32},
+       "fc1": {"weight_bits": 16, "output_bits": 16}, "fc2": {"weight_bits": 8, "output_bits": 8}}' >ptq.json
+expect 0 "" f.mpqe -- build --model t.onnx --batch 100 -o f.mpqe
+expect 0 "^mpq: calibrated on 500 images of fashion-mnist:train.*calibration cache cache.json not used: it does not exist yet" \
+  p.mpqe -- build --model t.onnx --config ptq.json --calib-data fashion-mnist:train --calib-images 500 \
+  --calibration-cache cache.json --batch 100 -o p.mpqe
+executed int8 conv1 p.mpqe
+executed fp32 conv2 p.mpqe
+executed bf16 fc1 p.mpqe
+for e in f p; do
+  "$MPQ" run --engine $e.mpqe --data fashion-mnist:test --limit 1000 --json >$e.json 2>err.txt ||
+    fail "mpq run $e.mpqe: $(cat err.txt)"
+done
+"$PY" - <<'PYEOF' || fail "PTQ accuracy not within 1 point of fp32"
+import json
+f, p = (json.load(open(n + ".json"))["accuracy"] for n in "fp")
+print(f"fp32 {f:.3f}, NNI PTQ dict {p:.3f}")
+assert f > 0.5 and abs(f - p) <= 0.01, (f, p)
+PYEOF
+expect 0 "^mpq: calibration cache cache.json matches this model, data and options: reused it" \
+  p2.mpqe -- build --model t.onnx --config ptq.json --calib-data fashion-mnist:train \
+  --calib-images 500 --calibration-cache cache.json --batch 100 -o p2.mpqe
+expect 0 "cache.json not used: .*options" p3.mpqe -- build --model t.onnx --config ptq.json \
+  --calib-data fashion-mnist:train --calib-images 500 --calibrate-type minmax \
+  --calibration-cache cache.json --batch 100 -o p3.mpqe
+echo '{"conv_1": {"weight_bits": 8, "output_bits": 8}}' >ptq_bad.json
+expect 2 "ptq_bad.json: key 'conv_1': layer 'conv_1' is not in the model; near matches: 'conv1'" \
+  x.mpqe -- build --model t.onnx --config ptq_bad.json --calib-data fashion-mnist:train -o x.mpqe
+grep -q "calibrated" err.txt && fail "a bad PTQ dict should be refused before calibrating"
+"$PY" -c "import numpy as np; np.save('x27.npy', np.zeros((8, 1, 27, 27), np.float32))"
+expect 2 "x27.npy: samples of shape \[1,27,27\] cannot feed the model input" x.mpqe -- build \
+  --model t.onnx --config ptq.json --calib-data x27.npy -o x.mpqe
+expect 2 "pass one" x.mpqe -- build --model t.onnx --config ptq.json --calib ptq.json \
+  --calib-data fashion-mnist:train -o x.mpqe
 
 # config_list validation as NNI's schema: exit 2, one line naming the file, the entry and the
 # key; --lenient makes them warnings.
