@@ -75,21 +75,18 @@ bool is_layer_dict_file(const std::string& path) {
   return c == '{';
 }
 
-BuildOutput build_engine(BuildInputs in) {
-  const auto t0 = std::chrono::steady_clock::now();
-  if (!in.graph) internal_error("build_engine: no graph").raise();
-  const Graph& g = *in.graph;
-  BuildOutput out;
+namespace {
+
+// extra_layer_bits (NNI: every layer's precision when there is no config) and the choice for
+// unconfigured layers, checked against the default precision.
+void check_precision_options(BuildInputs& in, BuildOutput* out) {
   check_unconfigured(in.unconfigured, "unconfigured");
-  const auto rules = in.layer_precision.empty()
-                         ? std::vector<LayerPrecisionRule>{}
-                         : parse_layer_precisions(in.layer_precision, "--layer-precision");
   const bool configured = in.table || !in.config_list.empty();
   if (auto p = extra_layer_precision(in.extra_layer_bits, "extra_layer_bits")) {
     if (configured)
-      out.warnings.push_back(str("extra_layer_bits ", in.extra_layer_bits,
-                                 " is ignored: a calibration config or config_list is given (as "
-                                 "in NNI); unconfigured layers follow `unconfigured`"));
+      out->warnings.push_back(str("extra_layer_bits ", in.extra_layer_bits,
+                                  " is ignored: a calibration config or config_list is given (as "
+                                  "in NNI); unconfigured layers follow `unconfigured`"));
     else if (in.options.default_precision && *in.options.default_precision != *p)
       invalid_input("extra_layer_bits and the default precision disagree: pass one")
           .key("extra_layer_bits")
@@ -103,22 +100,42 @@ BuildOutput build_engine(BuildInputs in) {
         "layers: pass one")
         .key("unconfigured")
         .raise();
+}
+
+// NNI's PTQ path: every tensor calibrated on in.calib_data; the PTQ dict (in.table) or the
+// config_list gives the bits. Both are checked before the calibration work.
+void calibrate_ptq(BuildInputs& in, BuildOutput* out) {
+  const Graph& g = *in.graph;
+  const std::string& m = in.calibrate.method;
+  if (m != "entropy" && m != "minmax" && m != "percentile" && m != "mse")
+    invalid_input(
+        str("unknown calibrate type '", m, "' (expected entropy, minmax, percentile or mse)"))
+        .key("calibrate_type")
+        .raise();
+  if (in.table) quant::resolve_layers(*in.table, g, in.calib_name);
+  if (!in.config_list.empty())
+    quant::ConfigList::parse_file(in.config_list, {in.lenient_config}).resolve(g);
+  quant::CalibrationTable ranges =
+      calibrate_for_build(g, in.calib_data, in.calibrate, in.calibration_cache, &out->notes);
+  if (in.table) ranges.layers = std::move(in.table->layers);
+  in.table = std::move(ranges);
+}
+
+}  // namespace
+
+BuildOutput build_engine(BuildInputs in) {
+  const auto t0 = std::chrono::steady_clock::now();
+  if (!in.graph) internal_error("build_engine: no graph").raise();
+  const Graph& g = *in.graph;
+  BuildOutput out;
+  check_precision_options(in, &out);
+  const auto rules = in.layer_precision.empty()
+                         ? std::vector<LayerPrecisionRule>{}
+                         : parse_layer_precisions(in.layer_precision, "--layer-precision");
   if (!in.calib_data.empty()) {
-    // NNI's PTQ path: every tensor calibrated; the PTQ dict (or config_list) gives the bits.
-    const std::string& m = in.calibrate.method;
-    if (m != "entropy" && m != "minmax" && m != "percentile" && m != "mse")
-      invalid_input(
-          str("unknown calibrate type '", m, "' (expected entropy, minmax, percentile or mse)"))
-          .key("calibrate_type")
-          .raise();
-    // The config is checked before the calibration work.
-    if (in.table) quant::resolve_layers(*in.table, g, in.calib_name);
-    if (!in.config_list.empty())
-      quant::ConfigList::parse_file(in.config_list, {in.lenient_config}).resolve(g);
-    quant::CalibrationTable ranges =
-        calibrate_for_build(g, in.calib_data, in.calibrate, in.calibration_cache, &out.notes);
-    if (in.table) ranges.layers = std::move(in.table->layers);
-    in.table = std::move(ranges);
+    quant::CalibrationTable scratch;  // the patterns are checked before calibrating
+    apply_layer_precisions(scratch, g, rules, "--layer-precision");
+    calibrate_ptq(in, &out);
   }
   if (in.model_hash.empty()) in.model_hash = quant::model_hash(g);
   if (in.table) {
