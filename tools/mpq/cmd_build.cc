@@ -130,19 +130,23 @@ void register_build(CLI::App& app, std::function<int()>& action) {
                   "says which). Excludes --default-precision")
       ->check(CLI::IsMember({"fp32", "fastest"}))
       ->capture_default_str();
-  cmd->add_option("--calib-data", a->calib_data,
-                  "NNI's post-training path: calibrate on this data first (fashion-mnist:train, "
-                  "images .npy/IDX, a folder of .npy); --config (NNI's PTQ dict or a config_list) "
-                  "or --calib (a PTQ dict) gives the bits");
+  CLI::Option* calib_data = cmd->add_option(
+      "--calib-data", a->calib_data,
+      "NNI's post-training path: calibrate on this data first (fashion-mnist:train, "
+      "images .npy/IDX, a folder of .npy); --config (NNI's PTQ dict or a config_list) "
+      "or --calib (a PTQ dict) gives the bits");
   cmd->add_option("--calibrate-type", a->calibrate_type, "With --calib-data: the range method")
       ->check(CLI::IsMember({"entropy", "minmax", "percentile", "mse"}))
-      ->capture_default_str();
+      ->capture_default_str()
+      ->needs(calib_data);
   cmd->add_option("--calib-images", a->calib_images,
                   "With --calib-data: images sampled for calibration (0: all)")
-      ->capture_default_str();
+      ->capture_default_str()
+      ->needs(calib_data);
   cmd->add_option("--calibration-cache", a->calibration_cache,
                   "With --calib-data: reuse this table when its model hash, data hash and options "
-                  "match, else calibrate and rewrite it");
+                  "match, else calibrate and rewrite it")
+      ->needs(calib_data);
   cmd->add_option(
       "--layer-precision", a->layer_precision,
       "Per-layer precision over --calib/--config, e.g. 'conv1:int8,fc*:fp16': node "
