@@ -33,10 +33,12 @@ struct CalibrateOptions {
   int64_t calib_images = 1000;     // images sampled (seeded) from the dataset; <= 0: all
   uint64_t seed = 0;
   int batch_size = 32;
-  int threads = 1;          // histogram threads; the table does not depend on it
-  bool quiet = true;        // progress bar on stderr (only when it is a terminal)
-  std::string config_list;  // path of an NNI config_list (JSON); empty: 8 bits for every
-                            // quantizable layer
+  int threads = 1;              // histogram threads; the table does not depend on it
+  bool quiet = true;            // progress bar on stderr (only when it is a terminal)
+  std::string config_list;      // path of an NNI config_list (JSON); empty: 8 bits for every
+                                // quantizable layer
+  bool lenient_config = false;  // config_list: warn where NNI's schema refuses (unknown keys,
+                                // op_names matching no layer) instead of failing
   // The float executor the images run on: "auto" (the CPU fp32 engine when this build has one,
   // else the reference executor), "cpu" or "reference" (observes every value, fused or not).
   std::string executor = "auto";

@@ -12,7 +12,7 @@
 // float (bf16 on the CPU), 32 -> fp32; unnamed layers run at `default_precision`.
 //
 // Differences from NNI, on purpose: `inference` splits data larger than the batch into batches
-// and returns every row (NNI drops or pads the tail with stale data), keeps the output's shape
+// and returns every row (NNI pads the last partial batch with stale data), keeps the output's shape
 // ([N, ...], not flattened), and `seconds` is the sum of the per-batch run times (NNI's
 // definition) measured with a monotonic clock; the context and its buffers are allocated once.
 //
@@ -49,9 +49,29 @@ struct SpeedupOptions {
   int threads = 0;      // 0: the library default (OMP_NUM_THREADS)
   bool force = false;   // accept a calibration table computed on another model / an engine
                         // built from another model
-  std::string config_list;  // optional NNI config_list (JSON path) overriding the layers' bits
+  std::string config_list;      // optional NNI config_list (JSON path) overriding the layers' bits
+  bool lenient_config = false;  // config_list: warn where NNI's schema refuses, do not fail
   // Device backends (cuda): run steps without a device kernel on the host instead of failing.
   bool allow_host_fallback = false;
+  // Layers the calibration config / config_list does not name: "fp32", or "fastest" (NNI's
+  // behaviour: the faster of fp32 and 16-bit float, both engines timed at build; the manifest
+  // says "unconfigured: fastest float"). Excludes default_precision.
+  std::string unconfigured = "fp32";
+  // NNI's extra_layer_bits: 8, 16 or 32 sets every layer when no calibration config or
+  // config_list is given (0: unset); ignored with a warning otherwise, as NNI ignores it.
+  int extra_layer_bits = 0;
+  // Per-layer precisions over the calibration config, trtexec's habit: 'conv1:int8,fc*:fp16'
+  // (node names or module paths, globs; int8, fp16, bf16, fp32; the last match wins).
+  std::string layer_precision;
+  // NNI's post-training path (calib_data_loader, calibrate_type, calibration_cache): calibrate on
+  // this data before building. A data spec: "fashion-mnist:train", an images file (.npy, IDX) or
+  // a folder of .npy; it must fit the model input. The calibration config given to the
+  // constructor is then NNI's PTQ dict {layer: {weight_bits, output_bits}} (or use config_list).
+  std::string calib_data;
+  std::string calibrate_type = "entropy";  // entropy | minmax | percentile | mse
+  // Reused only when its model hash, data hash and options match (else rewritten); "" = none.
+  std::string calibration_cache;
+  int64_t calib_images = 1000;  // images sampled from calib_data (<= 0: all); batch: batch_size
 };
 
 // The calibration source: nothing, a file (NNI calibration config or mpq table), or a table.

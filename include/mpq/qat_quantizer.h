@@ -19,6 +19,7 @@
 #include <string>
 #include <vector>
 
+#include "mpq/losses.h"
 #include "mpq/optimizer.h"
 
 namespace mpq {
@@ -63,8 +64,18 @@ class QatQuantizer {
 
   // Inserts the fake-quantizers. Called by the training functions if you do not.
   void compress();
-  // One optimizer step on a batch (x: f32 [N, ...], labels: integer [N]).
+  // One optimizer step on a batch (x: f32 [N, ...], labels: integer [N]), softmax cross-entropy.
   TrainStats train_step(const Tensor& x, const Tensor& labels);
+  // A training step with any loss, in the user's own loop (NNI wraps the user's loop and patches
+  // optimizer.step; here the step is explicit):
+  //   const Tensor& y = q.forward(x);               // training forward, observers updated
+  //   mpq::Loss l = mpq::mse_loss(y, target);       // or any loss: d(loss)/d(y) as a tensor
+  //   q.backward(l.grad);                           // same shape as y (else kInvalidInput)
+  //   q.step();                                     // optimizer step; NNI's step counter + 1
+  // forward returns the model output (the logits before a final Softmax).
+  const Tensor& forward(const Tensor& x);
+  void backward(const Tensor& output_grad);
+  void step();
   std::vector<TrainStats> fit(const data::Dataset& train, int64_t epochs);
   // Accuracy of the QAT (fake-quantized) model in eval mode.
   TrainStats evaluate(const data::Dataset& test, int64_t batch_size = 500);
@@ -76,9 +87,14 @@ class QatQuantizer {
   quant::CalibrationTable export_model(const std::string& model_path,
                                        const std::string& calibration_path = "");
   // Loads tracked ranges from a calibration config (NNI's load_calibration_config): bits must
-  // match the config_list; scales are derived at once (NNI waits for the next training step).
+  // match the config_list; activation scales are derived at once (NNI waits for the next training
+  // step) and weight_scale / weight_zero_point, when given, become the weights' stored scale.
   void load_calibration_config(const quant::CalibrationTable& table);
 
+  // What the config_list check let through: unknown keys, names matching nothing and QAT's
+  // refusals when the config_list was parsed lenient (else they are errors), op_types matching
+  // nothing.
+  const std::vector<std::string>& warnings() const;
   const Graph& float_graph() const;  // the trained float model (what export_model writes)
   const Graph& qat_graph() const;    // the graph with fake-quantizers (after compress())
   int64_t steps() const;             // optimizer steps taken

@@ -1,10 +1,14 @@
 #include "api/build_engine.h"
 
+#include <cctype>
 #include <chrono>
 #include <fstream>
 #include <sstream>
 #include <unordered_map>
 
+#include "api/layer_precision.h"
+#include "api/ptq_calibration.h"
+#include "api/unconfigured.h"
 #include "quant/config_list.h"
 #include "quant/model_hash.h"
 
@@ -28,8 +32,8 @@ quant::CalibrationTable read_table(const std::string& path, std::string* hash) {
 }
 
 std::vector<std::string> apply_config_list(quant::CalibrationTable& t, const Graph& g,
-                                           const std::string& config_path) {
-  quant::ConfigList c = quant::ConfigList::parse_file(config_path);
+                                           const std::string& config_path, bool lenient) {
+  quant::ConfigList c = quant::ConfigList::parse_file(config_path, {lenient});
   std::vector<std::string> warnings = c.warnings();
   quant::ResolvedConfig rc = c.resolve(g);
   warnings.insert(warnings.end(), rc.warnings.begin(), rc.warnings.end());
@@ -62,11 +66,77 @@ std::vector<std::string> apply_config_list(quant::CalibrationTable& t, const Gra
   return warnings;
 }
 
+bool is_layer_dict_file(const std::string& path) {
+  std::ifstream f(path, std::ios::binary);
+  if (!f) not_found("cannot open the config file").file(path).raise();
+  char c = 0;
+  while (f.get(c) && std::isspace(static_cast<unsigned char>(c))) {
+  }
+  return c == '{';
+}
+
+namespace {
+
+// extra_layer_bits (NNI: every layer's precision when there is no config) and the choice for
+// unconfigured layers, checked against the default precision.
+void check_precision_options(BuildInputs& in, BuildOutput* out) {
+  check_unconfigured(in.unconfigured, "unconfigured");
+  const bool configured = in.table || !in.config_list.empty();
+  if (auto p = extra_layer_precision(in.extra_layer_bits, "extra_layer_bits")) {
+    if (configured)
+      out->warnings.push_back(str("extra_layer_bits ", in.extra_layer_bits,
+                                  " is ignored: a calibration config or config_list is given (as "
+                                  "in NNI); unconfigured layers follow `unconfigured`"));
+    else if (in.options.default_precision && *in.options.default_precision != *p)
+      invalid_input("extra_layer_bits and the default precision disagree: pass one")
+          .key("extra_layer_bits")
+          .raise();
+    else
+      in.options.default_precision = p;
+  }
+  if (in.unconfigured == "fastest" && in.options.default_precision)
+    invalid_input(
+        "--unconfigured fastest and a default precision both choose the precision of unconfigured "
+        "layers: pass one")
+        .key("unconfigured")
+        .raise();
+}
+
+// NNI's PTQ path: every tensor calibrated on in.calib_data; the PTQ dict (in.table) or the
+// config_list gives the bits. Both are checked before the calibration work.
+void calibrate_ptq(BuildInputs& in, BuildOutput* out) {
+  const Graph& g = *in.graph;
+  const std::string& m = in.calibrate.method;
+  if (m != "entropy" && m != "minmax" && m != "percentile" && m != "mse")
+    invalid_input(
+        str("unknown calibrate type '", m, "' (expected entropy, minmax, percentile or mse)"))
+        .key("calibrate_type")
+        .raise();
+  if (in.table) quant::resolve_layers(*in.table, g, in.calib_name);
+  if (!in.config_list.empty())
+    quant::ConfigList::parse_file(in.config_list, {in.lenient_config}).resolve(g);
+  quant::CalibrationTable ranges =
+      calibrate_for_build(g, in.calib_data, in.calibrate, in.calibration_cache, &out->notes);
+  if (in.table) ranges.layers = std::move(in.table->layers);
+  in.table = std::move(ranges);
+}
+
+}  // namespace
+
 BuildOutput build_engine(BuildInputs in) {
   const auto t0 = std::chrono::steady_clock::now();
   if (!in.graph) internal_error("build_engine: no graph").raise();
   const Graph& g = *in.graph;
   BuildOutput out;
+  check_precision_options(in, &out);
+  const auto rules = in.layer_precision.empty()
+                         ? std::vector<LayerPrecisionRule>{}
+                         : parse_layer_precisions(in.layer_precision, "--layer-precision");
+  if (!in.calib_data.empty()) {
+    quant::CalibrationTable scratch;  // the patterns are checked before calibrating
+    apply_layer_precisions(scratch, g, rules, "--layer-precision");
+    calibrate_ptq(in, &out);
+  }
   if (in.model_hash.empty()) in.model_hash = quant::model_hash(g);
   if (in.table) {
     auto w = quant::check_table_matches(*in.table, g, in.force, in.calib_name);
@@ -94,11 +164,17 @@ BuildOutput build_engine(BuildInputs in) {
   }
   if (!in.config_list.empty()) {
     if (!in.table) in.table.emplace();
-    auto w = apply_config_list(*in.table, g, in.config_list);
+    auto w = apply_config_list(*in.table, g, in.config_list, in.lenient_config);
     out.warnings.insert(out.warnings.end(), w.begin(), w.end());
   }
+  if (!rules.empty()) {
+    if (!in.table) in.table.emplace();
+    apply_layer_precisions(*in.table, g, rules, "--layer-precision");
+  }
   try {
-    out.engine = runtime::Engine::build(g, in.table ? &*in.table : nullptr, in.options);
+    const quant::CalibrationTable* t = in.table ? &*in.table : nullptr;
+    out.engine = in.unconfigured == "fastest" ? build_fastest_float(g, t, in.options)
+                                              : runtime::Engine::build(g, t, in.options);
   } catch (const Error& e) {
     // Missing ranges and --strict failures are about the table's contents: name its file.
     const std::string& msg = e.status().message;
@@ -114,6 +190,8 @@ BuildOutput build_engine(BuildInputs in) {
     out.warnings.push_back(str(counts.host_steps, " of ", counts.steps, " steps run on the host ",
                                "reference executor, not on ", in.options.backend, " (",
                                counts.host_summary(), "): `mpq inspect` says why"));
+  for (const std::string& n : out.notes)
+    out.engine = runtime::Engine::with_note(std::move(out.engine), n);
   out.info.producer = producer_string();
   out.info.model_name = in.model_name;
   out.info.model_hash = in.model_hash;

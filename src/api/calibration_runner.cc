@@ -116,7 +116,8 @@ std::unique_ptr<quant::Calibrator> make_calibrator(const Graph& g, const Calibra
     if (!f) not_found("cannot open the config_list file").file(opts.config_list).raise();
     std::stringstream ss;
     ss << f.rdbuf();
-    quant::ConfigList c = quant::ConfigList::parse_string(ss.str(), opts.config_list);
+    quant::ConfigList c =
+        quant::ConfigList::parse_string(ss.str(), opts.config_list, {opts.lenient_config});
     quant::Fnv1a64 h;
     h.string(ss.str());
     hash = h.hex();

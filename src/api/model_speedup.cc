@@ -1,6 +1,7 @@
 // include/mpq/model_speedup.h over api::build_engine, runtime::Engine and the engine file.
 #include "mpq/model_speedup.h"
 
+#include <algorithm>
 #include <chrono>
 #include <cstring>
 
@@ -111,6 +112,15 @@ double ModelSpeedup::compress() {
   in.calib_name = calib_name_;
   in.calib_hash = calib_hash_;
   in.config_list = options_.config_list;
+  in.lenient_config = options_.lenient_config;
+  in.unconfigured = options_.unconfigured;
+  in.extra_layer_bits = options_.extra_layer_bits;
+  in.layer_precision = options_.layer_precision;
+  in.calib_data.source = options_.calib_data;
+  in.calibrate.method = options_.calibrate_type;
+  in.calibrate.calib_images = options_.calib_images;
+  in.calibrate.batch_size = static_cast<int>(std::min<int64_t>(options_.batch_size, 1024));
+  in.calibration_cache = options_.calibration_cache;
   in.force = options_.force;
   in.options.default_precision = parse_default(options_.default_precision);
   in.options.strict = options_.strict;

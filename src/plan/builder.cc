@@ -27,6 +27,9 @@ struct Decision {
   // An int8 Concat whose inputs have different scales: its output takes its own range and the
   // kernel requantizes the inputs into it.
   bool requant_inputs = false;
+  // An int8 layer asked for a 16- or 32-bit output (output_bits): the precision its output is
+  // written at (dequantized in the epilogue); kInt8 otherwise.
+  Precision output = Precision::kInt8;
 };
 
 bool is_float_dtype(DType t) {
@@ -232,13 +235,40 @@ class Builder {
     if (!v->producer) return false;
     auto it = dec_.find(v->producer);
     return it != dec_.end() && it->second.exec == Precision::kInt8 &&
-           it->second.backend != "reference";
+           it->second.output == Precision::kInt8 && it->second.backend != "reference";
   }
 
   Precision producer_class(const Value* v) const {
     if (!v->producer) return Precision::kFp32;
     auto it = dec_.find(v->producer);
-    return it == dec_.end() ? Precision::kFp32 : it->second.exec;
+    if (it == dec_.end()) return Precision::kFp32;
+    return it->second.exec == Precision::kInt8 ? it->second.output : it->second.exec;
+  }
+
+  // The output bits asked of a step: those of the last fused node that gives them (its output is
+  // the step's), else the host's.
+  int requested_output_bits(const Node& n) const {
+    int bits = reqs_.of(n.name).output_bits;
+    if (auto it = absorbed_.find(n.name); it != absorbed_.end())
+      for (const std::string& a : it->second)
+        if (reqs_.of(a).output_bits) bits = reqs_.of(a).output_bits;
+    return bits;
+  }
+
+  // output_bits above 8 on an int8 layer whose kernel writes float outputs: int8 compute, the
+  // output dequantized in the epilogue (16 bits: the backend's 16-bit float).
+  void float_output(Node& n, Decision& d) {
+    const int bits = requested_output_bits(n);
+    if (d.exec != Precision::kInt8 || bits <= 8 || n.def().quant != QuantRule::kRequant) return;
+    if (!d.kernel->formats || !d.kernel->formats(n).any_output_dtype) {
+      d.reasons.push_back(str("output_bits ", bits, ": the int8 kernel writes int8 only"));
+      return;
+    }
+    d.output = bits == 16 ? (reg_.find(opt_.backend, n, Precision::kFp16) ? Precision::kFp16
+                                                                          : Precision::kBf16)
+                          : Precision::kFp32;
+    d.reasons.push_back(str("int8 compute, ", precision_name(d.output), " output (output_bits ",
+                            bits, "): dequantized in the epilogue"));
   }
 
   Precision float_default() const {
@@ -346,6 +376,7 @@ class Builder {
       }
       if (want == Precision::kInt8) {
         if (finish(*n, d, Precision::kInt8, false)) {
+          float_output(*n, dec_.at(n));
           if (rule == QuantRule::kPassthrough && !n->outputs.empty() && !d.requant_inputs) {
             vq_[n->outputs[0]] = vq_.at(n->inputs[0]);
             vq_dtype_[n->outputs[0]] = vq_dtype_.at(n->inputs[0]);
@@ -566,7 +597,9 @@ class Builder {
             const bool float_residual = is_residual_input(*n, 3) && n->inputs.size() > 3 &&
                                         n->inputs[3] &&
                                         !is_q(specs_[tensor_of(n->inputs[3])].dtype);
-            if (consumer_wants_int8(o) && !float_residual && quant_known(o)) {
+            if (d.output != Precision::kInt8) {
+              s.dtype = float_dtype(d.output);
+            } else if (consumer_wants_int8(o) && !float_residual && quant_known(o)) {
               s.dtype = vq_dtype_.at(o);
               s.quant = vq_.at(o);
             } else {

@@ -5,6 +5,7 @@ namespace mpq::plan {
 namespace {
 
 std::string source_of(const quant::LayerPrecision& l) {
+  if (l.source == "layer-precision") return l.source;  // --layer-precision
   return l.source == "calibration" || l.source == "qat" ? "calibration" : "config";
 }
 
@@ -31,6 +32,7 @@ Requests read_requests(const Graph& original, const quant::CalibrationTable* tab
       q.source = source_of(l);
       q.is_explicit = true;
       q.key = rl.key;
+      q.output_bits = l.output_bits;
       r.layers[n.name] = q;
     }
     // NNI semantics: the input range belongs to the layer's input 0, the output range to its

@@ -22,6 +22,9 @@ struct Request {
   std::string source;        // "config", "calibration" or "default"
   bool is_explicit = false;  // named by the table (not the default)
   std::string key;           // the table's layer key
+  // The table's output_bits (0: not given). 16 or 32 on an int8 layer asks for int8 compute with
+  // a float output (NNI: set_output_type), dequantized in the layer's epilogue.
+  int output_bits = 0;
 };
 
 struct RangeInfo {

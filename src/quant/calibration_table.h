@@ -6,14 +6,15 @@
 //   * layers:  NNI-compatible per-layer section (weight_bits, input_bits, output_bits,
 //              tracked_min_input, ...), keyed by a layer key that may be a PyTorch module path,
 //              an ONNX node name or an output tensor name.
-// The JSON form is documented in docs/calibration.md. One reader accepts mpq's full table, NNI's
-// v2.5+ per-layer keys and NNI's v2.2-2.4 names (weight_bit, activation_bit,
-// tracked_min_activation, tracked_max_activation).
+// The JSON form is documented in docs/calibration.md. One reader accepts mpq's full table and
+// NNI's per-layer configs of every version (v2.5+ keys, the v2.2-2.4 names, ObserverQuantizer's
+// weight ranges and integer ranges: quant/nni_keys.h).
 #pragma once
 
 #include <map>
 #include <optional>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "ir/graph.h"
@@ -56,6 +57,12 @@ struct LayerPrecision {
   std::vector<int32_t> weight_zero_point;
   std::optional<float> tracked_min_input, tracked_max_input;
   std::optional<float> tracked_min_output, tracked_max_output;
+  // NNI ObserverQuantizer's symmetric weight range and the integer ranges its observers used
+  // (tracked_qmin_* / tracked_qmax_*: 0..127 for reduce_range activations). Kept so a table reads
+  // back as written; the engine quantizes weights itself and activations to 8 bits over the
+  // tracked float range, as TensorRT does with these files.
+  std::optional<float> tracked_min_weight, tracked_max_weight;
+  std::optional<std::pair<int32_t, int32_t>> qrange_weight, qrange_input, qrange_output;
   std::optional<TypeQuantSpec> weight_quant, input_quant, output_quant;
   std::string source = "calibration";  // "calibration", "qat", "nni-config", "config_list"
 };

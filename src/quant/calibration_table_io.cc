@@ -7,11 +7,13 @@
 #include <cstdlib>
 #include <fstream>
 #include <limits>
+#include <map>
 #include <nlohmann/json.hpp>
 #include <sstream>
 
 #include "quant/calibration_table.h"
 #include "quant/name_match.h"
+#include "quant/nni_keys.h"
 
 namespace mpq::quant {
 
@@ -62,6 +64,16 @@ ordered_json layer_json(const LayerPrecision& l) {
   if (l.output_bits) o["output_bits"] = l.output_bits;
   if (l.tracked_min_output) o["tracked_min_output"] = json_float(*l.tracked_min_output);
   if (l.tracked_max_output) o["tracked_max_output"] = json_float(*l.tracked_max_output);
+  if (l.tracked_min_weight) o["tracked_min_weight"] = json_float(*l.tracked_min_weight);
+  if (l.tracked_max_weight) o["tracked_max_weight"] = json_float(*l.tracked_max_weight);
+  auto put_qrange = [&](const char* type, const std::optional<std::pair<int32_t, int32_t>>& q) {
+    if (!q) return;
+    o[str("tracked_qmin_", type)] = q->first;
+    o[str("tracked_qmax_", type)] = q->second;
+  };
+  put_qrange("weight", l.qrange_weight);
+  put_qrange("input", l.qrange_input);
+  put_qrange("output", l.qrange_output);
   put_spec(o, "weight", l.weight_quant);
   put_spec(o, "input", l.input_quant);
   put_spec(o, "output", l.output_quant);
@@ -137,16 +149,34 @@ class Reader {
     return out;
   }
 
-  void range(const json& o, const char* kmin, const char* kmax, const std::string& prefix,
+  // `key` maps a key's v2.5+ name to the name to report (prefix + the name as given).
+  template <typename KeyName>
+  void range(const json& o, const char* kmin, const char* kmax, KeyName key,
              std::optional<float>* lo, std::optional<float>* hi) const {
     const bool has_min = o.contains(kmin), has_max = o.contains(kmax);
     if (has_min != has_max)
-      fail(prefix + (has_min ? kmin : kmax),
+      fail(key(has_min ? kmin : kmax),
            str("'", has_min ? kmin : kmax, "' is given without '", has_min ? kmax : kmin, "'"));
     if (!has_min) return;
-    *lo = finite(o[kmin], prefix + kmin);
-    *hi = finite(o[kmax], prefix + kmax);
-    if (**lo > **hi) fail(prefix + kmin, str("min ", **lo, " > max ", **hi));
+    *lo = finite(o[kmin], key(kmin));
+    *hi = finite(o[kmax], key(kmax));
+    if (**lo > **hi) fail(key(kmin), str("min ", **lo, " > max ", **hi));
+  }
+
+  // tracked_qmin_<type> / tracked_qmax_<type>: an integer pair with qmin < qmax.
+  template <typename KeyName>
+  void qrange(const json& o, const std::string& type, KeyName key,
+              std::optional<std::pair<int32_t, int32_t>>* out) const {
+    const std::string kmin = "tracked_qmin_" + type, kmax = "tracked_qmax_" + type;
+    const bool has_min = o.contains(kmin), has_max = o.contains(kmax);
+    if (has_min != has_max)
+      fail(key(has_min ? kmin : kmax),
+           str("'", has_min ? kmin : kmax, "' is given without '", has_min ? kmax : kmin, "'"));
+    if (!has_min) return;
+    const int64_t lo = integer(o[kmin], key(kmin)), hi = integer(o[kmax], key(kmax));
+    if (lo >= hi || lo < INT32_MIN || hi > INT32_MAX)
+      fail(key(kmin), str("integer range [", lo, ", ", hi, "] is empty or out of the int32 range"));
+    *out = std::make_pair(static_cast<int32_t>(lo), static_cast<int32_t>(hi));
   }
 
   std::optional<TypeQuantSpec> spec(const json& o, const std::string& type,
@@ -163,61 +193,59 @@ class Reader {
     return s;
   }
 
-  // One layer of NNI's calibration config (either key generation) or of mpq's layers section.
-  LayerPrecision layer(const json& v, const std::string& prefix, bool* old_names) const {
-    static const std::vector<std::string> known = {
-        "weight_bits", "weight_scale", "weight_zero_point", "input_bits", "output_bits",
-        "tracked_min_input", "tracked_max_input", "tracked_min_output", "tracked_max_output",
-        // NNI v2.2-2.4
-        "weight_bit", "activation_bit", "tracked_min_activation", "tracked_max_activation",
-        // NNI ObserverQuantizer's extra weight statistics (informational; mpq recomputes them)
-        "tracked_min_weight", "tracked_max_weight", "tracked_qmin_weight", "tracked_qmax_weight",
-        // mpq extensions
-        "weight_dtype", "weight_scheme", "input_dtype", "input_scheme", "output_dtype",
-        "output_scheme", "source"};
-    object(v, prefix.substr(0, prefix.size() - 1));
-    for (const auto& [k, _] : v.items()) {
-      bool ok = false;
-      for (const auto& kk : known) ok |= k == kk;
-      if (!ok) {
+  // One layer of NNI's calibration config (any version's key names) or of mpq's layers section.
+  // Older names are read as their v2.5+ name; errors name the key as given.
+  LayerPrecision layer(const json& given, const std::string& prefix, bool* old_names) const {
+    static const std::vector<std::string> mpq_keys = {
+        "weight_dtype", "weight_scheme", "input_dtype", "input_scheme",
+        "output_dtype", "output_scheme", "source"};
+    object(given, prefix.substr(0, prefix.size() - 1));
+    json v = json::object();
+    std::map<std::string, std::string> as_given;  // v2.5+ or mpq name -> the name in the file
+    for (const auto& [k, e] : given.items()) {
+      bool renamed = false;
+      std::string name = nni_v25_key(k, &renamed);
+      for (const auto& m : mpq_keys)
+        if (k == m) name = k;
+      if (name.empty()) {
+        std::vector<std::string> known = nni_key_names();
+        known.insert(known.end(), mpq_keys.begin(), mpq_keys.end());
         auto near = near_matches(k, known, 1);
         fail(prefix + k,
              str("unknown key",
                  near.empty() ? std::string() : str(" (did you mean '", near[0], "'?)")));
       }
+      if (as_given.count(name))
+        fail(prefix + k, str("both '", as_given[name], "' and '", k,
+                             "' are given: one is NNI v2.2-2.4's name of the other"));
+      *old_names |= renamed;
+      as_given[name] = k;
+      v[name] = e;
     }
-    auto both = [&](const char* a, const char* b) {
-      if (v.contains(a) && v.contains(b))
-        fail(prefix + b, str("both '", a, "' (NNI v2.2-2.4) and '", b, "' (v2.5+) are given"));
-      if (v.contains(a)) *old_names = true;
-    };
-    both("weight_bit", "weight_bits");
-    both("activation_bit", "output_bits");
-    both("tracked_min_activation", "tracked_min_output");
-    both("tracked_max_activation", "tracked_max_output");
+    auto key = [&](const std::string& name) { return prefix + as_given[name]; };
 
     LayerPrecision l;
     l.source = "nni-config";
-    if (v.contains("weight_bits")) l.weight_bits = bits(v["weight_bits"], prefix + "weight_bits");
-    if (v.contains("weight_bit")) l.weight_bits = bits(v["weight_bit"], prefix + "weight_bit");
-    if (v.contains("input_bits")) l.input_bits = bits(v["input_bits"], prefix + "input_bits");
-    if (v.contains("output_bits")) l.output_bits = bits(v["output_bits"], prefix + "output_bits");
-    if (v.contains("activation_bit"))
-      l.output_bits = bits(v["activation_bit"], prefix + "activation_bit");
+    if (v.contains("weight_bits")) l.weight_bits = bits(v["weight_bits"], key("weight_bits"));
+    if (v.contains("input_bits")) l.input_bits = bits(v["input_bits"], key("input_bits"));
+    if (v.contains("output_bits")) l.output_bits = bits(v["output_bits"], key("output_bits"));
     if (!l.weight_bits && !l.input_bits && !l.output_bits)
       fail(prefix.substr(0, prefix.size() - 1),
            "layer gives no weight_bits, input_bits or output_bits");
-    range(v, "tracked_min_input", "tracked_max_input", prefix, &l.tracked_min_input,
+    range(v, "tracked_min_input", "tracked_max_input", key, &l.tracked_min_input,
           &l.tracked_max_input);
-    range(v, "tracked_min_output", "tracked_max_output", prefix, &l.tracked_min_output,
+    range(v, "tracked_min_output", "tracked_max_output", key, &l.tracked_min_output,
           &l.tracked_max_output);
-    range(v, "tracked_min_activation", "tracked_max_activation", prefix, &l.tracked_min_output,
-          &l.tracked_max_output);
+    range(v, "tracked_min_weight", "tracked_max_weight", key, &l.tracked_min_weight,
+          &l.tracked_max_weight);
+    qrange(v, "weight", key, &l.qrange_weight);
+    qrange(v, "input", key, &l.qrange_input);
+    qrange(v, "output", key, &l.qrange_output);
     if (v.contains("weight_scale"))
-      l.weight_scale = floats(v["weight_scale"], prefix + "weight_scale", true);
+      l.weight_scale = floats(v["weight_scale"], key("weight_scale"), true);
     if (v.contains("weight_zero_point")) {
       const json& z = v["weight_zero_point"];
-      const std::string k = prefix + "weight_zero_point";
+      const std::string k = key("weight_zero_point");
       auto one = [&](const json& e, const std::string& kk) {
         int64_t zp = integer(e, kk);
         if (zp < INT32_MIN || zp > INT32_MAX) fail(kk, "zero point out of the int32 range");
@@ -233,7 +261,8 @@ class Reader {
                     " scale(s)"));
     }
     if ((!l.weight_scale.empty() || !l.weight_zero_point.empty()) && !l.weight_bits)
-      fail(prefix + "weight_scale", "weight_scale is given without weight_bits");
+      fail(key(v.contains("weight_scale") ? "weight_scale" : "weight_zero_point"),
+           "weight_scale is given without weight_bits");
     l.weight_quant = spec(v, "weight", prefix);
     l.input_quant = spec(v, "input", prefix);
     l.output_quant = spec(v, "output", prefix);

@@ -44,8 +44,9 @@ const char* json_type(const json& v) {
 
 class EntryParser {
  public:
-  EntryParser(const std::string& source, int index, std::vector<std::string>* warnings)
-      : source_(source), index_(index), warnings_(warnings) {}
+  EntryParser(const std::string& source, int index, bool lenient,
+              std::vector<std::string>* warnings)
+      : source_(source), index_(index), lenient_(lenient), warnings_(warnings) {}
 
   [[noreturn]] void fail(const std::string& key, const std::string& msg) const {
     invalid_input(str("config_list entry ", index_, ": ", msg))
@@ -104,8 +105,14 @@ class EntryParser {
       for (const auto& kk : kKnownKeys) known |= k == kk;
       if (!known) {
         auto near = near_matches(k, kKnownKeys, 1);
-        warn(str("unknown key '", k, "' is ignored",
-                 near.empty() ? std::string() : str(" (did you mean '", near[0], "'?)")));
+        const std::string hint =
+            near.empty() ? std::string() : str(" (did you mean '", near[0], "'?)");
+        if (lenient_)
+          warn(str("unknown key '", k, "' is ignored", hint));
+        else
+          fail(k,
+               str("unknown key '", k, "'", hint,
+                   "; NNI's schema refuses unknown keys (--lenient ignores them with a warning)"));
       }
     }
     if (j.contains("op_types"))
@@ -174,6 +181,7 @@ class EntryParser {
  private:
   const std::string& source_;
   int index_;
+  bool lenient_;
   std::vector<std::string>* warnings_;
 };
 
@@ -207,7 +215,8 @@ bool entry_matches(const ConfigEntry& e, const Node& n) {
 
 }  // namespace
 
-ConfigList ConfigList::parse_string(const std::string& text, const std::string& source) {
+ConfigList ConfigList::parse_string(const std::string& text, const std::string& source,
+                                    ConfigListOptions options) {
   json j;
   try {
     j = json::parse(text);
@@ -220,17 +229,44 @@ ConfigList ConfigList::parse_string(const std::string& text, const std::string& 
         .raise();
   ConfigList c;
   c.source_ = source;
+  c.options_ = options;
   for (size_t i = 0; i < j.size(); ++i)
-    c.entries_.push_back(EntryParser(source, static_cast<int>(i), &c.warnings_).parse(j[i]));
+    c.entries_.push_back(
+        EntryParser(source, static_cast<int>(i), options.lenient, &c.warnings_).parse(j[i]));
   return c;
 }
 
-ConfigList ConfigList::parse_file(const std::string& path) {
+ConfigList ConfigList::parse_file(const std::string& path, ConfigListOptions options) {
   std::ifstream f(path, std::ios::binary);
   if (!f) not_found("cannot open the config_list file").file(path).raise();
   std::stringstream ss;
   ss << f.rdbuf();
-  return parse_string(ss.str(), path);
+  return parse_string(ss.str(), path, options);
+}
+
+std::vector<std::string> ConfigList::check_qat() const {
+  std::vector<std::string> warnings;
+  auto issue = [&](const ConfigEntry& e, const std::string& key, const std::string& msg) {
+    if (options_.lenient)
+      return warnings.push_back(str(source_, ": config_list entry ", e.index, ": ", msg));
+    invalid_input(str("config_list entry ", e.index, ": ", msg,
+                      " (NNI's QAT_Quantizer refuses it; --lenient makes this a warning)"))
+        .file(source_)
+        .key(str("[", e.index, "].", key))
+        .raise();
+  };
+  for (const ConfigEntry& e : entries_) {
+    for (const auto& t : e.op_types)
+      if (t == "default")
+        issue(e, "op_types",
+              "op_types 'default' is not a QAT op type: name the types (Conv2d, Linear, ...)");
+    for (int t = 0; t < kNumQuantTypes; ++t)
+      if (e.types[t].enabled && e.types[t].bits > 31)
+        issue(e, "quant_bits",
+              str(quant_type_name(static_cast<QuantType>(t)),
+                  " bits must be in 1..31 for QAT, got ", e.types[t].bits));
+  }
+  return warnings;
 }
 
 std::unordered_set<const Node*> constant_nodes(const Graph& g) {
@@ -275,10 +311,17 @@ ResolvedConfig ConfigList::resolve(const Graph& g) const {
       for (const auto& n : g.nodes()) any |= op_name_matches(*n, p);
       if (any) continue;
       auto near = near_matches(p, names);
-      r.warnings.push_back(
-          str(source_, ": config_list entry ", e.index, ": op_names '", p,
-              "' matches no layer of the model",
-              near.empty() ? std::string() : str(" (near matches: ", quoted_list(near), ")")));
+      const std::string msg =
+          str("op_names '", p, "' matches no layer of the model",
+              near.empty() ? std::string() : str(" (near matches: ", quoted_list(near), ")"));
+      if (!options_.lenient)
+        invalid_input(str("config_list entry ", e.index, ": ", msg,
+                          "; name a module path or ONNX node name (`mpq info` lists them), or "
+                          "pass --lenient to make this a warning"))
+            .file(source_)
+            .key(str("[", e.index, "].op_names"))
+            .raise();
+      r.warnings.push_back(str(source_, ": config_list entry ", e.index, ": ", msg));
     }
     for (const auto& t : e.op_types) {
       const bool known = t == "default" || find_torch_op_type(t) || find_op_def(t) || [&] {

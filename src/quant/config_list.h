@@ -19,8 +19,12 @@
 //     per_channel_symmetric; both also as {type: value}. Per-channel axis: 0 for weights, 1 for
 //     activations.
 //   * quant_start_step: int >= 0 (QAT).
-// Validation: wrong value types and out-of-range values are errors naming the file, the entry
-// index and the key (key "[2].quant_bits"); unknown keys are warnings, as in NNI.
+// Validation follows NNI's schema (utils/config_validation.py): wrong value types, out-of-range
+// values and unknown keys are errors naming the file, the entry index and the key (key
+// "[2].quant_bits"); so is an op_names entry that matches no layer (NNI only warns there), with
+// near matches. QAT adds NNI QAT_Quantizer's refusals (check_qat). ConfigListOptions::lenient
+// turns the schema errors (unknown keys, unmatched op_names, QAT's refusals) into warnings; wrong
+// types and bits outside 1..32 stay errors.
 #pragma once
 
 #include <array>
@@ -75,15 +79,29 @@ struct ResolvedConfig {
   const NodeQuantSetting* find(const std::string& node_name) const;
 };
 
+struct ConfigListOptions {
+  // NNI's schema errors that mpq can do without become warnings: unknown keys (ignored), op_names
+  // entries that match no layer, and QAT's refusals (check_qat).
+  bool lenient = false;
+};
+
 class ConfigList {
  public:
   // Throws kInvalidInput naming `file` (and the entry and key) on malformed input.
-  static ConfigList parse_file(const std::string& path);
+  static ConfigList parse_file(const std::string& path, ConfigListOptions options = {});
   static ConfigList parse_string(const std::string& json_text,
-                                 const std::string& source = "<config_list>");
+                                 const std::string& source = "<config_list>",
+                                 ConfigListOptions options = {});
 
-  // Per-node settings for `g`. Nodes that no entry matches are not quantized.
+  // Per-node settings for `g`. Nodes that no entry matches are not quantized. An op_names entry
+  // that matches no node is kInvalidInput (a warning in `warnings` when lenient); op_types that
+  // match nothing are warnings, as in NNI.
   ResolvedConfig resolve(const Graph& g) const;
+  // NNI QAT_Quantizer's schema on top of the common one: quant_bits in 1..31 (32 is mpq's "run
+  // fp32" for calibration and builds, meaningless for fake-quantization) and no op_types
+  // "default". Throws kInvalidInput naming the entry and key; lenient: returns them as warnings.
+  std::vector<std::string> check_qat() const;
+  bool lenient() const { return options_.lenient; }
 
   const std::vector<ConfigEntry>& entries() const { return entries_; }
   const std::vector<std::string>& warnings() const { return warnings_; }  // unknown keys etc.
@@ -93,6 +111,7 @@ class ConfigList {
   std::vector<ConfigEntry> entries_;
   std::vector<std::string> warnings_;
   std::string source_;
+  ConfigListOptions options_;
 };
 
 // mpq's default when no config_list is given: every quantizable node (OpDef::quant == kRequant)

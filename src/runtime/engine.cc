@@ -20,6 +20,13 @@ std::shared_ptr<const Engine> Engine::from_plan(plan::Plan plan) {
   return std::shared_ptr<const Engine>(new Engine(std::move(plan), std::move(kernels)));
 }
 
+std::shared_ptr<const Engine> Engine::with_note(std::shared_ptr<const Engine> e,
+                                                const std::string& note) {
+  if (!e || e.use_count() != 1) internal_error("with_note: the engine is already shared").raise();
+  const_cast<Engine*>(e.get())->plan_.manifest.notes.push_back(note);
+  return e;
+}
+
 std::vector<TensorSpec> Engine::input_specs() const {
   std::vector<TensorSpec> v;
   for (int t : plan_.inputs) v.push_back(plan_.tensors[t]);

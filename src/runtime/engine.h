@@ -26,6 +26,10 @@ class Engine {
                                              const plan::BuildOptions& opt);
   // Wraps a plan whose decisions are made (e.g. read from an engine file): prepares its kernels.
   static std::shared_ptr<const Engine> from_plan(plan::Plan plan);
+  // Adds a note to the manifest of an engine its builder has not shared yet (the only owner of
+  // `e`; kInternal otherwise), for choices made above the plan (timing whole builds).
+  static std::shared_ptr<const Engine> with_note(std::shared_ptr<const Engine> e,
+                                                 const std::string& note);
 
   const plan::Plan& plan() const { return plan_; }
   const plan::Manifest& manifest() const { return plan_.manifest; }

@@ -80,4 +80,49 @@ int64_t count_correct(const Tensor& logits, const Tensor& labels) {
   return c;
 }
 
+namespace {
+
+void check_same_shape(const Tensor& out, const Tensor& target) {
+  if (out.dtype() != DType::f32 || target.dtype() != DType::f32 || out.shape() != target.shape())
+    invalid_input(str("the target is ", dtype_name(target.dtype()), shape_str(target.shape()),
+                      " but the model output is ", dtype_name(out.dtype()), shape_str(out.shape()),
+                      ": they must be f32 of one shape"))
+        .raise();
+}
+
+// mean(f(out - target)) with d/d(out) = f'(out - target) / numel.
+template <typename F, typename D>
+LossResult elementwise_loss(const Tensor& out, const Tensor& target, Tensor* grad, F f, D df) {
+  check_same_shape(out, target);
+  const int64_t n = out.numel();
+  const float* o = out.data<float>();
+  const float* t = target.data<float>();
+  float* g = grad ? grad->data<float>() : nullptr;
+  double total = 0.0;
+  for (int64_t i = 0; i < n; ++i) {
+    const double d = static_cast<double>(o[i]) - t[i];
+    total += f(d);
+    if (g) g[i] = static_cast<float>(df(d) / static_cast<double>(n));
+  }
+  LossResult r;
+  r.loss = n ? total / static_cast<double>(n) : 0.0;
+  r.count = out.rank() ? out.dim(0) : 1;
+  return r;
+}
+
+}  // namespace
+
+LossResult mse_loss(const Tensor& out, const Tensor& target, Tensor* grad) {
+  return elementwise_loss(
+      out, target, grad, [](double d) { return d * d; }, [](double d) { return 2.0 * d; });
+}
+
+LossResult l1_loss(const Tensor& out, const Tensor& target, Tensor* grad) {
+  return elementwise_loss(
+      out, target, grad, [](double d) { return std::fabs(d); },
+      [](double d) { return d > 0   ? 1.0
+                            : d < 0 ? -1.0
+                                    : 0.0; });
+}
+
 }  // namespace mpq::train

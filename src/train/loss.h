@@ -21,4 +21,11 @@ LossResult softmax_cross_entropy(const Tensor& logits, const Tensor& labels, Ten
 // Top-1 count only (evaluation without labels' loss).
 int64_t count_correct(const Tensor& logits, const Tensor& labels);
 
+// Regression losses over every element, averaged (PyTorch's reduction='mean'):
+//   mse: mean((out - target)^2), d/d(out) = 2 (out - target) / numel
+//   l1:  mean(|out - target|),   d/d(out) = sign(out - target) / numel (0 where equal, as PyTorch)
+// `out` and `target` are f32 of one shape (kInvalidInput naming both shapes otherwise).
+LossResult mse_loss(const Tensor& out, const Tensor& target, Tensor* grad);
+LossResult l1_loss(const Tensor& out, const Tensor& target, Tensor* grad);
+
 }  // namespace mpq::train

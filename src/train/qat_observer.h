@@ -25,6 +25,9 @@ struct QatObserver {
   quant::TypeSetting setting;
   int quant_start_step = 0;
   int axis = -1;  // per-channel axis of the observed tensor (logical), -1 per tensor
+  // Tracks the range without quantizing: the input of a layer whose weight is quantized and whose
+  // input is not (NNI v2.2-2.4 tracked it inside weight quantization for the engine builder).
+  bool track_only = false;
 
   std::vector<float> tracked_min, tracked_max;  // activations: EMA state
   bool tracked = false;

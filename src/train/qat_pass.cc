@@ -69,6 +69,21 @@ struct Pass {
     return info.sites.back();
   }
 
+  // Observes the layer's input 0 without quantizing it (see qat_pass.h).
+  void add_input_tracker(Node& layer, const quant::NodeQuantSetting& s) {
+    FakeQuantSite site;
+    site.fq = &layer;
+    site.layer = layer.name;
+    site.layer_key = quant::layer_key(g, layer);
+    site.tensor = name_of(layer.inputs[0]);
+    site.observer.type = quant::QuantType::kInput;
+    site.observer.setting = {true, s.weight().bits, quant::QuantDtype::kUint,
+                             quant::QuantScheme::kPerTensorAffine, -1};
+    site.observer.quant_start_step = s.quant_start_step;
+    site.observer.track_only = true;
+    info.sites.push_back(std::move(site));
+  }
+
   // Conv -> BatchNormalization with constant parameters, the conv output used by the BN only.
   Node* foldable_bn(const Node& conv) {
     if (conv.op != OpKind::Conv) return nullptr;
@@ -146,6 +161,12 @@ struct Pass {
           FakeQuantSite& site =
               add_fq(weff, *n, quant::QuantType::kWeight, *s, weight_channel_axis(*n));
           g.set_input(n, 1, site.fq->outputs[0]);
+          // An input that is already a quantized output keeps that range (a tensor is quantized
+          // once).
+          const Value* x = n->input(0);
+          if (!s->input().enabled && x && !x->is_constant() &&
+              !(x->producer && x->producer->op == OpKind::FakeQuantize))
+            add_input_tracker(*n, *s);
         }
       }
       if (s->output().enabled) {

@@ -3,6 +3,10 @@
 //   weight -> FakeQuantize on the layer's weight input (per output channel or per tensor)
 //   input  -> FakeQuantize on the layer's input 0 (this layer only)
 //   output -> FakeQuantize after the layer's output 0 (all consumers read the quantized value)
+// A layer whose weight is quantized and whose input is not gets a track-only observer on input 0
+// (no FakeQuantize node; the layer's own pre-forward hook observes it), as NNI v2.2-2.4 tracked
+// the input range inside weight quantization: the engine builder needs that range to run the
+// layer in int8.
 // and, for a Conv whose only consumer is a BatchNormalization (and whose weight is quantized),
 // NNI's BN folding with running statistics:
 //   stats = BatchNormalization[training](Conv(x, W, b))        (updates the running statistics)
@@ -23,12 +27,12 @@
 namespace mpq::train {
 
 struct FakeQuantSite {
-  Node* fq = nullptr;           // the FakeQuantize node (QAT graph)
+  Node* fq = nullptr;           // the FakeQuantize node (QAT graph); the layer when track-only
   std::string layer;            // the configured node's name (same in the float and QAT graphs)
   std::string layer_key;        // its calibration key (module path or node name)
   std::string tensor;           // the observed tensor's name in the float graph ("" for weights)
-  Value* scale = nullptr;       // f32 [channels] constant, rewritten by the observer
-  Value* zero_point = nullptr;  // i64 [channels] constant
+  Value* scale = nullptr;       // f32 [channels] constant, rewritten by the observer (none when
+  Value* zero_point = nullptr;  // i64 [channels] constant       track-only)
   QatObserver observer;
 };
 

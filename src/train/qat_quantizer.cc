@@ -24,6 +24,7 @@ struct QatQuantizer::Impl {
   train::QatGraphInfo info;
   std::unique_ptr<train::Trainer> trainer;
   int64_t samples_seen = 0;
+  std::vector<std::string> warnings;
 
   void compress() {
     if (trainer) return;
@@ -51,8 +52,10 @@ struct QatQuantizer::Impl {
   static void observe(FakeQuantSite& s, train::Autodiff& ad, train::StepContext& ctx) {
     train::QatObserver& ob = s.observer;
     const int64_t nni_step = ctx.step + 1;
+    // Eval updates nothing: weights too are quantized with the stored scale and zero point (those
+    // of the last training step, or loaded), as NNI's QAT_Quantizer does.
     bool quantize = ob.has_params;
-    if (ob.is_weight() || ctx.training) {
+    if (ctx.training) {
       const train::Slot& x = *ctx.in[0];
       int64_t channels = 1, inner = 1;
       if (ob.axis >= 0) {
@@ -75,6 +78,7 @@ struct QatQuantizer::Impl {
         throw Error(st);
       }
     }
+    if (ob.track_only) return;  // the hook is the layer's own: nothing to quantize or bypass
     if (quantize) {
       std::copy(ob.params.scale.begin(), ob.params.scale.end(), ctx.in[1]->data.data<float>());
       std::copy(ob.params.zero_point.begin(), ob.params.zero_point.end(),
@@ -88,12 +92,51 @@ struct QatQuantizer::Impl {
   }
 };
 
+namespace {
+
+// A stored weight scale from a calibration config (NNI exports weight_scale/weight_zero_point):
+// eval quantizes the weight with it until a training step recomputes it.
+void load_weight_params(train::FakeQuantSite& s, const quant::LayerPrecision& lp) {
+  train::QatObserver& ob = s.observer;
+  const int64_t channels = s.scale->constant->numel();
+  if (static_cast<int64_t>(lp.weight_scale.size()) != channels ||
+      lp.weight_zero_point.size() != lp.weight_scale.size())
+    invalid_input(str("layer '", s.layer_key, "': weight_scale has ", lp.weight_scale.size(),
+                      " value(s) and weight_zero_point ", lp.weight_zero_point.size(),
+                      ", the config_list's weight quantization has ", channels, " channel(s)"))
+        .key(str(s.layer_key, ".weight_scale"))
+        .raise();
+  const quant::QRange r = quant::quant_range(ob.setting.bits, ob.setting.dtype);
+  for (size_t c = 0; c < lp.weight_zero_point.size(); ++c)
+    if (lp.weight_zero_point[c] < r.qmin || lp.weight_zero_point[c] > r.qmax)
+      invalid_input(str("layer '", s.layer_key, "': weight_zero_point ", lp.weight_zero_point[c],
+                        " is outside [", r.qmin, ", ", r.qmax, "] of its ", ob.setting.bits,
+                        "-bit ", quant::quant_dtype_name(ob.setting.dtype), " quantization"))
+          .key(str(s.layer_key, ".weight_zero_point"))
+          .raise();
+  ob.params.scale = lp.weight_scale;
+  ob.params.zero_point.assign(lp.weight_zero_point.begin(), lp.weight_zero_point.end());
+  ob.params.axis = ob.axis;
+  ob.params.bits = ob.setting.bits;
+  ob.params.dtype = ob.setting.dtype;
+  ob.params.range = r;
+  ob.has_params = true;
+  std::copy(ob.params.scale.begin(), ob.params.scale.end(), s.scale->constant->data<float>());
+  std::copy(ob.params.zero_point.begin(), ob.params.zero_point.end(),
+            s.zero_point->constant->data<int64_t>());
+}
+
+}  // namespace
+
 QatQuantizer::QatQuantizer(const Graph& model, const quant::ConfigList& config_list,
                            OptimizerConfig optimizer, QatOptions options)
     : impl_(std::make_unique<Impl>()) {
   impl_->float_graph = model.clone();
   train::own_constants(*impl_->float_graph);
+  impl_->warnings = config_list.warnings();
+  for (const auto& w : config_list.check_qat()) impl_->warnings.push_back(w);
   impl_->config = config_list.resolve(*impl_->float_graph);
+  for (const auto& w : impl_->config.warnings) impl_->warnings.push_back(w);
   impl_->optimizer = optimizer;
   impl_->options = options;
   train::make_optimizer(optimizer);  // validate now
@@ -110,6 +153,23 @@ TrainStats QatQuantizer::train_step(const Tensor& x, const Tensor& labels) {
   train::StepResult r = impl_->trainer->train_step(x, labels);
   impl_->samples_seen += r.count;
   return {r.loss, r.count ? static_cast<double>(r.correct) / r.count : 0.0, r.count, 1, 0.0, 0.0};
+}
+
+const Tensor& QatQuantizer::forward(const Tensor& x) {
+  compress();
+  const Tensor& y = impl_->trainer->forward(x);
+  impl_->samples_seen += x.rank() ? x.dim(0) : 0;
+  return y;
+}
+
+void QatQuantizer::backward(const Tensor& output_grad) {
+  compress();
+  impl_->trainer->backward(output_grad);
+}
+
+void QatQuantizer::step() {
+  compress();
+  impl_->trainer->step();
 }
 
 std::vector<TrainStats> QatQuantizer::fit(const data::Dataset& train, int64_t epochs) {
@@ -158,8 +218,10 @@ quant::CalibrationTable QatQuantizer::export_model(const std::string& model_path
         }
         break;
       case quant::QuantType::kInput:
-        lp.input_bits = ob.setting.bits;
-        lp.input_quant = spec;
+        if (!ob.track_only) {  // a tracked-only input has a range and no bits, as in NNI v2.4
+          lp.input_bits = ob.setting.bits;
+          lp.input_quant = spec;
+        }
         if (ob.tracked)
           lp.tracked_min_input = ob.range_min(), lp.tracked_max_input = ob.range_max();
         break;
@@ -197,21 +259,26 @@ void QatQuantizer::load_calibration_config(const quant::CalibrationTable& table)
     const int bits = ob.type == quant::QuantType::kWeight  ? lp.weight_bits
                      : ob.type == quant::QuantType::kInput ? lp.input_bits
                                                            : lp.output_bits;
-    if (bits != ob.setting.bits)
+    if (bits != ob.setting.bits && !ob.track_only)
       invalid_input(str("layer '", s.layer_key, "': ", tn, "_bits is ", bits,
                         " in the calibration config but ", ob.setting.bits, " in the config_list"))
           .key(str(s.layer_key, ".", tn, "_bits"))
           .raise();
+    if (ob.is_weight() && !lp.weight_scale.empty()) load_weight_params(s, lp);
     if (ob.type == quant::QuantType::kInput && lp.tracked_min_input && lp.tracked_max_input)
       ob.load_range(*lp.tracked_min_input, *lp.tracked_max_input);
     if (ob.type == quant::QuantType::kOutput && lp.tracked_min_output && lp.tracked_max_output)
       ob.load_range(*lp.tracked_min_output, *lp.tracked_max_output);
-    if (ob.has_params && !ob.is_weight()) {
+    if (ob.has_params && !ob.is_weight() && s.scale) {
       std::copy(ob.params.scale.begin(), ob.params.scale.end(), s.scale->constant->data<float>());
       std::copy(ob.params.zero_point.begin(), ob.params.zero_point.end(),
                 s.zero_point->constant->data<int64_t>());
     }
   }
+}
+
+const std::vector<std::string>& QatQuantizer::warnings() const {
+  return impl_->warnings;
 }
 
 const Graph& QatQuantizer::float_graph() const {
@@ -231,9 +298,12 @@ std::string QatQuantizer::summary() const {
   std::string s;
   for (const FakeQuantSite& site : impl_->info.sites) {
     const train::QatObserver& ob = site.observer;
-    s += str(site.layer_key, ": ", quant::quant_type_name(ob.type), " ", ob.setting.bits, "-bit ",
-             quant::quant_dtype_name(ob.setting.dtype), " ",
-             quant::quant_scheme_name(ob.setting.scheme));
+    if (ob.track_only)
+      s += str(site.layer_key, ": input range tracked for the engine (not quantized)");
+    else
+      s += str(site.layer_key, ": ", quant::quant_type_name(ob.type), " ", ob.setting.bits, "-bit ",
+               quant::quant_dtype_name(ob.setting.dtype), " ",
+               quant::quant_scheme_name(ob.setting.scheme));
     if (ob.quant_start_step > 0) s += str(" from step ", ob.quant_start_step);
     if (!site.tensor.empty()) s += str(" (tensor ", site.tensor, ")");
     s += "\n";

@@ -1,5 +1,6 @@
 #include "train/trainer.h"
 
+#include <algorithm>
 #include <chrono>
 #include <cmath>
 #include <cstdio>
@@ -93,6 +94,49 @@ StepResult Trainer::train_step(const Tensor& x, const Tensor& labels) {
   ad_->set_step(step);
   for (auto& f : on_step_) f(step);
   return {lr.loss, lr.correct, lr.count};
+}
+
+const Tensor& Trainer::forward(const Tensor& x) {
+  loop_output_ = &ad_->forward(x, true);
+  loop_backward_done_ = false;
+  return *loop_output_;
+}
+
+void Trainer::backward(const Tensor& output_grad) {
+  if (!loop_output_)
+    invalid_input("backward() needs a forward(x) since the last step").key("output_grad").raise();
+  if (output_grad.dtype() != DType::f32 || output_grad.shape() != loop_output_->shape())
+    invalid_input(str("the output gradient is ", dtype_name(output_grad.dtype()),
+                      shape_str(output_grad.shape()), " but the model output is f32",
+                      shape_str(loop_output_->shape()), ": pass d(loss)/d(output)"))
+        .key("output_grad")
+        .raise();
+  const float* g = output_grad.data<float>();
+  for (int64_t i = 0; i < output_grad.numel(); ++i)
+    if (!std::isfinite(g[i]))
+      invalid_input(str("the output gradient holds ", g[i], " at element ", i, " (at step ",
+                        ad_->step() + 1, "): the loss diverged"))
+          .key("output_grad")
+          .raise();
+  Tensor& dst = ad_->output_grad();
+  if (dst.shape() != output_grad.shape())
+    internal_error(str("the output's gradient buffer is ", shape_str(dst.shape()), ", not ",
+                       shape_str(output_grad.shape())))
+        .raise();
+  std::copy(g, g + output_grad.numel(), dst.data<float>());
+  ad_->backward();
+  loop_backward_done_ = true;
+}
+
+void Trainer::step() {
+  if (!loop_backward_done_)
+    invalid_input("step() needs forward(x) and backward(grad) first").key("step").raise();
+  const int64_t step = ad_->step() + 1;
+  opt_->step(ad_->params());
+  ad_->set_step(step);
+  for (auto& f : on_step_) f(step);
+  loop_output_ = nullptr;
+  loop_backward_done_ = false;
 }
 
 EpochResult Trainer::train_epoch(const data::Dataset& ds, int64_t epoch, int64_t num_epochs) {

@@ -74,6 +74,14 @@ class Trainer {
   // Eval-mode logits for a batch.
   Tensor predict(const Tensor& x);
 
+  // train_step in pieces, for a loop with its own loss: a training forward (returns the output
+  // the loss is taken on), the backward from d(loss)/d(output) (the output's shape, finite; else
+  // kInvalidInput naming both shapes or the element), and the optimizer step. backward() needs a
+  // forward() since the last step.
+  const Tensor& forward(const Tensor& x);
+  void backward(const Tensor& output_grad);
+  void step();
+
   Autodiff& autodiff() { return *ad_; }
   Optimizer& optimizer() { return *opt_; }
   const TrainOptions& options() const { return o_; }
@@ -87,6 +95,8 @@ class Trainer {
   std::unique_ptr<Autodiff> ad_;
   std::unique_ptr<Optimizer> opt_;
   std::vector<std::function<void(int64_t)>> on_step_;
+  const Tensor* loop_output_ = nullptr;  // forward() output awaiting backward()
+  bool loop_backward_done_ = false;
 };
 
 }  // namespace mpq::train

@@ -440,14 +440,18 @@ TEST(Calibrator, PublicApi) {
     std::ofstream f(cfg);
     f << R"([{"quant_types": ["output"], "quant_bits": 8, "op_types": ["ReLU"], "quant_bitz": 1}])";
   }
-  mpq::Calibrator c(
-      m.g, {.method = "percentile", .percentile = 99.0, .calib_images = 50, .config_list = cfg});
+  mpq::Calibrator c(m.g, {.method = "percentile",
+                          .percentile = 99.0,
+                          .calib_images = 50,
+                          .config_list = cfg,
+                          .lenient_config = true});
   CalibrationTable t = c.calibrate(ds);
   EXPECT_EQ(t.header.method, "percentile");
   EXPECT_EQ(t.header.num_samples, 50);
   ASSERT_EQ(t.layers.size(), 1u);
   EXPECT_EQ(t.layers.begin()->first, "relu");
-  ASSERT_EQ(c.warnings().size(), 1u);  // the unknown key
+  ASSERT_EQ(c.warnings().size(), 1u);  // the unknown key (lenient; else an error)
+  EXPECT_THROW(mpq::Calibrator(m.g, {.config_list = cfg}), Error);
   const std::string out = testing::TempDir() + "/api_calib.json";
   mpq::Calibrator::save(t, out);
   EXPECT_EQ(calibration_table_to_json(mpq::Calibrator::load(out)), calibration_table_to_json(t));

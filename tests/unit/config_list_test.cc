@@ -145,10 +145,19 @@ TEST(ConfigList, NotAListIsAnError) {
   EXPECT_EQ(parse_error(R"([{"quant_bits": 1e999}])").code, Code::kInvalidInput);
 }
 
-TEST(ConfigList, UnknownKeysWarnWithSuggestion) {
-  auto c = ConfigList::parse_string(
-      R"([{"quant_types": ["output"], "quant_bits": 8, "op_types": ["ReLU"], "quant_bit": 4}])",
-      "cfg.json");
+// NNI's schema refuses unknown keys ("Wrong keys"): an error naming the entry and the key, with
+// a suggestion; lenient, a warning and the key is ignored.
+TEST(ConfigList, UnknownKeysAreErrorsOrLenientWarningsWithSuggestion) {
+  const char* json =
+      R"([{"quant_types": ["output"], "quant_bits": 8, "op_types": ["ReLU"], "quant_bit": 4}])";
+  Status s = parse_error(json);
+  EXPECT_EQ(s.code, Code::kInvalidInput);
+  EXPECT_EQ(s.file, "cfg.json");
+  EXPECT_EQ(s.key, "[0].quant_bit");
+  EXPECT_NE(s.message.find("did you mean 'quant_bits'"), std::string::npos) << s.message;
+  EXPECT_NE(s.message.find("--lenient"), std::string::npos) << s.message;
+  auto c = ConfigList::parse_string(json, "cfg.json", {.lenient = true});
+  EXPECT_EQ(c.entries().at(0).types[2].bits, 8);
   ASSERT_EQ(c.warnings().size(), 1u);
   EXPECT_NE(c.warnings()[0].find("quant_bit'"), std::string::npos);
   EXPECT_NE(c.warnings()[0].find("did you mean 'quant_bits'"), std::string::npos);
@@ -210,15 +219,30 @@ TEST(ConfigList, BitsDictMustCoverListedTypes) {
   EXPECT_NE(s.message.find("'input'"), std::string::npos);
 }
 
-TEST(ConfigList, OpNamesMatchingNothingWarnWithNearMatches) {
+// An op_names entry that matches no layer: an error naming the entry, the key and the near
+// matches (NNI warns and the layer silently stays float); lenient, a warning. op_types that match
+// nothing stay warnings, as in NNI.
+TEST(ConfigList, OpNamesMatchingNothingAreErrorsWithNearMatches) {
   TinyGraph t;
-  auto c = ConfigList::parse_string(R"([
+  const char* json = R"([
+    {"quant_types": ["output"], "quant_bits": 8, "op_names": ["features.relu1"]},
     {"quant_types": ["output"], "quant_bits": 8, "op_names": ["features.relu3", "nothing.*"]},
     {"quant_types": ["output"], "quant_bits": 8, "op_types": ["Conv2d", "ReLu"]}
-  ])",
-                                    "cfg.json");
+  ])";
+  try {
+    ConfigList::parse_string(json, "cfg.json").resolve(t.g);
+    FAIL() << "no error";
+  } catch (const Error& e) {
+    EXPECT_EQ(e.status().file, "cfg.json");
+    EXPECT_EQ(e.status().key, "[1].op_names");
+    EXPECT_NE(e.status().message.find("'features.relu3' matches no layer"), std::string::npos);
+    EXPECT_NE(e.status().message.find("near matches: 'features.relu1'"), std::string::npos)
+        << e.status().message;
+  }
+  auto c = ConfigList::parse_string(json, "cfg.json", {.lenient = true});
   auto r = c.resolve(t.g);
-  EXPECT_TRUE(r.nodes.empty());
+  ASSERT_EQ(r.nodes.size(), 1u);  // the first entry still applies
+  EXPECT_EQ(r.nodes[0].node->module_path, "features.relu1");
   ASSERT_EQ(r.warnings.size(), 4u);
   EXPECT_NE(r.warnings[0].find("'features.relu3' matches no layer"), std::string::npos);
   EXPECT_NE(r.warnings[0].find("'features.relu1'"), std::string::npos);  // near match listed
@@ -304,6 +328,41 @@ TEST(ConfigList, DefaultConfigGivesWeightedLayersPerChannelWeights) {
     EXPECT_EQ(s.weight().axis, 0);
     EXPECT_EQ(s.input().dtype, QuantDtype::kUint);
   }
+}
+
+// QAT_Quantizer's schema: op_types from its supported list (no 'default') and bits 1..31.
+// Calibration and builds accept both ('default' = NNI's weighted modules, 32 = fp32).
+TEST(ConfigList, QatRefusesDefaultOpTypesAnd32Bits) {
+  auto qat_error = [](const char* json) {
+    try {
+      ConfigList::parse_string(json, "cfg.json").check_qat();
+    } catch (const Error& e) {
+      return e.status();
+    }
+    return Status::Ok();
+  };
+  Status s =
+      qat_error(R"([{"quant_types": ["weight"], "quant_bits": 8, "op_types": ["default"]}])");
+  EXPECT_EQ(s.code, Code::kInvalidInput);
+  EXPECT_EQ(s.key, "[0].op_types");
+  EXPECT_NE(s.message.find("'default'"), std::string::npos) << s.message;
+  s = qat_error(R"([{"quant_types": ["weight"], "quant_bits": 8, "op_names": ["fc"]},
+                    {"quant_types": ["input", "weight"], "quant_bits": {"input": 8, "weight": 32},
+                     "op_names": ["conv"]}])");
+  EXPECT_EQ(s.key, "[1].quant_bits");
+  EXPECT_NE(s.message.find("weight bits must be in 1..31 for QAT, got 32"), std::string::npos)
+      << s.message;
+  EXPECT_TRUE(
+      qat_error(R"([{"quant_types": ["weight"], "quant_bits": 31, "op_names": ["c"]}])").ok());
+  auto lenient = ConfigList::parse_string(
+      R"([{"quant_types": ["weight"], "quant_bits": 32, "op_types": ["default"]}])", "cfg.json",
+      {.lenient = true});
+  EXPECT_EQ(lenient.check_qat().size(), 2u);
+  // Outside QAT both are accepted.
+  TinyGraph t;
+  EXPECT_NO_THROW(ConfigList::parse_string(
+                      R"([{"quant_types": ["output"], "quant_bits": 32, "op_types": ["default"]}])")
+                      .resolve(t.g));
 }
 
 }  // namespace

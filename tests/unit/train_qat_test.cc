@@ -136,7 +136,8 @@ TEST(TrainQat, PassInsertsFakeQuantizersAndFoldsBatchNorm) {
   auto g = small_net();
   auto cfg = quant::ConfigList::parse_string(kConfig).resolve(*g);
   QatGraphInfo info = insert_fake_quant(*g, cfg, true);
-  ASSERT_EQ(info.sites.size(), 4u);
+  // conv: input, weight; relu: output; fc: weight, and its input tracked (not quantized).
+  ASSERT_EQ(info.sites.size(), 5u);
   ASSERT_EQ(info.folded.size(), 1u);
   EXPECT_EQ(g->find_node("bn"), nullptr);  // folded away
   Node* conv = g->find_node("conv");
@@ -150,7 +151,18 @@ TEST(TrainQat, PassInsertsFakeQuantizersAndFoldsBatchNorm) {
   for (const auto& s : info.sites)
     if (s.layer == "relu") EXPECT_EQ(s.tensor, "relu_out");
   for (const auto& s : info.sites)
-    if (s.layer == "fc") EXPECT_EQ(s.fq->inputs[1]->constant->numel(), 4);  // per channel
+    if (s.layer == "fc" && !s.observer.track_only)
+      EXPECT_EQ(s.fq->inputs[1]->constant->numel(), 4);  // per channel
+  int tracked = 0;
+  for (const auto& s : info.sites)
+    if (s.observer.track_only) {
+      ++tracked;
+      EXPECT_EQ(s.layer, "fc");
+      EXPECT_EQ(s.fq, g->find_node("fc"));  // observed by the layer's own hook
+      EXPECT_EQ(s.tensor, g->find_node("flat")->outputs[0]->name);
+    }
+  EXPECT_EQ(tracked, 1);
+  EXPECT_NE(g->find_node("fc")->inputs[0]->producer->def().name, "FakeQuantize");
 }
 
 TEST(TrainQat, FoldedGraphWithoutQuantizationMatchesFloatInEval) {
@@ -296,6 +308,55 @@ TEST(TrainQat, QuantStartStepPassesFullGradients) {
   std::vector<float> a = q.float_graph().find_value("fc.w")->constant->to_floats();
   std::vector<float> b = qg->find_value("fc.w")->constant->to_floats();
   for (size_t i = 0; i < a.size(); ++i) EXPECT_NEAR(a[i], b[i], 1e-6) << i;
+}
+
+// NNI's eval mode quantizes the weight with the stored scale and zero point (those of the last
+// training forward) and updates nothing; the weight has moved since, so recomputing would differ.
+// A calibration config's weight_scale is loaded as that stored scale.
+TEST(TrainQat, EvalUsesTheStoredWeightScale) {
+  auto g = small_net();
+  QatOptions o;
+  o.quiet = true;
+  QatQuantizer q(*g, quant::ConfigList::parse_string(kConfig), SGD{.lr = 0.5}, o);
+  const Tensor x = random_tensor({8, 2, 6, 6}, 9);
+  const Tensor y = Tensor::from<int64_t>({8}, {0, 1, 2, 3, 0, 1, 2, 3});
+  q.train_step(x, y);
+  auto fc_scale = [&](const QatQuantizer& qq) {
+    return qq.qat_graph().find_node("fc")->inputs[1]->producer->inputs[1]->constant->to_floats();
+  };
+  const std::vector<float> stored = fc_scale(q);
+  // The scale of the weight as it is now (after the optimizer step): per channel, symmetric.
+  const Tensor& w = *q.float_graph().find_value("fc.w")->constant;
+  std::vector<float> mins(4, 0.f), maxs(4, 0.f);
+  for (int c = 0; c < 4; ++c)
+    for (int k = 0; k < 27; ++k) {
+      mins[c] = std::min(mins[c], w.data<float>()[c * 27 + k]);
+      maxs[c] = std::max(maxs[c], w.data<float>()[c * 27 + k]);
+    }
+  const quant::TensorQuant now = quant::tensor_quant_from_ranges(
+      mins, maxs, 8, quant::QuantDtype::kInt, quant::QuantScheme::kPerChannelSymmetric, 0);
+  ASSERT_NE(now.scale, stored);  // lr 0.5 moved the weight
+  q.predict(x);
+  EXPECT_EQ(fc_scale(q), stored);
+  quant::CalibrationTable t = q.export_model("", "");
+  EXPECT_EQ(t.layers.at("fc").weight_scale, stored);
+
+  // Loaded: a fresh quantizer evaluates with the config's weight scale.
+  for (float& s : t.layers.at("fc").weight_scale) s *= 2.f;
+  QatQuantizer q2(q.float_graph(), quant::ConfigList::parse_string(kConfig), SGD{}, o);
+  q2.load_calibration_config(t);
+  q2.predict(x);
+  EXPECT_EQ(fc_scale(q2), t.layers.at("fc").weight_scale);
+  t.layers.at("fc").weight_scale.resize(3);
+  t.layers.at("fc").weight_zero_point.resize(3);
+  QatQuantizer q3(q.float_graph(), quant::ConfigList::parse_string(kConfig), SGD{}, o);
+  try {
+    q3.load_calibration_config(t);
+    FAIL();
+  } catch (const Error& e) {
+    EXPECT_EQ(e.status().key, "fc.weight_scale");
+    EXPECT_NE(e.status().message.find("4 channel(s)"), std::string::npos) << e.what();
+  }
 }
 
 }  // namespace

@@ -3,6 +3,7 @@
 //           [--threads T] [--allow-host-fallback] [--force] -o m.mpqe
 // Builds the mixed-precision engine and writes the engine file (atomically), then prints the
 // manifest summary (one line per layer with `-v`; `mpq inspect` shows it any time).
+#include <algorithm>
 #include <chrono>
 #include <iostream>
 
@@ -15,7 +16,10 @@ namespace {
 
 struct BuildArgs {
   std::string model, calib, config, default_precision, backend = "cpu", output;
-  bool strict = false, force = false, verbose = false, allow_host_fallback = false;
+  std::string unconfigured = "fp32", layer_precision;
+  std::string calib_data, calibrate_type = "entropy", calibration_cache;
+  int64_t calib_images = 1000;
+  bool strict = false, force = false, verbose = false, allow_host_fallback = false, lenient = false;
   int64_t batch = 128;
   int threads = 0;
 };
@@ -30,7 +34,35 @@ int run_build(const BuildArgs& a) {
     in.table = api::read_table(a.calib, &in.calib_hash);
     in.calib_name = a.calib;
   }
-  in.config_list = a.config;
+  if (!a.config.empty() && api::is_layer_dict_file(a.config)) {
+    // NNI's PTQ dict {layer: {weight_bits, output_bits}}: per-layer bits, as a table.
+    if (!a.calib.empty())
+      invalid_input(str("--config ", a.config,
+                        " is a per-layer dict (NNI's PTQ config) and --calib ", a.calib,
+                        " gives the layers too: pass one"))
+          .key("--config")
+          .raise();
+    in.table = api::read_table(a.config, &in.calib_hash);
+    in.calib_name = a.config;
+  } else {
+    in.config_list = a.config;
+  }
+  in.calib_data.source = a.calib_data;
+  in.calibrate.method = a.calibrate_type;
+  in.calibrate.calib_images = a.calib_images;
+  in.calibrate.batch_size = static_cast<int>(std::min<int64_t>(a.batch, 1024));
+  in.calibrate.quiet = true;
+  in.calibration_cache = a.calibration_cache;
+  if (!a.calib_data.empty() && !a.calib.empty() && !api::is_layer_dict_file(a.calib) && in.table &&
+      !in.table->tensors.empty())
+    invalid_input(str("--calib ", a.calib,
+                      " already holds ranges and --calib-data would compute "
+                      "them again: pass one"))
+        .key("--calib-data")
+        .raise();
+  in.lenient_config = a.lenient;
+  in.unconfigured = a.unconfigured;
+  in.layer_precision = a.layer_precision;
   in.force = a.force;
   if (!a.default_precision.empty()) {
     auto p = parse_precision(a.default_precision);
@@ -48,6 +80,7 @@ int run_build(const BuildArgs& a) {
   in.options.allow_host_fallback = a.allow_host_fallback;
   api::BuildOutput out = api::build_engine(std::move(in));
   for (const auto& w : out.warnings) std::cerr << "mpq: warning: " << w << "\n";
+  for (const auto& n : out.notes) std::cerr << "mpq: " << n << "\n";
   runtime::EngineFileInfo info = runtime::save_engine(*out.engine, out.info, a.output);
   const plan::Manifest& m = out.engine->manifest();
   if (a.verbose) std::cout << m.to_table();
@@ -84,12 +117,43 @@ void register_build(CLI::App& app, std::function<int()>& action) {
                   "Calibration table (`mpq calibrate`) or NNI calibration config (JSON): ranges "
                   "and per-layer bits (8 int8, 16 16-bit float, 32 fp32)");
   cmd->add_option("--config", a->config,
-                  "NNI config_list (JSON) choosing the layers and bits, applied over --calib "
-                  "(layers it does not select run at --default-precision)");
+                  "NNI config_list (JSON list) choosing the layers and bits, applied over --calib "
+                  "(layers it does not select run at --default-precision), or NNI's PTQ dict "
+                  "{layer: {weight_bits, output_bits}} (JSON object; with --calib-data)");
   cmd->add_option("--default-precision", a->default_precision,
                   "Precision of layers the table does not name: fp32 (default), bf16, fp16, int8. "
                   "When given, an int8 layer without a range falls back (recorded) instead of "
                   "failing");
+  cmd->add_option("--unconfigured", a->unconfigured,
+                  "Precision of layers --calib/--config do not name: fp32, or fastest (NNI's: the "
+                  "faster of fp32 and 16-bit float, both engines timed at build; the manifest "
+                  "says which). Excludes --default-precision")
+      ->check(CLI::IsMember({"fp32", "fastest"}))
+      ->capture_default_str();
+  CLI::Option* calib_data = cmd->add_option(
+      "--calib-data", a->calib_data,
+      "NNI's post-training path: calibrate on this data first (fashion-mnist:train, "
+      "images .npy/IDX, a folder of .npy); --config (NNI's PTQ dict or a config_list) "
+      "or --calib (a PTQ dict) gives the bits");
+  cmd->add_option("--calibrate-type", a->calibrate_type, "With --calib-data: the range method")
+      ->check(CLI::IsMember({"entropy", "minmax", "percentile", "mse"}))
+      ->capture_default_str()
+      ->needs(calib_data);
+  cmd->add_option("--calib-images", a->calib_images,
+                  "With --calib-data: images sampled for calibration (0: all)")
+      ->capture_default_str()
+      ->needs(calib_data);
+  cmd->add_option("--calibration-cache", a->calibration_cache,
+                  "With --calib-data: reuse this table when its model hash, data hash and options "
+                  "match, else calibrate and rewrite it")
+      ->needs(calib_data);
+  cmd->add_option(
+      "--layer-precision", a->layer_precision,
+      "Per-layer precision over --calib/--config, e.g. 'conv1:int8,fc*:fp16': node "
+      "names or module paths (globs allowed), int8|fp16|bf16|fp32, the last match wins");
+  cmd->add_flag("--lenient", a->lenient,
+                "--config: warn instead of failing where NNI's schema refuses the config_list "
+                "(unknown keys, op_names matching no layer)");
   cmd->add_flag("--strict", a->strict,
                 "Fail if any requested precision cannot be executed (TensorRT's obey mode)");
   cmd->add_option("--batch", a->batch, "Maximum batch the engine runs (any batch 1..N runs)")

@@ -10,6 +10,7 @@
 #include <thread>
 
 #include "api/calibration_runner.h"
+#include "api/ptq_calibration.h"
 #include "commands.h"
 #include "data_options.h"
 #include "frontend/onnx/importer.h"
@@ -42,46 +43,27 @@ int run_calibrate(const CalibrateArgs& a) {
   std::unique_ptr<quant::Calibrator> calib = api::make_calibrator(*g, a.options, "--", &warnings);
   for (const auto& w : warnings) warn(w);
   std::unique_ptr<data::Dataset> ds = data::open_dataset(a.data, g->inputs()[0]->shape);
-  calib->check_data(*ds);
 
-  if (!a.cache.empty()) {
-    const std::string mh = quant::model_hash(*g);
-    const std::string dh = quant::data_hash(*ds, calib->sample(*ds));
-    std::string why;
-    std::optional<quant::CalibrationTable> cached;
-    if (!std::filesystem::exists(a.cache)) {
-      why = "it does not exist yet";
-    } else {
-      try {
-        cached = quant::read_calibration_table(a.cache);
-        why = quant::cache_mismatch(*cached, mh, dh, calib->options_json(*ds));
-      } catch (const Error& e) {
-        why = str("it cannot be read (", e.status().to_string(), ")");
-      }
-    }
-    if (why.empty()) {
-      quant::write_calibration_table(*cached, a.output);
-      std::cerr << "mpq: calibration cache " << a.cache
-                << " matches this model, data and options: reused it (no calibration run)\n";
-      std::cout << "wrote " << a.output << " (" << cached->tensors.size() << " tensors, "
-                << cached->layers.size() << " layers) from the cache\n";
-      return 0;
-    }
-    std::cerr << "mpq: calibration cache " << a.cache << " not used: " << why << "; calibrating\n";
+  api::CachedCalibration c = api::calibrate_cached(*g, *calib, *ds, a.cache, a.options.batch_size);
+  if (c.reused) {
+    quant::write_calibration_table(c.table, a.output);
+    std::cerr << "mpq: calibration cache " << a.cache
+              << " matches this model, data and options: reused it (no calibration run)\n";
+    std::cout << "wrote " << a.output << " (" << c.table.tensors.size() << " tensors, "
+              << c.table.layers.size() << " layers) from the cache\n";
+    return 0;
   }
-
-  // The engine's threads: OMP_NUM_THREADS / all cores (--threads is the histograms' count).
-  std::unique_ptr<quant::BatchRunner> runner =
-      api::make_calibration_runner(*g, calib->options().executor, a.options.batch_size, 0);
-  quant::CalibrationTable t = calib->run(*ds, runner.get());
+  if (!a.cache.empty())
+    std::cerr << "mpq: calibration cache " << a.cache << " not used: " << c.why_not
+              << "; calibrated\n";
+  const quant::CalibrationTable& t = c.table;
   for (const auto& w : calib->warnings()) warn(w);
   quant::write_calibration_table(t, a.output);
-  if (!a.cache.empty() && a.cache != a.output) quant::write_calibration_table(t, a.cache);
   const double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   std::printf(
       "calibrated %zu tensors and %zu weights on %lld images of %s (%s, %s executor) in %.2f s\n",
       t.tensors.size(), t.weights.size(), static_cast<long long>(t.header.num_samples),
-      ds->describe().c_str(), t.header.method.c_str(), runner->name().c_str(), secs);
+      ds->describe().c_str(), t.header.method.c_str(), c.runner.c_str(), secs);
   if (calib->unobserved_count())
     std::printf(
         "%zu values computed inside fused engine steps have no range of their own (an "
@@ -139,6 +121,9 @@ void register_calibrate(CLI::App& app, std::function<int()>& action) {
                   "quantizes), or reference (every value of the graph, several times slower)")
       ->capture_default_str();
   cmd->add_flag("--quiet", a->options.quiet, "No progress bar");
+  cmd->add_flag("--lenient", a->options.lenient_config,
+                "Warn instead of failing where NNI's schema refuses the config_list (unknown keys, "
+                "op_names matching no layer)");
   cmd->add_option("-o,--output", a->output, "Calibration table to write (JSON)")->required();
   cmd->callback([&action, a] { action = [a] { return run_calibrate(*a); }; });
 }

@@ -23,7 +23,7 @@ struct QatArgs {
   std::string model, config, output, calib, predictions;
   data::DataSpec data, eval;
   TrainFlags flags;
-  bool no_fold_bn = false, json = false;
+  bool no_fold_bn = false, json = false, lenient = false;
 };
 
 int run_qat(const QatArgs& a) {
@@ -33,11 +33,7 @@ int run_qat(const QatArgs& a) {
     unsupported(str("QAT needs a model with one input, this one has ", g->inputs().size()))
         .file(a.model)
         .raise();
-  quant::ConfigList cfg = quant::ConfigList::parse_file(a.config);
-  std::vector<std::string> warnings = cfg.warnings();
-  for (const auto& w : cfg.resolve(*g).warnings) warnings.push_back(w);
-  for (const auto& w : warnings) std::cerr << "mpq: warning: " << w << "\n";  // they name the file
-  auto ds = data::open_dataset(a.data, g->inputs()[0]->shape);
+  quant::ConfigList cfg = quant::ConfigList::parse_file(a.config, {.lenient = a.lenient});
   QatOptions o;
   o.batch_size = a.flags.batch;
   o.seed = a.flags.seed;
@@ -45,7 +41,10 @@ int run_qat(const QatArgs& a) {
   o.schedule = lr_schedule(a.flags);
   o.fold_bn = !a.no_fold_bn;
   o.max_steps_per_epoch = a.flags.max_steps;
-  QatQuantizer q(*g, cfg, optimizer_config(a.flags), o);
+  QatQuantizer q(*g, cfg, optimizer_config(a.flags), o);  // checks the config_list
+  for (const auto& w : q.warnings())
+    std::cerr << "mpq: warning: " << w << "\n";  // they name the file
+  auto ds = data::open_dataset(a.data, g->inputs()[0]->shape);
   q.compress();
   if (!a.json) std::cerr << "fake-quantizers:\n" << q.summary();
   nlohmann::json out = {{"model", a.model}, {"config", a.config}, {"data", ds->describe()}};
@@ -121,6 +120,9 @@ void register_qat(CLI::App& app, std::function<int()>& action) {
       ->needs("--eval");
   add_train_flags(cmd, a->flags);
   cmd->add_flag("--no-fold-bn", a->no_fold_bn, "Do not fold Conv->BatchNormalization during QAT");
+  cmd->add_flag("--lenient", a->lenient,
+                "Warn instead of failing where NNI's schema refuses the config_list (unknown keys, "
+                "op_names matching no layer, op_types 'default', 32 bits)");
   cmd->add_flag("--json", a->json, "Print the results as JSON");
   cmd->callback([&action, a] { action = [a] { return run_qat(*a); }; });
 }
