@@ -110,8 +110,15 @@ class MeanInt8Kernel : public Kernel {
               }
             const float m = count > 0 ? s_ratio_ / static_cast<float>(count) : 0.f;
             Tout* q = y + b * ds[0] + oy * ds[2] + ox * ds[3];
-            for (int64_t c = 0; c < C; ++c)
-              q[c * ds[1]] = store_requant<Tout>(static_cast<float>(acc[c]) * m + shift_);
+            const int32_t* ap = acc.data();
+            if (ds[1] == 1) {  // NHWC: a contiguous store that vectorizes
+#pragma omp simd
+              for (int64_t c = 0; c < C; ++c)
+                q[c] = store_requant<Tout>(static_cast<float>(ap[c]) * m + shift_);
+            } else {
+              for (int64_t c = 0; c < C; ++c)
+                q[c * ds[1]] = store_requant<Tout>(static_cast<float>(ap[c]) * m + shift_);
+            }
           }
     }
   }
