@@ -89,36 +89,25 @@ class ConcatKernel : public PrimKernel {
   }
 
   // An input in another layout than the output (a Slice left plain beside an NHWC branch, as in
-  // shufflenet): rows of the innermost logical dim, each element through both layouts' strides.
-  template <typename Ti, typename To>
-  static void requant_strided(const Ti* x, To* y, const Shape& s, const std::vector<int64_t>& xs,
-                              const std::vector<int64_t>& ys, float m, float c) {
-    const int64_t rows = s[0] * s[1] * s[2];
-#pragma omp parallel for schedule(static) if (rows * s[3] > 16384)
-    for (int64_t r = 0; r < rows; ++r) {
-      const int64_t h = r % s[2], nc = r / s[2], ch = nc % s[1], n = nc / s[1];
-      const Ti* xp = x + n * xs[0] + ch * xs[1] + h * xs[2];
-      To* yp = y + n * ys[0] + ch * ys[1] + h * ys[2];
-      for (int64_t w = 0; w < s[3]; ++w)
-        yp[w * ys[3]] = store_requant<To>(static_cast<float>(xp[w * xs[3]]) * m + c);
-    }
-  }
-
-  void run_strided(const TensorSpec& t, const void* x, uint8_t* y, int64_t batch, float m,
-                   float c) const {
+  // shufflenet): rows of the innermost logical dim, each byte through the input's table and both
+  // layouts' strides.
+  void run_strided(const TensorSpec& t, const void* xv, uint8_t* y, int64_t batch,
+                   const uint8_t* table) const {
     const Shape s = t.shape_at(batch);
     const std::vector<int64_t> xs = elem_strides(t, s),
                                ys = elem_strides(out_, out_.shape_at(batch));
-    const bool xu = t.dtype == DType::u8, yu = out_.dtype == DType::u8;
-    auto* ys8 = reinterpret_cast<int8_t*>(y);
-    if (xu && yu)
-      requant_strided(static_cast<const uint8_t*>(x), y, s, xs, ys, m, c);
-    else if (xu)
-      requant_strided(static_cast<const uint8_t*>(x), ys8, s, xs, ys, m, c);
-    else if (yu)
-      requant_strided(static_cast<const int8_t*>(x), y, s, xs, ys, m, c);
-    else
-      requant_strided(static_cast<const int8_t*>(x), ys8, s, xs, ys, m, c);
+    const auto* x = static_cast<const uint8_t*>(xv);
+    // H and W as one run where both layouts allow it (plain <-> NHWC do): fewer, longer rows.
+    const bool merge = xs[2] == xs[3] * s[3] && ys[2] == ys[3] * s[3];
+    const int64_t H = merge ? 1 : s[2], len = merge ? s[2] * s[3] : s[3];
+    const int64_t rows = s[0] * s[1] * H;
+#pragma omp parallel for schedule(static) if (rows * len > 16384)
+    for (int64_t r = 0; r < rows; ++r) {
+      const int64_t h = r % H, nc = r / H, ch = nc % s[1], n = nc / s[1];
+      const uint8_t* xp = x + n * xs[0] + ch * xs[1] + h * xs[2];
+      uint8_t* yp = y + n * ys[0] + ch * ys[1] + h * ys[2];
+      for (int64_t w = 0; w < len; ++w) yp[w * ys[3]] = table[xp[w * xs[3]]];
+    }
   }
 
   // One input's slice of every output row and how its values map into the output's scale.
@@ -147,8 +136,9 @@ class ConcatKernel : public PrimKernel {
       p.c = static_cast<float>(qzero(out_)) - p.m * static_cast<float>(qzero(t));
       p.copy = t.dtype == out_.dtype && si == so && qzero(t) == qzero(out_);
       p.strided = t.shape.size() == 4 && t.layout != out_.layout;
-      if (p.strided) run_strided(t, a.inputs[i], y + axis_off * ost[axis_], a.batch, p.m, p.c);
-      if (!p.copy) p.table = requant_table(t.dtype == DType::u8, yu, p.m, p.c);
+      p.table = requant_table(t.dtype == DType::u8, yu, p.m, p.c);
+      if (p.strided)
+        run_strided(t, a.inputs[i], y + axis_off * ost[axis_], a.batch, p.table.data());
       axis_off += t.shape[axis_];
     }
     // Rows in parallel, each row's slices in turn: one parallel region per Concat and contiguous

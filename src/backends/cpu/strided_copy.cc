@@ -29,17 +29,12 @@ void copy_row(const uint8_t* src, int64_t ss, uint8_t* dst, int64_t ds, int64_t 
   for (int64_t i = 0; i < n; ++i) d[i * ds] = s[i * ss];
 }
 
-}  // namespace
-
-void strided_copy(const void* src, const std::vector<int64_t>& ss, void* dst,
-                  const std::vector<int64_t>& ds, const Shape& dims, size_t es) {
+// The copy itself, dims already in the destination's memory order (outermost first).
+void strided_copy_ordered(const void* src, const std::vector<int64_t>& ss, void* dst,
+                          const std::vector<int64_t>& ds, const Shape& dims, size_t es) {
   const size_t r = dims.size();
-  if (shape_numel(dims) == 0) return;
-  // Walk the dims in the destination's memory order so the innermost run is contiguous.
   std::vector<size_t> order(r);
   std::iota(order.begin(), order.end(), 0);
-  std::stable_sort(order.begin(), order.end(),
-                   [&](size_t a, size_t b) { return std::abs(ds[a]) > std::abs(ds[b]); });
   const size_t last = r ? order[r - 1] : 0;
   const int64_t len = r ? dims[last] : 1;
   const int64_t sin = r ? ss[last] : 1, sout = r ? ds[last] : 1;
@@ -72,6 +67,36 @@ void strided_copy(const void* src, const std::vector<int64_t>& ss, void* dst,
       for (int64_t i = 0; i < len; ++i) std::memcpy(dp + i * sout * esz, sp + i * sin * esz, es);
     }
   }
+}
+
+}  // namespace
+
+void strided_copy(const void* src, const std::vector<int64_t>& ss, void* dst,
+                  const std::vector<int64_t>& ds, const Shape& dims, size_t es) {
+  if (shape_numel(dims) == 0) return;
+  // Walk the dims in the destination's memory order so the innermost run is contiguous, and merge
+  // neighbours that are contiguous in both tensors (a channel Slice of a plain tensor is then one
+  // run per image, not one per image row).
+  std::vector<size_t> order0(dims.size());
+  std::iota(order0.begin(), order0.end(), 0);
+  std::stable_sort(order0.begin(), order0.end(),
+                   [&](size_t a, size_t b) { return std::abs(ds[a]) > std::abs(ds[b]); });
+  Shape dims_m;
+  std::vector<int64_t> ss_m, ds_m;
+  for (size_t d : order0) {
+    if (dims[d] == 1) continue;
+    if (!dims_m.empty() && ss_m.back() == ss[d] * dims[d] && ds_m.back() == ds[d] * dims[d]) {
+      dims_m.back() *= dims[d];
+      ss_m.back() = ss[d];
+      ds_m.back() = ds[d];
+      continue;
+    }
+    dims_m.push_back(dims[d]);
+    ss_m.push_back(ss[d]);
+    ds_m.push_back(ds[d]);
+  }
+  if (dims_m.empty()) dims_m = {1}, ss_m = {1}, ds_m = {1};
+  return strided_copy_ordered(src, ss_m, dst, ds_m, dims_m, es);
 }
 
 void fill_elements(void* dst, int64_t n, const void* value, size_t es) {
