@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
-# mpq train / qat / eval: issue #5's bad-input list through the CLI. Errors exit 2 with a message
-# naming the file, key or entry and leave no output behind; config_list warnings (unknown keys,
-# op_names matching nothing) keep going, as NNI does, and name the file once. Small random data,
-# no dataset needed.
+# mpq train / qat / eval: bad input through the CLI. Errors exit 2 with a message naming the
+# file, key or entry and leave no output behind; config_list problems (unknown keys, op_names
+# matching nothing) are errors unless --lenient, which warns and names the file once. Small random
+# data, no dataset needed.
 # Usage: train_cli.sh MPQ_BINARY WORK_DIR
 set -uo pipefail
 MPQ=$1
