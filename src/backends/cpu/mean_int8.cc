@@ -16,6 +16,24 @@ namespace mpq::cpu {
 
 namespace {
 
+// acc[c] += p[c] over a pixel's contiguous channels; cloned for AVX-512 and AVX2 (chosen at load
+// time: the library is built for baseline x86-64).
+template <typename Tin>
+__attribute__((noinline, target_clones("arch=x86-64-v4", "arch=x86-64-v3", "default"))) void
+accumulate_row(const Tin* __restrict p, int32_t* __restrict acc, int64_t C) {
+#pragma omp simd
+  for (int64_t c = 0; c < C; ++c) acc[c] += p[c];
+}
+
+// q[c] = requant(acc[c] * m + shift) into contiguous channels; cloned as accumulate_row.
+template <typename Tout>
+__attribute__((noinline, target_clones("arch=x86-64-v4", "arch=x86-64-v3", "default"))) void
+store_row(const int32_t* __restrict acc, Tout* __restrict q, int64_t C, float m, float shift) {
+#pragma omp simd
+  for (int64_t c = 0; c < C; ++c)
+    q[c] = store_requant<Tout>(static_cast<float>(acc[c]) * m + shift);
+}
+
 struct Window {
   int64_t k[2] = {1, 1}, s[2] = {1, 1}, pb[2] = {0, 0}, pe[2] = {0, 0};
   bool include_pad = false;
@@ -101,9 +119,7 @@ class MeanInt8Kernel : public Kernel {
                 const Tin* p = x + b * ss[0] + iy * ss[2] + ix * ss[3];
                 const int64_t sc = ss[1];
                 if (sc == 1) {  // NHWC: channels contiguous
-                  int32_t* ap = acc.data();
-#pragma omp simd
-                  for (int64_t c = 0; c < C; ++c) ap[c] += p[c];
+                  accumulate_row(p, acc.data(), C);
                 } else {
                   for (int64_t c = 0; c < C; ++c) acc[c] += p[c * sc];
                 }
@@ -112,9 +128,7 @@ class MeanInt8Kernel : public Kernel {
             Tout* q = y + b * ds[0] + oy * ds[2] + ox * ds[3];
             const int32_t* ap = acc.data();
             if (ds[1] == 1) {  // NHWC: a contiguous store that vectorizes
-#pragma omp simd
-              for (int64_t c = 0; c < C; ++c)
-                q[c] = store_requant<Tout>(static_cast<float>(ap[c]) * m + shift_);
+              store_row(ap, q, C, m, shift_);
             } else {
               for (int64_t c = 0; c < C; ++c)
                 q[c * ds[1]] = store_requant<Tout>(static_cast<float>(ap[c]) * m + shift_);
