@@ -1,0 +1,111 @@
+// mpq sensitivity --model m.onnx --calib calib.json --data SPEC [--metric sqnr|agreement|accuracy]
+//                 [-o report.json] [--svg chart.svg]
+// Per-layer quantization sensitivity on real engines (api/sensitivity.h): each quantizable layer
+// int8 alone, and every layer int8 but it, against the fp32 engine on the validation data; ranks
+// the layers, prints a table and a one-line verdict, writes JSON and an SVG bar chart.
+#include <omp.h>
+
+#include <cstdio>
+#include <filesystem>
+#include <iostream>
+
+#include "api/build_engine.h"
+#include "api/sensitivity.h"
+#include "commands.h"
+#include "core/progress.h"
+#include "data/file_io.h"
+#include "data_options.h"
+#include "model_arg.h"
+
+namespace mpq::cli {
+
+namespace {
+
+struct SensitivityArgs {
+  std::string model, calib, output, svg;
+  data::DataSpec data;
+  api::SensitivityOptions opt;
+  bool quiet = false;
+};
+
+// Outputs are checked before any engine is built (an hour of work must not end in "cannot write").
+void check_output_folder(const std::string& path, const char* key) {
+  if (path.empty()) return;
+  const std::filesystem::path dir = std::filesystem::path(path).parent_path();
+  if (!dir.empty() && !std::filesystem::is_directory(dir))
+    invalid_input(str("the folder ", dir.string(), " does not exist: create it first"))
+        .file(path)
+        .key(key)
+        .raise();
+}
+
+int run_sensitivity(const SensitivityArgs& a) {
+  check_output_folder(a.output, "--output");
+  check_output_folder(a.svg, "--svg");
+  if (a.opt.threads > 0) omp_set_num_threads(a.opt.threads);
+  std::unique_ptr<Graph> g = load_model_arg(a.model);
+  if (g->inputs().size() != 1)
+    unsupported(str("sensitivity needs a model with one input, this one has ", g->inputs().size()))
+        .file(a.model)
+        .raise();
+  std::string hash;
+  const quant::CalibrationTable table = api::read_table(a.calib, &hash);
+  api::SensitivityOptions opt = a.opt;
+  opt.calib_name = a.calib;
+  auto ds = data::open_dataset(a.data, g->inputs()[0]->shape);
+  const Tensor x = ds->images(0, ds->size());
+  std::optional<Tensor> labels;
+  if (ds->has_labels()) labels = ds->labels(0, ds->size());
+  const auto layers = static_cast<int64_t>(api::quantizable_layers(*g).size());
+  Progress bar("sensitivity", 2 + 2 * layers, a.quiet, "engines");
+  api::SensitivityReport r =
+      api::layer_sensitivity(*g, table, x, labels, opt, [&](int, int) { bar.advance(); });
+  bar.finish();
+  std::printf("%-4s %-40s %-10s %12s %12s\n", "rank", "layer", "op", "alone", "without");
+  for (size_t i = 0; i < r.layers.size(); ++i) {
+    const api::LayerSensitivity& l = r.layers[i];
+    std::printf("%-4zu %-40s %-10s %12s %12s\n", i + 1, api::display_name(l).c_str(), l.op.c_str(),
+                api::metric_text(l.alone, r.metric).c_str(),
+                api::metric_text(l.without, r.metric).c_str());
+  }
+  std::printf("mpq: %s\n", api::sensitivity_verdict(r).c_str());
+  if (!a.output.empty())
+    data::write_file_atomic(a.output, [&](std::ostream& o) { o << api::sensitivity_json(r); });
+  if (!a.svg.empty())
+    data::write_file_atomic(a.svg, [&](std::ostream& o) { o << api::sensitivity_svg(r); });
+  return 0;
+}
+
+void register_sensitivity(CLI::App& app, std::function<int()>& action) {
+  auto* cmd = app.add_subcommand(
+      "sensitivity",
+      "Per-layer quantization sensitivity on real engines: each layer int8 alone and all but it, "
+      "ranked by SQNR, top-1 agreement or accuracy");
+  auto a = std::make_shared<SensitivityArgs>();
+  cmd->add_option("--model,-m", a->model, "ONNX model (or a zoo model name)")->required();
+  cmd->add_option("--calib", a->calib, "Calibration table (`mpq calibrate`) or NNI config")
+      ->required();
+  add_data_options(cmd, a->data)->required();
+  cmd->add_option("--metric", a->opt.metric, "What ranks the layers")
+      ->capture_default_str()
+      ->check(CLI::IsMember({"sqnr", "agreement", "accuracy"}));
+  cmd->add_option("--backend", a->opt.backend, "cpu or cuda")
+      ->capture_default_str()
+      ->check(CLI::IsMember({"cpu", "cuda"}));
+  cmd->add_option("--batch", a->opt.batch_size, "Engine batch")
+      ->capture_default_str()
+      ->check(CLI::PositiveNumber);
+  cmd->add_option("--threads", a->opt.threads, "Threads (default: OMP_NUM_THREADS, else all cores)")
+      ->check(CLI::NonNegativeNumber);
+  cmd->add_option("--output,-o", a->output, "Write the report as JSON");
+  cmd->add_option("--svg", a->svg, "Write a bar chart of the layers as SVG");
+  cmd->add_flag("--force", a->opt.force, "Accept a calibration table made on another model");
+  cmd->add_flag("--quiet,-q", a->quiet, "No progress bar");
+  cmd->callback([&action, a] { action = [a] { return run_sensitivity(*a); }; });
+}
+
+}  // namespace
+
+MPQ_REGISTER_COMMAND(register_sensitivity);
+
+}  // namespace mpq::cli
