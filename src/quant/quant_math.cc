@@ -77,16 +77,6 @@ ScaleZeroPoint compute_scale_zero_point(float rmin, float rmax, int bits, QuantD
   return out;
 }
 
-QuantParams TensorQuant::to_quant_params() const {
-  QuantParams p;
-  p.scale = scale;
-  for (int64_t z : zero_point) p.zero_point.push_back(static_cast<int32_t>(z));
-  p.axis = axis;
-  p.bits = bits;
-  p.is_signed = dtype == QuantDtype::kInt;
-  return p;
-}
-
 TensorQuant tensor_quant_from_ranges(const std::vector<float>& mins, const std::vector<float>& maxs,
                                      int bits, QuantDtype dtype, QuantScheme scheme, int axis) {
   if (mins.size() != maxs.size() || mins.empty())

@@ -90,8 +90,6 @@ struct TensorQuant {
   QuantDtype dtype = QuantDtype::kInt;
   QRange range;
 
-  // The core QuantParams form (zero points narrowed to int32; qmin/qmax live in `range`).
-  QuantParams to_quant_params() const;
 };
 
 // Parameters from given ranges: one (min,max) pair per tensor or per channel.

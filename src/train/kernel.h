@@ -51,7 +51,6 @@ struct StepContext {
   int64_t step = 0;  // optimizer steps taken so far
 
   bool need_grad(size_t i) const { return i < want_grad.size() && want_grad[i]; }
-  bool has_grad_out(size_t o) const { return out[o]->has_grad; }
   // Gradient of output o; zero-filled when nothing flowed into it.
   const Tensor& grad_out(size_t o);
   // Buffer to write the whole gradient of input i into; call grad_in_done(i) afterwards, which

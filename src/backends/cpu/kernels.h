@@ -23,9 +23,6 @@ KernelFormats any_layout_formats();
 // Formats of kernels that want NHWC activations and produce NHWC (conv).
 KernelFormats nhwc_formats(bool any_output_dtype);
 
-// DType of activations at a precision (int8 is u8 or s8, decided by the quantization).
-DType float_dtype_of(Precision p);
-
 // Reads an int-list attribute, or `def` repeated `n` times when absent/empty.
 std::vector<int64_t> ints_or(const Node& n, const char* name, size_t count, int64_t def);
 

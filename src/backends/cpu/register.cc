@@ -34,10 +34,6 @@ KernelFormats nhwc_formats(bool any_output_dtype) {
   return f;
 }
 
-DType float_dtype_of(Precision p) {
-  return p == Precision::kBf16 ? DType::bf16 : p == Precision::kFp16 ? DType::f16 : DType::f32;
-}
-
 std::vector<int64_t> ints_or(const Node& n, const char* name, size_t count, int64_t def) {
   if (n.attrs.has(name)) {
     const auto& v = n.attrs.ints(name);

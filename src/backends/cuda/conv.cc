@@ -409,7 +409,6 @@ class ConvKernel : public Kernel, public WorkspaceUser {
     cfg_ = pick.cfg;
     p_.ksplit = pick.split;
     p_.kt_per_split = pick.per;
-    best_ms_ = best / 5;
   }
 
   // Applies a variant() string recorded earlier if it names a compiled candidate and a split
@@ -437,7 +436,6 @@ class ConvKernel : public Kernel, public WorkspaceUser {
   bool batched_ = true;
   bool has_res_ = false;
   int cfg_ = 0;
-  float best_ms_ = 0.f;
   int64_t max_m_ = 0;
   DeviceBuffer w_, alpha_, beta_, ktab_, zcomp_, wdw_;
 };

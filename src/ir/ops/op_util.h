@@ -14,9 +14,6 @@ inline AttrSpec attr_float(const std::string& n, float d) { return {n, AttrType:
 inline AttrSpec attr_string(const std::string& n, std::string d) {
   return {n, AttrType::kString, std::move(d)};
 }
-inline AttrSpec attr_ints(const std::string& n, std::vector<int64_t> d) {
-  return {n, AttrType::kInts, std::move(d)};
-}
 inline AttrSpec attr_ints_opt(const std::string& n) { return {n, AttrType::kInts, std::nullopt, true}; }
 inline AttrSpec attr_required(const std::string& n, AttrType t) { return {n, t, std::nullopt}; }
 
