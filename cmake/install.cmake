@@ -4,7 +4,7 @@
 include(CMakePackageConfigHelpers)
 
 set(MPQ_INSTALL_CMAKEDIR ${CMAKE_INSTALL_LIBDIR}/cmake/mpq)
-set(MPQ_EXPORTED_TARGETS mpq_lib mpq_shared)
+set(MPQ_EXPORTED_TARGETS mpq_static mpq_shared)
 if(MPQ_CUDA)
   list(APPEND MPQ_EXPORTED_TARGETS mpq_cuda_kernels)  # linked by libmpq.a's consumers
 endif()
