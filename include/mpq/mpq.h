@@ -1,6 +1,7 @@
 // mpq: the public C++ API in one include (link mpq::mpq, or `pkg-config --cflags --libs mpq`).
 //   mpq::Model         a network: Model::load("m.onnx"), Model::zoo("mnist_naive")
 //   mpq::quant::ConfigList  NNI's config_list (parse_file / parse_string)
+//   mpq::Trainer       float training of a Model in place
 //   mpq::QatQuantizer  quantization-aware training in NNI's shape (compress, fit, export_model)
 //   mpq::Calibrator    post-training calibration into a quant::CalibrationTable
 //   mpq::ModelSpeedup  build / run / save / load a mixed-precision engine (NNI's ModelSpeedup)
@@ -24,3 +25,4 @@
 #include "mpq/qat_quantizer.h"
 #include "mpq/status.h"
 #include "mpq/tensor.h"
+#include "mpq/trainer.h"
