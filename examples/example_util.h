@@ -7,7 +7,7 @@
 #include <string>
 #include <vector>
 
-#include "core/tensor.h"
+#include "mpq/tensor.h"
 
 namespace example {
 

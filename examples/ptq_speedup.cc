@@ -15,13 +15,8 @@
 #include <iostream>
 #include <string>
 
-#include "data/dataset.h"
 #include "example_util.h"
-#include "ir/op_def.h"
-#include "mpq/calibrator.h"
-#include "mpq/model_speedup.h"
-#include "train/trainer.h"
-#include "zoo/zoo.h"
+#include "mpq/mpq.h"
 
 using example::accuracy;
 
@@ -29,26 +24,22 @@ int main(int argc, char** argv) try {
   const example::Args args = example::parse_args(argc, argv, true);
   std::filesystem::create_directories(args.out);
 
-  mpq::zoo::ZooModel model = mpq::zoo::build_zoo_model("mnist_naive");
-  mpq::Graph& graph = *model.graph;
-  const mpq::Shape input = graph.inputs()[0]->shape;
+  mpq::Model model = mpq::Model::zoo("mnist_naive");
+  const mpq::Shape input = model.input_shape();
   mpq::data::DataSpec train_spec{.source = "fashion-mnist:train", .limit = args.limit};
   mpq::data::DataSpec test_spec{.source = "fashion-mnist:test", .limit = args.test_limit};
   auto train = mpq::data::open_dataset(train_spec, input);
   auto test = mpq::data::open_dataset(test_spec, input);
 
   // 1. Float training, the example's recipe.
-  mpq::train::Trainer trainer(
-      graph, {.optimizer = mpq::SGD{.lr = 0.01, .momentum = 0.5}, .batch_size = 64});
-  for (const auto& e : trainer.fit(*train, 1))
+  mpq::Trainer trainer(model,
+                       {.optimizer = mpq::SGD{.lr = 0.01, .momentum = 0.5}, .batch_size = 64});
+  for (const mpq::TrainStats& e : trainer.fit(*train, 1))
     std::cout << "float epoch: loss " << e.loss << ", train accuracy " << 100 * e.accuracy << "%, "
               << e.images_per_second << " img/s\n";
-  // The trainer leaves the input at its last batch size: give the model its dynamic batch back.
-  graph.inputs()[0]->shape = input;
-  mpq::infer_shapes(graph);
 
   // 2. Post-training calibration: ranges for every tensor (entropy, seeded sample of images).
-  mpq::Calibrator calibrator(graph, {.method = "entropy", .calib_images = args.calib_images});
+  mpq::Calibrator calibrator(model, {.method = "entropy", .calib_images = args.calib_images});
   mpq::quant::CalibrationTable table = calibrator.calibrate(*train);
   const std::string table_path = args.out + "/mnist_ptq_calibration.json";
   mpq::Calibrator::save(table, table_path);
@@ -66,9 +57,9 @@ int main(int argc, char** argv) try {
   const mpq::Tensor x = test->images(0, test->size());
   const mpq::Tensor labels = test->labels(0, test->size());
 
-  mpq::ModelSpeedup fp32(graph, {batch_size, 1, 28, 28}, {}, {.batch_size = batch_size});
+  mpq::ModelSpeedup fp32(model, {batch_size, 1, 28, 28}, {}, {.batch_size = batch_size});
   auto [fp32_out, fp32_s] = fp32.inference(x);
-  mpq::ModelSpeedup engine(graph, {batch_size, 1, 28, 28}, table,
+  mpq::ModelSpeedup engine(model, {batch_size, 1, 28, 28}, table,
                            {.batch_size = batch_size, .config_list = config_path});
   engine.compress();
   auto [output, seconds] = engine.inference(x);

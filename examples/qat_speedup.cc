@@ -13,12 +13,8 @@
 #include <iostream>
 #include <string>
 
-#include "data/dataset.h"
 #include "example_util.h"
-#include "mpq/model_speedup.h"
-#include "mpq/qat_quantizer.h"
-#include "quant/config_list.h"
-#include "zoo/zoo.h"
+#include "mpq/mpq.h"
 
 using example::accuracy;
 
@@ -29,8 +25,8 @@ int main(int argc, char** argv) try {
   const std::string calibration_path = args.out + "/mnist_calibration.json";
 
   // NNI's NaiveModel (from the zoo: no download) and Fashion-MNIST (Debian's package).
-  mpq::zoo::ZooModel model = mpq::zoo::build_zoo_model("mnist_naive");
-  const mpq::Shape input = model.graph->inputs()[0]->shape;  // [N, 1, 28, 28]
+  const mpq::Model model = mpq::Model::zoo("mnist_naive");
+  const mpq::Shape input = model.input_shape();  // [N, 1, 28, 28]
   mpq::data::DataSpec train_spec{.source = "fashion-mnist:train", .limit = args.limit};
   mpq::data::DataSpec test_spec{.source = "fashion-mnist:test", .limit = args.test_limit};
   auto train = mpq::data::open_dataset(train_spec, input);
@@ -45,7 +41,7 @@ int main(int argc, char** argv) try {
   ])");
 
   // Fine-tune with QAT (NNI's optimizer; Conv->BN folding is on by default, as with dummy_input).
-  mpq::QatQuantizer quantizer(*model.graph, config_list, mpq::SGD{.lr = 0.01, .momentum = 0.5});
+  mpq::QatQuantizer quantizer(model, config_list, mpq::SGD{.lr = 0.01, .momentum = 0.5});
   quantizer.compress();
   for (const mpq::TrainStats& e : quantizer.fit(*train, 1))
     std::cout << "QAT epoch: loss " << e.loss << ", train accuracy " << 100 * e.accuracy << "%, "

@@ -14,7 +14,7 @@
 #include <string>
 #include <vector>
 
-#include "quant/calibration_table.h"
+#include "mpq/calibration_table.h"
 
 namespace mpq {
 

@@ -7,7 +7,7 @@
 // Shapes that do not fit are kInvalidInput naming both.
 #pragma once
 
-#include "core/tensor.h"
+#include "mpq/tensor.h"
 
 namespace mpq {
 

@@ -26,10 +26,10 @@
 #include <string>
 #include <vector>
 
-#include "core/status.h"
-#include "core/tensor.h"
-#include "plan/plan.h"
-#include "quant/calibration_table.h"
+#include "mpq/calibration_table.h"
+#include "mpq/manifest.h"
+#include "mpq/status.h"
+#include "mpq/tensor.h"
 
 namespace mpq {
 

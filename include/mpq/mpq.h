@@ -1,16 +1,28 @@
-// mpq: the public C++ API in one include.
+// mpq: the public C++ API in one include (link mpq::mpq, or `pkg-config --cflags --libs mpq`).
+//   mpq::Model         a network: Model::load("m.onnx"), Model::zoo("mnist_naive")
+//   mpq::quant::ConfigList  NNI's config_list (parse_file / parse_string)
+//   mpq::Trainer       float training of a Model in place
+//   mpq::QatQuantizer  quantization-aware training in NNI's shape (compress, fit, export_model)
+//   mpq::Calibrator    post-training calibration into a quant::CalibrationTable
 //   mpq::ModelSpeedup  build / run / save / load a mixed-precision engine (NNI's ModelSpeedup)
-//   mpq::Calibrator    post-training calibration into a calibration table
-//   mpq::Error, mpq::Status, mpq::Result, mpq::capture   errors (never an abort on bad input)
+//   mpq::data::open_dataset  Fashion-MNIST, IDX and NPY files as batches
 //   mpq::Tensor        64-byte-aligned tensors (Tensor::from<float>(shape, values))
-// Lower levels (runtime::Engine / ExecutionContext, import_onnx, data::open_dataset) are in the
-// headers under src/ that these include.
+//   mpq::Error, mpq::Status, mpq::Result, mpq::capture   errors (never an abort on bad input)
+// These headers are self-contained: the library's internals (graph IR, planner, backends) are not
+// installed.
 #pragma once
 
-#include "core/status.h"
-#include "core/tensor.h"
-#include "frontend/onnx/importer.h"
+#include "mpq/calibration_table.h"
 #include "mpq/calibrator.h"
+#include "mpq/config_list.h"
+#include "mpq/dataset.h"
+#include "mpq/losses.h"
+#include "mpq/manifest.h"
+#include "mpq/model.h"
 #include "mpq/model_speedup.h"
-#include "runtime/engine.h"
-#include "runtime/engine_file.h"
+#include "mpq/optimizer.h"
+#include "mpq/precision.h"
+#include "mpq/qat_quantizer.h"
+#include "mpq/status.h"
+#include "mpq/tensor.h"
+#include "mpq/trainer.h"

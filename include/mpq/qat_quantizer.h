@@ -21,6 +21,7 @@
 
 #include "mpq/losses.h"
 #include "mpq/optimizer.h"
+#include "mpq/trainer.h"
 
 namespace mpq {
 
@@ -42,15 +43,6 @@ struct QatOptions {
   LrSchedule schedule;
   bool fold_bn = true;               // NNI folds Conv->BatchNorm when given a dummy input
   int64_t max_steps_per_epoch = -1;  // stop epochs early (quick runs)
-};
-
-struct TrainStats {
-  double loss = 0.0;
-  double accuracy = 0.0;  // 0..1
-  int64_t samples = 0;
-  int64_t steps = 0;
-  double seconds = 0.0;
-  double images_per_second = 0.0;
 };
 
 class QatQuantizer {

@@ -17,6 +17,7 @@
 #include "backends/backend.h"
 #include "core/precision.h"
 #include "ir/graph.h"
+#include "mpq/manifest.h"
 
 namespace mpq::plan {
 
@@ -38,31 +39,6 @@ struct BuildOptions {
   bool allow_host_fallback = false;
 
   Precision default_or_fp32() const { return default_precision.value_or(Precision::kFp32); }
-};
-
-// One row of the manifest: an original layer (node of the imported graph) or a boundary step.
-struct LayerReport {
-  std::string name;         // node name in the optimized graph (the host for fused nodes)
-  std::string module_path;  // PyTorch module path, if known
-  std::string op;           // executed op (FusedConv, Conv, Reorder, ...)
-  Precision requested = Precision::kFp32;
-  std::string source;  // "config", "calibration", "default", "inherited", "boundary"
-  Precision executed = Precision::kFp32;
-  std::string backend;             // "cpu", "reference"
-  std::string kernel;              // registry name, e.g. "cpu.FusedConv.int8"
-  std::string impl;                // implementation, e.g. "brgconv:avx512_core_amx_int8"
-  std::vector<std::string> fused;  // original nodes folded/fused into this step
-  std::string input_dtype, output_dtype;
-  std::string reason;  // why executed != requested, fallbacks, widened ranges
-};
-
-struct Manifest {
-  std::vector<LayerReport> layers;
-  std::vector<std::string> notes;  // build-wide remarks (passes run, widened ranges, ...)
-  // Average executed bits over weighted layers (Conv/Gemm/MatMul), weighted by parameter count.
-  double average_bits = 0.0;
-  std::string to_table() const;  // human-readable, one row per step
-  std::string to_json() const;   // keys: name, op, requested, executed, kernel, reason, ...
 };
 
 struct Step {

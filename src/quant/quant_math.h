@@ -25,16 +25,9 @@
 
 #include "core/quant_params.h"
 #include "core/tensor.h"
+#include "mpq/quant_types.h"
 
 namespace mpq::quant {
-
-enum class QuantDtype { kInt, kUint };
-enum class QuantScheme {
-  kPerTensorAffine,
-  kPerTensorSymmetric,
-  kPerChannelAffine,
-  kPerChannelSymmetric
-};
 
 const char* quant_dtype_name(QuantDtype d);    // "int", "uint"
 const char* quant_scheme_name(QuantScheme s);  // "per_tensor_affine", ...
