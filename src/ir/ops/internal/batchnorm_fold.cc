@@ -96,7 +96,10 @@ OpDef def_BatchNormFold() {
     }
     return std::vector<Tensor>{dw, db, dg, dbeta, Tensor(), Tensor()};
   };
-  d.onnx = {"BatchNormFold", 1, 1, "ai.mpq"};
+  d.onnx.op_type = "BatchNormFold";
+  d.onnx.min_opset = 1;
+  d.onnx.max_opset = 1;
+  d.onnx.domain = "ai.mpq";
   return d;
 }
 

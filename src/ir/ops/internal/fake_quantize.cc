@@ -70,7 +70,10 @@ OpDef def_FakeQuantize() {
                            a);
     return std::vector<Tensor>{gx, Tensor(), Tensor()};
   };
-  d.onnx = {"FakeQuantize", 1, 1, "ai.mpq"};
+  d.onnx.op_type = "FakeQuantize";
+  d.onnx.min_opset = 1;
+  d.onnx.max_opset = 1;
+  d.onnx.domain = "ai.mpq";
   return d;
 }
 

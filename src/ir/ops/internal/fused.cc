@@ -102,7 +102,9 @@ OpDef fused(const char* base, const char* doc, std::vector<AttrSpec> base_attrs)
   };
   d.quant = QuantRule::kRequant;
   d.weighted = true;
-  d.onnx = {base, 1, 18, "ai.mpq"};
+  d.onnx.min_opset = 1;
+  d.onnx.max_opset = 18;
+  d.onnx.domain = "ai.mpq";
   d.onnx.op_type = std::string("Fused") + base;
   return d;
 }

@@ -13,7 +13,10 @@ OpDef def_Reorder() {
     return std::vector<Tensor>{x[0].clone()};
   };
   d.quant = QuantRule::kPassthrough;
-  d.onnx = {"Reorder", 1, 18, "ai.mpq"};
+  d.onnx.op_type = "Reorder";
+  d.onnx.min_opset = 1;
+  d.onnx.max_opset = 18;
+  d.onnx.domain = "ai.mpq";
   return d;
 }
 
