@@ -240,8 +240,12 @@ Tensor parse_npy(const std::string& bytes, const std::string& name) {
   return t;
 }
 
+bool looks_like_npy(const std::string& bytes) {
+  return bytes.compare(0, 6, kMagic) == 0;
+}
+
 Tensor read_npy(const std::string& path) {
-  return parse_npy(read_file_maybe_gz(path), path);
+  return parse_npy(read_file_maybe_gz(path, looks_like_npy, "a .npy file"), path);
 }
 
 std::string encode_npy(const Tensor& t) {
