@@ -5,6 +5,7 @@
 #include <unordered_map>
 #include <unordered_set>
 
+#include "frontend/onnx/attribute_check.h"
 #include "frontend/onnx/attributes.h"
 #include "frontend/onnx/model_io.h"
 #include "frontend/onnx/module_path.h"
@@ -352,6 +353,7 @@ std::unique_ptr<Graph> import_onnx_model(onnx::ModelProto& model, const std::str
     auto opsets = model_opsets(model, name);
     load_external_data(&model, base_dir, name);
     precheck_graph(model.graph(), name);
+    check_node_attributes(model.graph(), opsets, name);
     bool checked = run_onnx_checks(&model, opts.run_checker, opts.run_shape_inference, name);
     std::vector<UnsupportedNode> collected;
     ImportOptions o = opts;
