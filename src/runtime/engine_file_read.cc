@@ -15,6 +15,7 @@
 #include "ir/op_def.h"
 #include "runtime/binary_io.h"
 #include "runtime/engine_file.h"
+#include "runtime/engine_file_check.h"
 #include "runtime/engine_file_format.h"
 
 namespace mpq::runtime {
@@ -159,6 +160,7 @@ class MetaReader {
     read_manifest(c.plan.manifest);
     r_.field("end of meta");
     if (!r_.done()) r_.fail(str(r_.remaining(), " unexpected bytes after the manifest"));
+    check_loaded_plan(c.plan, name_);
     return c;
   }
 
