@@ -352,6 +352,21 @@ TEST_F(EngineFileTest, UnknownPostOpNameIsRefused) {
   EXPECT_GT(refused, 0);
 }
 
+// Text the file holds is shown escaped in errors: an edited name cannot print raw bytes or
+// break the one-line message.
+TEST_F(EngineFileTest, ErrorsShowFileTextEscaped) {
+  const std::string f = serialize_engine(*build(*g_, &table_, Precision::kFp32), test_info());
+  const std::string f32 = std::string("\x03\0\0\0\0\0\0\0", 8) + "f32";
+  const size_t at = f.find(f32);
+  ASSERT_NE(at, std::string::npos);
+  std::string b = f;
+  b.replace(at + 8, 3, "\n\x01z");
+  rechecksum(b);
+  const Status s = parse_error(b);
+  EXPECT_NE(s.message.find("unknown dtype '\\x0a\\x01z'"), std::string::npos) << s.message;
+  EXPECT_EQ(s.to_string().find('\n'), std::string::npos);
+}
+
 TEST_F(EngineFileTest, LoadedEngineRejectsWrongInputs) {
   auto c = parse_engine_bytes(serialize_engine(*build(*g_, &table_, Precision::kInt8), test_info()),
                               "x");
