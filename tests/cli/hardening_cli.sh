@@ -28,6 +28,10 @@ expect 2 "node 'pool': key 'strides': value 4611686018427387904 is out of range"
 expect 2 "node 'conv': key 'dilations'" - -- info bad/conv_dilation0.onnx
 expect 2 "node 'pool': key 'kernel_shape'" - -- info bad/maxpool_kernel0.onnx
 
+# Names that are not UTF-8 are refused (shown escaped) before any JSON or message would break.
+expect 2 "bad/utf8_name.onnx: node name 'relu\\\\xff\\\\xfe' is not valid UTF-8" - -- info --json bad/utf8_name.onnx
+one_line
+
 # Sizes: huge pads give tensors past the element cap (or overflow the size arithmetic).
 for m in avgpool_pads_huge pad_huge; do
   expect 2 "bad/$m.onnx: node '\(pool\|pad\)'.*has more than 4294967296 elements" e.mpqe -- \

@@ -63,3 +63,9 @@ save("cast_uint8", [matmul, h.make_node("Cast", ["t"], ["y"], name="cast", to=T.
      h.make_tensor_value_info("y", T.UINT8, ["a", "b"]))
 # Two rows per sample: a Concat along the batch axis (valid, but `mpq run` writes one row each).
 save("concat_batch", [matmul, h.make_node("Concat", ["t", "t"], ["y"], name="cat", axis=0)], [fc], vec, y2)
+# A node name that is not UTF-8 (python's onnx only writes valid strings: patch the bytes).
+save("utf8_name", [h.make_node("Relu", ["x"], ["y"], name="reluQQ")], [], img, y4)
+with open(f"{out}/utf8_name.onnx", "rb") as f:
+    raw = f.read()
+with open(f"{out}/utf8_name.onnx", "wb") as f:
+    f.write(raw.replace(b"reluQQ", b"relu\xff\xfe"))
