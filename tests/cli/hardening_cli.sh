@@ -76,6 +76,11 @@ expect 2 "/dev/zero: is a device" e.mpqe -- build -m m.onnx --calib /dev/zero -o
 expect 2 "/dev/zero: is a device" e.mpqe -- build -m m.onnx --config /dev/zero -o e.mpqe
 expect 2 "/dev/zero: .*regular file" - -- inspect /dev/zero
 
+# Outputs are checked before the work starts.
+expect 2 "nodir/e.mpqe: output directory does not exist" - -- build -m m.onnx --batch 8 -o nodir/e.mpqe
+expect 2 "nodir/c.json: output directory does not exist" - -- \
+  calibrate --model m.onnx --data x.npy --quiet -o nodir/c.json
+
 # gzip: the stream's first bytes are checked before it is inflated, and the inflated size is capped.
 head -c 200000000 /dev/zero | gzip -1 >bomb.npy.gz
 expect 2 "bomb.npy.gz: the gzip stream does not start like a .npy or IDX file (wrong magic bytes)" out.npy -- \
