@@ -9,6 +9,7 @@
 #include "api/layer_precision.h"
 #include "api/ptq_calibration.h"
 #include "api/unconfigured.h"
+#include "core/input_file.h"
 #include "quant/config_list.h"
 #include "quant/model_hash.h"
 
@@ -19,16 +20,13 @@ const char* producer_string() {
 }
 
 quant::CalibrationTable read_table(const std::string& path, std::string* hash) {
-  std::ifstream f(path, std::ios::binary);
-  if (!f) not_found("cannot open the calibration table").file(path).raise();
-  std::stringstream ss;
-  ss << f.rdbuf();
+  const std::string text = read_input_file(path, "calibration table (JSON)");
   if (hash) {
     quant::Fnv1a64 h;
-    h.string(ss.str());
+    h.string(text);
     *hash = h.hex();
   }
-  return quant::parse_calibration_table(ss.str(), path);
+  return quant::parse_calibration_table(text, path);
 }
 
 std::vector<std::string> apply_config_list(quant::CalibrationTable& t, const Graph& g,
@@ -67,6 +65,7 @@ std::vector<std::string> apply_config_list(quant::CalibrationTable& t, const Gra
 }
 
 bool is_layer_dict_file(const std::string& path) {
+  check_input_path(path, "config file (JSON)");
   std::ifstream f(path, std::ios::binary);
   if (!f) not_found("cannot open the config file").file(path).raise();
   char c = 0;

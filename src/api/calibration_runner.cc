@@ -3,6 +3,7 @@
 #include <fstream>
 #include <sstream>
 
+#include "core/input_file.h"
 #include "quant/config_list.h"
 #include "quant/model_hash.h"
 #include "runtime/engine.h"
@@ -112,14 +113,11 @@ std::unique_ptr<quant::Calibrator> make_calibrator(const Graph& g, const Calibra
   std::optional<quant::ResolvedConfig> cfg;
   std::string hash;
   if (!opts.config_list.empty()) {
-    std::ifstream f(opts.config_list, std::ios::binary);
-    if (!f) not_found("cannot open the config_list file").file(opts.config_list).raise();
-    std::stringstream ss;
-    ss << f.rdbuf();
+    const std::string text = read_input_file(opts.config_list, "config_list file (JSON)");
     quant::ConfigList c =
-        quant::ConfigList::parse_string(ss.str(), opts.config_list, {opts.lenient_config});
+        quant::ConfigList::parse_string(text, opts.config_list, {opts.lenient_config});
     quant::Fnv1a64 h;
-    h.string(ss.str());
+    h.string(text);
     hash = h.hex();
     warnings->insert(warnings->end(), c.warnings().begin(), c.warnings().end());
     cfg = c.resolve(g);

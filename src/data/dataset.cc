@@ -14,8 +14,9 @@ namespace mpq::data {
 namespace fs = std::filesystem;
 
 Tensor read_array_file(const std::string& path) {
-  std::string bytes = read_file_maybe_gz(path);
-  if (bytes.size() >= 6 && bytes.compare(0, 6, "\x93NUMPY") == 0) return parse_npy(bytes, path);
+  auto known = [](const std::string& head) { return looks_like_npy(head) || looks_like_idx(head); };
+  std::string bytes = read_file_maybe_gz(path, known, "a .npy or IDX file");
+  if (looks_like_npy(bytes)) return parse_npy(bytes, path);
   if (looks_like_idx(bytes)) return parse_idx(bytes, path);
   invalid_input("neither a .npy nor an IDX file (unknown magic); give images as .npy or IDX")
       .file(path)

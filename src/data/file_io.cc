@@ -9,36 +9,20 @@
 #include <filesystem>
 #include <fstream>
 
+#include "core/input_file.h"
 #include "core/status.h"
+#include "core/temp_files.h"
 
 namespace mpq::data {
 
 namespace fs = std::filesystem;
 
 std::string read_file(const std::string& path) {
-  std::error_code ec;
-  auto st = fs::status(path, ec);
-  if (ec || !fs::exists(st)) not_found("file does not exist; check the path").file(path).raise();
-  if (fs::is_directory(st)) invalid_input("is a directory, expected a file").file(path).raise();
-  std::ifstream in(path, std::ios::binary);
-  if (!in) invalid_input(str("cannot open: ", std::strerror(errno))).file(path).raise();
-  std::string bytes;
-  in.seekg(0, std::ios::end);
-  const std::streamoff size = in.tellg();
-  in.seekg(0, std::ios::beg);
-  if (size > 0) {
-    bytes.resize(static_cast<size_t>(size));
-    in.read(bytes.data(), size);
-    if (in.gcount() != size)
-      invalid_input("read failed (file changed or I/O error)").file(path).raise();
-  } else {
-    // Special files (pipes) report no size: read them as a stream.
-    bytes.assign(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
-  }
-  return bytes;
+  return read_input_file(path, "file");
 }
 
-std::string read_file_maybe_gz(const std::string& path, size_t max_bytes) {
+std::string read_file_maybe_gz(const std::string& path, const HeadCheck& head_ok,
+                               const std::string& expected, size_t max_bytes) {
   std::string raw = read_file(path);
   if (raw.size() < 2 || static_cast<unsigned char>(raw[0]) != 0x1f ||
       static_cast<unsigned char>(raw[1]) != 0x8b)
@@ -55,11 +39,23 @@ std::string read_file_maybe_gz(const std::string& path, size_t max_bytes) {
   zs.avail_in = static_cast<uInt>(raw.size());
   out.resize(std::min(std::max<size_t>(raw.size() * 4, 1 << 16), max_bytes));
   size_t produced = 0;
+  bool head_checked = false;
+  auto check_head = [&] {
+    head_checked = true;
+    if (!head_ok || head_ok(out.substr(0, std::min(produced, kHeadBytes)))) return;
+    inflateEnd(&zs);
+    invalid_input(str("the gzip stream does not start like ", expected,
+                      " (wrong magic bytes); refusing to inflate it"))
+        .file(path)
+        .raise();
+  };
   for (;;) {
+    if (!head_checked && produced >= kHeadBytes) check_head();
     if (produced == out.size()) {
       if (out.size() >= max_bytes) {
         inflateEnd(&zs);
-        invalid_input(str("inflates to more than ", max_bytes, " bytes; refusing"))
+        invalid_input(str("inflates to more than ", max_bytes,
+                          " bytes; refusing (raise MPQ_MAX_INPUT_BYTES if it is really meant)"))
             .file(path)
             .raise();
       }
@@ -89,46 +85,43 @@ std::string read_file_maybe_gz(const std::string& path, size_t max_bytes) {
     inflateEnd(&zs);
     invalid_input(str("corrupt gzip data: ", msg)).file(path).raise();
   }
+  if (!head_checked) check_head();
   inflateEnd(&zs);
   out.resize(produced);
   return out;
 }
 
-void write_file_atomic(const std::string& path, const std::function<void(std::ostream&)>& write) {
+void check_output_path(const std::string& path) {
   fs::path target(path);
   std::error_code ec;
+  if (path.empty()) invalid_input("output path is empty; give a file name").raise();
   if (fs::is_directory(target, ec))
     invalid_input("output path is a directory; give a file name").file(path).raise();
   fs::path dir = target.parent_path();
   if (!dir.empty() && !fs::is_directory(dir, ec))
     invalid_input("output directory does not exist; create it first").file(path).raise();
-  const std::string tmp = str(path, ".tmp.", ::getpid());
-  auto cleanup = [&] { std::remove(tmp.c_str()); };
-  {
-    std::ofstream out(tmp, std::ios::binary | std::ios::trunc);
-    if (!out)
-      invalid_input(str("cannot create output file: ", std::strerror(errno))).file(path).raise();
-    try {
-      write(out);
-    } catch (...) {
-      out.close();
-      cleanup();
-      throw;
-    }
-    out.flush();
-    if (!out) {
-      out.close();
-      cleanup();
-      invalid_input("write failed (disk full or I/O error)").file(path).raise();
-    }
-  }
-  if (std::rename(tmp.c_str(), path.c_str()) != 0) {
-    int err = errno;
-    cleanup();
-    invalid_input(str("cannot move the finished file into place: ", std::strerror(err)))
+  if (::access(dir.empty() ? "." : dir.c_str(), W_OK) != 0)
+    invalid_input(str("cannot write into the output directory: ", std::strerror(errno)))
         .file(path)
         .raise();
+}
+
+void write_file_atomic(const std::string& path, const std::function<void(std::ostream&)>& write) {
+  check_output_path(path);
+  TempFileGuard tmp(temp_path_for(path));  // removed on every failure path
+  {
+    std::ofstream out(tmp.path(), std::ios::binary | std::ios::trunc);
+    if (!out)
+      invalid_input(str("cannot create output file: ", std::strerror(errno))).file(path).raise();
+    write(out);
+    out.flush();
+    if (!out) invalid_input("write failed (disk full or I/O error)").file(path).raise();
   }
+  if (std::rename(tmp.path().c_str(), path.c_str()) != 0)
+    invalid_input(str("cannot move the finished file into place: ", std::strerror(errno)))
+        .file(path)
+        .raise();
+  tmp.release();
 }
 
 }  // namespace mpq::data

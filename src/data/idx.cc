@@ -96,7 +96,7 @@ Tensor parse_idx(const std::string& bytes, const std::string& name) {
 }
 
 Tensor read_idx(const std::string& path) {
-  return parse_idx(read_file_maybe_gz(path), path);
+  return parse_idx(read_file_maybe_gz(path, looks_like_idx, "an IDX file"), path);
 }
 
 }  // namespace mpq::data

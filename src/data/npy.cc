@@ -1,6 +1,7 @@
 #include "data/npy.h"
 
 #include <cctype>
+#include <cstdio>
 #include <cstring>
 #include <optional>
 
@@ -60,8 +61,26 @@ class HeaderParser {
   }
 
  private:
+  // The header as a message shows it: one line (control bytes escaped), padding dropped, bounded.
+  std::string shown() const {
+    std::string out;
+    size_t end = t_.find_last_not_of(" \n");
+    end = end == std::string::npos ? 0 : end + 1;
+    for (size_t k = 0; k < end && out.size() < 200; ++k) {
+      const unsigned char c = static_cast<unsigned char>(t_[k]);
+      if (c >= 0x20 && c < 0x7f) {
+        out += static_cast<char>(c);
+      } else {
+        char b[8];
+        std::snprintf(b, sizeof b, "\\x%02x", c);
+        out += b;
+      }
+    }
+    return out;
+  }
+
   [[noreturn]] void fail(const std::string& what) {
-    invalid_input(str("malformed .npy header (", what, ") at offset ", i_, ": '", t_, "'"))
+    invalid_input(str("malformed .npy header (", what, ") at offset ", i_, ": '", shown(), "'"))
         .file(file_)
         .raise();
   }
@@ -240,8 +259,12 @@ Tensor parse_npy(const std::string& bytes, const std::string& name) {
   return t;
 }
 
+bool looks_like_npy(const std::string& bytes) {
+  return bytes.compare(0, 6, kMagic) == 0;
+}
+
 Tensor read_npy(const std::string& path) {
-  return parse_npy(read_file_maybe_gz(path), path);
+  return parse_npy(read_file_maybe_gz(path, looks_like_npy, "a .npy file"), path);
 }
 
 std::string encode_npy(const Tensor& t) {

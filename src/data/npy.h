@@ -14,6 +14,8 @@ namespace mpq::data {
 Tensor read_npy(const std::string& path);
 // Parses .npy bytes already in memory; `name` is used in messages.
 Tensor parse_npy(const std::string& bytes, const std::string& name);
+// True if `bytes` start with the .npy magic.
+bool looks_like_npy(const std::string& bytes);
 
 // Writes a tensor as .npy (version 1.0, or 2.0 when the header needs it), through a temporary file
 // renamed into place. bf16 has no NumPy dtype and is refused (cast to f32 first).

@@ -103,6 +103,11 @@ struct OpDef {
   // Attribute values / variants mpq does not handle (checked at import): returns an empty string if
   // supported, else the reason (the importer reports it with the node name).
   std::function<std::string(const Node&)> unsupported_reason;
+  // Optional: rejects attribute values that no input shape can make valid (a zero stride, a
+  // negative pad), reading only the node's attributes. The importer runs it on every node before
+  // any shape inference (mpq's or ONNX's, which divides by strides unchecked). Throws kInvalidInput
+  // naming the key.
+  std::function<void(const Node&)> check_attrs;
   // Set for element-wise ops that can be fused into a Conv/Gemm epilogue.
   std::optional<EpilogueTrait> epilogue;
 };

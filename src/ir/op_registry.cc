@@ -1,5 +1,6 @@
 #include <map>
 
+#include "core/limits.h"
 #include "ir/op_def.h"
 
 namespace mpq {
@@ -12,9 +13,12 @@ namespace ops {
 
 const char* quant_rule_name(QuantRule r) {
   switch (r) {
-    case QuantRule::kFloatOnly: return "float-only";
-    case QuantRule::kRequant: return "requant";
-    case QuantRule::kPassthrough: return "passthrough";
+    case QuantRule::kFloatOnly:
+      return "float-only";
+    case QuantRule::kRequant:
+      return "requant";
+    case QuantRule::kPassthrough:
+      return "passthrough";
   }
   return "?";
 }
@@ -24,9 +28,9 @@ struct Registry {
   std::vector<OpDef> defs;
   std::vector<const OpDef*> ptrs;
   Registry() {
-#define MPQ_OP(op)                   \
-  defs.push_back(ops::def_##op());   \
-  defs.back().kind = OpKind::op;     \
+#define MPQ_OP(op)                 \
+  defs.push_back(ops::def_##op()); \
+  defs.back().kind = OpKind::op;   \
   if (defs.back().name.empty()) defs.back().name = #op;
 #include "ir/ops.def"
 #undef MPQ_OP
@@ -39,8 +43,12 @@ const Registry& registry() {
 }
 }  // namespace
 
-const OpDef& op_def(OpKind k) { return registry().defs.at(static_cast<size_t>(k)); }
-const std::vector<const OpDef*>& all_op_defs() { return registry().ptrs; }
+const OpDef& op_def(OpKind k) {
+  return registry().defs.at(static_cast<size_t>(k));
+}
+const std::vector<const OpDef*>& all_op_defs() {
+  return registry().ptrs;
+}
 
 const OpDef* find_op_def(std::string_view name) {
   for (const OpDef* d : registry().ptrs)
@@ -67,7 +75,10 @@ void apply_attr_schema(Node& n) {
       bool internal = false;
       for (const auto& s : d.onnx.internal_attrs) internal |= s == key;
       if (!internal)
-        unsupported(str("attribute is not supported by mpq's ", d.name)).node(n.name).key(key).raise();
+        unsupported(str("attribute is not supported by mpq's ", d.name))
+            .node(n.name)
+            .key(key)
+            .raise();
       continue;
     }
     AttrType got = attr_value_type(val);
@@ -93,6 +104,26 @@ void apply_attr_schema(Node& n) {
   }
 }
 
+namespace {
+
+// A layer whose weight or input has a zero-sized dim computes nothing; oneDNN divides by such
+// sizes, so it is refused while the graph is built.
+void check_not_empty(const Node& n) {
+  for (size_t i = 0; i < 2 && i < n.inputs.size(); ++i) {
+    const Value* v = n.inputs[i];
+    if (!v || !v->has_type) continue;
+    for (int64_t d : v->shape)
+      if (d == 0)
+        invalid_input(str(i == 1 ? "weight" : "input", " '", v->name, "' has a zero-sized dim ",
+                          shape_str(v->shape),
+                          ": the layer would compute nothing (check the exporter or the model)"))
+            .node(n.name)
+            .raise();
+  }
+}
+
+}  // namespace
+
 void infer_node(Node& n) {
   const OpDef& d = n.def();
   int nin = static_cast<int>(n.inputs.size());
@@ -107,7 +138,12 @@ void infer_node(Node& n) {
           .raise();
   std::vector<TypeInfo> outs;
   try {
+    if (d.check_attrs) d.check_attrs(n);
+    if (d.weighted) check_not_empty(n);
     outs = d.infer(n);
+    // Huge pads or sizes in a file must fail here, not as a multi-terabyte allocation later.
+    for (size_t i = 0; i < outs.size() && i < n.outputs.size(); ++i)
+      checked_numel(outs[i].shape, str("output '", n.outputs[i]->name, "'"), true);
   } catch (const Error& e) {
     throw e.with_node(n.name);
   }

@@ -623,6 +623,15 @@ class Builder {
       TensorSpec want = base_spec(o);
       if (o->is_constant() || same_realization(cur, want)) continue;
       if (!o->producer) continue;
+      // An 8-bit integer output without a scale (a Cast to uint8) has no conversion from the
+      // producer's realization: refuse it here rather than fail inside a backend's reorder.
+      if (dtype_info(want.dtype).is_quantized && !want.quant)
+        unsupported(str("graph output '", o->name, "' is ", dtype_name(want.dtype),
+                        " with no quantization scale (a Cast to an 8-bit integer): engines hand "
+                        "out float or scaled int8 outputs; end the model before the Cast, or run "
+                        "it with `mpq run --model`"))
+            .node(o->producer->name)
+            .raise();
       // The producer now writes `pre`; a Reorder writes the graph output under its own name.
       Value* pre = g.add_value(g.unique_value_name(o->name + "@" + dtype_name(cur.dtype)));
       pre->dtype = o->dtype, pre->shape = o->shape, pre->has_type = true;

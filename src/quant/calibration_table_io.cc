@@ -11,6 +11,7 @@
 #include <nlohmann/json.hpp>
 #include <sstream>
 
+#include "core/input_file.h"
 #include "quant/calibration_table.h"
 #include "quant/name_match.h"
 #include "quant/nni_keys.h"
@@ -526,11 +527,7 @@ CalibrationTable parse_calibration_table(const std::string& text, const std::str
 }
 
 CalibrationTable read_calibration_table(const std::string& path) {
-  std::ifstream f(path, std::ios::binary);
-  if (!f) not_found("cannot open the calibration table").file(path).raise();
-  std::stringstream ss;
-  ss << f.rdbuf();
-  return parse_calibration_table(ss.str(), path);
+  return parse_calibration_table(read_input_file(path, "calibration table (JSON)"), path);
 }
 
 }  // namespace mpq::quant

@@ -5,6 +5,7 @@
 #include <set>
 #include <sstream>
 
+#include "core/input_file.h"
 #include "ir/op_def.h"
 #include "quant/name_match.h"
 #include "quant/torch_op_types.h"
@@ -237,11 +238,7 @@ ConfigList ConfigList::parse_string(const std::string& text, const std::string& 
 }
 
 ConfigList ConfigList::parse_file(const std::string& path, ConfigListOptions options) {
-  std::ifstream f(path, std::ios::binary);
-  if (!f) not_found("cannot open the config_list file").file(path).raise();
-  std::stringstream ss;
-  ss << f.rdbuf();
-  return parse_string(ss.str(), path, options);
+  return parse_string(read_input_file(path, "config_list file (JSON)"), path, options);
 }
 
 std::vector<std::string> ConfigList::check_qat() const {

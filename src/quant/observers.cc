@@ -8,8 +8,9 @@
 namespace mpq::quant {
 
 HistogramObserver::HistogramObserver(int bins) {
-  if (bins < 2 || (bins & (bins - 1)) != 0)
-    invalid_input(str("histogram bins must be a power of two >= 2, got ", bins))
+  if (bins < 2 || bins > kMaxHistogramBins || (bins & (bins - 1)) != 0)
+    invalid_input(
+        str("histogram bins must be a power of two in 2..", kMaxHistogramBins, ", got ", bins))
         .key("bins")
         .raise();
   bins_.assign(static_cast<size_t>(bins), 0);
@@ -17,7 +18,9 @@ HistogramObserver::HistogramObserver(int bins) {
 
 void HistogramObserver::grow_to(float amax) {
   const size_t b = bins_.size();
-  while (range_ < amax) {
+  // Near FLT_MAX doubling would overflow to inf: values past the last doubling clamp into the
+  // last bin instead.
+  while (range_ < amax && range_ <= std::numeric_limits<float>::max() / 2) {
     for (size_t i = 0; i < b / 2; ++i) bins_[i] = bins_[2 * i] + bins_[2 * i + 1];
     std::fill(bins_.begin() + b / 2, bins_.end(), 0);
     range_ *= 2.f;
@@ -91,9 +94,11 @@ void count_bins(const float* p, int64_t n, float inv, int nb, int64_t* out) {
   uint32_t* h[4] = {sub.data(), sub.data() + stride, sub.data() + 2 * stride,
                     sub.data() + 3 * stride};
   const int last = nb - 1;
-  auto bin = [inv, last](float x) {
-    const int idx = static_cast<int>(std::fabs(x) * inv);
-    return idx < last ? idx : last;
+  // Compared as a float before the conversion: a product past INT_MAX must clamp, not wrap.
+  const float flast = static_cast<float>(last);
+  auto bin = [inv, last, flast](float x) {
+    const float f = std::fabs(x) * inv;
+    return f < flast ? static_cast<int>(f) : last;
   };
   for (int64_t start = 0; start < n; start += int64_t{1} << 31) {
     const int64_t end = std::min(n, start + (int64_t{1} << 31));
@@ -148,7 +153,7 @@ int64_t HistogramObserver::observe(const float* data, int64_t n, int threads) {
   amax_ = std::max(amax_, amax);
   if (amax > range_) {
     if (range_ == 0.f)
-      range_ = amax;  // the first non-zero batch sets the scale
+      range_ = std::max(amax, kMinHistogramRange);  // the first non-zero batch sets the scale
     else
       grow_to(amax);
   }
@@ -339,9 +344,10 @@ TensorRange choose_range(const HistogramObserver& h, CalibMethod m, const Method
     }
   }
   const float tf = static_cast<float>(t);
-  r.min = h.count() ? std::max(h.min(), -tf) : 0.f;
-  r.max = h.count() ? std::min(h.max(), tf) : 0.f;
-  if (r.min > r.max) r.min = r.max = 0.f;  // T = 0 with data on one side of 0
+  // The observed extremes clipped into [-T, T]: constant data (every value in the last bin, so T a
+  // hair below it) keeps its value instead of collapsing to [0, 0].
+  r.min = h.count() ? std::clamp(h.min(), -tf, tf) : 0.f;
+  r.max = h.count() ? std::clamp(h.max(), -tf, tf) : 0.f;
   r.stats["observed_min"] = json_float(h.min());
   r.stats["observed_max"] = json_float(h.max());
   r.stats["count"] = static_cast<double>(h.count());

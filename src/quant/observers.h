@@ -24,6 +24,12 @@ namespace mpq::quant {
 
 constexpr int kDefaultHistogramBins = 2048;
 
+// Bins of a histogram: at most 2^20, so that bins / kMinHistogramRange stays a finite float.
+constexpr int kMaxHistogramBins = 1 << 20;
+// The smallest range a histogram covers: data whose largest |x| is below it (subnormal floats)
+// all falls into the first bin, which keeps bin indices finite.
+constexpr float kMinHistogramRange = 1e-30f;
+
 class HistogramObserver {
  public:
   explicit HistogramObserver(int bins = kDefaultHistogramBins);  // bins: a power of two >= 2

@@ -46,6 +46,10 @@ QRange quant_range(int bits, QuantDtype dtype) {
   return {0, (int64_t{1} << bits) - 1};
 }
 
+namespace {
+constexpr float kMinScale = std::numeric_limits<float>::min();
+}  // namespace
+
 ScaleZeroPoint compute_scale_zero_point(float rmin, float rmax, int bits, QuantDtype dtype,
                                         bool symmetric) {
   if (!std::isfinite(rmin) || !std::isfinite(rmax))
@@ -67,12 +71,17 @@ ScaleZeroPoint compute_scale_zero_point(float rmin, float rmax, int bits, QuantD
     out.zero_point = dtype == QuantDtype::kInt ? 0 : (r.qmin + r.qmax) / 2;
   } else {
     out.scale = (rmax - rmin) / levels;
-    if (out.scale > 0.f)
+    // A range wider than FLT_MAX overflows in float; its scale does not.
+    if (std::isinf(out.scale))
+      out.scale = static_cast<float>((static_cast<double>(rmax) - rmin) / levels);
+    if (out.scale >= kMinScale)
       out.zero_point = r.qmin - static_cast<int64_t>(std::nearbyint(rmin / out.scale));
     else
       out.zero_point = r.qmin;
   }
-  if (!(out.scale > 0.f)) out.scale = 1.f;  // all-zero range: any scale represents it exactly
+  // An all-zero range (or one so small that its scale would be subnormal, whose reciprocal
+  // overflows in requantization): any scale represents it, as zeros.
+  if (!(out.scale >= kMinScale)) out.scale = 1.f;
   out.zero_point = std::clamp(out.zero_point, r.qmin, r.qmax);
   return out;
 }

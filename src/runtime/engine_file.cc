@@ -12,6 +12,7 @@
 #include <map>
 #include <unordered_map>
 
+#include "core/temp_files.h"
 #include "ir/op_def.h"
 #include "runtime/binary_io.h"
 #include "runtime/engine_file_format.h"
@@ -289,7 +290,8 @@ std::string serialize_engine(const Engine& e, const EngineFileInfo& info) {
 
 EngineFileInfo save_engine(const Engine& e, const EngineFileInfo& info, const std::string& path) {
   const std::string bytes = serialize_engine(e, info);
-  const std::string tmp = str(path, ".tmp.", ::getpid());
+  TempFileGuard guard(temp_path_for(path));
+  const std::string& tmp = guard.path();
   FILE* f = std::fopen(tmp.c_str(), "wb");
   if (!f)
     invalid_input(str("cannot write the engine file: ", std::strerror(errno))).file(path).raise();
@@ -297,9 +299,9 @@ EngineFileInfo save_engine(const Engine& e, const EngineFileInfo& info, const st
   const bool closed = std::fclose(f) == 0;
   if (!ok || !closed || std::rename(tmp.c_str(), path.c_str()) != 0) {
     const std::string why = std::strerror(errno);
-    std::remove(tmp.c_str());
     invalid_input("cannot write the engine file: " + why).file(path).raise();
   }
+  guard.release();
   EngineFileInfo out = info;
   out.format_version = kEngineFormatVersion;
   out.file_bytes = bytes.size();

@@ -15,6 +15,7 @@
 #include "ir/op_def.h"
 #include "runtime/binary_io.h"
 #include "runtime/engine_file.h"
+#include "runtime/engine_file_check.h"
 #include "runtime/engine_file_format.h"
 
 namespace mpq::runtime {
@@ -24,6 +25,25 @@ using namespace detail;
 namespace {
 
 // ---------------------------------------------------------------- reading
+
+// Text from the file as an error shows it: non-printable bytes escaped, at most 64 characters,
+// so that an edited file cannot print kilobytes of raw bytes (or several lines) to stderr.
+std::string shown(const std::string& s) {
+  std::string out;
+  size_t i = 0;
+  for (; i < s.size() && out.size() < 64; ++i) {
+    const unsigned char c = static_cast<unsigned char>(s[i]);
+    if (c >= 0x20 && c < 0x7f) {
+      out += static_cast<char>(c);
+    } else {
+      char b[8];
+      std::snprintf(b, sizeof b, "\\x%02x", c);
+      out += b;
+    }
+  }
+  if (i < s.size()) out += "...";
+  return out;
+}
 
 // The whole file in one 64-byte-aligned buffer; constants become views into it.
 struct FileBuffer {
@@ -159,19 +179,20 @@ class MetaReader {
     read_manifest(c.plan.manifest);
     r_.field("end of meta");
     if (!r_.done()) r_.fail(str(r_.remaining(), " unexpected bytes after the manifest"));
+    check_loaded_plan(c.plan, name_);
     return c;
   }
 
  private:
   Precision precision(const std::string& s) {
     auto p = parse_precision(s);
-    if (!p) r_.fail("unknown precision '" + s + "'");
+    if (!p) r_.fail("unknown precision '" + shown(s) + "'");
     return *p;
   }
   DType dtype() {
     const std::string s = r_.text();
     DType d;
-    if (!parse_dtype(s, &d)) r_.fail("unknown dtype '" + s + "'");
+    if (!parse_dtype(s, &d)) r_.fail("unknown dtype '" + shown(s) + "'");
     return d;
   }
   Shape shape(bool allow_unknown) {
@@ -242,7 +263,7 @@ class MetaReader {
       return v;
     }
     if (type == attr_type_name(AttrType::kTensor)) return constant(r_.i64());
-    r_.fail("unknown attribute type '" + type + "'");
+    r_.fail("unknown attribute type '" + shown(type) + "'");
   }
 
   void read_graph(plan::Plan& p) {
@@ -292,7 +313,7 @@ class MetaReader {
       for (auto& x : n.out) {
         x = r_.index(nv);
         if (static_cast<uint64_t>(x) < num_inputs || produced[x] || recs[x].constant >= 0)
-          r_.fail(str("value '", recs[x].name, "' is produced twice"));
+          r_.fail(str("value '", shown(recs[x].name), "' is produced twice"));
         produced[x] = 1;
       }
       const uint64_t na = r_.count(8 + 8);
@@ -324,7 +345,7 @@ class MetaReader {
         NRec& n = nrecs[k];
         const OpDef* def = find_op_def(n.op);
         if (!def)
-          unsupported(str("the engine uses op '", n.op,
+          unsupported(str("the engine uses op '", shown(n.op),
                           "', which this mpq does not know; rebuild the engine with this mpq"))
               .file(name_)
               .node(n.name)
@@ -332,13 +353,13 @@ class MetaReader {
         std::vector<Value*> ins;
         for (int64_t x : n.in) {
           if (x >= 0 && !values_[x])
-            r_.fail(str("node input '", recs[x].name, "' is used before it is produced"));
+            r_.fail(str("node input '", shown(recs[x].name), "' is used before it is produced"));
           ins.push_back(x >= 0 ? values_[x] : nullptr);
         }
         std::vector<std::string> out_names;
         for (int64_t x : n.out) out_names.push_back(recs[x].name);
         Node* node = g.add_node(def->kind, n.name, ins, out_names, std::move(n.attrs));
-        if (node->name != n.name) r_.fail(str("duplicate node name '", n.name, "'"));
+        if (node->name != n.name) r_.fail(str("duplicate node name '", shown(n.name), "'"));
         node->module_path = n.module_path;
         for (size_t j = 0; j < n.out.size(); ++j) set(n.out[j], node->outputs[j]);
         nodes_.push_back(node);
@@ -363,7 +384,7 @@ class MetaReader {
       s.dtype = dtype();
       s.shape = shape(true);
       const std::string layout = r_.text();
-      if (!parse_layout(layout, &s.layout)) r_.fail("unknown layout '" + layout + "'");
+      if (!parse_layout(layout, &s.layout)) r_.fail("unknown layout '" + shown(layout) + "'");
       s.batched = r_.boolean();
       s.batch_dim = static_cast<int>(r_.i64());
       s.batch_mult = r_.i64();
@@ -374,7 +395,7 @@ class MetaReader {
       const int64_t c = r_.i64();
       if (c != -1) s.constant = constant(c);
       if (!p.tensor_index.emplace(s.name, static_cast<int>(i)).second)
-        r_.fail("duplicate tensor name '" + s.name + "'");
+        r_.fail("duplicate tensor name '" + shown(s.name) + "'");
     }
     r_.field("plan.steps");
     const uint64_t ns = r_.count(8 * 5);
@@ -396,7 +417,8 @@ class MetaReader {
         r_.fail("step inputs/outputs do not match its node");
       const KernelInfo* ki = reg.by_name(st.kernel_name);
       if (!ki || ki->backend != st.backend)
-        unsupported(str("the engine needs kernel '", st.kernel_name, "' of backend '", st.backend,
+        unsupported(str("the engine needs kernel '", shown(st.kernel_name), "' of backend '",
+                        shown(st.backend),
                         "', which this mpq build does not have; rebuild the engine here (`mpq "
                         "build`) or use an mpq built with that backend"))
             .file(name_)

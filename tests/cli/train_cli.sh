@@ -94,6 +94,14 @@ expect 2 "momentum" t.onnx -- train --model m.onnx --data x.npy --labels y.npy -
   -q -o t.onnx
 expect 2 "predictions" q.onnx -- "${Q[@]}" --config unknown.json -o q.onnx --predictions p.npy
 
+# Outputs are checked before training: a missing folder fails at once, and nothing is written.
+expect 2 "missing_dir/c.json: output directory does not exist" q.onnx -- \
+  "${Q[@]}" --config unknown.json --lenient -o q.onnx --calib missing_dir/c.json
+grep -q "qat epoch\|fake-quantizers" err.txt out.txt && fail "qat trained before checking its outputs"
+expect 2 "missing_dir/t.onnx: output directory does not exist" - -- \
+  train --model m.onnx --data x.npy --labels y.npy --max-steps 1 -o missing_dir/t.onnx
+grep -q "epoch" out.txt err.txt && fail "train trained before checking its output"
+
 # The happy path of the same commands, for contrast: outputs written, --predictions one row each.
 expect 0 "" t.onnx -- train --model m.onnx --data x.npy --labels y.npy --batch 16 -q -o t.onnx
 expect 0 "" q.onnx -- qat --model t.onnx --config unknown.json --lenient --data x.npy --labels y.npy \

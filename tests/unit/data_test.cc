@@ -167,6 +167,17 @@ TEST(Npy, BadFilesAreInvalidInputNamingTheFile) {
   std::string broken = good;
   broken.replace(broken.find("'shape'"), 7, "'shap' ");
   check(broken, Code::kInvalidInput, "unknown key");
+  // A header broken across lines is shown on one line, control bytes escaped.
+  std::string split = good;
+  split.replace(split.find("'shape'"), 7, "\n?shape");
+  write_bytes(f, split);
+  try {
+    read_npy(f);
+    ADD_FAILURE() << "accepted a header with a newline";
+  } catch (const Error& e) {
+    EXPECT_NE(e.status().message.find("malformed .npy header"), std::string::npos) << e.what();
+    EXPECT_EQ(e.status().to_string().find('\n'), std::string::npos) << e.what();
+  }
   expect_error([&] { read_npy(tmp.file("missing.npy")); }, Code::kNotFound, tmp.file("missing.npy"),
                "does not exist");
   // A truncated gzip stream is caught by the inflater, not mistaken for a short array.

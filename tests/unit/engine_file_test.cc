@@ -295,6 +295,78 @@ TEST_F(EngineFileTest, CraftedFilesWithValidChecksumFailCleanly) {
   EXPECT_NE(parse_error(b).message.find("malformed engine file"), std::string::npos);
 }
 
+// Offsets of every record of `shape` (its count, then its dims) in a serialized engine.
+std::vector<size_t> shape_records(const std::string& f, const Shape& shape) {
+  std::string pat(8 * (shape.size() + 1), '\0');
+  const uint64_t n = shape.size();
+  std::memcpy(&pat[0], &n, 8);
+  std::memcpy(&pat[8], shape.data(), 8 * shape.size());
+  std::vector<size_t> at;
+  for (size_t i = f.find(pat); i != std::string::npos; i = f.find(pat, i + 1)) at.push_back(i);
+  return at;
+}
+
+// A weight's dims are recorded in the constant pool, the graph's values and the plan's tensors;
+// editing any one of them (and re-sealing the checksum) must fail the load, before a kernel
+// packs or quantizes the weight with the wrong sizes.
+TEST_F(EngineFileTest, EditedWeightDimsFailBeforeAnyKernel) {
+  for (Precision p : {Precision::kFp32, Precision::kInt8}) {
+    SCOPED_TRACE(precision_name(p));
+    const std::string f = serialize_engine(*build(*g_, &table_, p), test_info());
+    const std::vector<size_t> at = shape_records(f, {4, 4, 3, 3});  // conv2's weight
+    ASSERT_GE(at.size(), 3u);
+    for (size_t pos : at)
+      for (int64_t d : {int64_t{0}, int64_t{2}, int64_t{8}, int64_t{1} << 40}) {
+        SCOPED_TRACE(::testing::Message() << "record at " << pos << ", dim 0 = " << d);
+        std::string b = f;
+        std::memcpy(&b[pos + 8], &d, 8);
+        rechecksum(b);
+        const Status s = parse_error(b);
+        EXPECT_EQ(s.code, Code::kInvalidInput) << s.to_string();
+        EXPECT_NE(s.message.find("malformed engine file"), std::string::npos) << s.to_string();
+        EXPECT_EQ(s.to_string().find('\n'), std::string::npos);
+      }
+  }
+}
+
+// A fused post-op whose name was edited is refused while the file is read.
+TEST_F(EngineFileTest, UnknownPostOpNameIsRefused) {
+  const std::string f = serialize_engine(*build(*g_, &table_, Precision::kInt8), test_info());
+  const std::string relu = std::string("\x04\0\0\0\0\0\0\0", 8) + "Relu";
+  int refused = 0;
+  for (size_t i = f.find(relu); i != std::string::npos; i = f.find(relu, i + 1)) {
+    std::string b = f;
+    b[i + 11] = 'x';  // "Relx"
+    rechecksum(b);
+    try {
+      Engine::from_plan(parse_engine_bytes(b, "e.mpqe").plan);
+    } catch (const Error& e) {
+      EXPECT_EQ(e.status().code, Code::kInvalidInput) << e.what();
+      EXPECT_EQ(e.status().file, "e.mpqe");
+      if (e.status().message.find("'Relx' is not an op that can be fused") != std::string::npos) {
+        ++refused;
+        EXPECT_FALSE(e.status().node.empty());
+      }
+    }
+  }
+  EXPECT_GT(refused, 0);
+}
+
+// Text the file holds is shown escaped in errors: an edited name cannot print raw bytes or
+// break the one-line message.
+TEST_F(EngineFileTest, ErrorsShowFileTextEscaped) {
+  const std::string f = serialize_engine(*build(*g_, &table_, Precision::kFp32), test_info());
+  const std::string f32 = std::string("\x03\0\0\0\0\0\0\0", 8) + "f32";
+  const size_t at = f.find(f32);
+  ASSERT_NE(at, std::string::npos);
+  std::string b = f;
+  b.replace(at + 8, 3, "\n\x01z");
+  rechecksum(b);
+  const Status s = parse_error(b);
+  EXPECT_NE(s.message.find("unknown dtype '\\x0a\\x01z'"), std::string::npos) << s.message;
+  EXPECT_EQ(s.to_string().find('\n'), std::string::npos);
+}
+
 TEST_F(EngineFileTest, LoadedEngineRejectsWrongInputs) {
   auto c = parse_engine_bytes(serialize_engine(*build(*g_, &table_, Precision::kInt8), test_info()),
                               "x");

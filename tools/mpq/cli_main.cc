@@ -6,6 +6,7 @@
 
 #include "commands.h"
 #include "core/status.h"
+#include "core/temp_files.h"
 
 namespace mpq::cli {
 
@@ -21,6 +22,7 @@ int run_main(int argc, char** argv) {
     int rc = app.exit(e);
     return rc == 0 ? 0 : 2;
   }
+  install_temp_file_cleanup();  // an interrupted write leaves no `*.tmp.<pid>` behind
   try {
     return action ? action() : 0;
   } catch (const mpq::Error& e) {

@@ -9,6 +9,7 @@
 
 #include "api/build_engine.h"
 #include "commands.h"
+#include "data/file_io.h"
 #include "frontend/onnx/importer.h"
 
 namespace mpq::cli {
@@ -25,6 +26,7 @@ struct BuildArgs {
 };
 
 int run_build(const BuildArgs& a) {
+  data::check_output_path(a.output);  // before the build, which can take minutes
   const auto t0 = std::chrono::steady_clock::now();
   std::unique_ptr<Graph> g = import_onnx(a.model);
   api::BuildInputs in;

@@ -12,6 +12,7 @@
 #include "api/calibration_runner.h"
 #include "api/ptq_calibration.h"
 #include "commands.h"
+#include "data/file_io.h"
 #include "data_options.h"
 #include "frontend/onnx/importer.h"
 #include "quant/calibrator.h"
@@ -36,6 +37,7 @@ void warn(const std::string& w) {
 }
 
 int run_calibrate(const CalibrateArgs& a) {
+  data::check_output_path(a.output);  // before calibrating, not after it
   const auto t0 = std::chrono::steady_clock::now();
   std::unique_ptr<Graph> g = import_onnx(a.model);
   if (g->inputs().empty()) invalid_input("the model has no inputs").file(a.model).raise();

@@ -6,6 +6,7 @@
 #include <nlohmann/json.hpp>
 
 #include "commands.h"
+#include "data/file_io.h"
 #include "data/npy.h"
 #include "data_options.h"
 #include "frontend/onnx/importer.h"
@@ -27,6 +28,10 @@ struct QatArgs {
 };
 
 int run_qat(const QatArgs& a) {
+  // Every output is checked before training: a missing folder must not cost a training run, nor
+  // leave the model written and the calibration not.
+  for (const std::string* p : {&a.output, &a.calib, &a.predictions})
+    if (!p->empty()) data::check_output_path(*p);
   apply_threads(a.flags.threads);
   std::unique_ptr<Graph> g = load_model_arg(a.model);
   if (g->inputs().size() != 1)

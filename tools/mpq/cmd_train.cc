@@ -4,6 +4,7 @@
 #include <nlohmann/json.hpp>
 
 #include "commands.h"
+#include "data/file_io.h"
 #include "data_options.h"
 #include "frontend/onnx/exporter.h"
 #include "frontend/onnx/importer.h"
@@ -23,6 +24,7 @@ struct TrainArgs {
 };
 
 int run_train(const TrainArgs& a) {
+  data::check_output_path(a.output);  // before training, not after it
   apply_threads(a.flags.threads);
   std::unique_ptr<Graph> g = load_model_arg(a.model);
   train::own_constants(*g);

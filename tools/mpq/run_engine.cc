@@ -63,6 +63,21 @@ int64_t count_correct(const Tensor& y, const Tensor& labels, int64_t offset) {
   return correct;
 }
 
+// Batched runs write one output row per sample: an output whose batch dim is not dim 0 with one
+// row per sample (a Concat or Slice along the batch axis) is refused before anything runs.
+void check_rows_per_sample(const runtime::Engine& e, const std::string& engine_path) {
+  for (const TensorSpec& o : e.output_specs())
+    if (!o.batched || o.batch_dim != 0 || o.batch_mult != 1)
+      unsupported(str("output '", o.name, "' ",
+                      o.batched ? str("has ", o.batch_mult, " x batch rows along dim ", o.batch_dim)
+                                : std::string("does not scale with the batch"),
+                      " (a Concat, Slice or Reshape across the batch axis): `mpq run` writes one "
+                      "row per sample; run this engine through the C++ or Python API"))
+          .file(engine_path)
+          .key(o.name)
+          .raise();
+}
+
 }  // namespace
 
 int run_engine(const std::string& engine_path, const std::vector<std::string>& input_files,
@@ -81,6 +96,7 @@ int run_engine(const std::string& engine_path, const std::vector<std::string>& i
         .key("--batch")
         .raise();
   const int64_t bs = batch > 0 ? batch : e.max_batch();
+  if (ins.size() == 1 && ins[0].batched) check_rows_per_sample(e, engine_path);
   runtime::ExecutionContext ctx(le.engine);
   std::vector<double> batch_ms;
   std::vector<Tensor> outs;

@@ -9,6 +9,7 @@
 #include <set>
 #include <unordered_set>
 
+#include "core/temp_files.h"
 #include "frontend/onnx/attributes.h"
 #include "frontend/onnx/model_io.h"
 #include "frontend/onnx/module_path.h"
@@ -147,7 +148,8 @@ void write_file_atomic(const std::string& path, const std::string& bytes) {
   std::error_code ec;
   if (!p.parent_path().empty() && !fs::is_directory(p.parent_path(), ec))
     not_found("output folder does not exist").file(path).raise();
-  std::string tmp = str(path, ".tmp-", ::getpid());
+  TempFileGuard guard(temp_path_for(path));
+  const std::string& tmp = guard.path();
   {
     std::ofstream f(tmp, std::ios::binary | std::ios::trunc);
     if (!f) invalid_input("cannot create the output file (permissions?)").file(path).raise();
@@ -155,15 +157,14 @@ void write_file_atomic(const std::string& path, const std::string& bytes) {
     f.flush();
     if (!f) {
       f.close();
-      std::remove(tmp.c_str());
       internal_error("writing the output file failed (disk full?)").file(path).raise();
     }
   }
   fs::rename(tmp, p, ec);
   if (ec) {
-    std::remove(tmp.c_str());
     internal_error("cannot rename the temporary file: " + ec.message()).file(path).raise();
   }
+  guard.release();
 }
 
 void export_onnx(const Graph& g, const std::string& path) {

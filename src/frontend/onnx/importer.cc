@@ -5,10 +5,12 @@
 #include <unordered_map>
 #include <unordered_set>
 
+#include "frontend/onnx/attribute_check.h"
 #include "frontend/onnx/attributes.h"
 #include "frontend/onnx/model_io.h"
 #include "frontend/onnx/module_path.h"
 #include "frontend/onnx/tensor_proto.h"
+#include "frontend/onnx/utf8_names.h"
 #include "ir/op_def.h"
 #include "ir/verifier.h"
 
@@ -351,7 +353,9 @@ std::unique_ptr<Graph> import_onnx_model(onnx::ModelProto& model, const std::str
   try {
     auto opsets = model_opsets(model, name);
     load_external_data(&model, base_dir, name);
+    check_utf8_names(model.graph(), name);
     precheck_graph(model.graph(), name);
+    check_node_attributes(model.graph(), opsets, name);
     bool checked = run_onnx_checks(&model, opts.run_checker, opts.run_shape_inference, name);
     std::vector<UnsupportedNode> collected;
     ImportOptions o = opts;

@@ -10,6 +10,7 @@
 #include <unordered_map>
 #include <unordered_set>
 
+#include "core/input_file.h"
 #include "core/status.h"
 #include "frontend/onnx/tensor_proto.h"
 
@@ -132,17 +133,7 @@ onnx::ModelProto parse_model_bytes(const std::string& bytes, const std::string& 
 }
 
 onnx::ModelProto read_model_file(const std::string& path) {
-  std::error_code ec;
-  if (!fs::exists(path, ec)) not_found("model file does not exist").file(path).raise();
-  if (fs::is_directory(path, ec))
-    invalid_input("is a directory, expected an .onnx file").file(path).raise();
-  std::ifstream f(path, std::ios::binary);
-  if (!f) not_found("model file cannot be opened (permissions?)").file(path).raise();
-  // One read into a buffer of the file's size (a stringstream would copy 500 MB models twice).
-  std::string bytes(static_cast<size_t>(fs::file_size(path, ec)), '\0');
-  if (ec || !f.read(bytes.data(), static_cast<std::streamsize>(bytes.size())))
-    invalid_input("model file cannot be read").file(path).raise();
-  return parse_model_bytes(bytes, path);
+  return parse_model_bytes(read_input_file(path, "model file (.onnx)"), path);
 }
 
 std::map<std::string, int64_t> model_opsets(const onnx::ModelProto& m, const std::string& file) {

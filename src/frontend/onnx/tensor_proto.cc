@@ -4,6 +4,8 @@
 #include <fstream>
 #include <sstream>
 
+#include "core/input_file.h"
+
 namespace mpq::onnx_io {
 
 std::string onnx_dtype_name(int code) {
@@ -133,11 +135,7 @@ void tensor_to_proto(const Tensor& t, const std::string& name, onnx::TensorProto
 }
 
 Tensor read_tensor_file(const std::string& path) {
-  std::ifstream f(path, std::ios::binary);
-  if (!f) not_found("tensor file does not exist or cannot be read").file(path).raise();
-  std::ostringstream ss;
-  ss << f.rdbuf();
-  std::string bytes = ss.str();
+  std::string bytes = read_input_file(path, "tensor file (.pb)");
   onnx::TensorProto t;
   if (!t.ParseFromString(bytes))
     invalid_input("not a serialized ONNX TensorProto (truncated or wrong format)")

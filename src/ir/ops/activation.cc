@@ -100,6 +100,27 @@ double clip_bound(const std::vector<Tensor>& x, size_t i, double dflt) {
   return scalar_of(x[i], i == 1 ? "Clip min" : "Clip max");
 }
 
+// Constant bounds must be numbers with min <= max: backends build their clamp from them, and
+// oneDNN refuses (or the result is undefined) otherwise.
+void check_clip_bounds(const Node& n) {
+  double b[2] = {-std::numeric_limits<double>::infinity(), std::numeric_limits<double>::infinity()};
+  for (size_t i = 1; i < 3; ++i) {
+    const Value* v = n.input(i);
+    if (!v || !v->is_constant() || v->constant->numel() != 1) continue;
+    b[i - 1] = v->constant->to_floats()[0];
+    if (std::isnan(b[i - 1]))
+      invalid_input(
+          str("Clip ", i == 1 ? "min" : "max", " ('", v->name, "') is NaN: give a number"))
+          .key(i == 1 ? "min" : "max")
+          .raise();
+  }
+  if (b[0] > b[1])
+    invalid_input(str("Clip min ", b[0], " is greater than max ", b[1],
+                      ": swap the bounds (min must be <= max)"))
+        .key("min")
+        .raise();
+}
+
 }  // namespace
 
 OpDef def_Relu() {
@@ -144,6 +165,7 @@ OpDef def_Clip() {
             str(i == 1 ? "min" : "max", " must be a scalar, got shape ", shape_str(b.shape)))
             .raise();
     }
+    check_clip_bounds(n);
     return std::vector<TypeInfo>{{x.dtype, x.shape}};
   };
   d.forward = [](const Node&, const std::vector<Tensor>& x) {

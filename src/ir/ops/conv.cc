@@ -234,6 +234,7 @@ OpDef def_Conv() {
       attr_string("auto_pad", "NOTSET"), attr_ints_opt("dilations"), attr_int("group", 1),
       attr_ints_opt("kernel_shape"),     attr_ints_opt("pads"),      attr_ints_opt("strides")};
   d.infer = infer_conv;
+  d.check_attrs = check_window_attrs;
   d.forward = conv_forward;
   d.backward = conv_backward;
   d.quant = QuantRule::kRequant;

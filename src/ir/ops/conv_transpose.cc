@@ -214,6 +214,7 @@ OpDef def_ConvTranspose() {
              attr_ints_opt("pads"),
              attr_ints_opt("strides")};
   d.infer = infer_deconv;
+  d.check_attrs = check_window_attrs;
   d.forward = deconv_forward;
   d.backward = deconv_backward;
   d.quant = QuantRule::kFloatOnly;

@@ -32,7 +32,15 @@ std::vector<std::pair<int64_t, int64_t>> per_dim_pads(
 Shape padded_shape(const Shape& s, const std::vector<std::pair<int64_t, int64_t>>& p) {
   Shape out(s.size());
   for (size_t i = 0; i < s.size(); ++i) {
-    out[i] = s[i] < 0 ? -1 : s[i] + p[i].first + p[i].second;
+    // Pads of any size: the sum is checked, so 2^62-element pads fail here, not as a wrapped size.
+    const bool fits = s[i] < 0 || (!__builtin_add_overflow(s[i], p[i].first, &out[i]) &&
+                                   !__builtin_add_overflow(out[i], p[i].second, &out[i]));
+    if (!fits)
+      invalid_input(str("pads ", p[i].first, " and ", p[i].second, " of dim ", i, " of shape ",
+                        shape_str(s), " overflow the size arithmetic: fix the pads"))
+          .key("pads")
+          .raise();
+    if (s[i] < 0) out[i] = -1;
     if (s[i] >= 0 && out[i] < 0)
       invalid_input(str("pads crop dim ", i, " of shape ", shape_str(s), " below zero"))
           .key("pads")

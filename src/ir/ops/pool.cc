@@ -272,6 +272,7 @@ OpDef def_MaxPool() {
              attr_int_opt("storage_order"),  // default 0
              attr_ints_opt("strides")};
   d.infer = infer_maxpool;
+  d.check_attrs = check_window_attrs;
   d.forward = maxpool_forward;
   d.backward = maxpool_backward;
   d.quant = QuantRule::kPassthrough;
@@ -295,6 +296,7 @@ OpDef def_AveragePool() {
              attr_ints_opt("pads"),
              attr_ints_opt("strides")};
   d.infer = infer_avgpool;
+  d.check_attrs = check_window_attrs;
   d.forward = avgpool_forward;
   d.backward = avgpool_backward;
   d.quant = QuantRule::kRequant;  // an average leaves the grid: the output has its own scale

@@ -34,6 +34,29 @@ std::vector<int64_t> ints_or(const Node& n, const char* key, size_t size, int64_
 
 }  // namespace
 
+void check_window_attrs(const Node& n) {
+  auto check = [&](const char* key, int64_t lo) {
+    if (!n.attrs.has(key)) return;
+    for (int64_t v : n.attrs.ints(key))
+      if (v < lo || v > kMaxWindowAttr)
+        invalid_input(str("value ", v, " is out of range: expected ", lo, "..", kMaxWindowAttr,
+                          " (fix the attribute in the exporter or the model)"))
+            .node(n.name)
+            .key(key)
+            .raise();
+  };
+  check("strides", 1);
+  check("dilations", 1);
+  check("kernel_shape", 1);
+  check("pads", 0);
+  check("output_padding", 0);
+  if (n.attrs.has("group") && n.attrs.i("group") < 1)
+    invalid_input(str("group ", n.attrs.i("group"), " must be >= 1"))
+        .node(n.name)
+        .key("group")
+        .raise();
+}
+
 void check_window_rank(const Node& n, const Shape& x) {
   if (x.size() == 5)
     unsupported(str("3-D ", n.op_name(), " is not supported; mpq handles 1-D and 2-D"))

@@ -28,6 +28,12 @@ struct Axis {
 std::vector<Axis> resolve_window(const Node& n, const std::vector<int64_t>& in,
                                  const std::vector<int64_t>& kernel, bool ceil_mode);
 
+// Attribute values of a window op that no shape can make valid: strides, dilations and
+// kernel_shape in 1..kMaxWindowAttr, pads and output_padding in 0..kMaxWindowAttr, group >= 1.
+// Reads only the attributes (OpDef::check_attrs of Conv, ConvTranspose and the pools).
+constexpr int64_t kMaxWindowAttr = (int64_t{1} << 31) - 1;
+void check_window_attrs(const Node& n);
+
 // X of a window op is N x C x [H x] W: rank 3 or 4; rank 5 (3-D) is kUnsupported, any other rank
 // kInvalidInput.
 void check_window_rank(const Node& n, const Shape& x);

@@ -1,0 +1,20 @@
+// Attribute values checked on the file's own nodes before ONNX's checker and shape inference run:
+// onnx's inference divides by strides and sizes it does not validate (a zero stride is a SIGFPE),
+// so every node of an op mpq knows goes through its OpDef::check_attrs first.
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <string>
+
+#include "frontend/onnx/model_io.h"
+
+namespace mpq::onnx_io {
+
+// Throws kInvalidInput naming the file, the node and the attribute on the first bad value.
+// Nodes of ops mpq does not know, and attributes it cannot represent, are left to the importer,
+// which reports them as unsupported.
+void check_node_attributes(const onnx::GraphProto& g, const std::map<std::string, int64_t>& opsets,
+                           const std::string& file);
+
+}  // namespace mpq::onnx_io

@@ -1,0 +1,121 @@
+#include "runtime/engine_file_check.h"
+
+#include "core/limits.h"
+#include "ir/op_def.h"
+#include "ir/post_op.h"
+
+namespace mpq::runtime {
+
+namespace {
+
+class PlanChecker {
+ public:
+  PlanChecker(const plan::Plan& p, std::string file) : p_(p), file_(std::move(file)) {}
+
+  void run() {
+    for (const auto& n : p_.graph->nodes()) check_node(*n);
+    for (const TensorSpec& s : p_.tensors) check_spec(s);
+    for (const plan::Step& st : p_.steps) check_step(st);
+  }
+
+ private:
+  [[noreturn]] void fail(const std::string& msg, const std::string& node = "",
+                         const std::string& key = "") const {
+    invalid_input(str("malformed engine file (", msg, "); rebuild it with `mpq build`"))
+        .file(file_)
+        .node(node)
+        .key(key)
+        .raise();
+  }
+
+  void check_size(const Shape& s, const std::string& what, const std::string& node) const {
+    try {
+      checked_numel(s, what, true);
+    } catch (const Error& e) {
+      fail(e.status().message, node, what);
+    }
+  }
+
+  // Per-channel scales must cover the channel axis exactly: kernels index them by channel.
+  void check_quant(const std::optional<QuantParams>& q, const Shape& s, const std::string& what,
+                   const std::string& node) const {
+    if (!q) return;
+    const int rank = static_cast<int>(s.size());
+    if (q->scale.empty()) fail(str(what, " has no quantization scale"), node, what);
+    if (q->axis < -1 || q->axis >= rank)
+      fail(str(what, " is quantized along axis ", q->axis, " but has rank ", rank), node, what);
+    if (q->axis < 0 && q->scale.size() != 1)
+      fail(str(what, " is quantized per tensor with ", q->scale.size(), " scales"), node, what);
+    if (q->axis >= 0 && (s[q->axis] < 0 || q->scale.size() != static_cast<size_t>(s[q->axis])))
+      fail(str(what, " of shape ", shape_str(s), " has ", q->scale.size(),
+               " per-channel scales along axis ", q->axis),
+           node, what);
+  }
+
+  void check_node(const Node& n) const {
+    try {
+      if (n.def().check_attrs) n.def().check_attrs(n);
+      if (n.attrs.has(kPostOpsAttr)) post_ops(n);
+    } catch (const Error& e) {
+      fail(e.status().message, n.name, e.status().key);
+    }
+    for (const Value* v : n.inputs) {
+      if (!v) continue;
+      const std::string what = str("value '", v->name, "'");
+      check_size(v->shape, what, n.name);
+      if (!v->is_constant()) continue;
+      if (v->constant->shape() != v->shape)
+        fail(str(what, " has shape ", shape_str(v->shape), " but its constant data has shape ",
+                 shape_str(v->constant->shape())),
+             n.name, v->name);
+      check_quant(v->constant->quant(), v->shape, what, n.name);
+    }
+  }
+
+  void check_spec(const TensorSpec& s) const {
+    const std::string what = str("tensor '", s.name, "'");
+    check_size(s.shape, what, "");
+    check_quant(s.quant, s.shape, what, "");
+    if (s.constant && s.constant->shape() != s.shape)
+      fail(str(what, " has shape ", shape_str(s.shape), " but its constant data has shape ",
+               shape_str(s.constant->shape())),
+           "", s.name);
+  }
+
+  // A step's tensors are its node's values at the maximum batch: same names, ranks and dims
+  // wherever the graph knows them.
+  void check_io(const plan::Step& st, const std::vector<int>& specs,
+                const std::vector<Value*>& values) const {
+    for (size_t k = 0; k < specs.size(); ++k) {
+      const Value* v = values[k];
+      if (specs[k] < 0 || !v) {
+        if ((specs[k] < 0) != !v) fail("a step's inputs do not match its node", st.node->name);
+        continue;
+      }
+      const TensorSpec& s = p_.tensors[specs[k]];
+      bool same = s.name == v->name && s.shape.size() == v->shape.size();
+      for (size_t d = 0; same && d < s.shape.size(); ++d)
+        same = v->shape[d] < 0 || s.shape[d] < 0 || v->shape[d] == s.shape[d];
+      if (!same)
+        fail(str("tensor '", s.name, "' ", shape_str(s.shape), " does not match value '", v->name,
+                 "' ", shape_str(v->shape)),
+             st.node->name, s.name);
+    }
+  }
+
+  void check_step(const plan::Step& st) const {
+    check_io(st, st.inputs, st.node->inputs);
+    check_io(st, st.outputs, st.node->outputs);
+  }
+
+  const plan::Plan& p_;
+  std::string file_;
+};
+
+}  // namespace
+
+void check_loaded_plan(const plan::Plan& p, const std::string& file) {
+  PlanChecker(p, file).run();
+}
+
+}  // namespace mpq::runtime
