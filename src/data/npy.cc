@@ -5,6 +5,7 @@
 #include <cstring>
 #include <optional>
 
+#include "core/printable.h"
 #include "data/file_io.h"
 
 namespace mpq::data {
@@ -63,20 +64,8 @@ class HeaderParser {
  private:
   // The header as a message shows it: one line (control bytes escaped), padding dropped, bounded.
   std::string shown() const {
-    std::string out;
-    size_t end = t_.find_last_not_of(" \n");
-    end = end == std::string::npos ? 0 : end + 1;
-    for (size_t k = 0; k < end && out.size() < 200; ++k) {
-      const unsigned char c = static_cast<unsigned char>(t_[k]);
-      if (c >= 0x20 && c < 0x7f) {
-        out += static_cast<char>(c);
-      } else {
-        char b[8];
-        std::snprintf(b, sizeof b, "\\x%02x", c);
-        out += b;
-      }
-    }
-    return out;
+    const size_t end = t_.find_last_not_of(" \n");
+    return printable(std::string_view(t_).substr(0, end == std::string::npos ? 0 : end + 1), 200);
   }
 
   [[noreturn]] void fail(const std::string& what) {

@@ -12,6 +12,7 @@
 #include <map>
 #include <unordered_map>
 
+#include "core/printable.h"
 #include "ir/op_def.h"
 #include "runtime/binary_io.h"
 #include "runtime/engine_file.h"
@@ -29,20 +30,7 @@ namespace {
 // Text from the file as an error shows it: non-printable bytes escaped, at most 64 characters,
 // so that an edited file cannot print kilobytes of raw bytes (or several lines) to stderr.
 std::string shown(const std::string& s) {
-  std::string out;
-  size_t i = 0;
-  for (; i < s.size() && out.size() < 64; ++i) {
-    const unsigned char c = static_cast<unsigned char>(s[i]);
-    if (c >= 0x20 && c < 0x7f) {
-      out += static_cast<char>(c);
-    } else {
-      char b[8];
-      std::snprintf(b, sizeof b, "\\x%02x", c);
-      out += b;
-    }
-  }
-  if (i < s.size()) out += "...";
-  return out;
+  return printable(s, 64);
 }
 
 // The whole file in one 64-byte-aligned buffer; constants become views into it.

@@ -3,29 +3,16 @@
 #include <cstdint>
 #include <cstdio>
 
+#include "core/printable.h"
 #include "core/status.h"
 
 namespace mpq::onnx_io {
 
 namespace {
 
-std::string escaped(std::string_view s) {
-  std::string out;
-  for (unsigned char c : s) {
-    if (c >= 0x20 && c < 0x7f) {
-      out += static_cast<char>(c);
-    } else {
-      char b[8];
-      std::snprintf(b, sizeof b, "\\x%02x", c);
-      out += b;
-    }
-  }
-  return out;
-}
-
 void check(std::string_view name, const char* what, const std::string& file) {
   if (is_valid_utf8(name)) return;
-  invalid_input(str(what, " '", escaped(name),
+  invalid_input(str(what, " '", printable(name),
                     "' is not valid UTF-8 (ONNX names are UTF-8 strings): re-export the model or "
                     "fix the name"))
       .file(file)
