@@ -73,13 +73,8 @@ class FuseGelu : public Pass {
       Value* y = m.back()->outputs[0];
       const std::string base = m.front()->name;
       Node* gelu = g.add_node(OpKind::Gelu, g.unique_node_name(base + "_gelu"), {x}, 1);
-      for (Node* n : m) ctx.record(*gelu, *n);
       ctx.log.push_back("fused the GELU at " + base);
-      g.remove_node(m.back());  // y has no producer now; the Gelu writes it
-      set_output(gelu, 0, y);
-      g.remove_unused();
-      infer_node(*gelu);
-      g.sort();
+      replace_chain(g, ctx, gelu, m, y);
       return true;
     }
     return false;

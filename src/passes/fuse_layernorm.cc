@@ -118,16 +118,11 @@ class FuseLayerNorm : public Pass {
            g.add_constant(g.unique_value_name(base + "_beta"), m.beta)},
           1, a);
       apply_attr_schema(*ln);
+      std::vector<Node*> chain;
       for (Node* n : {m.mean, m.sub, m.pow, m.var, m.add_eps, m.sqrt, m.div, m.mul, m.add_beta})
-        if (n) ctx.record(*ln, *n);
+        if (n) chain.push_back(n);
       ctx.log.push_back("fused the layer normalization at " + base);
-      Value* tmp = ln->outputs[0];
-      g.remove_node(last);  // y has no producer now; the LayerNormalization writes it
-      set_output(ln, 0, y);
-      g.remove_unused();
-      (void)tmp;
-      infer_node(*ln);
-      g.sort();
+      replace_chain(g, ctx, ln, chain, y);
       return true;
     }
     return false;

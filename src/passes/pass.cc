@@ -21,6 +21,16 @@ void PassContext::record(const Node& host, const Node& absorbed_node) {
   }
 }
 
+void replace_chain(Graph& g, PassContext& ctx, Node* repl, const std::vector<Node*>& replaced,
+                   Value* y) {
+  for (Node* n : replaced) ctx.record(*repl, *n);
+  g.remove_node(y->producer);  // y has no producer now; `repl` writes it
+  set_output(repl, 0, y);
+  g.remove_unused();
+  infer_node(*repl);
+  g.sort();
+}
+
 bool is_op(const Node& n, OpKind k) {
   return n.op == k;
 }

@@ -62,6 +62,11 @@ bool is_op(const Node& n, OpKind k);
 // Makes `node` produce `v` as its output `idx` (v's old producer must be gone); the value it
 // produced before is left without a producer (remove_unused drops it once unused).
 void set_output(Node* node, size_t idx, Value* v);
+// Makes `repl` (already added, fed by the chain's inputs) stand for the chain `replaced`, whose
+// last node produces `y`: records the absorbed nodes, removes the chain, gives `y` to `repl`,
+// re-infers `repl` and re-sorts the graph.
+void replace_chain(Graph& g, PassContext& ctx, Node* repl, const std::vector<Node*>& replaced,
+                   Value* y);
 // The only consumer of v, or nullptr (several consumers, none, or v is a graph output).
 Node* sole_consumer(const Graph& g, const Value* v);
 

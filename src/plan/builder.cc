@@ -286,7 +286,8 @@ class Builder {
       d.req = reqs_.of(n->name);
       const QuantRule rule = n->def().quant;
       Precision want = d.req.precision;
-      if (d.req.bits == 4) d.reasons.push_back("4-bit weights are not implemented: runs int8");
+      // No backend has 4-bit kernels; the manifest says the layer ran with 8-bit weights.
+      if (d.req.bits == 4) d.reasons.push_back("4-bit weights run as int8 (no 4-bit kernels)");
 
       // Unnamed layers: passthrough ops follow their input; a weightless requant op (residual
       // Add) runs int8 when its inputs come int8 and its output range is known.
@@ -385,7 +386,7 @@ class Builder {
         }
         want = float_default();
       }
-      // Backends with fp16 kernels (cuda) run 16-bit layers in fp16.
+      // 16 bits means fp16 where the backend has fp16 kernels, else bf16 (the CPU's 16-bit float).
       if (want == Precision::kFp16 && reg_.find(opt_.backend, *n, Precision::kFp16) &&
           finish(*n, d, Precision::kFp16, false))
         continue;

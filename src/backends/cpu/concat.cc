@@ -34,6 +34,19 @@ class ConcatKernel : public PrimKernel {
       if (t.is_constant()) unsupported("concat of a constant").node(s.node->name).raise();
     }
     if (requant_) {
+      // How each input's bytes map into the output's scale: fixed by the quantization, so made
+      // once here, not per inference.
+      const bool yu = out_.dtype == DType::u8;
+      for (const TensorSpec& t : ins_) {
+        Part p;
+        const float so = qscale(out_), si = qscale(t);
+        const float m = si / so;
+        const float c = static_cast<float>(qzero(out_)) - m * static_cast<float>(qzero(t));
+        p.copy = t.dtype == out_.dtype && si == so && qzero(t) == qzero(out_);
+        p.strided = t.shape.size() == 4 && t.layout != out_.layout;
+        p.table = requant_table(t.dtype == DType::u8, yu, m, c);
+        parts_.push_back(p);
+      }
       impl_ = "mpq:concat_requant_int8";
       return;
     }
@@ -110,35 +123,19 @@ class ConcatKernel : public PrimKernel {
     }
   }
 
-  // One input's slice of every output row and how its values map into the output's scale.
-  struct Part {
-    int64_t len = 0;
-    float m = 1.f, c = 0.f;
-    bool copy = false, strided = false;
-    std::array<uint8_t, 256> table{};
-  };
-
+  // Each input's slice of every output row (its axis extent times `inner`), mapped through its
+  // Part.
   void run_requant(const KernelArgs& a) const {
     int64_t outer, inner;
     split(out_, a.batch, &outer, &inner);
     const int64_t total = out_.shape[axis_] * inner;
     auto* y = static_cast<uint8_t*>(a.outputs[0]);
-    const bool yu = out_.dtype == DType::u8;
     const std::vector<int64_t> ost = elem_strides(out_, out_.shape_at(a.batch));
-    std::vector<Part> parts(ins_.size());
     int64_t axis_off = 0;
     for (size_t i = 0; i < ins_.size(); ++i) {
       const TensorSpec& t = ins_[i];
-      Part& p = parts[i];
-      const float so = qscale(out_), si = qscale(t);
-      p.len = t.shape[axis_] * inner;
-      p.m = si / so;
-      p.c = static_cast<float>(qzero(out_)) - p.m * static_cast<float>(qzero(t));
-      p.copy = t.dtype == out_.dtype && si == so && qzero(t) == qzero(out_);
-      p.strided = t.shape.size() == 4 && t.layout != out_.layout;
-      p.table = requant_table(t.dtype == DType::u8, yu, p.m, p.c);
-      if (p.strided)
-        run_strided(t, a.inputs[i], y + axis_off * ost[axis_], a.batch, p.table.data());
+      if (parts_[i].strided)
+        run_strided(t, a.inputs[i], y + axis_off * ost[axis_], a.batch, parts_[i].table.data());
       axis_off += t.shape[axis_];
     }
     // Rows in parallel, each row's slices in turn: one parallel region per Concat and contiguous
@@ -147,24 +144,33 @@ class ConcatKernel : public PrimKernel {
 #pragma omp parallel for schedule(static) if (outer * total > 16384)
     for (int64_t r = 0; r < outer; ++r) {
       int64_t off = 0;
-      for (size_t i = 0; i < parts.size(); ++i) {
-        const Part& p = parts[i];
+      for (size_t i = 0; i < parts_.size(); ++i) {
+        const Part& p = parts_[i];
+        const int64_t len = ins_[i].shape[axis_] * inner;
         if (!p.strided) {
-          const auto* x = static_cast<const uint8_t*>(a.inputs[i]) + r * p.len;
+          const auto* x = static_cast<const uint8_t*>(a.inputs[i]) + r * len;
           uint8_t* yp = y + r * total + off;
           if (p.copy) {
-            std::memcpy(yp, x, p.len);
+            std::memcpy(yp, x, len);
           } else {
             const uint8_t* t = p.table.data();
-            for (int64_t k = 0; k < p.len; ++k) yp[k] = t[x[k]];
+            for (int64_t k = 0; k < len; ++k) yp[k] = t[x[k]];
           }
         }
-        off += p.len;
+        off += len;
       }
     }
   }
 
+  // One input's part of a requantizing Concat.
+  struct Part {
+    bool copy = false;     // same dtype and quantization as the output: bytes copied
+    bool strided = false;  // another layout than the output's (run_strided)
+    std::array<uint8_t, 256> table{};
+  };
+
   std::vector<TensorSpec> ins_;
+  std::vector<Part> parts_;
   TensorSpec out_;
   int axis_ = 1;
   bool requant_ = false;

@@ -10,25 +10,24 @@
 #include "backends/cpu/dnnl_util.h"
 #include "backends/cpu/int8_store.h"
 #include "backends/cpu/kernels.h"
+#include "backends/cpu/simd_clones.h"
 #include "backends/cpu/strided_copy.h"
 
 namespace mpq::cpu {
 
 namespace {
 
-// acc[c] += p[c] over a pixel's contiguous channels; cloned for AVX-512 and AVX2 (chosen at load
-// time: the library is built for baseline x86-64).
+// acc[c] += p[c] over a pixel's contiguous channels.
 template <typename Tin>
-__attribute__((noinline, target_clones("arch=x86-64-v4", "arch=x86-64-v3", "default"))) void
-accumulate_row(const Tin* __restrict p, int32_t* __restrict acc, int64_t C) {
+MPQ_SIMD_CLONES void accumulate_row(const Tin* __restrict p, int32_t* __restrict acc, int64_t C) {
 #pragma omp simd
   for (int64_t c = 0; c < C; ++c) acc[c] += p[c];
 }
 
-// q[c] = requant(acc[c] * m + shift) into contiguous channels; cloned as accumulate_row.
+// q[c] = requant(acc[c] * m + shift) into contiguous channels.
 template <typename Tout>
-__attribute__((noinline, target_clones("arch=x86-64-v4", "arch=x86-64-v3", "default"))) void
-store_row(const int32_t* __restrict acc, Tout* __restrict q, int64_t C, float m, float shift) {
+MPQ_SIMD_CLONES void store_row(const int32_t* __restrict acc, Tout* __restrict q, int64_t C,
+                               float m, float shift) {
 #pragma omp simd
   for (int64_t c = 0; c < C; ++c)
     q[c] = store_requant<Tout>(static_cast<float>(acc[c]) * m + shift);

@@ -10,6 +10,7 @@
 #include "backends/cpu/dnnl_util.h"
 #include "backends/cpu/int8_store.h"
 #include "backends/cpu/kernels.h"
+#include "backends/cpu/simd_clones.h"
 #include "backends/cpu/strided_copy.h"
 
 namespace mpq::cpu {
@@ -27,13 +28,10 @@ float real_at(const void* p, const TensorSpec& t, int64_t i) {
 // qualifiers hold (GCC honours them on parameters) and the loop vectorizes. For u8/s8 outputs
 // finite-math-only turns the saturation into min/max instructions (the values are finite); the
 // rounding (an add and a subtract of 1.5 * 2^23, half to even) is kept as written.
-// Cloned for AVX-512 and AVX2 (chosen at load time by the CPU): the library is built for
-// baseline x86-64, where this loop gets 16-byte vectors.
 template <typename Tx, typename Ty>
-__attribute__((noinline, optimize("finite-math-only", "no-signed-zeros"),
-               target_clones("arch=x86-64-v4", "arch=x86-64-v3", "default"))) void
-scale_row_q(const Tx* __restrict x, Ty* __restrict y, const float* __restrict m, int64_t m_step,
-            int64_t len, float zx, float zo) {
+__attribute__((optimize("finite-math-only", "no-signed-zeros"))) MPQ_SIMD_CLONES void scale_row_q(
+    const Tx* __restrict x, Ty* __restrict y, const float* __restrict m, int64_t m_step,
+    int64_t len, float zx, float zo) {
   constexpr float lo = std::is_signed_v<Ty> ? -128.f : 0.f;
   constexpr float hi = std::is_signed_v<Ty> ? 127.f : 255.f;
   constexpr float kRound = 12582912.f;

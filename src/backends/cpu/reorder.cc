@@ -9,6 +9,7 @@
 
 #include "backends/cpu/dnnl_util.h"
 #include "backends/cpu/kernels.h"
+#include "backends/cpu/simd_clones.h"
 
 namespace mpq::cpu {
 
@@ -18,12 +19,9 @@ namespace {
 // vectorizes: the quotient is clamped to just outside the integer range (saturation gives the
 // same result), rounded with the 1.5 * 2^23 trick (exact round-half-even in the default
 // rounding mode for |v| < 2^22), NaN maps to the zero point as in quant::quantize_value.
-// Cloned for AVX-512 and AVX2 (chosen at load time by the CPU): the library is built for
-// baseline x86-64, where this loop gets 16-byte vectors.
 template <typename Q, typename F, typename Load>
-__attribute__((noinline, target_clones("arch=x86-64-v4", "arch=x86-64-v3", "default"))) void
-quantize_row(const F* src, Q* dst, int64_t n, int64_t dst_stride, float scale, int32_t zp,
-             Load load) {
+MPQ_SIMD_CLONES void quantize_row(const F* src, Q* dst, int64_t n, int64_t dst_stride, float scale,
+                                  int32_t zp, Load load) {
   constexpr float lo = std::is_signed_v<Q> ? -128.f : 0.f;
   constexpr float hi = std::is_signed_v<Q> ? 127.f : 255.f;
   const float z = static_cast<float>(zp);

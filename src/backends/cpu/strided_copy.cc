@@ -33,21 +33,18 @@ void copy_row(const uint8_t* src, int64_t ss, uint8_t* dst, int64_t ds, int64_t 
 void strided_copy_ordered(const void* src, const std::vector<int64_t>& ss, void* dst,
                           const std::vector<int64_t>& ds, const Shape& dims, size_t es) {
   const size_t r = dims.size();
-  std::vector<size_t> order(r);
-  std::iota(order.begin(), order.end(), 0);
-  const size_t last = r ? order[r - 1] : 0;
+  const size_t last = r ? r - 1 : 0;
   const int64_t len = r ? dims[last] : 1;
   const int64_t sin = r ? ss[last] : 1, sout = r ? ds[last] : 1;
   int64_t rows = 1;
-  for (size_t k = 0; k + 1 < r; ++k) rows *= dims[order[k]];
+  for (size_t k = 0; k + 1 < r; ++k) rows *= dims[k];
   const auto* s0 = static_cast<const uint8_t*>(src);
   auto* d0 = static_cast<uint8_t*>(dst);
   const int64_t esz = static_cast<int64_t>(es);
 #pragma omp parallel for schedule(static) if (rows * len > 16384)
   for (int64_t row = 0; row < rows; ++row) {
     int64_t rem = row, so = 0, dof = 0;
-    for (size_t k = r - 1; k-- > 0;) {
-      const size_t d = order[k];
+    for (size_t d = r - 1; d-- > 0;) {
       const int64_t i = rem % dims[d];
       rem /= dims[d];
       so += i * ss[d];
@@ -77,13 +74,13 @@ void strided_copy(const void* src, const std::vector<int64_t>& ss, void* dst,
   // Walk the dims in the destination's memory order so the innermost run is contiguous, and merge
   // neighbours that are contiguous in both tensors (a channel Slice of a plain tensor is then one
   // run per image, not one per image row).
-  std::vector<size_t> order0(dims.size());
-  std::iota(order0.begin(), order0.end(), 0);
-  std::stable_sort(order0.begin(), order0.end(),
+  std::vector<size_t> order(dims.size());
+  std::iota(order.begin(), order.end(), 0);
+  std::stable_sort(order.begin(), order.end(),
                    [&](size_t a, size_t b) { return std::abs(ds[a]) > std::abs(ds[b]); });
   Shape dims_m;
   std::vector<int64_t> ss_m, ds_m;
-  for (size_t d : order0) {
+  for (size_t d : order) {
     if (dims[d] == 1) continue;
     if (!dims_m.empty() && ss_m.back() == ss[d] * dims[d] && ds_m.back() == ds[d] * dims[d]) {
       dims_m.back() *= dims[d];
