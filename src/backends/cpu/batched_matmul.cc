@@ -1,5 +1,5 @@
-// MatMul that is not a dense layer (inner_product.cc takes 2-D A times a constant 2-D B): batched
-// products of rank-3/4 tensors (attention scores and context, Linear layers on [N, H, W, C]),
+// MatMul of two activations (a MatMul by a constant matrix is a FusedGemm after fusion): batched
+// products of rank-3/4 tensors (attention scores and context),
 // as oneDNN matmul in fp32 and bf16. Lower-rank operands get leading 1 dims, which oneDNN
 // broadcasts over the batch dims; a constant operand is converted to the activation dtype once.
 #include "backends/cpu/dnnl_util.h"
@@ -72,22 +72,14 @@ void register_batched_matmul_kernels(KernelRegistry& r) {
     if (a->is_constant() && b->is_constant()) return "constant inputs";
     // A batched operand of lower rank than the output would put its batch in the wrong dim.
     for (const Value* v : {a, b})
-      if (!v->is_constant() && v->shape[0] < 0 && v->shape.size() != o.size())
+      if (v->batch_axis() >= 0 && v->shape.size() != o.size())
         return "batched operand of lower rank";
     return "";
   };
-  // inner_product.cc owns the name cpu.MatMul.<precision> (dense layers); this one is tried next.
-  for (Precision p : {Precision::kFp32, Precision::kBf16}) {
-    KernelInfo k;
-    k.backend = "cpu";
-    k.op = OpKind::MatMul;
-    k.precision = p;
-    k.name = str("cpu.MatMul.batched.", precision_name(p));
-    k.supports = [supports, p](const Node& n) { return supports(n, p); };
-    k.formats = [](const Node&) { return KernelFormats{}; };
-    k.make = [] { return std::make_unique<BatchedMatMulKernel>(); };
-    r.add(std::move(k));
-  }
+  add_kernel(
+      r, OpKind::MatMul, {Precision::kFp32, Precision::kBf16}, supports,
+      [](const Node&) { return KernelFormats{}; },
+      [] { return std::make_unique<BatchedMatMulKernel>(); });
 }
 
 }  // namespace mpq::cpu

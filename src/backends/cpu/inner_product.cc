@@ -1,8 +1,8 @@
-// Dense layers for Gemm, FusedGemm and MatMul with a constant 2-D weight, in fp32, bf16 and int8
-// (per-output-channel s8 weights; requantizing epilogue and fused post-ops as in conv). They run
-// as oneDNN matmul (not inner_product: in oneDNN 2.6 only matmul takes a src zero point, which
-// u8 activations with a signed range need). The batch is the rows of A; a MatMul's A of rank > 2
-// is read as its [rows, K] matrix.
+// Dense layers, Gemm and FusedGemm (a MatMul by a constant matrix is a FusedGemm after the
+// fusion pass), in fp32, bf16 and int8 (per-output-channel s8 weights; requantizing epilogue and
+// fused post-ops as in conv). They run as oneDNN matmul (not inner_product: in oneDNN 2.6 only
+// matmul takes a src zero point, which u8 activations with a signed range need). The batch is the
+// rows of A; an A of rank > 2 is read as its [rows, K] matrix.
 #include <cstring>
 
 #include "backends/cpu/fused_common.h"
@@ -22,8 +22,6 @@ struct IpPrim {
 
 class InnerProductKernel : public Kernel {
  public:
-  explicit InnerProductKernel(bool matmul) : matmul_(matmul) {}
-
   void prepare(const KernelSetup& s) override {
     const Node& n = *s.node;
     prec_ = s.precision;
@@ -31,8 +29,8 @@ class InnerProductKernel : public Kernel {
     out_ = *s.outputs.at(0);
     const Tensor& b = *s.inputs.at(1)->constant;
     // Weights as [N, K] (oneDNN's oi), alpha folded in.
-    const bool trans_b = !matmul_ && n.attrs.i("transB", 0) != 0;
-    const float alpha = matmul_ ? 1.f : n.attrs.f("alpha", 1.f);
+    const bool trans_b = n.attrs.i("transB", 0) != 0;
+    const float alpha = n.attrs.f("alpha", 1.f);
     const int64_t K = trans_b ? b.dim(1) : b.dim(0);
     const int64_t N = trans_b ? b.dim(0) : b.dim(1);
     n_ = N;
@@ -42,7 +40,7 @@ class InnerProductKernel : public Kernel {
       for (int64_t j = 0; j < K; ++j)
         w[i * K + j] = alpha * (trans_b ? bf[i * K + j] : bf[j * N + i]);
     std::vector<float> bias;
-    if (!matmul_ && s.inputs.size() > 2 && s.inputs[2]) {
+    if (s.inputs.size() > 2 && s.inputs[2]) {
       const float beta = n.attrs.f("beta", 1.f);
       std::vector<float> c = s.inputs[2]->constant->to_floats();
       bias.resize(N);
@@ -127,7 +125,6 @@ class InnerProductKernel : public Kernel {
     });
   }
 
-  bool matmul_;
   Precision prec_ = Precision::kFp32;
   TensorSpec x_, out_;
   std::optional<TensorSpec> residual_;
@@ -160,16 +157,6 @@ std::string gemm_supports(const Node& n, Precision) {
   return post_ops_unsupported(n);
 }
 
-std::string matmul_supports(const Node& n, Precision) {
-  if (n.inputs.size() != 2 || !n.inputs[0] || !n.inputs[1]) return "missing inputs";
-  // A of rank > 2 (Linear on [N, L, C] or [N, H, W, C]) is its dense [rows, K] matrix.
-  if (n.inputs[0]->shape.size() < 2) return "A is 1-D";
-  if (n.inputs[0]->is_constant()) return "A is a constant";
-  if (!n.inputs[1]->is_constant() || n.inputs[1]->shape.size() != 2)
-    return "B is not a constant matrix";
-  return "";
-}
-
 KernelFormats plain_any_dtype(const Node&) {
   KernelFormats f;
   f.any_output_dtype = true;
@@ -182,9 +169,7 @@ void register_inner_product_kernels(KernelRegistry& r) {
   const auto all = {Precision::kFp32, Precision::kBf16, Precision::kInt8};
   for (OpKind op : {OpKind::Gemm, OpKind::FusedGemm})
     add_kernel(r, op, all, gemm_supports, plain_any_dtype,
-               [] { return std::make_unique<InnerProductKernel>(false); });
-  add_kernel(r, OpKind::MatMul, all, matmul_supports, plain_any_dtype,
-             [] { return std::make_unique<InnerProductKernel>(true); });
+               [] { return std::make_unique<InnerProductKernel>(); });
 }
 
 }  // namespace mpq::cpu
