@@ -31,7 +31,13 @@ quant::CalibrationTable read_table(const std::string& path, std::string* hash) {
 
 std::vector<std::string> apply_config_list(quant::CalibrationTable& t, const Graph& g,
                                            const std::string& config_path, bool lenient) {
-  quant::ConfigList c = quant::ConfigList::parse_file(config_path, {lenient});
+  return apply_config_list(t, g, quant::ConfigList::parse_file(config_path, {lenient}),
+                           config_path);
+}
+
+std::vector<std::string> apply_config_list(quant::CalibrationTable& t, const Graph& g,
+                                           const quant::ConfigList& c,
+                                           const std::string& config_path) {
   std::vector<std::string> warnings = c.warnings();
   quant::ResolvedConfig rc = c.resolve(g);
   warnings.insert(warnings.end(), rc.warnings.begin(), rc.warnings.end());

@@ -14,6 +14,7 @@
 #include "mpq/calibrator.h"
 #include "plan/plan.h"
 #include "quant/calibration_table.h"
+#include "quant/config_list.h"
 #include "runtime/engine.h"
 #include "runtime/engine_file.h"
 
@@ -67,6 +68,9 @@ quant::CalibrationTable read_table(const std::string& path, std::string* hash);
 // nothing).
 std::vector<std::string> apply_config_list(quant::CalibrationTable& t, const Graph& g,
                                            const std::string& config_path, bool lenient = false);
+// The same for a parsed config_list; `source` names it in messages.
+std::vector<std::string> apply_config_list(quant::CalibrationTable& t, const Graph& g,
+                                           const quant::ConfigList& c, const std::string& source);
 
 // NNI's PTQ dict ({layer: {weight_bits, output_bits}}) and a config_list ([{...}, ...]) both come
 // as --config: true when the file holds a JSON object (the dict). kNotFound naming the file.

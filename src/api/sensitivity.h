@@ -11,6 +11,7 @@
 #include <string>
 #include <vector>
 
+#include "api/fidelity.h"
 #include "core/tensor.h"
 #include "ir/graph.h"
 #include "quant/calibration_table.h"
@@ -26,13 +27,6 @@ struct SensitivityOptions {
   std::string metric = "sqnr";
   bool force = false;      // accept a calibration table computed on another model
   std::string calib_name;  // the table's file, for messages ("" if built in memory)
-};
-
-// How one engine's outputs compare with the fp32 engine's on the data.
-struct Fidelity {
-  double sqnr_db = 0.0;    // 10 log10(sum ref^2 / sum (ref - out)^2) over output 0; +inf if equal
-  double agreement = 0.0;  // fraction of samples whose argmax matches the fp32 engine's
-  std::optional<double> accuracy;  // against the labels, when given
 };
 
 struct LayerSensitivity {
@@ -61,10 +55,6 @@ SensitivityReport layer_sensitivity(const Graph& g, const quant::CalibrationTabl
                                     const Tensor& data, const std::optional<Tensor>& labels,
                                     const SensitivityOptions& opt,
                                     const std::function<void(int, int)>& progress = {});
-
-// The figure `metric` ranks by (higher is better) and its display ("31.2 dB", "97.5%").
-double metric_value(const Fidelity& f, const std::string& metric);
-std::string metric_text(const Fidelity& f, const std::string& metric);
 
 // The report as JSON text and as a standalone SVG bar chart (one bar per layer, alone and without).
 std::string sensitivity_json(const SensitivityReport& r);

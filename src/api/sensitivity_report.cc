@@ -5,6 +5,7 @@
 #include <sstream>
 
 #include "api/sensitivity.h"
+#include "core/svg.h"
 
 namespace mpq::api {
 
@@ -17,29 +18,6 @@ nlohmann::json fidelity_json(const Fidelity& f) {
   j["agreement"] = f.agreement;
   if (f.accuracy) j["accuracy"] = *f.accuracy;
   return j;
-}
-
-std::string escape_xml(const std::string& s) {
-  std::string o;
-  for (char c : s) {
-    switch (c) {
-      case '&':
-        o += "&amp;";
-        break;
-      case '<':
-        o += "&lt;";
-        break;
-      case '>':
-        o += "&gt;";
-        break;
-      case '"':
-        o += "&quot;";
-        break;
-      default:
-        o += c;
-    }
-  }
-  return o;
 }
 
 }  // namespace
@@ -79,26 +57,26 @@ std::string sensitivity_svg(const SensitivityReport& r) {
   std::ostringstream os;
   os << "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"" << left + width + 90 << "\" height=\""
      << height << "\" font-family=\"sans-serif\" font-size=\"12\">\n";
-  os << "<text x=\"10\" y=\"20\" font-size=\"14\">Layer sensitivity (" << escape_xml(r.metric)
+  os << "<text x=\"10\" y=\"20\" font-size=\"14\">Layer sensitivity (" << svg::escape_xml(r.metric)
      << "; dark: only this layer int8, light: all int8 but this layer)</text>\n";
   for (size_t i = 0; i < r.layers.size(); ++i) {
     const LayerSensitivity& l = r.layers[i];
     const double y = top + row * static_cast<double>(i);
     os << "<text x=\"" << left - 6 << "\" y=\"" << y + 14 << "\" text-anchor=\"end\">"
-       << escape_xml(display_name(l)) << "</text>\n";
+       << svg::escape_xml(display_name(l)) << "</text>\n";
     os << "<rect x=\"" << left << "\" y=\"" << y + 2 << "\" width=\""
        << bar(metric_value(l.without, r.metric)) << "\" height=\"16\" fill=\"#9ecae1\"/>\n";
     os << "<rect x=\"" << left << "\" y=\"" << y + 6 << "\" width=\""
        << bar(metric_value(l.alone, r.metric)) << "\" height=\"8\" fill=\"#08519c\"/>\n";
     os << "<text x=\"" << left + width + 6 << "\" y=\"" << y + 14 << "\">"
-       << escape_xml(metric_text(l.alone, r.metric)) << "</text>\n";
+       << svg::escape_xml(metric_text(l.alone, r.metric)) << "</text>\n";
   }
   const double x = left + bar(metric_value(r.int8, r.metric));
   os << "<line x1=\"" << x << "\" y1=\"" << top - 4 << "\" x2=\"" << x << "\" y2=\"" << height - 30
      << "\" stroke=\"#d62728\" stroke-dasharray=\"4 3\"/>\n";
   os << "<text x=\"" << x << "\" y=\"" << height - 14
      << "\" fill=\"#d62728\" text-anchor=\"middle\">"
-     << "all int8 " << escape_xml(metric_text(r.int8, r.metric)) << "</text>\n";
+     << "all int8 " << svg::escape_xml(metric_text(r.int8, r.metric)) << "</text>\n";
   os << "</svg>\n";
   return os.str();
 }

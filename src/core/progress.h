@@ -17,7 +17,9 @@ class Progress {
   Progress& operator=(const Progress&) = delete;
 
   void advance(int64_t n = 1);
-  void set_status(std::string status);  // free text after the ETA (e.g. "loss 0.31")
+  void set_status(std::string status);
+  // For work whose extent is learned on the way (a search that stops early, or goes on longer).
+  void set_total(int64_t total) { total_ = total; }  // free text after the ETA (e.g. "loss 0.31")
   // Draws the final state and ends the line (only if anything was drawn).
   void finish();
 

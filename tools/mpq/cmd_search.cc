@@ -1,0 +1,174 @@
+// mpq search --model m.onnx --calib calib.json --data SPEC [--backend cpu|cuda]
+//            [--max-accuracy-drop 0.5] [--time-budget 10m] [--seed N] -o config_list.json
+// Automatic mixed precision on real engines (api/precision_search.h): writes the chosen plan as
+// an NNI config_list, the whole search as JSON and the Pareto frontier as SVG.
+#include <omp.h>
+
+#include <cstdio>
+#include <filesystem>
+#include <iostream>
+
+#include "api/build_engine.h"
+#include "api/precision_search.h"
+#include "commands.h"
+#include "core/progress.h"
+#include "data/file_io.h"
+#include "data_options.h"
+#include "model_arg.h"
+#include "wait_policy.h"
+
+namespace mpq::cli {
+
+namespace {
+
+struct SearchArgs {
+  std::string model, calib, output, report, svg, budget = "10m";
+  data::DataSpec data;
+  api::SearchOptions opt;
+  bool quiet = false;
+};
+
+void check_output_folder(const std::string& path, const char* key) {
+  if (path.empty()) return;
+  const std::filesystem::path dir = std::filesystem::path(path).parent_path();
+  if (!dir.empty() && !std::filesystem::is_directory(dir))
+    invalid_input(str("the folder ", dir.string(), " does not exist: create it first"))
+        .file(path)
+        .key(key)
+        .raise();
+}
+
+// "90", "90s", "10m", "1h" -> seconds.
+double parse_budget(const std::string& text) {
+  size_t used = 0;
+  double v = -1;
+  try {
+    v = std::stod(text, &used);
+  } catch (const std::exception&) {
+    used = 0;
+  }
+  const std::string unit = text.substr(used);
+  const double scale = unit.empty() || unit == "s" ? 1 : unit == "m" ? 60 : unit == "h" ? 3600 : 0;
+  if (used == 0 || scale == 0 || !(v > 0))
+    invalid_input(str("time budget '", text, "': a positive number of seconds, or with s, m or h"))
+        .key("--time-budget")
+        .raise();
+  return v * scale;
+}
+
+void print_frontier(const api::SearchReport& r) {
+  std::printf("%-9s %10s %12s %9s %9s %12s  %s\n", "origin", "latency_ms", r.metric.c_str(),
+              "mean_bits", "wtd_bits", "engine_bytes", "");
+  for (size_t i : r.frontier) {
+    const api::SearchPoint& p = r.points[i];
+    std::printf("%-9s %10.3f %12s %9.2f %9.2f %12lld  %s\n", p.origin.c_str(), p.latency_ms,
+                api::metric_text(p.fidelity, r.metric).c_str(), p.mean_bits, p.weighted_bits,
+                static_cast<long long>(p.engine_bytes), r.chosen == i ? "<- chosen" : "");
+  }
+  if (r.cost_model_predictions > 0)
+    std::printf("cost model: median error %.1f%% over %d plans predicted before they were timed\n",
+                100.0 * r.cost_model_median_error, r.cost_model_predictions);
+}
+
+int run_search(SearchArgs& a) {
+  a.opt.time_budget_s = parse_budget(a.budget);
+  rerun_with_passive_wait_if_busy();  // timings on a busy machine: spinning OpenMP waits distort
+                                      // them
+  check_output_folder(a.output, "--output");
+  check_output_folder(a.report, "--report");
+  check_output_folder(a.svg, "--svg");
+  if (a.opt.threads > 0) omp_set_num_threads(a.opt.threads);
+  std::unique_ptr<Graph> g = load_model_arg(a.model);
+  if (g->inputs().size() != 1)
+    unsupported(str("search needs a model with one input, this one has ", g->inputs().size()))
+        .file(a.model)
+        .raise();
+  std::string hash;
+  const quant::CalibrationTable table = api::read_table(a.calib, &hash);
+  a.opt.calib_name = a.calib;
+  auto ds = data::open_dataset(a.data, g->inputs()[0]->shape);
+  const Tensor x = ds->images(0, ds->size());
+  std::optional<Tensor> labels;
+  if (ds->has_labels()) labels = ds->labels(0, ds->size());
+  Progress bar("search", 1, a.quiet, "engines");
+  api::SearchReport r = api::precision_search(*g, table, x, labels, a.opt,
+                                              [&](int done, int total, const std::string& phase) {
+                                                bar.set_total(total);
+                                                bar.set_status(phase);
+                                                bar.advance(done - bar.done());
+                                              });
+  bar.finish();
+  print_frontier(r);
+  // The report is written even when the budget ran out: the partial frontier is kept.
+  if (!a.report.empty())
+    data::write_file_atomic(a.report, [&](std::ostream& o) { o << api::search_json(r); });
+  if (!a.svg.empty())
+    data::write_file_atomic(a.svg, [&](std::ostream& o) { o << api::search_svg(r); });
+  if (!r.baselines_complete)
+    invalid_input(str("the time budget (", a.budget, ") ran out after ", r.points.size(),
+                      " of the 3 uniform plans (", r.seconds, " s)",
+                      a.report.empty() ? "" : "; the partial report is written",
+                      ": allow more time"))
+        .key("--time-budget")
+        .raise();
+  std::printf("mpq: %s\n", api::search_verdict(r).c_str());
+  if (r.chosen && !a.output.empty()) {
+    data::write_file_atomic(
+        a.output, [&](std::ostream& o) { o << api::search_config_list(r, r.points[*r.chosen]); });
+    std::printf("wrote %s: mpq build --model %s --calib %s --config %s\n", a.output.c_str(),
+                a.model.c_str(), a.calib.c_str(), a.output.c_str());
+  }
+  return r.chosen ? 0 : 3;
+}
+
+void register_search(CLI::App& app, std::function<int()>& action) {
+  auto* cmd = app.add_subcommand(
+      "search",
+      "Automatic mixed precision: per-layer int8 / 16-bit / fp32 chosen on real engines (timed "
+      "whole, run on validation data); writes the fastest plan within the target as a config_list");
+  auto a = std::make_shared<SearchArgs>();
+  cmd->add_option("--model,-m", a->model, "ONNX model (or a zoo model name)")->required();
+  cmd->add_option("--calib", a->calib, "Calibration table (`mpq calibrate`) or NNI config")
+      ->required();
+  add_data_options(cmd, a->data)->required();
+  cmd->add_option("--output,-o", a->output, "Write the chosen plan as an NNI config_list (JSON)");
+  cmd->add_option("--report", a->report, "Write every measured plan and the frontier as JSON");
+  cmd->add_option("--svg", a->svg, "Write the latency/fidelity frontier as SVG");
+  cmd->add_option("--metric", a->opt.metric,
+                  "Fidelity: accuracy (needs labels), agreement (top-1 with fp32) or sqnr "
+                  "(default: accuracy with labels, else agreement)")
+      ->check(CLI::IsMember({"sqnr", "agreement", "accuracy"}));
+  cmd->add_option("--max-accuracy-drop", a->opt.max_drop,
+                  "Target for accuracy/agreement: points below the fp32 engine")
+      ->capture_default_str()
+      ->check(CLI::NonNegativeNumber);
+  cmd->add_option("--min-sqnr", a->opt.min_sqnr_db, "Target for --metric sqnr (dB)")
+      ->capture_default_str();
+  cmd->add_option("--backend", a->opt.backend, "cpu or cuda")
+      ->capture_default_str()
+      ->check(CLI::IsMember({"cpu", "cuda"}));
+  cmd->add_option("--time-budget", a->budget, "Wall-clock budget: seconds, or 90s, 10m, 1h")
+      ->capture_default_str();
+  cmd->add_option("--seed", a->opt.seed, "Exploration seed")->capture_default_str();
+  cmd->add_option("--batch", a->opt.batch_size, "Engine batch (timed at this batch)")
+      ->capture_default_str()
+      ->check(CLI::PositiveNumber);
+  cmd->add_option("--timing-runs", a->opt.timing_runs, "Timed runs per engine (fastest counts)")
+      ->capture_default_str()
+      ->check(CLI::PositiveNumber);
+  cmd->add_option("--latency", a->opt.latency,
+                  "measured (engines timed) or estimated (static MAC estimate: deterministic)")
+      ->capture_default_str()
+      ->check(CLI::IsMember({"measured", "estimated"}));
+  cmd->add_option("--threads", a->opt.threads, "Threads (default: OMP_NUM_THREADS, else all cores)")
+      ->check(CLI::NonNegativeNumber);
+  cmd->add_flag("--force", a->opt.force, "Accept a calibration table made on another model");
+  cmd->add_flag("--quiet,-q", a->quiet, "No progress bar");
+  cmd->callback([&action, a] { action = [a] { return run_search(*a); }; });
+}
+
+}  // namespace
+
+MPQ_REGISTER_COMMAND(register_search);
+
+}  // namespace mpq::cli
