@@ -115,14 +115,20 @@ std::string search_svg(const SearchReport& r) {
               {"uniform", "#333333", 6},
               {"chosen", "#d62728", 7}};
   if (r.metric != "sqnr") s.y_floor = 0.0, s.y_ceiling = 100.0;
+  // An exact match (fp32 against itself) has no SQNR: it is drawn above the best finite one.
+  double top = 0;
+  for (const SearchPoint& p : r.points)
+    if (std::isfinite(p.fidelity.sqnr_db)) top = std::max(top, p.fidelity.sqnr_db);
   for (size_t i = 0; i < r.points.size(); ++i) {
     const SearchPoint& p = r.points[i];
     const double v = metric_value(p.fidelity, r.metric);
-    if (!std::isfinite(v)) continue;  // fp32 against itself has no SQNR to draw
-    const double y = r.metric == "sqnr" ? v : 100.0 * v;
+    const bool exact = !std::isfinite(v);
+    const double y = r.metric != "sqnr" ? 100.0 * v : exact ? top + 5.0 : v;
     const bool uniform = p.origin.rfind("all-", 0) == 0;
     const size_t series = r.chosen == i ? 3 : uniform ? 2 : p.frontier ? 1 : 0;
-    s.points.push_back({p.latency_ms, y, series, uniform || r.chosen == i ? p.origin : ""});
+    std::string label = uniform || r.chosen == i ? p.origin : "";
+    if (exact && !label.empty()) label += " (exact)";
+    s.points.push_back({p.latency_ms, y, series, label});
     if (p.frontier && series != 1) s.points.push_back({p.latency_ms, y, 1, ""});
   }
   return svg::render_scatter(s);
