@@ -5,6 +5,7 @@
 //   mpq::QatQuantizer  quantization-aware training in NNI's shape (compress, fit, export_model)
 //   mpq::Calibrator    post-training calibration into a quant::CalibrationTable
 //   mpq::ModelSpeedup  build / run / save / load a mixed-precision engine (NNI's ModelSpeedup)
+//   mpq::precision_search, mpq::layer_sensitivity   mixed precision chosen on real engines
 //   mpq::data::open_dataset  Fashion-MNIST, IDX and NPY files as batches
 //   mpq::Tensor        64-byte-aligned tensors (Tensor::from<float>(shape, values))
 //   mpq::Error, mpq::Status, mpq::Result, mpq::capture   errors (never an abort on bad input)
@@ -23,6 +24,7 @@
 #include "mpq/optimizer.h"
 #include "mpq/precision.h"
 #include "mpq/qat_quantizer.h"
+#include "mpq/search.h"
 #include "mpq/status.h"
 #include "mpq/tensor.h"
 #include "mpq/trainer.h"

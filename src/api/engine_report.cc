@@ -13,8 +13,7 @@ BitsSummary average_bits(const plan::Plan& p) {
   double sum = 0, wsum = 0;
   for (const plan::Step& st : p.steps) {
     const Node& n = *st.node;
-    if (!has_constant_weight(n) || n.inputs[1]->constant->rank() < 2)
-      continue;
+    if (!has_constant_weight(n) || n.inputs[1]->constant->rank() < 2) continue;
     const int bits = precision_bits(st.precision);
     const int64_t np = n.inputs[1]->constant->numel();
     ++s.layers;
@@ -31,8 +30,7 @@ std::string executed_label(const plan::Plan& p) {
   std::map<Precision, int> n;
   for (const plan::Step& st : p.steps) {
     const Node& node = *st.node;
-    if (has_constant_weight(node) && node.inputs[1]->constant->rank() >= 2)
-      ++n[st.precision];
+    if (has_constant_weight(node) && node.inputs[1]->constant->rank() >= 2) ++n[st.precision];
   }
   if (n.empty()) return "none";
   if (n.size() == 1) return precision_name(n.begin()->first);

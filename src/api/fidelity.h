@@ -10,15 +10,12 @@
 
 #include "core/tensor.h"
 #include "ir/graph.h"
+#include "mpq/search.h"
 #include "runtime/engine.h"
 
 namespace mpq::api {
 
-struct Fidelity {
-  double sqnr_db = 0.0;    // 10 log10(sum ref^2 / sum (ref - out)^2) over output 0; +inf if equal
-  double agreement = 0.0;  // fraction of samples whose argmax matches the fp32 engine's
-  std::optional<double> accuracy;  // against the labels, when given
-};
+using mpq::Fidelity;
 
 // kInvalidInput (key "metric") unless `metric` is sqnr, agreement or accuracy, or when it is
 // accuracy without labels.

@@ -421,10 +421,15 @@ SearchReport Searcher::run() {
 
 }  // namespace
 
+}  // namespace mpq::api
+
+namespace mpq {
+
 SearchReport precision_search(const Graph& g, const quant::CalibrationTable& table,
                               const Tensor& data, const std::optional<Tensor>& labels,
                               const SearchOptions& opt,
                               const std::function<void(int, int, const std::string&)>& progress) {
+  using namespace api;
   if (!opt.metric.empty()) check_metric(opt.metric, labels.has_value());
   check_validation_data(g, data, labels);
   if (opt.latency != "measured" && opt.latency != "estimated")
@@ -443,4 +448,4 @@ SearchReport precision_search(const Graph& g, const quant::CalibrationTable& tab
   return Searcher(g, table, data, labels, opt, progress).run();
 }
 
-}  // namespace mpq::api
+}  // namespace mpq

@@ -66,11 +66,19 @@ std::string config_list_for(const std::vector<SearchLayer>& layers, const std::v
   return list.dump(2) + "\n";
 }
 
+// Latency against fidelity: every measured plan, the frontier joined by a line, the uniform
+// plans and the choice labeled.
+}  // namespace mpq::api
+
+namespace mpq {
+
 std::string search_config_list(const SearchReport& r, const SearchPoint& p) {
+  using namespace api;
   return config_list_for(r.layers, p.bits);
 }
 
 std::string search_json(const SearchReport& r) {
+  using namespace api;
   nlohmann::json j;
   j["metric"] = r.metric;
   j["backend"] = r.backend;
@@ -102,9 +110,8 @@ std::string search_json(const SearchReport& r) {
   return j.dump(2) + "\n";
 }
 
-// Latency against fidelity: every measured plan, the frontier joined by a line, the uniform
-// plans and the choice labeled.
 std::string search_svg(const SearchReport& r) {
+  using namespace api;
   svg::Scatter s;
   s.title = str("mpq search: latency vs ", r.metric, " (", r.backend, ", batch ", r.batch, ")");
   s.x_title = r.latency_source == "estimated" ? "estimated work (G MAC-units)" : "latency (ms)";
@@ -135,6 +142,7 @@ std::string search_svg(const SearchReport& r) {
 }
 
 std::string search_verdict(const SearchReport& r) {
+  using namespace api;
   if (r.points.empty()) return "no plan was measured";
   auto describe = [&](const SearchPoint& p) {
     return str(p.origin, " ", percent(p.latency_ms), " ms, ", metric_text(p.fidelity, r.metric));
@@ -152,4 +160,4 @@ std::string search_verdict(const SearchReport& r) {
   return os.str();
 }
 
-}  // namespace mpq::api
+}  // namespace mpq

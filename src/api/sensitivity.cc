@@ -17,10 +17,19 @@ std::vector<const Node*> quantizable_layers(const Graph& g) {
   return out;
 }
 
+std::string display_name(const LayerSensitivity& l) {
+  return l.module_path.empty() ? l.name : l.module_path;
+}
+
+}  // namespace mpq::api
+
+namespace mpq {
+
 SensitivityReport layer_sensitivity(const Graph& g, const quant::CalibrationTable& table,
                                     const Tensor& data, const std::optional<Tensor>& labels,
                                     const SensitivityOptions& opt,
                                     const std::function<void(int, int)>& progress) {
+  using namespace api;
   check_metric(opt.metric, labels.has_value());
   check_validation_data(g, data, labels);
   const int64_t samples = data.dim(0);
@@ -75,11 +84,8 @@ SensitivityReport layer_sensitivity(const Graph& g, const quant::CalibrationTabl
   return r;
 }
 
-std::string display_name(const LayerSensitivity& l) {
-  return l.module_path.empty() ? l.name : l.module_path;
-}
-
 std::string sensitivity_verdict(const SensitivityReport& r, size_t worst) {
+  using namespace api;
   std::ostringstream os;
   os << "most sensitive (" << r.metric << " with only that layer int8):";
   for (size_t i = 0; i < r.layers.size() && i < worst; ++i)
@@ -92,4 +98,4 @@ std::string sensitivity_verdict(const SensitivityReport& r, size_t worst) {
   return os.str();
 }
 
-}  // namespace mpq::api
+}  // namespace mpq

@@ -22,7 +22,14 @@ nlohmann::json fidelity_json(const Fidelity& f) {
 
 }  // namespace
 
+// Horizontal bars, one row per layer (worst first): the metric with only that layer int8
+// (dark) and with every layer int8 but that one (light), and the all-int8 figure as a line.
+}  // namespace mpq::api
+
+namespace mpq {
+
 std::string sensitivity_json(const SensitivityReport& r) {
+  using namespace api;
   nlohmann::json j;
   j["metric"] = r.metric;
   j["samples"] = r.samples;
@@ -42,9 +49,8 @@ std::string sensitivity_json(const SensitivityReport& r) {
   return j.dump(2) + "\n";
 }
 
-// Horizontal bars, one row per layer (worst first): the metric with only that layer int8
-// (dark) and with every layer int8 but that one (light), and the all-int8 figure as a line.
 std::string sensitivity_svg(const SensitivityReport& r) {
+  using namespace api;
   const double row = 22, left = 260, width = 420, top = 40;
   const double height = top + row * static_cast<double>(r.layers.size()) + 40;
   auto finite = [](double v) { return std::isfinite(v) ? v : 0.0; };
@@ -81,4 +87,4 @@ std::string sensitivity_svg(const SensitivityReport& r) {
   return os.str();
 }
 
-}  // namespace mpq::api
+}  // namespace mpq
