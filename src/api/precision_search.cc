@@ -79,7 +79,7 @@ class Searcher {
   bool out_of_time(double reserve_s = 0.0) const;
   std::shared_ptr<const runtime::Engine> build(const std::vector<int>& bits,
                                                int64_t* engine_bytes) const;
-  double time_ms(const std::shared_ptr<const runtime::Engine>& e) const;
+  double time_ms(const std::shared_ptr<const runtime::Engine>& e);
   double estimate_ms(const std::vector<int>& bits) const;
   size_t evaluate(const std::vector<int>& bits, const std::string& origin, double predicted);
   std::vector<int> uniform(int bits) const { return std::vector<int>(r_.layers.size(), bits); }
@@ -108,6 +108,8 @@ class Searcher {
   std::vector<int> allowed_ = {8, 16, 32};
   std::vector<std::array<double, 3>> probe_score_;  // per layer: score at 8 (int8), 16, 32
   std::unique_ptr<SearchCostModel> model_;
+  std::unique_ptr<runtime::ExecutionContext> control_;  // all-int8, timed beside each candidate
+  double control_ms_ = 0.0;
   double seconds_per_engine_ = 0.0;
   int done_ = 0, expected_ = 0;
   std::string phase_;
@@ -140,8 +142,11 @@ std::shared_ptr<const runtime::Engine> Searcher::build(const std::vector<int>& b
 }
 
 // The fastest of `timing_runs` runs of one batch of validation data (load from other processes
-// only ever slows a run down); kernel-only time on device backends.
-double Searcher::time_ms(const std::shared_ptr<const runtime::Engine>& e) const {
+// only ever slows a run down); kernel-only time on device backends. Once all-int8 is measured its
+// engine is the control: run alternately with the candidate, it scales the candidate's time by
+// how much slower the machine is now than when all-int8 was first timed, so that load that comes
+// and goes during a long search does not rank plans.
+double Searcher::time_ms(const std::shared_ptr<const runtime::Engine>& e) {
   runtime::ExecutionContext ctx(e, opt_.threads);
   Shape s = data_.shape();
   s[0] = r_.batch;
@@ -149,13 +154,17 @@ double Searcher::time_ms(const std::shared_ptr<const runtime::Engine>& e) const 
   ctx.run({x});  // warm-up: arenas, primitive caches
   const double device = ctx.device_kernel_ms(r_.batch, opt_.timing_runs);
   if (device >= 0) return device;
-  double best = 1e300;
-  for (int i = 0; i < opt_.timing_runs; ++i) {
+  auto once = [&](runtime::ExecutionContext& c) {
     const auto t0 = Clock::now();
-    ctx.run({x});
-    best = std::min(best, std::chrono::duration<double, std::milli>(Clock::now() - t0).count());
+    c.run({x});
+    return std::chrono::duration<double, std::milli>(Clock::now() - t0).count();
+  };
+  double best = 1e300, control = 1e300;
+  for (int i = 0; i < opt_.timing_runs; ++i) {
+    best = std::min(best, once(ctx));
+    if (control_) control = std::min(control, once(*control_));
   }
-  return best;
+  return control_ ? best * control_ms_ / control : best;
 }
 
 // A static work figure in place of a timing: MACs of the batch at 1, 2 and 4 units per MAC for
@@ -207,6 +216,14 @@ bool Searcher::baselines() {
   for (int i = 0; i < 3; ++i) {
     if (i > 0 && out_of_time()) return false;
     evaluate(uniform(bits[i]), names[i], -1);
+  }
+  if (opt_.latency == "measured") {
+    control_ =
+        std::make_unique<runtime::ExecutionContext>(build(uniform(8), nullptr), opt_.threads);
+    Shape s = data_.shape();
+    s[0] = r_.batch;
+    control_->run({Tensor::view(data_.dtype(), s, const_cast<void*>(data_.raw()))});
+    control_ms_ = r_.points[2].latency_ms;
   }
   if (r_.points[1].latency_ms >= r_.points[0].latency_ms)
     allowed_ = {8, 32};  // 16-bit float is no faster than fp32 here: never a better choice
@@ -352,16 +369,20 @@ std::vector<size_t> Searcher::frontier() const {
 // point within the target.
 void Searcher::finish() {
   phase_ = "re-measuring the frontier";
-  for (int round = 0; round < 2 && opt_.latency == "measured"; ++round)
+  // A re-measured latency can bring a point onto the frontier: repeat until every frontier point
+  // has been timed twice (each point at most once more, so this ends).
+  for (bool again = opt_.latency == "measured"; again;) {
+    again = false;
     for (size_t i : frontier()) {
       SearchPoint& p = r_.points[i];
       if (p.remeasured) continue;
       p.latency_ms = time_ms(build(p.bits, nullptr));
-      p.remeasured = true;
+      p.remeasured = again = true;
       ++done_;
       expected_ = std::max(expected_, done_);
       if (progress_) progress_(done_, expected_, phase_);
     }
+  }
   r_.frontier = frontier();
   for (size_t i : r_.frontier) r_.points[i].frontier = true;
   const double fp32 = score_of(r_.points[0].fidelity, r_.metric);

@@ -40,11 +40,12 @@ std::vector<double> solve_spd(std::vector<double> a, std::vector<double> b, size
 
 std::vector<double> SearchCostModel::features(const std::vector<int>& bits) const {
   if (bits.size() != layers_) internal_error("cost model: wrong number of layers").raise();
-  std::vector<double> x(1 + 2 * layers_, 0.0);
+  std::vector<double> x(2 + 2 * layers_, 0.0);
   x[0] = 1.0;
   for (size_t l = 0; l < layers_; ++l) {
     if (bits[l] == 16) x[1 + 2 * l] = 1.0;
     if (bits[l] == 32) x[2 + 2 * l] = 1.0;
+    if (l > 0 && bits[l] != bits[l - 1]) x.back() += 1.0;
   }
   return x;
 }
@@ -56,7 +57,7 @@ void SearchCostModel::add(const std::vector<int>& bits, double ms) {
 
 void SearchCostModel::set_prior(double base_ms, const std::vector<double>& extra16,
                                 const std::vector<double>& extra32) {
-  prior_.assign(1 + 2 * layers_, 0.0);
+  prior_.assign(2 + 2 * layers_, 0.0);  // the boundary cost's prior is 0
   prior_[0] = base_ms;
   for (size_t l = 0; l < layers_; ++l) {
     prior_[1 + 2 * l] = l < extra16.size() ? extra16[l] : 0.0;

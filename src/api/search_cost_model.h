@@ -1,7 +1,9 @@
-// The precision search's latency model: latency = base + sum over layers of the cost of running
-// that layer at 16 or 32 bits instead of int8. Fitted by ridge regression to every whole-engine
-// timing (so fusions and boundaries are averaged in), pulled toward the per-layer probe figures
-// (all int8 but that layer) where timings are few.
+// The precision search's latency model: latency = base + the sum over layers of the cost of
+// running that layer at 16 or 32 bits instead of int8 + a cost per precision change between
+// consecutive layers (in graph order). The last term lets a run of float layers cost less than the
+// sum of its layers' probes, which each paid for two conversions. Fitted by ridge regression to
+// every whole-engine timing, pulled toward the per-layer probe figures (all int8 but that layer)
+// where timings are few.
 #pragma once
 
 #include <cstddef>
@@ -11,7 +13,7 @@ namespace mpq::api {
 
 class SearchCostModel {
  public:
-  explicit SearchCostModel(size_t layers) : layers_(layers), w_(1 + 2 * layers, 0.0) {}
+  explicit SearchCostModel(size_t layers) : layers_(layers), w_(2 + 2 * layers, 0.0) {}
 
   // One timed plan: bits per layer (8, 16, 32) and its latency.
   void add(const std::vector<int>& bits, double ms);

@@ -209,11 +209,14 @@ TEST(PrecisionSearch, BadInputIsRefusedBeforeAnyEngine) {
   EXPECT_EQ(calls, 0);
 }
 
-TEST(SearchCostModel, RecoversAdditiveCostsFromWholePlanTimings) {
+TEST(SearchCostModel, RecoversLayerAndBoundaryCostsFromWholePlanTimings) {
   const std::vector<double> e16 = {0.5, 1.0, 0.2}, e32 = {1.5, 3.0, 0.4};
   auto truth = [&](const std::vector<int>& b) {
     double t = 2.0;
-    for (size_t l = 0; l < b.size(); ++l) t += b[l] == 16 ? e16[l] : b[l] == 32 ? e32[l] : 0.0;
+    for (size_t l = 0; l < b.size(); ++l) {
+      t += b[l] == 16 ? e16[l] : b[l] == 32 ? e32[l] : 0.0;
+      if (l > 0 && b[l] != b[l - 1]) t += 0.3;  // a precision conversion between layers
+    }
     return t;
   };
   api::SearchCostModel m(3);
