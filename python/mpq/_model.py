@@ -32,6 +32,26 @@ def _export(module, example, path):
                           dynamic_axes={"input": {0: "batch"}, "output": {0: "batch"}})
     finally:
         module.train(was_training)
+    _undo_deduplication(path)
+
+
+def _undo_deduplication(path):
+    # The exporter shares one initializer among parameters of equal values (a fresh BatchNorm's
+    # weight and running_var are all ones) through Identity nodes; training would then tie them.
+    # Each parameter gets its own initializer back, under its own state_dict name.
+    import onnx
+    m = onnx.load(path)
+    inits = {i.name: i for i in m.graph.initializer}
+    shared = [n for n in m.graph.node if n.op_type == "Identity" and n.input[0] in inits]
+    if not shared:
+        return
+    for n in shared:
+        copy = onnx.TensorProto()
+        copy.CopyFrom(inits[n.input[0]])
+        copy.name = n.output[0]
+        m.graph.initializer.append(copy)
+        m.graph.node.remove(n)
+    onnx.save(m, path)
 
 
 def from_torch(module, example_input, path=None):

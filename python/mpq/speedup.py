@@ -107,17 +107,23 @@ class ModelSpeedup:
         """Replaces the engine by the one in `path` (no rebuild)."""
         self._impl.load_quantized_model(os.fspath(path))
 
+    def _built(self):
+        if not self._impl.compressed:
+            self._impl.compress()
+        return self._impl
+
     def manifest(self):
         """Per engine step: name, module_path, op, requested and executed precision, kernel,
-        fused nodes, reason. A list of dicts."""
-        return self._impl.manifest()
+        fused nodes, reason. A list of dicts. Builds the engine first if needed."""
+        return self._built().manifest()
 
     def manifest_table(self):
-        return self._impl.manifest_table()
+        return self._built().manifest_table()
 
     @property
     def average_bits(self):
-        return self._impl.average_bits
+        """Executed weight bits averaged over the weighted layers, by parameter count."""
+        return self._built().average_bits
 
     @property
     def warnings(self):
