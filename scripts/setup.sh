@@ -16,6 +16,9 @@ PACKAGES=(
   libonnx-testdata                   # ONNX conformance node tests
   python3-torch python3-torchvision python3-onnx python3-numpy  # exporter tests and peer benchmarks (/usr/bin/python3)
   libopenblas0-openmp                # fast BLAS for torch fp32 (reference BLAS is ~100x slower)
+  pybind11-dev python3-dev           # the Python package's extension module (python/, MPQ_PYTHON)
+  python3-pybind11 python3-pytest    # pybind11's CMake files for pip builds; the Python tests
+  python3-setuptools python3-venv python3-pip  # `pip install .` offline into a venv (docs/python.md)
 )
 
 missing=()

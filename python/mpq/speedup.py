@@ -78,7 +78,8 @@ class ModelSpeedup:
         options.config_list = self._config_list.path
         # NNI: 32 (its default) means nothing; 8/16 set every layer when no config is given, and
         # are ignored (with a warning) when one is.
-        options.extra_layer_bits = extra_layer_bits if unconfigured_run or extra_layer_bits != 32 else 0
+        explicit_bits = unconfigured_run or extra_layer_bits != 32
+        options.extra_layer_bits = extra_layer_bits if explicit_bits else 0
         options.calib_data = _calib_data(calib_data_loader, self._tmp,
                                          [-1] + self.input_shape[1:])
         options.calibrate_type = calibrate_type

@@ -63,7 +63,8 @@ def test_labels_must_be_integers_one_per_sample(test_arrays):
         trainer.train_step(x[:8], y[:8].astype(np.float32))
     with pytest.raises(ValueError, match=r"expected shape \[8\] .*got \[7\]"):
         trainer.train_step(x[:8], y[:7])
-    with pytest.raises(ValueError, match=r"fit\(data\): expected shape \[N,1,28,28\], got \[8,784\]"):
+    with pytest.raises(ValueError,
+                       match=r"fit\(data\): expected shape \[N,1,28,28\], got \[8,784\]"):
         trainer.fit(x[:8].reshape(8, 784), y[:8])
 
 
