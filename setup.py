@@ -21,7 +21,9 @@ class CMakeExtension(Extension):
 
 class CMakeBuild(build_ext):
     def build_extension(self, ext):
-        build_dir = os.path.join(os.path.abspath(self.build_temp), "cmake")
+        # A folder next to the checkout's build/, so that ccache (used when installed) finds the
+        # objects of scripts/build.sh: paths relative to CCACHE_BASEDIR are then the same.
+        build_dir = os.path.join(ROOT, "build-python")
         configure = [
             "cmake", "-S", ROOT, "-B", build_dir, "-DCMAKE_BUILD_TYPE=Release",
             f"-DPython3_EXECUTABLE={sys.executable}", "-DMPQ_PYTHON=ON", "-DMPQ_TESTS=OFF",
@@ -30,7 +32,6 @@ class CMakeBuild(build_ext):
         if shutil.which("ninja"):
             configure += ["-G", "Ninja"]
         jobs = os.environ.get("MPQ_JOBS", str(os.cpu_count() or 1))
-        # ccache (used when installed) then shares objects with the checkout's other builds.
         os.environ.setdefault("CCACHE_BASEDIR", ROOT)
         subprocess.check_call(configure)
         subprocess.check_call(["cmake", "--build", build_dir, "--target", "_mpq", "-j", jobs])
@@ -42,4 +43,4 @@ class CMakeBuild(build_ext):
 
 
 setup(ext_modules=[CMakeExtension("mpq._mpq")], cmdclass={"build_ext": CMakeBuild},
-      options={"build": {"build_base": "build-python"}})
+      options={"build": {"build_base": "build-python/setuptools"}})
