@@ -50,7 +50,8 @@ Tensor tensor_from_array(const py::handle& obj, const std::string& what) {
 
 Tensor labels_from_array(const py::handle& obj, const std::string& what) {
   py::array a = py::array::ensure(obj);
-  if (!a || a.dtype().kind() != 'i' && a.dtype().kind() != 'u' || a.ndim() != 1)
+  const bool integers = a && (a.dtype().kind() == 'i' || a.dtype().kind() == 'u');
+  if (!integers || a.ndim() != 1)
     throw py::value_error(str(what, ": expected integer labels of shape [N], got ",
                               a ? std::string(py::str(a.dtype())) + " of shape " + shape_of(a)
                                 : std::string(py::str(py::type::of(obj)))));
