@@ -18,6 +18,7 @@ from ._errors import Error, InvalidInputError, UnsupportedError
 from ._model import Model, from_torch
 from .quantization import (SGD, Adam, AdamW, LrSchedule, QAT_Quantizer, Trainer, calibrate)
 from .speedup import CalibrateType, ModelSpeedup
+from .search import search, sensitivity
 from . import _mpq
 
 
@@ -35,4 +36,4 @@ def load_dataset(source, input_shape=(), labels="", limit=-1):
 
 __all__ = ["Error", "InvalidInputError", "UnsupportedError", "Model", "from_torch", "load",
            "load_dataset", "SGD", "Adam", "AdamW", "LrSchedule", "QAT_Quantizer", "Trainer",
-           "calibrate", "CalibrateType", "ModelSpeedup"]
+           "calibrate", "CalibrateType", "ModelSpeedup", "search", "sensitivity"]

@@ -41,5 +41,6 @@ void bind_model(py::module_& m);
 void bind_qat(py::module_& m);
 void bind_speedup(py::module_& m);
 void bind_calibrate(py::module_& m);
+void bind_search(py::module_& m);
 
 }  // namespace mpq::python

@@ -11,4 +11,5 @@ PYBIND11_MODULE(_mpq, m) {
   bind_qat(m);
   bind_speedup(m);
   bind_calibrate(m);
+  bind_search(m);
 }
