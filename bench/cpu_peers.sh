@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# CPU peer benchmark (issue 3 item 9), in ONE run on this machine: mnist_naive and resnet18_cifar
+# CPU peer benchmark, in ONE run on this machine: mnist_naive and resnet18_cifar
 # trained 1 epoch on Fashion-MNIST with Debian's PyTorch, at batch 128 on 2 threads, median of
 # ITERS runs after WARMUP runs (the best of ROUNDS rounds, as bench/peers does on this shared
 # machine):

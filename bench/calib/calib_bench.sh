@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Calibration cost against inference (issue 4's target: calibrating resnet18_cifar on 1000 images
+# Calibration cost against inference (the target: calibrating resnet18_cifar on 1000 images
 # costs <= 1.5x running those images through the fp32 engine).
 #
 #   bench/calib/calib_bench.sh [MODEL] [ROUNDS]      (defaults: resnet18_cifar 5)

@@ -26,6 +26,11 @@ struct ConvCase {
   bool bias;
 };
 
+// gtest prints a parameter with this (its bytes otherwise).
+void PrintTo(const ConvCase& c, std::ostream* os) {
+  *os << c.name;
+}
+
 class ConvKernel : public ::testing::TestWithParam<ConvCase> {};
 
 TEST_P(ConvKernel, MatchesReference) {

@@ -51,6 +51,11 @@ struct PtqCase {
   double min_float_accuracy;  // the training worked (the comparison means something)
 };
 
+// gtest prints a parameter with this (its bytes otherwise).
+void PrintTo(const PtqCase& c, std::ostream* os) {
+  *os << c.model;
+}
+
 class PtqAccuracy : public ::testing::TestWithParam<PtqCase> {};
 
 TEST_P(PtqAccuracy, EntropyInt8EngineLosesAtMostOnePoint) {

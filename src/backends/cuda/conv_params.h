@@ -65,7 +65,7 @@ struct Epilogue {
   float lo1 = -3.0e38f, hi1 = 3.0e38f, lo2 = -3.0e38f, hi2 = 3.0e38f;
   float out_inv_scale = 1.f;
   // int8 kernels (int_acc = 1) compute what oneDNN 2.x computes for the CPU engine, operation for
-  // operation in fp32, so that both engines give the same bytes (bench/cuda_notes.md, v6):
+  // operation in fp32, so that both engines give the same bytes:
   //   v = (float(acc - zcomp[oc]) + beta[oc]) * alpha[oc]   in output units: alpha = s_x s_w / s_y,
   //                                                          beta = bias / (s_x s_w)
   //   Add of an int8 residual into an int8 output: v = fma(r - res_zp, res_scale, v),
