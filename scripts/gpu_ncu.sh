@@ -8,7 +8,7 @@ if [ -x "$ROOT/../bin/mpq_gpu" ]; then B=$(cd "$ROOT/.." && pwd); else B=$ROOT/g
 M=${2:-resnet18_cifar}
 shape=3x32x32; [ "$M" = mnist_naive ] && shape=1x28x28
 export LD_LIBRARY_PATH=$B/lib:${LD_LIBRARY_PATH:-}
-MPQ_CUDA_TILE=${MPQ_CUDA_TILE:-tc_u8_64x64x64_w2x2_s4} MPQ_CUDA_WARMUP_MS=0 \
+MPQ_DEBUG=${MPQ_DEBUG:-cuda-tile=tc_u8_64x64x64_w2x2_s4,cuda-warmup-ms=0} \
 ncu --clock-control none --section SpeedOfLight --section LaunchStats --section Occupancy \
   --section WarpStateStats --section SchedulerStats --launch-skip "${SKIP:-14}" --launch-count "${COUNT:-30}" \
   "$B/bin/mpq_gpu" bench --model "$B/models/$M.onnx" --data /tmp/fm/test_$shape.npy \

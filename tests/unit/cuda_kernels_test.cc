@@ -46,11 +46,12 @@ std::vector<Tensor> run_kernel(const Node& n, Precision p, std::vector<TensorSpe
   s.max_batch = in_specs.empty() ? 1 : in_specs[0].shape[0];
   for (auto& t : in_specs) s.inputs.push_back(t.shape.empty() && !t.constant ? nullptr : &t);
   for (auto& t : out_specs) s.outputs.push_back(&t);
-  if (force_tile) setenv("MPQ_CUDA_TILE", force_tile, 1);
-  if (force_split) setenv("MPQ_CUDA_SPLITK", force_split, 1);
+  std::string debug;
+  if (force_tile) debug += std::string("cuda-tile=") + force_tile + ",";
+  if (force_split) debug += std::string("cuda-splitk=") + force_split;
+  if (!debug.empty()) setenv("MPQ_DEBUG", debug.c_str(), 1);
   k->prepare(s);
-  unsetenv("MPQ_CUDA_TILE");
-  unsetenv("MPQ_CUDA_SPLITK");
+  unsetenv("MPQ_DEBUG");
   std::vector<cuda::DeviceBuffer> dev_in, dev_out;
   KernelArgs a;
   a.batch = batch;

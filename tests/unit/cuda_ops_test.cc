@@ -14,6 +14,7 @@
 
 #include "backends/cuda/cuda_util.h"
 #include "backends/reference/executor.h"
+#include "core/debug_options.h"
 #include "core/rng.h"
 #include "cuda_test_util.h"
 #include "ir/op_def.h"
@@ -77,8 +78,8 @@ void expect_matches_reference(const Graph& g, const std::vector<Tensor>& x,
     auto e = runtime::Engine::build(g, &table, o);
     for (const auto& st : e->plan().steps)
       EXPECT_EQ(st.backend, "cuda") << st.node->name << " " << st.node->op_name();
-    const char* tile = std::getenv("MPQ_CUDA_TILE");
-    if (tile && std::string(tile).rfind("depthwise", 0) == 0) {
+    const std::string tile = debug_options().cuda_tile;
+    if (tile.rfind("depthwise", 0) == 0) {
       int dw = 0;
       for (const auto& l : e->manifest().layers)
         dw += l.impl.rfind("cuda.depthwise_", 0) == 0 && l.reason.rfind("fused into", 0) != 0;
@@ -346,20 +347,20 @@ TEST(CudaOps, DepthwiseConvMatchesReferenceAndGemm) {
                                    b.c(Tensor::scalar(6.f))})});
     const Tensor in = rnd({4, 8, 11, 11}, -1.f, 1.f, 5);
     for (const char* tile : {"depthwise_f32", "depthwise_f16"}) {
-      setenv("MPQ_CUDA_TILE", tile, 1);
+      setenv("MPQ_DEBUG", (std::string("cuda-tile=") + tile).c_str(), 1);
       expect_matches_reference(*g, {in}, {tile[10] == '3' ? Precision::kFp32 : Precision::kFp16});
-      unsetenv("MPQ_CUDA_TILE");
+      unsetenv("MPQ_DEBUG");
     }
     const quant::CalibrationTable table = minmax_table(*g, {in});
     std::vector<Tensor> outs;
-    for (const char* env : {"MPQ_CUDA_NO_DEPTHWISE", "MPQ_CUDA_TILE"}) {
-      setenv(env, std::string(env) == "MPQ_CUDA_TILE" ? "depthwise_u8" : "1", 1);
+    for (const char* env : {"cuda-no-depthwise", "cuda-tile=depthwise_u8"}) {
+      setenv("MPQ_DEBUG", env, 1);
       plan::BuildOptions o;
       o.backend = "cuda";
       o.max_batch = 4;
       o.default_precision = Precision::kInt8;
       auto eng = runtime::Engine::build(*g, &table, o);
-      unsetenv(env);
+      unsetenv("MPQ_DEBUG");
       for (const auto& l : eng->manifest().layers)
         if (l.op == "FusedConv" && l.fused.size() == 1)
           std::printf("  %s (%s): %s\n", l.name.c_str(), env, l.impl.c_str());

@@ -15,6 +15,7 @@
 
 #include "backends/cuda/cuda_util.h"
 #include "backends/cuda/kernels.h"
+#include "core/debug_options.h"
 #include "plan/memory_plan.h"
 #include "plan/plan.h"
 
@@ -125,10 +126,10 @@ class CudaPlanRunner : public PlanRunner {
     if (!all_cuda_) return -1.0;
     const cudaStream_t s = ctx_.stream();
     cudaGraphExec_t g = graph_for(batch);
-    // Warm-up: keep the GPU busy for a while first (MPQ_CUDA_WARMUP_MS, default 1000), so that
-    // its clocks have left the idle state (seen: an H200 idles at 345 MHz, boosts to 1980).
-    const char* wenv = std::getenv("MPQ_CUDA_WARMUP_MS");
-    const double warm_ms = wenv ? std::atof(wenv) : 1000.0;
+    // Warm-up: keep the GPU busy for a while first (MPQ_DEBUG=cuda-warmup-ms, default 1000), so
+    // that its clocks have left the idle state (seen: an H200 idles at 345 MHz, boosts to 1980).
+    const DebugOptions debug = debug_options();
+    const double warm_ms = debug.cuda_warmup_ms;
     const auto t0 = std::chrono::steady_clock::now();
     do {
       for (int i = 0; i < 50; ++i) MPQ_CUDA_CHECK(cudaGraphLaunch(g, s));
@@ -136,7 +137,7 @@ class CudaPlanRunner : public PlanRunner {
     } while (
         std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count() <
         warm_ms);
-    if (std::getenv("MPQ_CUDA_PROFILE")) {
+    if (debug.cuda_profile) {
       profile(batch, iters);
       for (int i = 0; i < 200; ++i) MPQ_CUDA_CHECK(cudaGraphLaunch(g, s));
     }

@@ -3,13 +3,14 @@
 // kernel's epilogue), or for int8 layers with a tiny K a direct dp4a kernel. Weights are packed
 // once at prepare ([group][OC][kh][kw][c], int8 per output channel, fp16 or fp32); among the
 // compiled tile configurations the fastest for this layer at the maximum batch is chosen by timing
-// them (MPQ_CUDA_TILE=<name> forces one).
+// them (MPQ_DEBUG=cuda-tile=<name> forces one).
 #include <algorithm>
 #include <cmath>
 #include <cstdlib>
 
 #include "backends/cuda/cuda_util.h"
 #include "backends/cuda/kernels.h"
+#include "core/debug_options.h"
 #include "ir/op_def.h"
 #include "ir/post_op.h"
 #include "quant/quant_math.h"
@@ -328,18 +329,19 @@ class ConvKernel : public Kernel, public WorkspaceUser {
   // Times every candidate (tile configuration, split-K) pair on scratch buffers at the maximum
   // batch and keeps the fastest. Split-K is tried where the tiles alone give few CTAs.
   void choose_config(const KernelSetup& s, const TensorSpec& x, const TensorSpec& y) {
+    const DebugOptions debug = debug_options();
     // int8 layers with a tiny K (first convolutions) also try the direct kernels
-    // (MPQ_CUDA_NO_DIRECT=1: implicit GEMM only, for comparisons).
-    const bool q = (kind_ == kConvS8 || kind_ == kConvU8) && !std::getenv("MPQ_CUDA_NO_DIRECT");
-    // Depthwise layers also time the dedicated kernel (MPQ_CUDA_NO_DEPTHWISE=1 leaves it out).
-    const bool dw = depthwise_layer(p_) && !std::getenv("MPQ_CUDA_NO_DEPTHWISE");
+    // (MPQ_DEBUG=cuda-no-direct: implicit GEMM only, for comparisons).
+    const bool q = (kind_ == kConvS8 || kind_ == kConvU8) && !debug.cuda_no_direct;
+    // Depthwise layers also time the dedicated kernel (MPQ_DEBUG=cuda-no-depthwise leaves it out).
+    const bool dw = depthwise_layer(p_) && !debug.cuda_no_depthwise;
     std::vector<int> cands = q ? conv_candidates(kind_, vec_, p_.K, p_.groups, p_.OC, dw)
                                : conv_candidates(kind_, vec_, 0, 1, 0, dw);
     if (cands.empty()) internal_error("no CUDA conv configuration compiled for this kind").raise();
     for (int c : cands) MPQ_CUDA_CHECK(conv_prepare(c));
-    if (const char* force = std::getenv("MPQ_CUDA_TILE")) {
+    if (!debug.cuda_tile.empty()) {
       auto it = std::find_if(cands.begin(), cands.end(),
-                             [&](int c) { return conv_configs()[c].name == force; });
+                             [&](int c) { return conv_configs()[c].name == debug.cuda_tile; });
       if (it != cands.end()) cands = std::vector<int>{*it};
     }
     max_m_ = static_cast<int64_t>(p_.N) * p_.OH * p_.OW;
@@ -349,7 +351,7 @@ class ConvKernel : public Kernel, public WorkspaceUser {
       int cfg, split, per;
     };
     std::vector<Choice> choices;
-    const bool no_split = std::getenv("MPQ_CUDA_NO_SPLITK") != nullptr;
+    const bool no_split = debug.cuda_no_splitk;
     for (int c : cands) {
       const ConvConfig& cc = conv_configs()[c];
       const int64_t ctas = ceil_div(max_m_, cc.bm) * ceil_div(p_.OCg, cc.bn) * p_.groups;
@@ -361,10 +363,10 @@ class ConvKernel : public Kernel, public WorkspaceUser {
         choices.push_back({c, static_cast<int>(ceil_div(kt_total, per)), per});
       }
     }
-    if (const char* fs = std::getenv("MPQ_CUDA_SPLITK")) {  // tests: force a split where possible
+    if (debug.cuda_splitk > 0) {  // tests: force a split where possible
       std::vector<Choice> keep;
       for (const Choice& ch : choices)
-        if (ch.split == std::atoi(fs)) keep.push_back(ch);
+        if (ch.split == debug.cuda_splitk) keep.push_back(ch);
       if (!keep.empty()) choices = keep;
     }
     cfg_ = choices[0].cfg;

@@ -2,13 +2,15 @@
 // stream is still finishing, and waits for it with griddepcontrol.wait as its first instruction.
 // This overlaps each launch's latency with the tail of its predecessor, inside CUDA graphs too.
 // Every kernel launched with launch_pdl must call grid_dep_wait() before touching global memory.
-// MPQ_CUDA_NO_PDL=1 launches plainly (the wait is then a no-op).
+// MPQ_DEBUG=cuda-no-pdl launches plainly (the wait is then a no-op).
 #pragma once
 
 #include <cuda_runtime.h>
 
 #include <cstdlib>
 #include <utility>
+
+#include "core/debug_options.h"
 
 namespace mpq::cuda {
 
@@ -20,8 +22,7 @@ __device__ __forceinline__ void grid_dep_wait() {
 
 inline bool pdl_enabled() {
   static const bool on = [] {
-    const char* e = std::getenv("MPQ_CUDA_NO_PDL");
-    if (e && e[0] == '1') return false;
+    if (debug_options().cuda_no_pdl) return false;
     int dev = 0, major = 0;
     if (cudaGetDevice(&dev) != cudaSuccess) return false;
     if (cudaDeviceGetAttribute(&major, cudaDevAttrComputeCapabilityMajor, dev) != cudaSuccess)
