@@ -38,7 +38,8 @@ using mpq::SearchPoint;
 using mpq::SearchReport;
 
 // The NNI config_list (JSON) giving each layer its bits: int8 layers quantize input, weight and
-// output (as `mpq calibrate`'s default); 16- and 32-bit layers name their weight's bits.
+// output (as `mpq calibrate`'s default), 16-bit layers name their weight's bits, fp32 layers are
+// not named (not quantized, as in NNI).
 std::string config_list_for(const std::vector<SearchLayer>& layers, const std::vector<int>& bits);
 
 }  // namespace mpq::api

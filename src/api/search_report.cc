@@ -47,9 +47,11 @@ std::string percent(double v) {
 }  // namespace
 
 std::string config_list_for(const std::vector<SearchLayer>& layers, const std::vector<int>& bits) {
-  // Ordered as NNI's documentation writes entries: quant_types, quant_bits, op_names.
+  // Ordered as NNI's documentation writes entries: quant_types, quant_bits, op_names. fp32
+  // layers are left out: a layer no entry names is not quantized (NNI), which QAT accepts where
+  // it refuses 32 bits.
   nlohmann::ordered_json list = nlohmann::ordered_json::array();
-  for (int b : {8, 16, 32}) {
+  for (int b : {8, 16}) {
     std::vector<std::string> names;
     for (size_t l = 0; l < layers.size() && l < bits.size(); ++l)
       if (bits[l] == b) names.push_back(layers[l].config_name);

@@ -20,6 +20,7 @@ import numpy as np
 r = np.random.default_rng(0)
 np.save("x.npy", r.standard_normal((32, 1, 28, 28)).astype(np.float32))
 np.save("x27.npy", r.standard_normal((8, 1, 27, 27)).astype(np.float32))
+np.save("y.npy", r.integers(0, 10, 32))
 PYEOF
 "$MPQ" calibrate --model m.onnx --data x.npy --method minmax --quiet -o c.json >/dev/null ||
   fail "mpq calibrate"
@@ -42,12 +43,15 @@ assert lat == sorted(lat), lat
 c = r["points"][r["chosen"]]
 assert c["frontier"] and c["fidelity"]["sqnr_db"] is None or c["fidelity"]["sqnr_db"] >= 20, c
 chosen = json.load(open("chosen.json"))
-bits = {n: e["quant_bits"] for e in chosen for n in e["op_names"]}
+bits = {n: 32 for n in c["bits"]}  # a layer no entry names runs fp32
+bits.update({n: e["quant_bits"] for e in chosen for n in e["op_names"]})
 assert bits == c["bits"], (bits, c["bits"])
 svg = open("f.svg").read()
 assert svg.startswith("<svg") and "all-int8" in svg and "all-fp32" in svg, svg[:300]
 PYEOF
 expect 0 "" e.mpqe -- build --model m.onnx --calib c.json --config chosen.json -o e.mpqe
+expect 0 "" q.onnx -- qat --model m.onnx --config chosen.json --data x.npy --labels y.npy \
+  --max-steps 2 -o q.onnx -q
 
 # Estimated latency: the whole search is deterministic for a seed.
 for k in 1 2; do

@@ -236,14 +236,15 @@ TEST(SearchCostModel, RecoversLayerAndBoundaryCostsFromWholePlanTimings) {
 TEST(SearchConfigList, GroupsLayersByBitsAsNniEntries) {
   std::vector<api::SearchLayer> layers(3);
   layers[0].config_name = "conv1", layers[1].config_name = "conv2", layers[2].config_name = "fc";
-  const nlohmann::json j = nlohmann::json::parse(api::config_list_for(layers, {8, 32, 8}));
-  ASSERT_EQ(j.size(), 2u);
+  const nlohmann::json j = nlohmann::json::parse(api::config_list_for(layers, {8, 32, 16}));
+  ASSERT_EQ(j.size(), 2u);  // conv2 (fp32) is named by no entry: not quantized
   EXPECT_EQ(j[0]["quant_bits"], 8);
-  EXPECT_EQ(j[0]["op_names"], nlohmann::json({"conv1", "fc"}));
+  EXPECT_EQ(j[0]["op_names"], nlohmann::json({"conv1"}));
   EXPECT_EQ(j[0]["quant_types"], nlohmann::json({"input", "weight", "output"}));
-  EXPECT_EQ(j[1]["quant_bits"], 32);
-  EXPECT_EQ(j[1]["op_names"], nlohmann::json({"conv2"}));
+  EXPECT_EQ(j[1]["quant_bits"], 16);
+  EXPECT_EQ(j[1]["op_names"], nlohmann::json({"fc"}));
   EXPECT_NO_THROW(quant::ConfigList::parse_string(j.dump()));
+  EXPECT_TRUE(quant::ConfigList::parse_string(j.dump()).check_qat().empty());  // QAT takes it
 }
 
 }  // namespace
