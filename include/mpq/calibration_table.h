@@ -25,13 +25,24 @@ namespace mpq::quant {
 constexpr int kCalibrationFormatVersion = 1;
 constexpr const char* kCalibrationFormatName = "mpq-calibration";
 
+// A quantization given exactly rather than derived from a range: a QDQ model's QuantizeLinear.
+// real = scale * (q - zero_point), q in the 8-bit range of `dtype`.
+struct FixedQuant {
+  float scale = 1.f;
+  int32_t zero_point = 0;
+  QuantDtype dtype = QuantDtype::kUint;
+};
+
 struct TensorRange {
   float min = 0.f;
   float max = 0.f;
-  std::string method;  // "minmax", "percentile", "entropy", "mse", "qat-ema", "nni"
+  std::string method;  // "minmax", "percentile", "entropy", "mse", "qat-ema", "nni", "qdq"
   // The statistics that chose the range (observed_min/max, count, threshold, kl_divergence, ...),
   // written as they are; sorted by name so the JSON is stable.
   std::map<std::string, double> stats;
+  // Set when the model fixed the tensor's quantization (QDQ import): the engine uses this scale
+  // and zero point as they are; min/max then hold the range they represent.
+  std::optional<FixedQuant> fixed;
 };
 
 // Per-channel range of a constant weight (symmetric: min = -max per channel).
@@ -39,6 +50,10 @@ struct WeightRange {
   int axis = 0;
   std::vector<float> min, max;
   std::string method = "minmax";
+  // Fixed symmetric int8 scales (one per channel along `axis`, or one for the whole tensor), as a
+  // QDQ model gives them: the engine quantizes the weight with exactly these (round half to even,
+  // saturate to [-128, 127]) instead of max|w| / 127. Empty: the engine computes them.
+  std::vector<float> scale;
 };
 
 // How one quant type is quantized, when the producer knows it (mpq extension keys
@@ -64,7 +79,7 @@ struct LayerPrecision {
   std::optional<float> tracked_min_weight, tracked_max_weight;
   std::optional<std::pair<int32_t, int32_t>> qrange_weight, qrange_input, qrange_output;
   std::optional<TypeQuantSpec> weight_quant, input_quant, output_quant;
-  std::string source = "calibration";  // "calibration", "qat", "nni-config", "config_list"
+  std::string source = "calibration";  // "calibration", "qat", "nni-config", "config_list", "qdq"
 };
 
 struct CalibrationHeader {

@@ -51,6 +51,9 @@ struct SpeedupOptions {
                         // built from another model
   std::string config_list;      // optional NNI config_list (JSON path) overriding the layers' bits
   bool lenient_config = false;  // config_list: warn where NNI's schema refuses, do not fail
+  // A QDQ model (its Q/DQ nodes fix the int8 layers and scales; no calibration config then): run
+  // Q/DQ patterns mpq cannot honour exactly in float, with a manifest note, instead of failing.
+  bool lenient_qdq = false;
   // Device backends (cuda): run steps without a device kernel on the host instead of failing.
   bool allow_host_fallback = false;
   // Layers the calibration config / config_list does not name: "fp32", or "fastest" (NNI's

@@ -10,6 +10,7 @@
 #include "api/ptq_calibration.h"
 #include "api/unconfigured.h"
 #include "core/input_file.h"
+#include "frontend/onnx/qdq_import.h"
 #include "quant/config_list.h"
 #include "quant/model_hash.h"
 
@@ -126,13 +127,38 @@ void calibrate_ptq(BuildInputs& in, BuildOutput* out) {
   in.table = std::move(ranges);
 }
 
+// A QDQ model: its Q/DQ nodes become the table (fixed scales, int8 layers with source "qdq") and
+// the float graph in `holder` is what gets built.
+void import_qdq(BuildInputs& in, BuildOutput* out, std::unique_ptr<Graph>* holder) {
+  if (in.table || !in.calib_data.empty())
+    invalid_input(str(in.model_name, " is a QDQ model: its QuantizeLinear/DequantizeLinear nodes ",
+                      "fix its quantization; build it without ",
+                      in.table ? "--calib (" + in.calib_name + ")" : "--calib-data"))
+        .file(in.model_name)
+        .key(in.table ? "--calib" : "--calib-data")
+        .raise();
+  if (in.model_hash.empty()) in.model_hash = quant::model_hash(*in.graph);
+  QdqImport q = strip_qdq(*in.graph, {in.lenient_qdq, in.model_name});
+  int layers = 0;
+  for (const auto& [key, l] : q.table.layers) layers += l.source == "qdq";
+  out->notes.push_back(str("QDQ model: ", layers, " int8 layer(s), ", q.table.tensors.size(),
+                           " activation and ", q.table.weights.size(),
+                           " weight quantization(s) taken from its Q/DQ nodes"));
+  out->notes.insert(out->notes.end(), q.notes.begin(), q.notes.end());
+  *holder = std::move(q.graph);
+  in.graph = holder->get();
+  in.table = std::move(q.table);
+}
+
 }  // namespace
 
 BuildOutput build_engine(BuildInputs in) {
   const auto t0 = std::chrono::steady_clock::now();
   if (!in.graph) internal_error("build_engine: no graph").raise();
-  const Graph& g = *in.graph;
   BuildOutput out;
+  std::unique_ptr<Graph> stripped;
+  if (has_qdq(*in.graph)) import_qdq(in, &out, &stripped);
+  const Graph& g = *in.graph;
   check_precision_options(in, &out);
   const auto rules = in.layer_precision.empty()
                          ? std::vector<LayerPrecisionRule>{}

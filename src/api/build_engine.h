@@ -29,6 +29,11 @@ struct BuildInputs {
   std::string calib_hash;       // hash of the table file's bytes ("" if in memory)
   std::string config_list;      // NNI config_list file applied over the table ("" = none)
   bool lenient_config = false;  // config_list schema errors become warnings (ConfigListOptions)
+  // A QDQ model (QuantizeLinear/DequantizeLinear nodes) is built with the quantization it fixes
+  // (frontend/onnx/qdq_import.h): no table or calibration data may come with it. Q/DQ patterns
+  // mpq cannot run exactly fail the build naming the node, or with lenient_qdq fall back to float
+  // with a note in the manifest.
+  bool lenient_qdq = false;
   plan::BuildOptions options;
   bool force = false;  // accept a table computed on another model (warning instead of error)
   // Layers no table or config_list names (api/unconfigured.h): "fp32", or "fastest" (the faster

@@ -113,6 +113,7 @@ double ModelSpeedup::compress() {
   in.calib_hash = calib_hash_;
   in.config_list = options_.config_list;
   in.lenient_config = options_.lenient_config;
+  in.lenient_qdq = options_.lenient_qdq;
   in.unconfigured = options_.unconfigured;
   in.extra_layer_bits = options_.extra_layer_bits;
   in.layer_precision = options_.layer_precision;

@@ -98,6 +98,9 @@ struct OpDef {
   // Input 1 is a weight, quantized per output channel when constant (Conv, Gemm, MatMul): what
   // NNI calls a quantizable layer. Other requantizing ops (Add, Mul, averages) have none.
   bool weighted = false;
+  // For weighted ops: the axis of input 1 that indexes output channels (Conv 0, Gemm transB ? 0 :
+  // 1, MatMul the last), the axis per-channel weight scales run along.
+  std::function<int(const Node&)> weight_channel_axis;
   FlopsFn flops;
   OnnxBinding onnx;
   // Attribute values / variants mpq does not handle (checked at import): returns an empty string if

@@ -138,6 +138,32 @@ class Builder {
     batch_layout_ = passes::batch_layout(*base_);
     derive_fused_ranges();
     unify_concat_ranges();
+    check_fixed_quant();
+  }
+
+  // A QDQ model fixes weights and activation quantizations by value name. Fixed weights a pass
+  // rewrote (a BatchNormalization folded into them) can no longer be the file's int8 weights: an
+  // error. A fixed activation a fusion removed is said in the manifest (the fused op writes its
+  // output at the next quantization instead).
+  void check_fixed_quant() {
+    for (const auto& [name, q] : reqs_.weight_quant) {
+      const Value* v = base_->find_value(name);
+      bool used = false;
+      for (const Node* c : v ? v->consumers : std::vector<Node*>{})
+        used |= has_constant_weights(*c) && c->inputs[1] == v;
+      if (!used && original_.find_value(name) && !original_.find_value(name)->consumers.empty())
+        unsupported(str("the int8 weights '", name, "' fixed by the model were rewritten by a ",
+                        "graph pass (a BatchNormalization folded into them): fold it before ",
+                        "quantizing the model"))
+            .node(original_.find_value(name)->consumers[0]->name)
+            .raise();
+    }
+    for (const auto& [name, r] : reqs_.ranges)
+      if (r.fixed && !base_->find_value(name) && original_.find_value(name))
+        notes_.insert(str("the quantization of '", name, "' (scale ", r.fixed->scale,
+                          ", zero point ", r.fixed->zero_point,
+                          ") is not applied: its producer was fused with ",
+                          "its consumer, which writes at the next quantization"));
   }
 
   // A multi-input passthrough op (Concat) runs int8 only if its inputs share one quantization:
@@ -459,6 +485,8 @@ class Builder {
       s.shape[s.batch_dim] = opt_.max_batch * s.batch_mult;
     }
     if (v->is_constant()) s.constant = *v->constant;
+    if (auto it = reqs_.weight_quant.find(v->name); it != reqs_.weight_quant.end() && s.constant)
+      s.quant = it->second;
     return s;
   }
 
@@ -516,6 +544,15 @@ class Builder {
           it->second.backend != "reference")
         return true;
     }
+    return false;
+  }
+  // A graph output whose quantization the model fixed (a QDQ model's last Q/DQ): the int8 layer
+  // writes it quantized and the output step dequantizes it, as the model computes.
+  bool fixed_graph_output(const Value* o, const Graph& g) const {
+    auto it = reqs_.ranges.find(o->name);
+    if (it == reqs_.ranges.end() || !it->second.fixed) return false;
+    for (const Value* go : g.outputs())
+      if (go == o) return true;
     return false;
   }
   // The storage dtype of a float tensor a layer at `p` reads and writes.
@@ -600,7 +637,8 @@ class Builder {
                                         !is_q(specs_[tensor_of(n->inputs[3])].dtype);
             if (d.output != Precision::kInt8) {
               s.dtype = float_dtype(d.output);
-            } else if (consumer_wants_int8(o) && !float_residual && quant_known(o)) {
+            } else if ((consumer_wants_int8(o) || fixed_graph_output(o, g)) && !float_residual &&
+                       quant_known(o)) {
               s.dtype = vq_dtype_.at(o);
               s.quant = vq_.at(o);
             } else {

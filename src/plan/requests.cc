@@ -5,7 +5,7 @@ namespace mpq::plan {
 namespace {
 
 std::string source_of(const quant::LayerPrecision& l) {
-  if (l.source == "layer-precision") return l.source;  // --layer-precision
+  if (l.source == "layer-precision" || l.source == "qdq") return l.source;
   return l.source == "calibration" || l.source == "qat" ? "calibration" : "config";
 }
 
@@ -19,7 +19,15 @@ Requests read_requests(const Graph& original, const quant::CalibrationTable* tab
   r.default_request.source = "default";
   if (!table) return r;
   for (const auto& [name, tr] : table->tensors)
-    r.ranges[name] = RangeInfo{tr.min, tr.max, "tensor", {}};
+    r.ranges[name] = RangeInfo{tr.min, tr.max, "tensor", {}, tr.fixed};
+  for (const auto& [name, wr] : table->weights) {
+    if (wr.scale.empty()) continue;
+    QuantParams q;
+    q.scale = wr.scale;
+    q.zero_point.assign(wr.scale.size(), 0);
+    q.axis = wr.scale.size() > 1 ? wr.axis : -1;
+    r.weight_quant[name] = q;
+  }
   for (const quant::ResolvedLayer& rl : quant::resolve_layers(*table, original)) {
     const quant::LayerPrecision& l = *rl.layer;
     const Node& n = *rl.node;
@@ -38,17 +46,26 @@ Requests read_requests(const Graph& original, const quant::CalibrationTable* tab
     // NNI semantics: the input range belongs to the layer's input 0, the output range to its
     // output 0 (a tensor quantized once: "either the output of A or the input of B").
     if (l.tracked_min_input && l.tracked_max_input && n.has_input(0))
-      r.ranges[n.inputs[0]->name] =
-          RangeInfo{*l.tracked_min_input, *l.tracked_max_input, "layer " + rl.key, l.input_quant};
+      r.ranges[n.inputs[0]->name] = RangeInfo{
+          *l.tracked_min_input, *l.tracked_max_input, "layer " + rl.key, l.input_quant, {}};
     if (l.tracked_min_output && l.tracked_max_output && !n.outputs.empty())
-      r.ranges[n.outputs[0]->name] = RangeInfo{*l.tracked_min_output, *l.tracked_max_output,
-                                               "layer " + rl.key, l.output_quant};
+      r.ranges[n.outputs[0]->name] = RangeInfo{
+          *l.tracked_min_output, *l.tracked_max_output, "layer " + rl.key, l.output_quant, {}};
   }
   return r;
 }
 
 QuantParams activation_quant(const RangeInfo& r, bool feeds_weighted_op, DType* dtype,
                              bool* widened) {
+  if (r.fixed) {
+    QuantParams q;
+    q.scale = {r.fixed->scale};
+    q.zero_point = {r.fixed->zero_point};
+    q.is_signed = r.fixed->dtype == quant::QuantDtype::kInt;
+    *dtype = q.is_signed ? DType::i8 : DType::u8;
+    *widened = false;
+    return q;
+  }
   quant::QuantDtype qd = quant::QuantDtype::kUint;
   bool symmetric = false;
   if (r.min < 0.f && !feeds_weighted_op) qd = quant::QuantDtype::kInt, symmetric = true;

@@ -32,11 +32,16 @@ struct RangeInfo {
   std::string source;  // "tensor" (table.tensors) or "layer <key>"
   // How to quantize it (NNI's quant_dtype / quant_scheme when the table says; else u8 affine).
   std::optional<quant::TypeQuantSpec> spec;
+  // The quantization itself, when the model fixed it (QDQ import): used as it is.
+  std::optional<quant::FixedQuant> fixed;
 };
 
 struct Requests {
   std::map<std::string, Request> layers;    // node name -> request (named layers only)
   std::map<std::string, RangeInfo> ranges;  // value name -> range
+  // Weights whose int8 scales the model fixed (QDQ import): value name -> symmetric int8
+  // parameters (axis -1 for one scale). Kernels quantize these weights with exactly these scales.
+  std::map<std::string, QuantParams> weight_quant;
   Request default_request;
 
   const Request& of(const std::string& node) const {
@@ -54,6 +59,7 @@ Requests read_requests(const Graph& original, const quant::CalibrationTable* tab
 //   * else, for a signed range: u8 affine when the tensor feeds a conv/gemm (VNNI/AMX multiply
 //     u8 activations by s8 weights; a src zero point is cheap), s8 symmetric otherwise (a
 //     residual or an output: no dst zero point, which would cost oneDNN its fastest kernels).
+//   * exactly as fixed, when the model fixed it (a QDQ model's scale and zero point).
 // *widened is set when the range had to be widened to contain 0.
 QuantParams activation_quant(const RangeInfo& r, bool feeds_weighted_op, DType* dtype,
                              bool* widened);

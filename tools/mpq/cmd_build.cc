@@ -63,6 +63,7 @@ int run_build(const BuildArgs& a) {
         .key("--calib-data")
         .raise();
   in.lenient_config = a.lenient;
+  in.lenient_qdq = a.lenient;
   in.unconfigured = a.unconfigured;
   in.layer_precision = a.layer_precision;
   in.force = a.force;
@@ -114,7 +115,10 @@ void register_build(CLI::App& app, std::function<int()>& action) {
   auto a = std::make_shared<BuildArgs>();
   auto* cmd = app.add_subcommand(
       "build", "Build a mixed-precision engine from an ONNX model and a calibration table");
-  cmd->add_option("-m,--model", a->model, "ONNX model (float)")->required();
+  cmd->add_option("-m,--model", a->model,
+                  "ONNX model: float, or QDQ (QuantizeLinear/DequantizeLinear nodes fix its int8 "
+                  "layers and scales; then no --calib)")
+      ->required();
   cmd->add_option("--calib", a->calib,
                   "Calibration table (`mpq calibrate`) or NNI calibration config (JSON): ranges "
                   "and per-layer bits (8 int8, 16 16-bit float, 32 fp32)");
@@ -155,7 +159,8 @@ void register_build(CLI::App& app, std::function<int()>& action) {
       "names or module paths (globs allowed), int8|fp16|bf16|fp32, the last match wins");
   cmd->add_flag("--lenient", a->lenient,
                 "--config: warn instead of failing where NNI's schema refuses the config_list "
-                "(unknown keys, op_names matching no layer)");
+                "(unknown keys, op_names matching no layer); QDQ models: run Q/DQ patterns mpq "
+                "cannot honour exactly in float (noted in the manifest) instead of failing");
   cmd->add_flag("--strict", a->strict,
                 "Fail if any requested precision cannot be executed (TensorRT's obey mode)");
   cmd->add_option("--batch", a->batch, "Maximum batch the engine runs (any batch 1..N runs)")

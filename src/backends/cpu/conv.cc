@@ -67,8 +67,8 @@ class ConvKernel : public Kernel {
     if (prec_ == Precision::kInt8) {
       user_w = Tensor(DType::i8, wt.shape());
       w_scales.resize(oc_);
-      quantize_weights_per_oc(wt.data<float>(), oc_, per_oc, user_w.data<int8_t>(),
-                              w_scales.data());
+      quantize_weights_per_oc(wt.data<float>(), oc_, per_oc, user_w.data<int8_t>(), w_scales.data(),
+                              fixed_weight_scales(w, oc_));
       user_dt = dt::s8;
     }
     user_w_ = user_w;

@@ -9,7 +9,36 @@
 
 namespace mpq::cpu {
 
-void quantize_weights_per_oc(const float* w, int64_t oc, int64_t per_oc, int8_t* q, float* scales) {
+std::vector<float> fixed_weight_scales(const TensorSpec& w, int64_t oc, float mult) {
+  if (!w.quant) return {};
+  const std::vector<float>& s = w.quant->scale;
+  if (s.size() != 1 && static_cast<int64_t>(s.size()) != oc)
+    internal_error(
+        str("weight '", w.name, "' has ", s.size(), " fixed scales for ", oc, " output channels"))
+        .raise();
+  std::vector<float> out(oc);
+  for (int64_t o = 0; o < oc; ++o) out[o] = mult * s[s.size() == 1 ? 0 : o];
+  return out;
+}
+
+namespace {
+
+void quantize_weights_fixed(const float* w, int64_t oc, int64_t per_oc, int8_t* q, float* scales,
+                            const std::vector<float>& fixed) {
+  const quant::QRange full{-128, 127};
+  for (int64_t o = 0; o < oc; ++o) {
+    scales[o] = fixed.at(o);
+    for (int64_t i = 0; i < per_oc; ++i)
+      q[o * per_oc + i] =
+          static_cast<int8_t>(quant::quantize_value(w[o * per_oc + i], scales[o], 0, full));
+  }
+}
+
+}  // namespace
+
+void quantize_weights_per_oc(const float* w, int64_t oc, int64_t per_oc, int8_t* q, float* scales,
+                             const std::vector<float>& fixed) {
+  if (!fixed.empty()) return quantize_weights_fixed(w, oc, per_oc, q, scales, fixed);
   const quant::QRange r = quant::quant_range(8, quant::QuantDtype::kInt);
   std::vector<float> amax(oc, 0.f);
   std::vector<char> nan(oc, 0);

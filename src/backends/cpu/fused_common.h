@@ -17,8 +17,14 @@
 namespace mpq::cpu {
 
 // Symmetric per-output-channel int8 weights: s[oc] = max|w[oc,:]| / 127 (1 for an all-zero
-// channel), q = saturate(round_half_even(w / s)) in [-127, 127].
-void quantize_weights_per_oc(const float* w, int64_t oc, int64_t per_oc, int8_t* q, float* scales);
+// channel), q = saturate(round_half_even(w / s)) in [-127, 127]. With `fixed` scales (one per
+// output channel: a QDQ model's), s = fixed and q saturates to [-128, 127], as ONNX's
+// QuantizeLinear does, so the int8 weights are the model's.
+void quantize_weights_per_oc(const float* w, int64_t oc, int64_t per_oc, int8_t* q, float* scales,
+                             const std::vector<float>& fixed = {});
+// The weight scales the model fixed (the weight's TensorSpec::quant), one per output channel and
+// multiplied by `mult` (Gemm's alpha); empty when the weight has none (mpq chooses them).
+std::vector<float> fixed_weight_scales(const TensorSpec& w, int64_t oc, float mult = 1.f);
 
 struct Epilogue {
   dnnl::primitive_attr attr;

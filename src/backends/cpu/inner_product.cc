@@ -55,7 +55,8 @@ class InnerProductKernel : public Kernel {
     if (prec_ == Precision::kInt8) {
       user_w_ = Tensor(DType::i8, {N, K});
       w_scales.resize(N);
-      quantize_weights_per_oc(w.data(), N, K, user_w_.data<int8_t>(), w_scales.data());
+      quantize_weights_per_oc(w.data(), N, K, user_w_.data<int8_t>(), w_scales.data(),
+                              fixed_weight_scales(*s.inputs.at(1), N, alpha));
       user_dt = dt::s8;
     } else {
       user_w_ = Tensor::from<float>({N, K}, w);

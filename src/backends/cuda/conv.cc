@@ -190,13 +190,17 @@ class ConvKernel : public Kernel, public WorkspaceUser {
       p.x_fill = xd.zp;
       zcomp.assign(p.OC, 0);
       std::vector<int8_t> packed(packed_elems, 0);
-      const quant::QRange r = quant::quant_range(8, quant::QuantDtype::kInt);
+      // Scales a QDQ model fixed (w.quant) are used as given, over the full int8 range as ONNX's
+      // QuantizeLinear saturates; otherwise mpq's symmetric max|w| / 127.
+      const quant::QRange r =
+          w.quant ? quant::QRange{-128, 127} : quant::quant_range(8, quant::QuantDtype::kInt);
       for (int64_t oc = 0; oc < p.OC; ++oc) {
         const float* row = &wk[oc * p.K];
         float amax = 0.f;
         for (int64_t k = 0; k < p.K; ++k) amax = std::max(amax, std::fabs(row[k]));
-        const quant::ScaleZeroPoint sz =
+        quant::ScaleZeroPoint sz =
             quant::compute_scale_zero_point(-amax, amax, 8, quant::QuantDtype::kInt, true);
+        if (w.quant) sz.scale = g.gemm_alpha * w.quant->scale[w.quant->scale.size() == 1 ? 0 : oc];
         const int64_t gi = oc / p.OCg, o = oc % p.OCg;
         int8_t* dst = &packed[(gi * p.OCpad + o) * p.Kpad];
         int64_t wsum = 0;

@@ -239,6 +239,7 @@ OpDef def_Conv() {
   d.backward = conv_backward;
   d.quant = QuantRule::kRequant;
   d.weighted = true;
+  d.weight_channel_axis = [](const Node&) { return 0; };
   d.flops = [](const Node& n) -> int64_t {
     const Value* w = n.input(1);
     const Value* y = n.outputs.empty() ? nullptr : n.outputs[0];

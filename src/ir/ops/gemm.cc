@@ -264,6 +264,7 @@ OpDef def_Gemm() {
   d.backward = gemm_backward;
   d.quant = QuantRule::kRequant;
   d.weighted = true;
+  d.weight_channel_axis = [](const Node& n) { return n.attrs.i("transB", 0) ? 0 : 1; };
   d.flops = [](const Node& n) -> int64_t {
     const Value* a = n.input(0);
     const Value* y = n.outputs.empty() ? nullptr : n.outputs[0];
@@ -289,6 +290,10 @@ OpDef def_MatMul() {
   d.backward = matmul_backward;
   d.quant = QuantRule::kRequant;
   d.weighted = true;
+  d.weight_channel_axis = [](const Node& n) {
+    const Value* w = n.input(1);
+    return w && !w->shape.empty() ? static_cast<int>(w->shape.size()) - 1 : 1;
+  };
   d.flops = [](const Node& n) -> int64_t {
     const Value* a = n.input(0);
     const Value* y = n.outputs.empty() ? nullptr : n.outputs[0];

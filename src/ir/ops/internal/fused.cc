@@ -102,6 +102,8 @@ OpDef fused(const char* base, const char* doc, std::vector<AttrSpec> base_attrs)
   };
   d.quant = QuantRule::kRequant;
   d.weighted = true;
+  // Looked up when called: the registry is still being built here.
+  d.weight_channel_axis = [base](const Node& n) { return base_def(base).weight_channel_axis(n); };
   d.onnx.min_opset = 1;
   d.onnx.max_opset = 18;
   d.onnx.domain = "ai.mpq";
