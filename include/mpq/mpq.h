@@ -6,6 +6,7 @@
 //   mpq::Calibrator    post-training calibration into a quant::CalibrationTable
 //   mpq::ModelSpeedup  build / run / save / load a mixed-precision engine (NNI's ModelSpeedup)
 //   mpq::precision_search, mpq::layer_sensitivity   mixed precision chosen on real engines
+//   mpq::export_qdq    the model as QDQ ONNX with mpq's scales (QDQ models build as they are)
 //   mpq::data::open_dataset  Fashion-MNIST, IDX and NPY files as batches
 //   mpq::Tensor        64-byte-aligned tensors (Tensor::from<float>(shape, values))
 //   mpq::Error, mpq::Status, mpq::Result, mpq::capture   errors (never an abort on bad input)
@@ -24,6 +25,7 @@
 #include "mpq/optimizer.h"
 #include "mpq/precision.h"
 #include "mpq/qat_quantizer.h"
+#include "mpq/qdq.h"
 #include "mpq/search.h"
 #include "mpq/status.h"
 #include "mpq/tensor.h"

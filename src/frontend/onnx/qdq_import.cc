@@ -73,6 +73,7 @@ class Stripper {
       if (is_dq(n.get()) && !refused_.count(n.get()) && !refused_.count(source_q(*n)))
         refuse(*n, "dequantizes a tensor no QuantizeLinear of this graph produced");
     infer_shapes(g);
+    fix_through_passthrough();
     mark_layers();
     return std::move(out_);
   }
@@ -322,6 +323,27 @@ class Stripper {
   bool fixed(const Value* v) const {
     auto it = out_.table.tensors.find(v->name);
     return it != out_.table.tensors.end() && it->second.fixed;
+  }
+
+  // TensorRT reads Q/DQ placement this way too: a quantization fixed after a passthrough op
+  // (MaxPool, Flatten, Relu) holds before it when nothing else reads its input. The values are
+  // the same (these ops commute with a monotone quantization), and the producer writes int8.
+  void fix_through_passthrough() {
+    const Graph& g = *out_.graph;
+    for (auto it = g.nodes().rbegin(); it != g.nodes().rend(); ++it) {
+      const Node& n = **it;
+      // Activations (Relu, Clip) are fused into their producer, which writes their output.
+      if (n.def().quant != QuantRule::kPassthrough || n.def().epilogue || n.outputs.size() != 1 ||
+          !n.has_input(0))
+        continue;
+      const Value* x = n.inputs[0];
+      bool single = x->consumers.size() == 1;
+      for (size_t i = 1; i < n.inputs.size(); ++i)
+        single = single && (!n.inputs[i] || n.inputs[i]->is_constant());
+      for (const Value* go : g.outputs()) single = single && go != x;
+      if (!single || x->is_constant() || fixed(x) || !fixed(n.outputs[0])) continue;
+      out_.table.tensors[x->name] = out_.table.tensors.at(n.outputs[0]->name);
+    }
   }
 
   // int8 layers: a conv/gemm with quantized input and weights; an Add/average whose activation
