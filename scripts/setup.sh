@@ -33,3 +33,16 @@ if ((${#missing[@]})); then
   DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 fi
 echo "setup: all packages present" >&2
+
+# ONNX Runtime (npm onnxruntime-node, CPU) for the QDQ export test (tests/qdq): the exported model
+# must run in ONNX Runtime. --ignore-scripts: the CPU binaries ship in the package; its install
+# script only fetches CUDA ones. Skipped cleanly without npm (the test then skips too).
+QDQ_DIR="$(cd "$(dirname "$0")/.." && pwd)/tests/qdq"
+if command -v npm >/dev/null; then
+  if [ ! -d "$QDQ_DIR/node_modules/onnxruntime-node" ]; then
+    (cd "$QDQ_DIR" && npm ci --ignore-scripts --no-audit --no-fund >/dev/null) ||
+      echo "setup: npm ci in tests/qdq failed: the ONNX Runtime QDQ test will skip" >&2
+  fi
+else
+  echo "setup: no npm: the ONNX Runtime QDQ test will skip" >&2
+fi

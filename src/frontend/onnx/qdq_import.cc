@@ -188,7 +188,9 @@ class Stripper {
       in.push_back(dq->inputs[i] ? *dq->inputs[i]->constant : Tensor());
     Tensor w = dq->def().forward(*dq, in)[0];
     Value* out = dq->outputs[0];
+    const size_t refused = refused_.size();
     const bool honoured = weight_honoured(*dq, out);
+    if (refused_.size() != refused) refused_weights_.insert(out->name);
     Graph& g = *out_.graph;
     g.remove_node(dq);
     out->constant = w;
@@ -376,7 +378,7 @@ class Stripper {
     if (w && !x) {
       refuse(n, "has quantized weights but a float input (mpq has no weight-only int8)");
       out_.table.weights.erase(n.inputs[1]->name);
-    } else if (x && !w) {
+    } else if (x && !w && !refused_weights_.count(n.inputs[1]->name)) {
       refuse(n, "has a quantized input but float weights (quantize the weights in the model)");
     }
     return w && x;
@@ -386,6 +388,7 @@ class Stripper {
   QdqImport out_;
   std::map<const Node*, QParams> params_;
   std::set<const Node*> refused_;
+  std::set<std::string> refused_weights_;  // weights whose DQ was refused (said once)
 };
 
 }  // namespace
