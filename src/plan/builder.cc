@@ -703,6 +703,7 @@ class Builder {
     }
     g.remove_unused();
     g.sort();  // Reorder nodes were appended: keep the graph topological (clone, export)
+    note_unapplied_fixed(g);
     plan.tensors = specs_;
     plan.tensor_index.clear();
     for (size_t i = 0; i < specs_.size(); ++i)
@@ -712,6 +713,28 @@ class Builder {
     plan.outputs.clear();
     for (Value* v : g.inputs()) plan.inputs.push_back(tix_.at(v));
     for (Value* v : g.outputs()) plan.outputs.push_back(tix_.at(v));
+  }
+
+  // A quantization the model fixed (QDQ) on a tensor that no int8 step reads or writes stays
+  // float: its rounding is not applied, which the manifest says.
+  void note_unapplied_fixed(const Graph& g) {
+    auto quantized = [&](const Value* v) {
+      auto it = tix_.find(v);
+      return v && it != tix_.end() && is_q(specs_[it->second].dtype);
+    };
+    for (const auto& [name, r] : reqs_.ranges) {
+      const Value* v = r.fixed ? g.find_value(name) : nullptr;
+      if (!v) continue;  // not fixed, or fused away (check_fixed_quant says so)
+      bool applied = quantized(v);
+      for (const Node* c : v->consumers)
+        applied |= c->op == OpKind::Reorder && quantized(c->outputs[0]);
+      if (v->producer && v->producer->op == OpKind::Reorder)
+        applied |= quantized(v->producer->inputs[0]);
+      if (!applied)
+        notes_.insert(str("the quantization of '", name, "' (scale ", r.fixed->scale,
+                          ", zero point ", r.fixed->zero_point,
+                          ") is not applied: no int8 step reads or writes it, it stays float"));
+    }
   }
 
   // ---- manifest
