@@ -14,6 +14,7 @@
 #pragma once
 
 #include <string>
+#include <vector>
 
 #include "mpq/model.h"
 #include "mpq/model_speedup.h"
