@@ -103,7 +103,7 @@ class Stripper {
   }
 
   [[noreturn]] void bad(const Node& n, const std::string& msg) const {
-    invalid_input(str(n.op_name(), " '", n.name, "': ", msg)).file(opt_.file).node(n.name).raise();
+    invalid_input(str(n.op_name(), " ", msg)).file(opt_.file).node(n.name).raise();
   }
 
   // A pattern mpq cannot run exactly: an error, or with `lenient` a note (the caller falls back).
@@ -125,7 +125,9 @@ class Stripper {
     p.qtype = is_q(&n) ? n.outputs[0]->dtype : n.inputs[0]->dtype;
     for (float v : s->constant->to_floats()) {
       if (!std::isfinite(v) || v <= 0.f)
-        bad(n, str("scale ", v, " is not a positive finite number: fix the exporter's scale"));
+        bad(n, str("scale ", v,
+                   " is not a positive finite number: re-export the model with "
+                   "positive scales"));
       p.scale.push_back(v);
     }
     p.zero_point.assign(p.scale.size(), 0.0);
@@ -139,7 +141,7 @@ class Stripper {
       for (size_t i = 0; i < zf.size(); ++i) {
         if (!(zf[i] >= lo && zf[i] <= hi))
           bad(n, str("zero point ", zf[i], " is outside ", dtype_name(p.qtype), "'s range [", lo,
-                     ", ", hi, "]"));
+                     ", ", hi, "]: re-export the model with a zero point in range"));
         p.zero_point[i] = zf[i];
       }
     }
