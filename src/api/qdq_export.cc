@@ -8,6 +8,7 @@
 #include "frontend/onnx/qdq_import.h"
 #include "ir/op_def.h"
 #include "mpq/qdq.h"
+#include "passes/pass.h"
 #include "quant/quant_math.h"
 
 namespace mpq::api {
@@ -49,6 +50,24 @@ QuantParams weight_params(const Node& n, const TensorSpec& w, bool* narrow) {
   return p;
 }
 
+// A residual sum fused into an int8 conv/gemm (its input 3) that the kernel reads in int8: the
+// Q/DQ goes on the input of the absorbed Add that carries it (TensorRT's placement for a fused
+// residual), so that the export computes the sum from the same int8 values.
+void residual_qdq(const plan::Plan& plan, const plan::Step& st, const Graph& g,
+                  std::map<std::string, NodeQdq>* out) {
+  if (st.inputs.size() < 4 || st.inputs[3] < 0 || !quantized(plan.tensors[st.inputs[3]])) return;
+  const Value* v = st.node->inputs[3];
+  while (!g.find_value(v->name) && v->producer && v->producer->op == OpKind::Reorder)
+    v = v->producer->inputs[0];
+  for (const plan::LayerReport& row : plan.manifest.layers) {
+    const Node* add = row.reason == "fused into " + st.node->name ? g.find_node(row.name) : nullptr;
+    if (!add || add->def().weighted || add->def().quant != QuantRule::kRequant) continue;
+    for (size_t i = 0; i < add->inputs.size(); ++i)
+      if (add->inputs[i] && add->inputs[i]->name == v->name)
+        (*out)[add->name].inputs[i] = *plan.tensors[st.inputs[3]].quant;
+  }
+}
+
 // One NodeQdq per int8 step that is a node of the float graph: its quantized activation inputs
 // (same input positions as the float node) and, for conv/gemm, its weight.
 std::map<std::string, NodeQdq> int8_nodes(const plan::Plan& plan, const Graph& g,
@@ -72,6 +91,7 @@ std::map<std::string, NodeQdq> int8_nodes(const plan::Plan& plan, const Graph& g
     if (q.inputs.empty()) continue;
     sum->int8_layers++;
     out[o->name] = q;
+    residual_qdq(plan, st, g, &out);
   }
   return out;
 }
@@ -92,8 +112,16 @@ QdqExportSummary export_qdq(BuildInputs in, const std::string& path) {
   QdqExportSummary sum;
   sum.warnings = b.warnings;
   sum.notes = b.notes;
-  const std::map<std::string, NodeQdq> nodes = int8_nodes(b.engine->plan(), g, &sum);
-  std::unique_ptr<Graph> q = insert_qdq(g, nodes);
+  // The engine folds BatchNormalization into conv/gemm weights and quantizes the folded weights:
+  // the export does the same folding, so its int8 weights are the engine's (and TensorRT's
+  // explicit quantization expects batch norm folded).
+  std::unique_ptr<Graph> folded = g.clone();
+  passes::PassContext ctx;
+  std::vector<std::unique_ptr<passes::Pass>> fold;
+  fold.push_back(passes::make_fold_batchnorm());
+  passes::run_passes(*folded, ctx, fold);
+  const std::map<std::string, NodeQdq> nodes = int8_nodes(b.engine->plan(), *folded, &sum);
+  std::unique_ptr<Graph> q = insert_qdq(*folded, nodes);
   for (const auto& n : q->nodes()) sum.activation_pairs += n->op == OpKind::QuantizeLinear;
   export_onnx(*q, path);
   return sum;

@@ -1,7 +1,8 @@
 // `mpq export-qdq` and mpq::export_qdq: the float model as a QDQ ONNX model with the
 // quantization mpq's engine runs — the same table, config_list and per-layer precisions as
 // `mpq build`, the engine built to decide them, then each int8 layer's activation inputs and
-// weights written as Q/DQ with the scales and zero points its kernels use.
+// weights written as Q/DQ with the scales and zero points its kernels use. BatchNormalization
+// after a conv/gemm is folded into its weights first, as the engine does.
 #pragma once
 
 #include <string>

@@ -8,7 +8,8 @@
 #           mpq: top-1 equal to PyTorch's int8 model on >= 99% of the Fashion-MNIST test set.
 #   ort     TRAINED calibrated and exported by `mpq export-qdq`: ONNX Runtime (onnxruntime-node,
 #           tests/qdq/node_modules from scripts/setup.sh) agrees with mpq's int8 engine on >= 99%
-#           of the test set, and the export imported back builds an engine with the same outputs.
+#           of the test set, and the export imported back builds an engine with the same outputs;
+#           the same for resnet18_cifar (batch norm, residual sums) on 500 test images.
 #   train   writes TRAINED: mnist_naive trained by `mpq train` (Adam, 12000 images, about 82% top-1),
 #           shared by the torch and ort modes (a ctest fixture).
 # Exit 77 (skip) when the mode's tools are missing (python3-torch, onnxruntime-node, the dataset).
@@ -94,6 +95,21 @@ ort_mode() {
   "$MPQ" run --engine rt.mpqe --data fashion-mnist:test -o rt_logits.npy >/dev/null 2>&1 || fail "run rt"
   cmp -s <(tail -c +129 rt_logits.npy) <(tail -c +129 mpq_logits.npy) || fail "round trip changed the outputs"
   expect 2 "cannot write\|No such\|does not exist" - -- export-qdq --model "$TRAINED" --calib calib.json -o nodir/m.onnx
+  # resnet18_cifar (seeded weights): batch norm folded into the exported weights, fused residual
+  # sums with their Q/DQ; the same checks on 500 test images.
+  "$MPQ" zoo resnet18_cifar --batch dynamic -o r.onnx >/dev/null || fail "zoo resnet18_cifar"
+  "$MPQ" calibrate --model r.onnx --data fashion-mnist:train --calib-images 100 --quiet -o rc.json \
+    >/dev/null 2>err.txt || fail "calibrate resnet18_cifar: $(cat err.txt)"
+  expect 0 "" r.mpqe -- build --model r.onnx --calib rc.json --batch 100 -o r.mpqe
+  expect 0 "" r_qdq.onnx -- export-qdq --model r.onnx --calib rc.json -o r_qdq.onnx
+  "$MPQ" run --engine r.mpqe --data fashion-mnist:test --limit 500 -o r_logits.npy >/dev/null 2>&1 || fail "run r"
+  "$PY" "$HERE/../../bench/peers/fashion.py" --shape 3,32,32 --limit 500 --images rx.npy --labels ry.npy ||
+    fail "resnet test images"
+  node "$HERE/ort_agreement.js" --model r_qdq.onnx --images rx.npy --logits r_logits.npy --batch 100 \
+    --min-agreement 0.99 || fail "resnet18_cifar: ONNX Runtime vs mpq int8 below 99%"
+  expect 0 "QDQ model: 22 int8 layer" rq.mpqe -- build --model r_qdq.onnx --batch 100 -o rq.mpqe
+  "$MPQ" run --engine rq.mpqe --data fashion-mnist:test --limit 500 -o rq_logits.npy >/dev/null 2>&1 || fail "run rq"
+  cmp -s <(tail -c +129 rq_logits.npy) <(tail -c +129 r_logits.npy) || fail "resnet round trip changed the outputs"
 }
 
 train_mode() {
