@@ -193,11 +193,10 @@ class Stripper {
     const size_t refused = refused_.size();
     const bool honoured = weight_honoured(*dq, out);
     if (refused_.size() != refused) refused_weights_.insert(out->name);
-    Graph& g = *out_.graph;
-    g.remove_node(dq);
+    const QParams p = params_.at(dq);  // copied: dq is gone after remove_node
+    out_.graph->remove_node(dq);
     out->constant = w;
     if (!honoured) return;
-    const QParams& p = params_.at(dq);
     quant::WeightRange r;
     r.method = "qdq";
     r.axis = p.axis < 0 ? 0 : p.axis;
