@@ -19,6 +19,7 @@ from ._model import Model, from_torch
 from .quantization import (SGD, Adam, AdamW, LrSchedule, QAT_Quantizer, Trainer, calibrate)
 from .speedup import CalibrateType, ModelSpeedup
 from .search import search, sensitivity
+from .qdq import export_qdq
 from . import _mpq
 
 
@@ -36,4 +37,5 @@ def load_dataset(source, input_shape=(), labels="", limit=-1):
 
 __all__ = ["Error", "InvalidInputError", "UnsupportedError", "Model", "from_torch", "load",
            "load_dataset", "SGD", "Adam", "AdamW", "LrSchedule", "QAT_Quantizer", "Trainer",
-           "calibrate", "CalibrateType", "ModelSpeedup", "search", "sensitivity"]
+           "calibrate", "CalibrateType", "ModelSpeedup", "search", "sensitivity",
+           "export_qdq"]

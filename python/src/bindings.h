@@ -42,5 +42,6 @@ void bind_qat(py::module_& m);
 void bind_speedup(py::module_& m);
 void bind_calibrate(py::module_& m);
 void bind_search(py::module_& m);
+void bind_qdq(py::module_& m);
 
 }  // namespace mpq::python

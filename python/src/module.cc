@@ -12,4 +12,5 @@ PYBIND11_MODULE(_mpq, m) {
   bind_speedup(m);
   bind_calibrate(m);
   bind_search(m);
+  bind_qdq(m);
 }
