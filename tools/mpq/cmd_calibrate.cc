@@ -12,6 +12,7 @@
 #include "api/calibration_runner.h"
 #include "api/ptq_calibration.h"
 #include "commands.h"
+#include "model_arg.h"
 #include "data/file_io.h"
 #include "data_options.h"
 #include "frontend/onnx/importer.h"
@@ -39,7 +40,7 @@ void warn(const std::string& w) {
 int run_calibrate(const CalibrateArgs& a) {
   data::check_output_path(a.output);  // before calibrating, not after it
   const auto t0 = std::chrono::steady_clock::now();
-  std::unique_ptr<Graph> g = import_onnx(a.model);
+  std::unique_ptr<Graph> g = load_model_arg(a.model);
   if (g->inputs().empty()) invalid_input("the model has no inputs").file(a.model).raise();
   std::vector<std::string> warnings;
   std::unique_ptr<quant::Calibrator> calib = api::make_calibrator(*g, a.options, "--", &warnings);
@@ -84,7 +85,7 @@ void register_calibrate(CLI::App& app, std::function<int()>& action) {
       "Post-training calibration: run the float model on sampled images and write every tensor's "
       "range plus NNI's per-layer keys");
   auto a = std::make_shared<CalibrateArgs>();
-  cmd->add_option("--model", a->model, "ONNX model (float)")->required();
+  cmd->add_option("--model,-m", a->model, "ONNX model (float), or a zoo model name")->required();
   add_data_options(cmd, a->data)->required();
   cmd->add_option(
       "--config", a->options.config_list,
@@ -122,7 +123,7 @@ void register_calibrate(CLI::App& app, std::function<int()>& action) {
                   "cpu (observes the tensors the engine materializes: those an int8 engine "
                   "quantizes), or reference (every value of the graph, several times slower)")
       ->capture_default_str();
-  cmd->add_flag("--quiet", a->options.quiet, "No progress bar");
+  cmd->add_flag("--quiet,-q", a->options.quiet, "No progress bar");
   cmd->add_flag("--lenient", a->options.lenient_config,
                 "Warn instead of failing where NNI's schema refuses the config_list (unknown keys, "
                 "op_names matching no layer)");
