@@ -4,8 +4,10 @@
 #include <unistd.h>
 
 #include <atomic>
+#include <cerrno>
 #include <cstdio>
 #include <cstring>
+#include <filesystem>
 #include <mutex>
 
 #include "core/status.h"
@@ -40,13 +42,62 @@ void on_signal(int sig) {
   ::raise(sig);
 }
 
+// The pid of `name` when it is `<base>.tmp.<digits>`, else 0.
+pid_t temp_pid(const std::string& name, const std::string& base) {
+  const std::string prefix = base + ".tmp.";
+  if (name.size() <= prefix.size() || name.compare(0, prefix.size(), prefix) != 0) return 0;
+  const std::string digits = name.substr(prefix.size());
+  if (digits.size() > 9 || digits.find_first_not_of("0123456789") != std::string::npos) return 0;
+  return static_cast<pid_t>(std::stol(digits));
+}
+
+bool process_gone(pid_t pid) {
+  return ::kill(pid, 0) != 0 && errno == ESRCH;
+}
+
+// `p` = `<path>.tmp.<pid>`: the path it is a temp of, or "" when it is not a temp name.
+std::string temp_target(const std::string& p) {
+  const size_t at = p.rfind(".tmp.");
+  if (at == std::string::npos || at == 0) return "";
+  const std::string target = p.substr(0, at);
+  const std::string name = std::filesystem::path(p).filename().string();
+  return temp_pid(name, std::filesystem::path(target).filename().string()) ? target : "";
+}
+
 }  // namespace
+
+int remove_stale_temps(const std::string& path) {
+  namespace fs = std::filesystem;
+  const fs::path target(path);
+  const fs::path dir = target.has_parent_path() ? target.parent_path() : fs::path(".");
+  const std::string base = target.filename().string();
+  std::error_code ec;
+  int removed = 0;
+  for (fs::directory_iterator it(dir, ec), end; !ec && it != end; it.increment(ec)) {
+    const pid_t pid = temp_pid(it->path().filename().string(), base);
+    if (pid > 0 && pid != ::getpid() && process_gone(pid) && fs::remove(it->path(), ec)) ++removed;
+  }
+  return removed;
+}
+
+SignalBlock::SignalBlock() {
+  sigset_t s;
+  sigemptyset(&s);
+  for (int sig : {SIGINT, SIGTERM, SIGHUP}) sigaddset(&s, sig);
+  ::pthread_sigmask(SIG_BLOCK, &s, &old_);
+}
+
+SignalBlock::~SignalBlock() {
+  ::pthread_sigmask(SIG_SETMASK, &old_, nullptr);
+}
 
 std::string temp_path_for(const std::string& path) {
   return str(path, ".tmp.", ::getpid());
 }
 
 TempFileGuard::TempFileGuard(std::string path) : path_(std::move(path)) {
+  const std::string target = temp_target(path_);
+  if (!target.empty()) remove_stale_temps(target);
   slot_ = register_path(path_);
 }
 

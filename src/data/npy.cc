@@ -6,6 +6,7 @@
 #include <optional>
 
 #include "core/printable.h"
+#include "core/staged_outputs.h"
 #include "data/file_io.h"
 
 namespace mpq::data {
@@ -293,6 +294,12 @@ std::string encode_npy(const Tensor& t) {
 void write_npy(const std::string& path, const Tensor& t) {
   std::string bytes = encode_npy(t);
   write_file_atomic(path, [&](std::ostream& os) { os.write(bytes.data(), bytes.size()); });
+}
+
+void write_npy_files(const std::vector<std::string>& paths, const std::vector<Tensor>& tensors) {
+  StagedOutputs out;
+  for (size_t i = 0; i < paths.size(); ++i) write_npy(out.stage(paths[i]), tensors.at(i));
+  out.commit();
 }
 
 }  // namespace mpq::data

@@ -4,6 +4,7 @@
 #pragma once
 
 #include <string>
+#include <vector>
 
 #include "core/tensor.h"
 
@@ -20,6 +21,8 @@ bool looks_like_npy(const std::string& bytes);
 // Writes a tensor as .npy (version 1.0, or 2.0 when the header needs it), through a temporary file
 // renamed into place. bf16 has no NumPy dtype and is refused (cast to f32 first).
 void write_npy(const std::string& path, const Tensor& t);
+// Writes tensor i to paths[i] for every i, all or nothing (core/staged_outputs.h).
+void write_npy_files(const std::vector<std::string>& paths, const std::vector<Tensor>& tensors);
 // The bytes write_npy would write.
 std::string encode_npy(const Tensor& t);
 

@@ -8,6 +8,7 @@
 #include <nlohmann/json.hpp>
 #include <sstream>
 
+#include "core/staged_outputs.h"
 #include "core/status.h"
 #include "data/file_io.h"
 #include "demo/svg_plot.h"
@@ -281,11 +282,13 @@ std::vector<std::string> write_report(const DemoReport& r) {
       {"results.json", render_json(r)},
       {"latency_accuracy.svg", render_svg_plot(r)}};
   std::vector<std::string> written;
-  for (const auto& [name, text] : files) {
-    const std::string path = (fs::path(r.options.out_dir) / name).string();
-    data::write_file_atomic(path, [&](std::ostream& os) { os << text; });
+  StagedOutputs out;                // the three report files are one result: all or none
+  for (const auto& file : files) {  // not a structured binding: clang 14 cannot capture one
+    const std::string path = (fs::path(r.options.out_dir) / file.first).string();
+    data::write_file_atomic(out.stage(path), [&](std::ostream& os) { os << file.second; });
     written.push_back(path);
   }
+  out.commit();
   return written;
 }
 

@@ -12,6 +12,7 @@
 #include <sstream>
 
 #include "core/input_file.h"
+#include "core/temp_files.h"
 #include "quant/calibration_table.h"
 #include "quant/name_match.h"
 #include "quant/nni_keys.h"
@@ -484,24 +485,20 @@ std::string calibration_table_to_json(const CalibrationTable& t) {
 
 void write_calibration_table(const CalibrationTable& t, const std::string& path) {
   const std::string text = calibration_table_to_json(t);
-  const std::string tmp = str(path, ".tmp.", getpid());
+  TempFileGuard tmp(temp_path_for(path));  // removed on failure and on SIGINT / SIGTERM
   {
-    std::ofstream f(tmp, std::ios::binary | std::ios::trunc);
+    std::ofstream f(tmp.path(), std::ios::binary | std::ios::trunc);
     if (!f)
       invalid_input("cannot write the calibration table (check the directory exists)")
           .file(path)
           .raise();
     f << text;
     f.flush();
-    if (!f) {
-      std::remove(tmp.c_str());
-      invalid_input("writing the calibration table failed (disk full?)").file(path).raise();
-    }
+    if (!f) invalid_input("writing the calibration table failed (disk full?)").file(path).raise();
   }
-  if (std::rename(tmp.c_str(), path.c_str()) != 0) {
-    std::remove(tmp.c_str());
+  if (std::rename(tmp.path().c_str(), path.c_str()) != 0)
     invalid_input("cannot move the calibration table into place").file(path).raise();
-  }
+  tmp.release();
 }
 
 CalibrationTable parse_calibration_table(const std::string& text, const std::string& source) {

@@ -4,6 +4,7 @@
 #include <algorithm>
 #include <cstring>
 
+#include "core/staged_outputs.h"
 #include "frontend/onnx/exporter.h"
 #include "quant/calibration_table.h"
 #include "quant/config_list.h"
@@ -239,8 +240,10 @@ quant::CalibrationTable QatQuantizer::export_model(const std::string& model_path
       r.method = "qat-ema";
     }
   }
-  if (!model_path.empty()) export_onnx(*impl_->float_graph, model_path);
-  if (!calibration_path.empty()) quant::write_calibration_table(t, calibration_path);
+  StagedOutputs out;  // the model and its calibration table are written both, or neither
+  if (!model_path.empty()) export_onnx(*impl_->float_graph, out.stage(model_path));
+  if (!calibration_path.empty()) quant::write_calibration_table(t, out.stage(calibration_path));
+  out.commit();
   return t;
 }
 

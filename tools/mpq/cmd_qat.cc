@@ -6,6 +6,7 @@
 #include <nlohmann/json.hpp>
 
 #include "commands.h"
+#include "core/staged_outputs.h"
 #include "data/file_io.h"
 #include "data/npy.h"
 #include "data_options.h"
@@ -27,11 +28,33 @@ struct QatArgs {
   bool no_fold_bn = false, json = false, lenient = false;
 };
 
+// The QAT model's outputs, row for row, to compare with an engine built from the export.
+Tensor predict_all(QatQuantizer& q, const data::Dataset& es) {
+  const int64_t n = es.size(), bs = 500;
+  Tensor all;
+  for (int64_t b = 0; b < n; b += bs) {
+    const Tensor y = q.predict(es.images(b, std::min(bs, n - b)));
+    if (all.empty()) {
+      Shape s = y.shape();
+      s[0] = n;
+      all = Tensor(y.dtype(), s);
+    }
+    const size_t row = y.nbytes() / static_cast<size_t>(y.dim(0));
+    std::memcpy(static_cast<char*>(all.raw()) + b * row, y.raw(), y.nbytes());
+  }
+  return all;
+}
+
 int run_qat(const QatArgs& a) {
   // Every output is checked before training: a missing folder must not cost a training run, nor
   // leave the model written and the calibration not.
   for (const std::string* p : {&a.output, &a.calib, &a.predictions})
     if (!p->empty()) data::check_output_path(*p);
+  // The three outputs are written to temp files and renamed together at the end: all or nothing.
+  StagedOutputs staged;
+  const std::string& model_tmp = staged.stage(a.output);
+  const std::string& calib_tmp = staged.stage(a.calib);
+  const std::string& predictions_tmp = staged.stage(a.predictions);
   apply_threads(a.flags.threads);
   std::unique_ptr<Graph> g = load_model_arg(a.model);
   if (g->inputs().size() != 1)
@@ -79,24 +102,12 @@ int run_qat(const QatArgs& a) {
                     100.0 * r.accuracy);
     }
     if (!a.predictions.empty()) {
-      // The QAT model's outputs, row for row, to compare with an engine built from the export.
-      const int64_t n = es->size(), bs = 500;
-      Tensor all;
-      for (int64_t b = 0; b < n; b += bs) {
-        const Tensor y = q.predict(es->images(b, std::min(bs, n - b)));
-        if (all.empty()) {
-          Shape s = y.shape();
-          s[0] = n;
-          all = Tensor(y.dtype(), s);
-        }
-        const size_t row = y.nbytes() / static_cast<size_t>(y.dim(0));
-        std::memcpy(static_cast<char*>(all.raw()) + b * row, y.raw(), y.nbytes());
-      }
-      data::write_npy(a.predictions, all);
+      data::write_npy(predictions_tmp, predict_all(q, *es));
       out["predictions"] = a.predictions;
     }
   }
-  quant::CalibrationTable t = q.export_model(a.output, a.calib);
+  quant::CalibrationTable t = q.export_model(model_tmp, calib_tmp);
+  staged.commit();
   out["output"] = a.output;
   out["calibration"] = a.calib;
   out["layers"] = t.layers.size();

@@ -8,6 +8,7 @@
 
 #include "backends/reference/executor.h"
 #include "commands.h"
+#include "data/file_io.h"
 #include "data/npy.h"
 #include "data/sampler.h"
 #include "data_options.h"
@@ -35,7 +36,7 @@ void print_tensor(const std::string& name, const Tensor& t) {
 }
 
 void write_outputs(const RunArgs& a, const std::vector<Tensor>& outs) {
-  for (size_t i = 0; i < a.outputs.size(); ++i) data::write_npy(a.outputs[i], outs[i]);
+  data::write_npy_files(a.outputs, {outs.begin(), outs.begin() + a.outputs.size()});
 }
 
 int run_on_inputs(const RunArgs& a, const Graph& g) {
@@ -172,6 +173,7 @@ void register_run(CLI::App& app, std::function<int()>& action) {
   cmd->callback([&action, a, batch_opt] {
     const bool batch_given = batch_opt->count() > 0;
     action = [a, batch_given] {
+      for (const std::string& o : a->outputs) data::check_output_path(o);  // before the run
       if (a->inputs.empty() && a->data.empty())
         invalid_input("give the input with --input x.npy or --data SPEC").key("--input").raise();
       if (!a->engine.empty())

@@ -13,6 +13,7 @@
 #include "api/sensitivity.h"
 #include "commands.h"
 #include "core/progress.h"
+#include "core/staged_outputs.h"
 #include "data/file_io.h"
 #include "data_options.h"
 #include "model_arg.h"
@@ -69,10 +70,14 @@ int run_sensitivity(const SensitivityArgs& a) {
                 api::metric_text(l.without, r.metric).c_str());
   }
   std::printf("mpq: %s\n", api::sensitivity_verdict(r).c_str());
+  StagedOutputs out;  // the JSON and the SVG: both or neither
   if (!a.output.empty())
-    data::write_file_atomic(a.output, [&](std::ostream& o) { o << api::sensitivity_json(r); });
+    data::write_file_atomic(out.stage(a.output),
+                            [&](std::ostream& o) { o << api::sensitivity_json(r); });
   if (!a.svg.empty())
-    data::write_file_atomic(a.svg, [&](std::ostream& o) { o << api::sensitivity_svg(r); });
+    data::write_file_atomic(out.stage(a.svg),
+                            [&](std::ostream& o) { o << api::sensitivity_svg(r); });
+  out.commit();
   return 0;
 }
 

@@ -2,6 +2,7 @@
 #include <iostream>
 
 #include "commands.h"
+#include "data/file_io.h"
 #include "frontend/onnx/exporter.h"
 #include "zoo/zoo.h"
 
@@ -56,6 +57,7 @@ void register_zoo(CLI::App& app, std::function<int()>& action) {
         invalid_input("give a model name (mpq zoo --list shows them)").key("name").raise();
       if (a->out.empty())
         invalid_input("give the output file with -o model.onnx").key("--output").raise();
+      data::check_output_path(a->out);
       zoo::ZooOptions opt;
       opt.batch = parse_batch(a->batch);
       opt.seed = a->seed;

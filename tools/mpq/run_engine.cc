@@ -168,7 +168,7 @@ int run_engine(const std::string& engine_path, const std::vector<std::string>& i
     }
     samples = n;
   }
-  for (size_t i = 0; i < output_files.size(); ++i) data::write_npy(output_files[i], outs[i]);
+  data::write_npy_files(output_files, {outs.begin(), outs.begin() + output_files.size()});
 
   const api::LatencyStats st = api::latency_stats(batch_ms);
   double total_ms = 0;
