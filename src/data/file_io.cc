@@ -23,7 +23,11 @@ std::string read_file(const std::string& path) {
 
 std::string read_file_maybe_gz(const std::string& path, const HeadCheck& head_ok,
                                const std::string& expected, size_t max_bytes) {
-  std::string raw = read_file(path);
+  return inflate_maybe_gz(read_file(path), path, head_ok, expected, max_bytes);
+}
+
+std::string inflate_maybe_gz(std::string raw, const std::string& path, const HeadCheck& head_ok,
+                             const std::string& expected, size_t max_bytes) {
   if (raw.size() < 2 || static_cast<unsigned char>(raw[0]) != 0x1f ||
       static_cast<unsigned char>(raw[1]) != 0x8b)
     return raw;

@@ -25,6 +25,10 @@ constexpr size_t kHeadBytes = 16;
 // inflated, and `max_bytes` bounds the inflated size, so a hostile archive cannot exhaust memory.
 std::string read_file_maybe_gz(const std::string& path, const HeadCheck& head_ok,
                                const std::string& expected, size_t max_bytes = max_input_bytes());
+// The same on bytes already read (`path` names them in messages): returned as they are unless
+// they start with the gzip magic.
+std::string inflate_maybe_gz(std::string raw, const std::string& path, const HeadCheck& head_ok,
+                             const std::string& expected, size_t max_bytes = max_input_bytes());
 
 // Checks, before any work starts, that `path` can be written: not a directory, in a folder that
 // exists and is writable. Throws kInvalidInput naming the file (what write_file_atomic would

@@ -56,7 +56,7 @@ OpDef def_LayerNormalization() {
     const auto [rows, cols] = rows_cols(x32.shape(), axis);
     const Shape inner(x32.shape().begin() + axis, x32.shape().end());
     // Scale and bias broadcast over the normalized dims: expand them to one row.
-    auto row_of = [&](size_t i, float def) {
+    auto row_of = [&, cols = cols](size_t i, float def) {  // clang 14 cannot capture a binding
       std::vector<float> v(cols, def);
       if (x.size() <= i || x[i].empty()) return v;
       Tensor p = to_f32(x[i]);
