@@ -2,10 +2,16 @@
 # The README's test command: installs packages, builds, runs every test (ctest).
 set -euo pipefail
 cd "$(dirname "$0")/.."
+# Each step prints how long it took (docs/testing.md lists the figures CI sees).
+took() { echo "test.sh: $1 took $((SECONDS - $2)) s"; }
+start=$SECONDS
 scripts/setup.sh
 scripts/build.sh
+took "CPU build" $start
+start=$SECONDS
 BUILD_DIR=${MPQ_BUILD_DIR:-build}
 ctest --test-dir "$BUILD_DIR" --output-on-failure -j "$(nproc)"
+took "tests" $start
 
 # The CUDA backend: where nvcc is installed, a second build folder with -DMPQ_CUDA=ON
 # builds the kernels for sm_80 and sm_90 and the GPU test binary (mpq_gpu), whose tests skip
@@ -25,5 +31,16 @@ else
     "-DMPQ_CUDA_ARCHS=${MPQ_CUDA_ARCHS:-80;90}" >/dev/null
   cmake --build "$CUDA_BUILD_DIR" -j "${MPQ_JOBS:-$(nproc)}" --target mpq_gpu
   ctest --test-dir "$CUDA_BUILD_DIR" -L cuda --output-on-failure
-  echo "test.sh: CUDA build and GPU tests took $((SECONDS - start)) s"
+  took "CUDA build and GPU tests" $start
+fi
+
+# Sanitizers (docs/testing.md): the tests under ASan + UBSan, every fuzz target for
+# MPQ_FUZZ_SECONDS, the engine-threads test under TSan, in build-asan / build-tsan (clang-14).
+# MPQ_SANITIZE_CI=0 skips this step.
+if [ "${MPQ_SANITIZE_CI:-1}" = 0 ]; then
+  echo "test.sh: skipping the sanitizer step (MPQ_SANITIZE_CI=0)"
+else
+  start=$SECONDS
+  scripts/sanitize.sh
+  took "sanitizer step" $start
 fi

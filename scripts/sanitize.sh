@@ -1,0 +1,40 @@
+#!/usr/bin/env bash
+# The sanitizer step of CI (docs/testing.md, "Sanitizers"), each part timed:
+#  1. build-asan (clang-14, ASan + UBSan, -O1): the unit tests, the CLI and the fuzz targets;
+#     ctest there runs the unit tests, the CLI tests and the fuzz replays (MPQ_SANITIZE_TESTS:
+#     a ctest -R regex to run others; the torchvision model tests and the slow label are left
+#     to the normal build);
+#  2. every fuzz target for MPQ_FUZZ_SECONDS (default 30) from its seeds and regressions;
+#  3. build-tsan (clang-14, TSan): the engine-threads test alone, run under ThreadSanitizer.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+ASAN=${MPQ_SANITIZE_BUILD_DIR:-build-asan}
+TSAN=${MPQ_TSAN_BUILD_DIR:-build-tsan}
+step() { echo "sanitize.sh: $1 took $((SECONDS - $2)) s"; }
+
+t=$SECONDS
+fuzzers=$(sed -n 's/^set(MPQ_FUZZ_TARGETS \(.*\))$/\1/p' tests/fuzz/CMakeLists.txt)
+targets=(mpq mpq_unit_tests mpq_engine_threads_test)
+for f in $fuzzers; do targets+=(fuzz_$f fuzz_replay_$f); done
+scripts/sanitize_build.sh "$ASAN" address,undefined "${targets[@]}"
+step "ASan+UBSan build" $t
+
+t=$SECONDS
+# Leaks are checked too (LeakSanitizer); a UBSan report fails the test like an ASan one.
+export UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 OMP_WAIT_POLICY=passive
+skip='^(model_|zoo_engine_|models_export|mpq_info_resnet18|mpq_info_json|example_|conformance)'
+if [ -n "${MPQ_SANITIZE_TESTS:-}" ]; then
+  ctest --test-dir "$ASAN" -R "$MPQ_SANITIZE_TESTS" --output-on-failure -j "$(nproc)"
+else
+  ctest --test-dir "$ASAN" -LE slow -E "$skip" --output-on-failure -j "$(nproc)"
+fi
+step "tests under ASan+UBSan" $t
+
+t=$SECONDS
+MPQ_SANITIZE_BUILD_DIR=$ASAN scripts/fuzz.sh "${MPQ_FUZZ_SECONDS:-30}"
+step "fuzzing" $t
+
+t=$SECONDS
+scripts/sanitize_build.sh "$TSAN" thread mpq_engine_threads_test
+ctest --test-dir "$TSAN" -R '^engine_threads$' --output-on-failure
+step "TSan build and engine-threads test" $t
