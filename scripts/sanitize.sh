@@ -4,8 +4,10 @@
 #     ctest there runs the unit tests, the CLI tests and the fuzz replays (MPQ_SANITIZE_TESTS:
 #     a ctest -R regex to run others; the torchvision model tests and the slow label are left
 #     to the normal build);
-#  2. every fuzz target for MPQ_FUZZ_SECONDS (default 30) from its seeds and regressions;
-#  3. build-tsan (clang-14, TSan): the engine-threads test alone, run under ThreadSanitizer.
+#  2. build-tsan (clang-14, TSan): the engine-threads test alone, run under ThreadSanitizer;
+#  3. every fuzz target from its seeds and regressions, MPQ_FUZZ_SECONDS each (default 60), or
+#     less when MPQ_CI_DEADLINE (a date +%s time, set by scripts/test.sh from MPQ_CI_BUDGET_S)
+#     leaves less: the time left is shared by the targets, at least 10 s each.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ASAN=${MPQ_SANITIZE_BUILD_DIR:-build-asan}
@@ -31,10 +33,17 @@ fi
 step "tests under ASan+UBSan" $t
 
 t=$SECONDS
-MPQ_SANITIZE_BUILD_DIR=$ASAN scripts/fuzz.sh "${MPQ_FUZZ_SECONDS:-30}"
-step "fuzzing" $t
-
-t=$SECONDS
 scripts/sanitize_build.sh "$TSAN" thread mpq_engine_threads_test
 ctest --test-dir "$TSAN" -R '^engine_threads$' --output-on-failure
 step "TSan build and engine-threads test" $t
+
+t=$SECONDS
+secs=${MPQ_FUZZ_SECONDS:-60}
+if [ -n "${MPQ_CI_DEADLINE:-}" ]; then
+  n=$(echo $fuzzers | wc -w)
+  # 20 s per target for starting, merging the corpus and printing; the rest is fuzzing.
+  share=$(((MPQ_CI_DEADLINE - $(date +%s)) / n - 20))
+  ((share < secs)) && secs=$((share < 10 ? 10 : share))
+fi
+MPQ_SANITIZE_BUILD_DIR=$ASAN scripts/fuzz.sh "$secs"
+step "fuzzing ($secs s per target)" $t

@@ -107,8 +107,9 @@ struct OpDef {
   // supported, else the reason (the importer reports it with the node name).
   std::function<std::string(const Node&)> unsupported_reason;
   // Optional: rejects attribute values that no input shape can make valid (a zero stride, a
-  // negative pad), reading only the node's attributes. The importer runs it on every node before
-  // any shape inference (mpq's or ONNX's, which divides by strides unchecked). Throws kInvalidInput
+  // negative pad), reading the node's attributes and the ranks of its inputs where they are typed.
+  // The importer runs it on every node before any shape inference (mpq's or ONNX's, which divides
+  // by strides unchecked), the engine-file reader on every node it reads. Throws kInvalidInput
   // naming the key.
   std::function<void(const Node&)> check_attrs;
   // Set for element-wise ops that can be fused into a Conv/Gemm epilogue.

@@ -56,6 +56,7 @@ class PlanChecker {
     try {
       if (n.def().check_attrs) n.def().check_attrs(n);
       if (n.attrs.has(kPostOpsAttr)) post_ops(n);
+      check_inferred(n);
     } catch (const Error& e) {
       fail(e.status().message, n.name, e.status().key);
     }
@@ -69,6 +70,25 @@ class PlanChecker {
                  shape_str(v->constant->shape())),
              n.name, v->name);
       check_quant(v->constant->quant(), v->shape, what, n.name);
+    }
+  }
+
+  // The op's own shape inference must accept the node's inputs and give the recorded outputs
+  // (where both know a dim): kernels are prepared on the shapes inference guarantees.
+  void check_inferred(const Node& n) const {
+    for (const Value* v : n.inputs)
+      if (v && !v->has_type) return;  // nothing to infer from
+    if (!n.def().infer) return;
+    const std::vector<TypeInfo> got = n.def().infer(n);
+    for (size_t i = 0; i < n.outputs.size() && i < got.size(); ++i) {
+      const Value* v = n.outputs[i];
+      bool same = !v->has_type || v->shape.size() == got[i].shape.size();
+      for (size_t d = 0; same && v->has_type && d < v->shape.size(); ++d)
+        same = v->shape[d] < 0 || got[i].shape[d] < 0 || v->shape[d] == got[i].shape[d];
+      if (!same)
+        fail(str("output '", v->name, "' is recorded as ", shape_str(v->shape), " but its inputs ",
+                 "give ", shape_str(got[i].shape)),
+             n.name, v->name);
     }
   }
 

@@ -349,6 +349,8 @@ class MetaReader {
         Node* node = g.add_node(def->kind, n.name, ins, out_names, std::move(n.attrs));
         if (node->name != n.name) r_.fail(str("duplicate node name '", shown(n.name), "'"));
         node->module_path = n.module_path;
+        // Required attributes present, with their types (check_loaded_plan checks the values).
+        apply_attr_schema(*node);
         for (size_t j = 0; j < n.out.size(); ++j) set(n.out[j], node->outputs[j]);
         nodes_.push_back(node);
       }

@@ -5,8 +5,39 @@
 
 namespace mpq::onnx_io {
 
+namespace {
+
+Value declared(const std::string& name, const onnx::TypeProto& t) {
+  Value v;
+  v.name = name;
+  if (!t.has_tensor_type() || !t.tensor_type().has_shape()) return v;
+  for (const auto& d : t.tensor_type().shape().dim())
+    v.shape.push_back(d.has_dim_value() ? d.dim_value() : -1);
+  v.has_type = true;
+  return v;
+}
+
+// The shapes the file declares (graph inputs, initializers, value_info): the ranks onnx's shape
+// inference trusts. A value declared twice keeps its first declaration.
+std::map<std::string, Value> declared_values(const onnx::GraphProto& g) {
+  std::map<std::string, Value> m;
+  for (const auto& t : g.initializer()) {
+    Value v;
+    v.name = t.name();
+    v.shape.assign(t.dims().begin(), t.dims().end());
+    v.has_type = true;
+    m.emplace(t.name(), std::move(v));
+  }
+  for (const auto* list : {&g.input(), &g.value_info()})
+    for (const auto& vi : *list) m.emplace(vi.name(), declared(vi.name(), vi.type()));
+  return m;
+}
+
+}  // namespace
+
 void check_node_attributes(const onnx::GraphProto& g, const std::map<std::string, int64_t>& opsets,
                            const std::string& file) {
+  std::map<std::string, Value> values = declared_values(g);
   for (int i = 0; i < g.node_size(); ++i) {
     const onnx::NodeProto& np = g.node(i);
     const std::string dom = np.domain() == "ai.onnx" ? "" : np.domain();
@@ -17,6 +48,11 @@ void check_node_attributes(const onnx::GraphProto& g, const std::map<std::string
     Node n;
     n.name = np.name().empty() ? str(np.op_type(), "_", i) : np.name();
     n.op = def->kind;
+    for (const std::string& in : np.input()) {  // unknown values get an untyped Value
+      Value& v = values[in];
+      v.name = in;
+      n.inputs.push_back(in.empty() ? nullptr : &v);
+    }
     try {
       for (const auto& a : np.attribute()) {
         try {

@@ -1,6 +1,7 @@
 // Attribute values checked on the file's own nodes before ONNX's checker and shape inference run:
 // onnx's inference divides by strides and sizes it does not validate (a zero stride is a SIGFPE),
-// so every node of an op mpq knows goes through its OpDef::check_attrs first.
+// so every node of an op mpq knows goes through its OpDef::check_attrs first, with the input ranks
+// the file declares (graph inputs, initializers, value_info).
 #pragma once
 
 #include <cstdint>

@@ -3,6 +3,7 @@
 // input's storage, and keep int8 (with its scale) between int8 layers.
 #include <algorithm>
 
+#include "core/limits.h"
 #include "ir/ops/tensor_util.h"
 
 namespace mpq::ops {
@@ -66,13 +67,21 @@ Shape reshape_target(const Shape& in_shape, const std::vector<int64_t>& spec, bo
         .raise();
   // Element count of the input over dims not copied in place (copied unknown dims cancel out).
   int64_t num = 1;
+  bool fits = true;  // a product past int64 is no tensor any file can hold
   for (size_t j = 0; j < in_shape.size() && num >= 0; ++j) {
     if (j < copied.size() && copied[j]) continue;
-    num = in_shape[j] < 0 ? -1 : num * in_shape[j];
+    if (in_shape[j] < 0)
+      num = -1;
+    else
+      fits &= checked_mul(num, in_shape[j], &num);
   }
   int64_t den = 1;
   for (size_t j = 0; j < out.size(); ++j)
-    if (!copied[j] && static_cast<int>(j) != infer_at) den *= out[j];
+    if (!copied[j] && static_cast<int>(j) != infer_at) fits &= checked_mul(den, out[j], &den);
+  if (!fits)
+    invalid_input(str("the element count of input ", shape_str(in_shape), " or of shape ",
+                      shape_str(Shape(spec.begin(), spec.end())), " overflows"))
+        .raise();
   if (infer_at >= 0) {
     if (num < 0) {
       out[infer_at] = -1;

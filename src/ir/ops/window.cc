@@ -55,6 +55,31 @@ void check_window_attrs(const Node& n) {
         .node(n.name)
         .key("group")
         .raise();
+  check_window_attr_sizes(n);
+}
+
+// Where the input ranks are known (declared in the file), the weights' rank and the attributes'
+// lengths must agree with them: onnx's shape inference indexes by them without checking (a
+// ConvTranspose whose W has a lower rank than X reads past W's dims).
+void check_window_attr_sizes(const Node& n) {
+  const Value* x = n.input(0);
+  if (!x || !x->has_type || x->shape.size() < 2) return;
+  const size_t r = x->shape.size(), spatial = r - 2;
+  const Value* w = n.input(1);
+  if (w && w->has_type && w->shape.size() != r)
+    invalid_input(str("weights W must have rank ", r, " like X ", shape_str(x->shape), ", got ",
+                      shape_str(w->shape)))
+        .node(n.name)
+        .raise();
+  for (const char* key : {"kernel_shape", "strides", "dilations", "output_padding", "pads"}) {
+    const size_t want = std::string(key) == "pads" ? 2 * spatial : spatial;
+    if (n.attrs.has(key) && n.attrs.ints(key).size() != want)
+      invalid_input(str("has ", n.attrs.ints(key).size(), " values, expected ", want, " (X ",
+                        shape_str(x->shape), " has ", spatial, " spatial dims)"))
+          .node(n.name)
+          .key(key)
+          .raise();
+  }
 }
 
 void check_window_rank(const Node& n, const Shape& x) {

@@ -30,9 +30,13 @@ std::vector<Axis> resolve_window(const Node& n, const std::vector<int64_t>& in,
 
 // Attribute values of a window op that no shape can make valid: strides, dilations and
 // kernel_shape in 1..kMaxWindowAttr, pads and output_padding in 0..kMaxWindowAttr, group >= 1.
-// Reads only the attributes (OpDef::check_attrs of Conv, ConvTranspose and the pools).
+// OpDef::check_attrs of Conv, ConvTranspose and the pools.
 constexpr int64_t kMaxWindowAttr = (int64_t{1} << 31) - 1;
 void check_window_attrs(const Node& n);
+// The part of check_window_attrs that needs the input ranks (skipped where they are unknown): W's
+// rank is X's, kernel_shape / strides / dilations / output_padding have rank - 2 values and pads
+// twice that.
+void check_window_attr_sizes(const Node& n);
 
 // X of a window op is N x C x [H x] W: rank 3 or 4; rank 5 (3-D) is kUnsupported, any other rank
 // kInvalidInput.
