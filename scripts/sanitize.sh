@@ -34,7 +34,7 @@ step "tests under ASan+UBSan" $t
 
 t=$SECONDS
 scripts/sanitize_build.sh "$TSAN" thread mpq_engine_threads_test
-ctest --test-dir "$TSAN" -R '^engine_threads$' --output-on-failure
+ctest --test-dir "$TSAN" -R '^engine_threads' --output-on-failure
 step "TSan build and engine-threads test" $t
 
 t=$SECONDS
