@@ -11,7 +11,8 @@ fuzz=OFF
 [ "$SAN" = thread ] || fuzz=ON
 export CCACHE_BASEDIR="$PWD"
 CC=clang-14 CXX=clang++-14 cmake -S . -B "$DIR" -G Ninja -DCMAKE_BUILD_TYPE=Debug \
-  -DMPQ_SANITIZE="$SAN" -DMPQ_FUZZ=$fuzz -DMPQ_BENCH=OFF -DMPQ_EXAMPLES=OFF -DMPQ_INSTALL=OFF >/dev/null
+  -DMPQ_SANITIZE="$SAN" -DMPQ_FUZZ=$fuzz -DMPQ_BENCH=OFF -DMPQ_EXAMPLES=OFF -DMPQ_INSTALL=OFF \
+  -DMPQ_PYTHON=OFF >/dev/null
 targets=()
 for t in "$@"; do targets+=(--target "$t"); done
 cmake --build "$DIR" -j "${MPQ_JOBS:-$(nproc)}" "${targets[@]}"

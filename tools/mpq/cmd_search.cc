@@ -12,6 +12,7 @@
 #include "api/precision_search.h"
 #include "commands.h"
 #include "core/progress.h"
+#include "core/staged_outputs.h"
 #include "data/file_io.h"
 #include "data_options.h"
 #include "model_arg.h"
@@ -100,10 +101,13 @@ int run_search(SearchArgs& a) {
   bar.finish();
   print_frontier(r);
   // The report is written even when the budget ran out: the partial frontier is kept.
+  StagedOutputs report;  // the JSON report and its SVG: both or neither
   if (!a.report.empty())
-    data::write_file_atomic(a.report, [&](std::ostream& o) { o << api::search_json(r); });
+    data::write_file_atomic(report.stage(a.report),
+                            [&](std::ostream& o) { o << api::search_json(r); });
   if (!a.svg.empty())
-    data::write_file_atomic(a.svg, [&](std::ostream& o) { o << api::search_svg(r); });
+    data::write_file_atomic(report.stage(a.svg), [&](std::ostream& o) { o << api::search_svg(r); });
+  report.commit();
   if (!r.baselines_complete)
     invalid_input(str("the time budget (", a.budget, ") ran out after ", r.points.size(),
                       " of the 3 uniform plans (", r.seconds, " s)",
