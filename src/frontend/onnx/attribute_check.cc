@@ -17,19 +17,32 @@ Value declared(const std::string& name, const onnx::TypeProto& t) {
   return v;
 }
 
-// The shapes the file declares (graph inputs, initializers, value_info): the ranks onnx's shape
-// inference trusts. A value declared twice keeps its first declaration.
-std::map<std::string, Value> declared_values(const onnx::GraphProto& g) {
+// Adds a declared value; one name declared with two ranks is refused (onnx's shape inference
+// would use either, and trusts each).
+void declare(std::map<std::string, Value>& m, Value v, const std::string& file) {
+  auto [it, fresh] = m.emplace(v.name, v);
+  if (fresh || !v.has_type || !it->second.has_type || v.shape.size() == it->second.shape.size())
+    return;
+  invalid_input(str("value is declared with rank ", it->second.shape.size(), " and with rank ",
+                    v.shape.size(), "; give it one type"))
+      .file(file)
+      .key(v.name)
+      .raise();
+}
+
+// The shapes the file declares (initializers, graph inputs, value_info, graph outputs): the ranks
+// onnx's shape inference trusts.
+std::map<std::string, Value> declared_values(const onnx::GraphProto& g, const std::string& file) {
   std::map<std::string, Value> m;
   for (const auto& t : g.initializer()) {
     Value v;
     v.name = t.name();
     v.shape.assign(t.dims().begin(), t.dims().end());
     v.has_type = true;
-    m.emplace(t.name(), std::move(v));
+    declare(m, std::move(v), file);
   }
-  for (const auto* list : {&g.input(), &g.value_info()})
-    for (const auto& vi : *list) m.emplace(vi.name(), declared(vi.name(), vi.type()));
+  for (const auto* list : {&g.input(), &g.value_info(), &g.output()})
+    for (const auto& vi : *list) declare(m, declared(vi.name(), vi.type()), file);
   return m;
 }
 
@@ -37,7 +50,7 @@ std::map<std::string, Value> declared_values(const onnx::GraphProto& g) {
 
 void check_node_attributes(const onnx::GraphProto& g, const std::map<std::string, int64_t>& opsets,
                            const std::string& file) {
-  std::map<std::string, Value> values = declared_values(g);
+  std::map<std::string, Value> values = declared_values(g, file);
   for (int i = 0; i < g.node_size(); ++i) {
     const onnx::NodeProto& np = g.node(i);
     const std::string dom = np.domain() == "ai.onnx" ? "" : np.domain();

@@ -76,6 +76,11 @@ OpDef fused(const char* base, const char* doc, std::vector<AttrSpec> base_attrs)
   for (auto& a : d.attrs) a.optional = true, a.default_value.reset();
   d.attrs.push_back({kPostOpsAttr, AttrType::kStrings, std::nullopt, true});
   d.attrs.push_back({kPostOpParamsAttr, AttrType::kFloats, std::nullopt, true});
+  // The base op's value checks hold for the fused op too (an engine file's FusedConv with a
+  // stride past the limit must be refused like a Conv's before any window arithmetic).
+  d.check_attrs = [base](const Node& n) {
+    if (base_def(base).check_attrs) base_def(base).check_attrs(n);
+  };
   d.infer = [base](const Node& n) {
     post_ops(n);  // rejects a malformed post-op list early, naming the node
     if (rows_form(n, in(n, 0).shape)) return infer_rows_gemm(n);
