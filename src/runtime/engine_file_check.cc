@@ -95,6 +95,11 @@ class PlanChecker {
   void check_spec(const TensorSpec& s) const {
     const std::string what = str("tensor '", s.name, "'");
     check_size(s.shape, what, "");
+    // A batched tensor is recorded at the maximum batch: its batch dim is batch_mult times it.
+    if (s.batched && s.shape[s.batch_dim] != p_.options.max_batch * s.batch_mult)
+      fail(str(what, " ", shape_str(s.shape), " is not at the maximum batch ", p_.options.max_batch,
+               " (x", s.batch_mult, ") along dim ", s.batch_dim),
+           "", s.name);
     check_quant(s.quant, s.shape, what, "");
     if (s.constant && s.constant->shape() != s.shape)
       fail(str(what, " has shape ", shape_str(s.shape), " but its constant data has shape ",

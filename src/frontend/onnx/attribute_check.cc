@@ -81,4 +81,14 @@ void check_node_attributes(const onnx::GraphProto& g, const std::map<std::string
   }
 }
 
+bool all_ops_known(const onnx::GraphProto& g, const std::map<std::string, int64_t>& opsets) {
+  for (const auto& np : g.node()) {
+    const std::string dom = np.domain() == "ai.onnx" ? "" : np.domain();
+    auto opset = opsets.find(dom);
+    if (opset == opsets.end() || !find_onnx_op(dom, np.op_type(), static_cast<int>(opset->second)))
+      return false;
+  }
+  return true;
+}
+
 }  // namespace mpq::onnx_io

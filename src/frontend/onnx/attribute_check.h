@@ -18,4 +18,9 @@ namespace mpq::onnx_io {
 void check_node_attributes(const onnx::GraphProto& g, const std::map<std::string, int64_t>& opsets,
                            const std::string& file);
 
+// Whether every node's op is one mpq knows at the model's opset. onnx's shape inference runs only
+// then: its functions for other ops trust their inputs' ranks unchecked (STFT on a rank-1 signal
+// crashes it), and such a model is refused as unsupported anyway.
+bool all_ops_known(const onnx::GraphProto& g, const std::map<std::string, int64_t>& opsets);
+
 }  // namespace mpq::onnx_io

@@ -356,7 +356,8 @@ std::unique_ptr<Graph> import_onnx_model(onnx::ModelProto& model, const std::str
     check_utf8_names(model.graph(), name);
     precheck_graph(model.graph(), name);
     check_node_attributes(model.graph(), opsets, name);
-    bool checked = run_onnx_checks(&model, opts.run_checker, opts.run_shape_inference, name);
+    const bool infer = opts.run_shape_inference && all_ops_known(model.graph(), opsets);
+    bool checked = run_onnx_checks(&model, opts.run_checker, infer, name);
     std::vector<UnsupportedNode> collected;
     ImportOptions o = opts;
     if (opts.collect_unsupported) o.collect_unsupported = &collected;
