@@ -112,7 +112,8 @@ TEST(ConfigList, DtypeSchemeDefaultsAndPerTypeDicts) {
      "quant_dtype": {"input": "int"}, "quant_scheme": {"output": "per_channel_symmetric"},
      "op_names": ["Add_1"], "quant_start_step": 100}
   ])");
-  const auto* s = c.resolve(t.g).find(t.add);
+  const auto resolved = c.resolve(t.g);  // find() points into it: it must outlive `s`
+  const auto* s = resolved.find(t.add);
   ASSERT_TRUE(s);
   EXPECT_EQ(s->input().dtype, QuantDtype::kInt);
   EXPECT_EQ(s->input().scheme, QuantScheme::kPerTensorAffine);  // NNI's default
