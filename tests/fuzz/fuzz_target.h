@@ -1,8 +1,8 @@
 // What every fuzz target shares: the input as a string, and the rule that bad input may only end
 // in an mpq::Error a user can act on (kInvalidInput, kNotFound, kUnsupported: exit code 2). An
-// error with exit code 1 (internal), any other exception, a crash or a sanitizer report is a finding: libFuzzer
-// saves the input, which then goes to tests/fuzz/regressions/<target>/ once fixed.
-// MPQ_FUZZ_VERBOSE=1 prints each refusal (to check that a seed is accepted).
+// error with exit code 1 (internal), any other exception, a crash or a sanitizer report is a
+// finding: libFuzzer saves the input, which then goes to tests/fuzz/regressions/<target>/ once
+// fixed. MPQ_FUZZ_VERBOSE=1 prints each refusal (to check that a seed is accepted).
 #pragma once
 
 #include <cstddef>
