@@ -83,6 +83,11 @@ EngineFileContents read_engine_file(const std::string& path);
 // Same, from bytes held in memory (`name` is used in messages).
 EngineFileContents parse_engine_bytes(const std::string& bytes, const std::string& name);
 
+// Prepares the kernels of a plan read from the file `name`. The plan passed the file's checks, so
+// a kernel that still cannot prepare it means a file mpq did not write: kInvalidInput naming the
+// file and the kernel's reason, not an internal error.
+std::shared_ptr<const Engine> prepare_loaded_plan(plan::Plan plan, const std::string& name);
+
 // Reads, verifies and prepares (packs weights for this machine's ISA): ready to run.
 LoadedEngine load_engine(const std::string& path);
 

@@ -63,6 +63,9 @@ class PlanChecker {
     for (const Value* v : n.inputs) {
       if (!v) continue;
       const std::string what = str("value '", v->name, "'");
+      // Kernels read their inputs' dims at prepare; an untyped input would also skip the shape
+      // inference check above. mpq writes every planned value with its type.
+      if (!v->has_type) fail(str(what, " has no recorded type"), n.name, v->name);
       check_size(v->shape, what, n.name);
       if (!v->is_constant()) continue;
       if (v->constant->shape() != v->shape)

@@ -414,6 +414,11 @@ class MetaReader {
             .file(name_)
             .node(st.node->name)
             .raise();
+      // A kernel is prepared on its own op's attributes and inputs: another op's node is refused.
+      if (ki->op != st.node->op)
+        r_.fail(str("step of node '", shown(st.node->name), "' names kernel '",
+                    shown(st.kernel_name), "' of op ", op_def(ki->op).name, ", not ",
+                    st.node->op_name()));
       p.steps.push_back(std::move(st));
     }
     r_.field("plan.inputs");
@@ -472,6 +477,19 @@ EngineFileContents parse_engine_bytes(const std::string& bytes, const std::strin
   return parse_buffer(b, name, nullptr);
 }
 
+std::shared_ptr<const Engine> prepare_loaded_plan(plan::Plan plan, const std::string& name) {
+  try {
+    return Engine::from_plan(std::move(plan));
+  } catch (const Error& e) {
+    if (e.status().code != Code::kInternal) throw e.with_file(name);
+    invalid_input(
+        str("malformed engine file (", e.status().message, "); rebuild it with `mpq build`"))
+        .file(name)
+        .node(e.status().node)
+        .raise();
+  }
+}
+
 LoadedEngine load_engine(const std::string& path) {
   const auto t0 = std::chrono::steady_clock::now();
   const double cpu0 = process_cpu_ms();
@@ -480,11 +498,7 @@ LoadedEngine load_engine(const std::string& path) {
   le.stats.read_ms = ms_since(t0);
   EngineFileContents c = parse_buffer(b, path, &le.stats);
   const auto t1 = std::chrono::steady_clock::now();
-  try {
-    le.engine = Engine::from_plan(std::move(c.plan));
-  } catch (const Error& e) {
-    throw e.with_file(path);
-  }
+  le.engine = prepare_loaded_plan(std::move(c.plan), path);
   le.stats.prepare_ms = ms_since(t1);
   le.stats.total_ms = ms_since(t0);
   le.stats.cpu_ms = process_cpu_ms() - cpu0;

@@ -27,7 +27,7 @@ std::string seal(std::string f) {
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   mpq::fuzz::expect_clean_failure(data, size, [](const std::string& b) {
     mpq::runtime::EngineFileContents c = mpq::runtime::parse_engine_bytes(seal(b), "fuzz.mpqe");
-    mpq::runtime::Engine::from_plan(std::move(c.plan));
+    mpq::runtime::prepare_loaded_plan(std::move(c.plan), "fuzz.mpqe");
   });
   return 0;
 }

@@ -31,6 +31,12 @@ OpDef def_LayerNormalization() {
   d.max_inputs = 3;
   d.max_outputs = 3;
   d.attrs = {attr_int("axis", -1), attr_float("epsilon", 1e-5f), attr_int("stash_type", 1)};
+  // Before onnx's own shape inference, which indexes X's dims with an axis below -rank.
+  d.check_attrs = [](const Node& n) {
+    const Value* x = n.input(0);
+    if (x && x->has_type)
+      normalize_axis(n.attrs.i("axis"), static_cast<int64_t>(x->shape.size()), "axis");
+  };
   d.infer = [](const Node& n) {
     const Value& x = in(n, 0);
     expect_float(n, 0);
