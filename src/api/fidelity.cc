@@ -91,6 +91,14 @@ double accuracy_of(const std::vector<float>& out, int64_t samples, const Tensor&
   return samples ? static_cast<double>(correct) / samples : 0.0;
 }
 
+nlohmann::json fidelity_json(const Fidelity& f) {
+  nlohmann::json j;
+  j["sqnr_db"] = std::isinf(f.sqnr_db) ? nlohmann::json() : nlohmann::json(f.sqnr_db);
+  j["agreement"] = f.agreement;
+  if (f.accuracy) j["accuracy"] = *f.accuracy;
+  return j;
+}
+
 double metric_value(const Fidelity& f, const std::string& metric) {
   if (metric == "agreement") return f.agreement;
   if (metric == "accuracy") return f.accuracy.value_or(0.0);

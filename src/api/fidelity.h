@@ -4,6 +4,7 @@
 #pragma once
 
 #include <memory>
+#include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
 #include <vector>
@@ -32,6 +33,9 @@ std::vector<float> engine_outputs(const std::shared_ptr<const runtime::Engine>& 
 Fidelity compare_outputs(const std::vector<float>& ref, const std::vector<float>& out,
                          int64_t samples, const std::optional<Tensor>& labels);
 double accuracy_of(const std::vector<float>& out, int64_t samples, const Tensor& labels);
+
+// {sqnr_db (null for an exact match: JSON has no infinity), agreement, accuracy (with labels)}.
+nlohmann::json fidelity_json(const Fidelity& f);
 
 // The figure `metric` ranks by (higher is better) and its display ("31.2 dB", "97.5%").
 double metric_value(const Fidelity& f, const std::string& metric);

@@ -11,14 +11,6 @@ namespace mpq::api {
 
 namespace {
 
-nlohmann::json fidelity_json(const Fidelity& f) {
-  nlohmann::json j;
-  j["sqnr_db"] = std::isinf(f.sqnr_db) ? nlohmann::json() : nlohmann::json(f.sqnr_db);
-  j["agreement"] = f.agreement;
-  if (f.accuracy) j["accuracy"] = *f.accuracy;
-  return j;
-}
-
 nlohmann::json point_json(const SearchReport& r, const SearchPoint& p) {
   nlohmann::json bits = nlohmann::json::object();
   for (size_t l = 0; l < p.bits.size(); ++l) bits[r.layers[l].config_name] = p.bits[l];
@@ -68,8 +60,6 @@ std::string config_list_for(const std::vector<SearchLayer>& layers, const std::v
   return list.dump(2) + "\n";
 }
 
-// Latency against fidelity: every measured plan, the frontier joined by a line, the uniform
-// plans and the choice labeled.
 }  // namespace mpq::api
 
 namespace mpq {
@@ -112,6 +102,8 @@ std::string search_json(const SearchReport& r) {
   return j.dump(2) + "\n";
 }
 
+// Latency against fidelity: every measured plan, the frontier joined by a line, the uniform
+// plans and the choice labeled.
 std::string search_svg(const SearchReport& r) {
   using namespace api;
   svg::Scatter s;

@@ -7,25 +7,6 @@
 #include "api/sensitivity.h"
 #include "core/svg.h"
 
-namespace mpq::api {
-
-namespace {
-
-nlohmann::json fidelity_json(const Fidelity& f) {
-  nlohmann::json j;
-  // JSON has no infinity: an exact match is null.
-  j["sqnr_db"] = std::isinf(f.sqnr_db) ? nlohmann::json() : nlohmann::json(f.sqnr_db);
-  j["agreement"] = f.agreement;
-  if (f.accuracy) j["accuracy"] = *f.accuracy;
-  return j;
-}
-
-}  // namespace
-
-// Horizontal bars, one row per layer (worst first): the metric with only that layer int8
-// (dark) and with every layer int8 but that one (light), and the all-int8 figure as a line.
-}  // namespace mpq::api
-
 namespace mpq {
 
 std::string sensitivity_json(const SensitivityReport& r) {
@@ -49,6 +30,8 @@ std::string sensitivity_json(const SensitivityReport& r) {
   return j.dump(2) + "\n";
 }
 
+// Horizontal bars, one row per layer (worst first): the metric with only that layer int8
+// (dark) and with every layer int8 but that one (light), and the all-int8 figure as a line.
 std::string sensitivity_svg(const SensitivityReport& r) {
   using namespace api;
   const double row = 22, left = 260, width = 420, top = 40;

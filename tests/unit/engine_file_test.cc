@@ -12,6 +12,7 @@
 #include <fstream>
 #include <limits>
 
+#include "backends/backend.h"
 #include "backends/reference/executor.h"
 #include "core/rng.h"
 #include "engine_test_util.h"
@@ -293,6 +294,29 @@ TEST_F(EngineFileTest, CraftedFilesWithValidChecksumFailCleanly) {
   std::memcpy(&b[64], &huge, 8);
   rechecksum(b);
   EXPECT_NE(parse_error(b).message.find("malformed engine file"), std::string::npos);
+}
+
+// A step naming a kernel of another op (the same length of name, so the file stays well formed)
+// is refused at load, before that kernel reads attributes its op does not have.
+TEST_F(EngineFileTest, StepWithAnotherOpsKernelIsRefused) {
+  auto e = build(*g_, &table_, Precision::kFp32);
+  const std::string f = serialize_engine(*e, test_info());
+  const plan::Step& st = e->plan().steps.back();
+  const KernelInfo* other = nullptr;
+  for (const KernelInfo& k : KernelRegistry::instance().all())
+    if (k.op != st.node->op && k.backend == st.backend && k.name.size() == st.kernel_name.size())
+      other = &k;
+  ASSERT_NE(other, nullptr) << "no kernel name of " << st.kernel_name.size() << " characters";
+  std::string b = f;
+  int replaced = 0;
+  for (size_t at = b.find(st.kernel_name); at != std::string::npos;
+       at = b.find(st.kernel_name, at + 1), ++replaced)
+    b.replace(at, other->name.size(), other->name);
+  ASSERT_GT(replaced, 0);
+  rechecksum(b);
+  const Status s = parse_error(b);
+  EXPECT_EQ(s.code, Code::kInvalidInput) << s.message;
+  EXPECT_NE(s.message.find("of op"), std::string::npos) << s.message;
 }
 
 // Offsets of every record of `shape` (its count, then its dims) in a serialized engine.

@@ -5,7 +5,6 @@
 #include <omp.h>
 
 #include <cstdio>
-#include <filesystem>
 #include <iostream>
 
 #include "api/build_engine.h"
@@ -28,16 +27,6 @@ struct SearchArgs {
   api::SearchOptions opt;
   bool quiet = false;
 };
-
-void check_output_folder(const std::string& path, const char* key) {
-  if (path.empty()) return;
-  const std::filesystem::path dir = std::filesystem::path(path).parent_path();
-  if (!dir.empty() && !std::filesystem::is_directory(dir))
-    invalid_input(str("the folder ", dir.string(), " does not exist: create it first"))
-        .file(path)
-        .key(key)
-        .raise();
-}
 
 // "90", "90s", "10m", "1h" -> seconds.
 double parse_budget(const std::string& text) {
@@ -75,9 +64,9 @@ int run_search(SearchArgs& a) {
   a.opt.time_budget_s = parse_budget(a.budget);
   rerun_with_passive_wait_if_busy();  // timings on a busy machine: spinning OpenMP waits distort
                                       // them
-  check_output_folder(a.output, "--output");
-  check_output_folder(a.report, "--report");
-  check_output_folder(a.svg, "--svg");
+  if (!a.output.empty()) data::check_output_path(a.output);
+  if (!a.report.empty()) data::check_output_path(a.report);
+  if (!a.svg.empty()) data::check_output_path(a.svg);
   if (a.opt.threads > 0) omp_set_num_threads(a.opt.threads);
   std::unique_ptr<Graph> g = load_model_arg(a.model);
   if (g->inputs().size() != 1)

@@ -6,7 +6,6 @@
 #include <omp.h>
 
 #include <cstdio>
-#include <filesystem>
 #include <iostream>
 
 #include "api/build_engine.h"
@@ -29,20 +28,9 @@ struct SensitivityArgs {
   bool quiet = false;
 };
 
-// Outputs are checked before any engine is built (an hour of work must not end in "cannot write").
-void check_output_folder(const std::string& path, const char* key) {
-  if (path.empty()) return;
-  const std::filesystem::path dir = std::filesystem::path(path).parent_path();
-  if (!dir.empty() && !std::filesystem::is_directory(dir))
-    invalid_input(str("the folder ", dir.string(), " does not exist: create it first"))
-        .file(path)
-        .key(key)
-        .raise();
-}
-
 int run_sensitivity(const SensitivityArgs& a) {
-  check_output_folder(a.output, "--output");
-  check_output_folder(a.svg, "--svg");
+  if (!a.output.empty()) data::check_output_path(a.output);
+  if (!a.svg.empty()) data::check_output_path(a.svg);
   if (a.opt.threads > 0) omp_set_num_threads(a.opt.threads);
   std::unique_ptr<Graph> g = load_model_arg(a.model);
   if (g->inputs().size() != 1)

@@ -35,7 +35,7 @@ OpDef def_LayerNormalization() {
   d.check_attrs = [](const Node& n) {
     const Value* x = n.input(0);
     if (x && x->has_type)
-      normalize_axis(n.attrs.i("axis"), static_cast<int64_t>(x->shape.size()), "axis");
+      normalize_axis(n.attrs.i("axis", -1), static_cast<int64_t>(x->shape.size()), "axis");
   };
   d.infer = [](const Node& n) {
     const Value& x = in(n, 0);
