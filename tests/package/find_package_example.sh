@@ -15,12 +15,12 @@ for static in OFF ON; do
 done
 [ -x "$work/ptq_speedup" ] || { echo "find_package_example: ptq_speedup was not built" >&2; exit 1; }
 # The example links the installed shared library, not anything from mpq's build tree.
-ldd "$work/qat_speedup" | grep -q "$prefix/.*libmpq.so" || {
+ldd "$work/qat_speedup" | grep "$prefix/.*libmpq.so" >/dev/null || {  # not -q: with pipefail, ldd would die of SIGPIPE
   echo "find_package_example: qat_speedup does not link $prefix's libmpq.so:" >&2
   ldd "$work/qat_speedup" >&2
   exit 1
 }
-if ldd "$work-static/qat_speedup" | grep -q libmpq.so; then
+if ldd "$work-static/qat_speedup" | grep libmpq.so >/dev/null; then
   echo "find_package_example: the static build links libmpq.so" >&2; exit 1
 fi
 for exe in "$work/qat_speedup" "$work-static/qat_speedup"; do
