@@ -2,6 +2,7 @@
 // Shows how an engine runs each layer: requested precision (and where the request came from),
 // executed precision, kernel (oneDNN's implementation on this machine), fused ops and the reason
 // for any difference; plus the average weight bits, the build info and the load time.
+#include <algorithm>
 #include <iomanip>
 #include <iostream>
 #include <nlohmann/json.hpp>
@@ -26,30 +27,34 @@ std::string join(const std::vector<std::string>& v, const char* sep) {
   return s;
 }
 
-std::string fit(const std::string& s, size_t w) {
-  return s.size() < w ? s : s.substr(0, w - 2) + "~";
+// One row of the table: layer, op, requested, executed, kernel, fused (the reason follows).
+std::vector<std::string> row_of(const plan::LayerReport& r) {
+  return {r.module_path.empty() ? r.name : r.module_path,
+          r.op,
+          str(precision_name(r.requested), " (", r.source, ")"),
+          precision_name(r.executed),
+          r.impl.empty() ? r.kernel : r.impl,
+          join(r.fused, ",")};
 }
 
-// Wide enough for the CUDA kernels' names with their tile configuration
-// ("cuda.igemm_u8_3x3_tc [tc_u8_128x64x64_w2x2_s4_splitk4]").
-constexpr size_t kKernelWidth = 54;
-
+// Columns as wide as their longest entry: names are never cut (module paths and CUDA kernel
+// names with their tile run long).
 void print_table(const plan::Manifest& m) {
-  std::ostringstream os;
-  auto col = [&](const std::string& s, size_t w) {
-    os << std::left << std::setw(static_cast<int>(w)) << fit(s, w);
-  };
-  col("layer", 30), col("op", 14), col("requested", 22), col("executed", 9),
-      col("kernel", kKernelWidth), col("fused", 18);
-  os << "reason\n";
+  std::vector<std::vector<std::string>> rows{
+      {"layer", "op", "requested", "executed", "kernel", "fused"}};
+  std::vector<std::string> reasons{"reason"};
   for (const plan::LayerReport& r : m.layers) {
-    col(r.module_path.empty() ? r.name : r.module_path, 30);
-    col(r.op, 14);
-    col(str(precision_name(r.requested), " (", r.source, ")"), 22);
-    col(precision_name(r.executed), 9);
-    col(r.impl.empty() ? r.kernel : r.impl, kKernelWidth);
-    col(join(r.fused, ","), 18);
-    os << r.reason << "\n";
+    rows.push_back(row_of(r));
+    reasons.push_back(r.reason);
+  }
+  std::vector<size_t> width(rows[0].size(), 0);
+  for (const auto& row : rows)
+    for (size_t c = 0; c < row.size(); ++c) width[c] = std::max(width[c], row[c].size() + 2);
+  std::ostringstream os;
+  for (size_t i = 0; i < rows.size(); ++i) {
+    for (size_t c = 0; c < rows[i].size(); ++c)
+      os << std::left << std::setw(static_cast<int>(width[c])) << rows[i][c];
+    os << reasons[i] << "\n";
   }
   std::cout << os.str();
 }
