@@ -36,6 +36,6 @@ e = m["epochs"][0]
 acc_t = t.get("test_accuracy"); acc_m = m.get("eval", {}).get("accuracy")
 f = lambda a: "-" if a is None else f"{100 * a:.2f}%"
 print(f"| {t['model']} | {e['samples']} | torch {t['images_per_s']:.0f} img/s ({t['train_seconds']:.1f} s) "
-      f"| mpq {e['images_per_second']:.0f} img/s ({e['seconds']:.1f} s) "
-      f"| {e['images_per_second'] / t['images_per_s']:.2f}x | torch {f(acc_t)} | mpq {f(acc_m)} |")
+      f"| mpq {e['images_per_s']:.0f} img/s ({e['seconds']:.1f} s) "
+      f"| {e['images_per_s'] / t['images_per_s']:.2f}x | torch {f(acc_t)} | mpq {f(acc_m)} |")
 PY

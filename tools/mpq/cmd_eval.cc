@@ -39,7 +39,7 @@ int run_eval(const EvalArgs& a) {
     nlohmann::json j = {{"model", a.model},       {"data", ds->describe()},
                         {"accuracy", r.accuracy}, {"loss", r.loss},
                         {"correct", r.correct},   {"samples", r.samples},
-                        {"seconds", r.seconds},   {"images_per_second", r.images_per_second}};
+                        {"seconds", r.seconds},   {"images_per_s", r.images_per_second}};
     std::cout << j.dump(2) << "\n";
   } else {
     std::printf("%s on %s: accuracy %.2f%% (%lld/%lld), loss %.4f, %.0f img/s\n", a.model.c_str(),

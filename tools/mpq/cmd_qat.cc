@@ -84,7 +84,7 @@ int run_qat(const QatArgs& a) {
                       {"train_accuracy", st[e].accuracy},
                       {"samples", st[e].samples},
                       {"seconds", st[e].seconds},
-                      {"images_per_second", st[e].images_per_second}});
+                      {"images_per_s", st[e].images_per_second}});
     if (!a.json)
       std::printf("qat epoch %zu/%zu: loss %.4f  acc %.2f%%  %lld img in %.1f s (%.0f img/s)\n",
                   e + 1, st.size(), st[e].loss, 100.0 * st[e].accuracy,

@@ -51,7 +51,7 @@ int run_train(const TrainArgs& a) {
                       {"train_accuracy", r.accuracy},
                       {"samples", r.samples},
                       {"seconds", r.seconds},
-                      {"images_per_second", r.images_per_second}});
+                      {"images_per_s", r.images_per_second}});
     if (!a.json)
       std::cout << "epoch " << e + 1 << "/" << a.flags.epochs << ": " << describe_epoch(r) << "\n";
   }
