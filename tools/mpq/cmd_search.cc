@@ -14,7 +14,7 @@
 #include "core/staged_outputs.h"
 #include "data/file_io.h"
 #include "data_options.h"
-#include "model_arg.h"
+#include "validation_inputs.h"
 #include "wait_policy.h"
 
 namespace mpq::cli {
@@ -62,26 +62,16 @@ void print_frontier(const api::SearchReport& r) {
 
 int run_search(SearchArgs& a) {
   a.opt.time_budget_s = parse_budget(a.budget);
-  rerun_with_passive_wait_if_busy();  // timings on a busy machine: spinning OpenMP waits distort
-                                      // them
+  // Timings on a busy machine: spinning OpenMP waits would distort them.
+  rerun_with_passive_wait_if_busy();
   if (!a.output.empty()) data::check_output_path(a.output);
   if (!a.report.empty()) data::check_output_path(a.report);
   if (!a.svg.empty()) data::check_output_path(a.svg);
   if (a.opt.threads > 0) omp_set_num_threads(a.opt.threads);
-  std::unique_ptr<Graph> g = load_model_arg(a.model);
-  if (g->inputs().size() != 1)
-    unsupported(str("search needs a model with one input, this one has ", g->inputs().size()))
-        .file(a.model)
-        .raise();
-  std::string hash;
-  const quant::CalibrationTable table = api::read_table(a.calib, &hash);
+  const ValidationInputs in = load_validation_inputs(a.model, a.calib, a.data, "search");
   a.opt.calib_name = a.calib;
-  auto ds = data::open_dataset(a.data, g->inputs()[0]->shape);
-  const Tensor x = ds->images(0, ds->size());
-  std::optional<Tensor> labels;
-  if (ds->has_labels()) labels = ds->labels(0, ds->size());
   Progress bar("search", 1, a.quiet, "engines");
-  api::SearchReport r = api::precision_search(*g, table, x, labels, a.opt,
+  api::SearchReport r = api::precision_search(*in.graph, in.table, in.images, in.labels, a.opt,
                                               [&](int done, int total, const std::string& phase) {
                                                 bar.set_total(total);
                                                 bar.set_status(phase);

@@ -15,7 +15,7 @@
 #include "core/staged_outputs.h"
 #include "data/file_io.h"
 #include "data_options.h"
-#include "model_arg.h"
+#include "validation_inputs.h"
 
 namespace mpq::cli {
 
@@ -32,23 +32,13 @@ int run_sensitivity(const SensitivityArgs& a) {
   if (!a.output.empty()) data::check_output_path(a.output);
   if (!a.svg.empty()) data::check_output_path(a.svg);
   if (a.opt.threads > 0) omp_set_num_threads(a.opt.threads);
-  std::unique_ptr<Graph> g = load_model_arg(a.model);
-  if (g->inputs().size() != 1)
-    unsupported(str("sensitivity needs a model with one input, this one has ", g->inputs().size()))
-        .file(a.model)
-        .raise();
-  std::string hash;
-  const quant::CalibrationTable table = api::read_table(a.calib, &hash);
+  const ValidationInputs in = load_validation_inputs(a.model, a.calib, a.data, "sensitivity");
   api::SensitivityOptions opt = a.opt;
   opt.calib_name = a.calib;
-  auto ds = data::open_dataset(a.data, g->inputs()[0]->shape);
-  const Tensor x = ds->images(0, ds->size());
-  std::optional<Tensor> labels;
-  if (ds->has_labels()) labels = ds->labels(0, ds->size());
-  const auto layers = static_cast<int64_t>(api::quantizable_layers(*g).size());
+  const auto layers = static_cast<int64_t>(api::quantizable_layers(*in.graph).size());
   Progress bar("sensitivity", 2 + 2 * layers, a.quiet, "engines");
-  api::SensitivityReport r =
-      api::layer_sensitivity(*g, table, x, labels, opt, [&](int, int) { bar.advance(); });
+  api::SensitivityReport r = api::layer_sensitivity(*in.graph, in.table, in.images, in.labels, opt,
+                                                    [&](int, int) { bar.advance(); });
   bar.finish();
   std::printf("%-4s %-40s %-10s %12s %12s\n", "rank", "layer", "op", "alone", "without");
   for (size_t i = 0; i < r.layers.size(); ++i) {
