@@ -6,6 +6,7 @@
 #include <set>
 
 #include "api/build_engine.h"
+#include "api/engine_timing.h"
 #include "api/search_cost_model.h"
 #include "api/sensitivity.h"
 #include "backends/backend.h"
@@ -108,7 +109,7 @@ class Searcher {
   std::vector<int> allowed_ = {8, 16, 32};
   std::vector<std::array<double, 3>> probe_score_;  // per layer: score at 8 (int8), 16, 32
   std::unique_ptr<SearchCostModel> model_;
-  std::unique_ptr<runtime::ExecutionContext> control_;  // all-int8, timed beside each candidate
+  std::shared_ptr<const runtime::Engine> control_;  // all-int8, timed beside each candidate
   double control_ms_ = 0.0;
   double seconds_per_engine_ = 0.0;
   int done_ = 0, expected_ = 0;
@@ -141,30 +142,22 @@ std::shared_ptr<const runtime::Engine> Searcher::build(const std::vector<int>& b
   return b.engine;
 }
 
-// The fastest of `timing_runs` runs of one batch of validation data (load from other processes
-// only ever slows a run down); kernel-only time on device backends. Once all-int8 is measured its
-// engine is the control: run alternately with the candidate, it scales the candidate's time by
-// how much slower the machine is now than when all-int8 was first timed, so that load that comes
-// and goes during a long search does not rank plans.
+// Kernel-only time on device backends (CUDA graph replays). On the host, the fastest of
+// `timing_runs` runs (api/engine_timing.h); once all-int8 is measured its engine is the control,
+// run alternately with the candidate, whose time it scales by how much slower the machine is now
+// than when all-int8 was first timed, so that load that comes and goes does not rank plans.
 double Searcher::time_ms(const std::shared_ptr<const runtime::Engine>& e) {
-  runtime::ExecutionContext ctx(e, opt_.threads);
-  Shape s = data_.shape();
-  s[0] = r_.batch;
-  Tensor x = Tensor::view(data_.dtype(), s, const_cast<void*>(data_.raw()));
-  ctx.run({x});  // warm-up: arenas, primitive caches
-  const double device = ctx.device_kernel_ms(r_.batch, opt_.timing_runs);
-  if (device >= 0) return device;
-  auto once = [&](runtime::ExecutionContext& c) {
-    const auto t0 = Clock::now();
-    c.run({x});
-    return std::chrono::duration<double, std::milli>(Clock::now() - t0).count();
-  };
-  double best = 1e300, control = 1e300;
-  for (int i = 0; i < opt_.timing_runs; ++i) {
-    best = std::min(best, once(ctx));
-    if (control_) control = std::min(control, once(*control_));
+  if (e->plan().options.backend != "cpu") {
+    runtime::ExecutionContext ctx(e, opt_.threads);
+    Shape s = data_.shape();
+    s[0] = r_.batch;
+    ctx.run({Tensor::view(data_.dtype(), s, const_cast<void*>(data_.raw()))});
+    const double device = ctx.device_kernel_ms(r_.batch, opt_.timing_runs);
+    if (device >= 0) return device;
   }
-  return control_ ? best * control_ms_ / control : best;
+  if (!control_) return time_engine_ms(e, opt_.timing_runs);
+  const auto [t, control] = time_engines_ms(e, control_, opt_.timing_runs);
+  return t * control_ms_ / control;
 }
 
 // A static work figure in place of a timing: MACs of the batch at 1, 2 and 4 units per MAC for
@@ -218,11 +211,7 @@ bool Searcher::baselines() {
     evaluate(uniform(bits[i]), names[i], -1);
   }
   if (opt_.latency == "measured") {
-    control_ =
-        std::make_unique<runtime::ExecutionContext>(build(uniform(8), nullptr), opt_.threads);
-    Shape s = data_.shape();
-    s[0] = r_.batch;
-    control_->run({Tensor::view(data_.dtype(), s, const_cast<void*>(data_.raw()))});
+    control_ = build(uniform(8), nullptr);
     control_ms_ = r_.points[2].latency_ms;
   }
   if (r_.points[1].latency_ms >= r_.points[0].latency_ms)

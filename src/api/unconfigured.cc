@@ -5,7 +5,7 @@
 #include <utility>
 #include <vector>
 
-#include "core/rng.h"
+#include "api/engine_timing.h"
 
 namespace mpq::api {
 
@@ -31,44 +31,6 @@ std::optional<Precision> extra_layer_precision(int bits, const std::string& key)
   invalid_input(str("extra_layer_bits must be 8, 16 or 32 (as in NNI), got ", bits))
       .key(key)
       .raise();
-}
-
-namespace {
-
-std::vector<Tensor> random_inputs(const runtime::Engine& engine) {
-  std::vector<Tensor> inputs;
-  Rng rng(1);
-  for (const TensorSpec& s : engine.input_specs()) {
-    Tensor t(s.dtype, s.shape);  // zeros for non-float inputs
-    if (s.dtype == DType::f32)
-      for (int64_t i = 0; i < t.numel(); ++i) t.data<float>()[i] = static_cast<float>(rng.normal());
-    inputs.push_back(std::move(t));
-  }
-  return inputs;
-}
-
-double run_ms(runtime::ExecutionContext& ctx, const std::vector<Tensor>& inputs) {
-  const auto t0 = std::chrono::steady_clock::now();
-  ctx.run(inputs);
-  return std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
-}
-
-}  // namespace
-
-std::pair<double, double> time_engines_ms(std::shared_ptr<const runtime::Engine> a,
-                                          std::shared_ptr<const runtime::Engine> b, int iters) {
-  const std::vector<Tensor> in_a = random_inputs(*a), in_b = random_inputs(*b);
-  runtime::ExecutionContext ca(std::move(a)), cb(std::move(b));
-  run_ms(ca, in_a);  // warm-up: first touch of the arenas, primitive caches
-  run_ms(cb, in_b);
-  // Alternated, keeping each one's fastest run: load from other processes slows both alike and
-  // inflates single runs, never shortens them.
-  double best_a = 1e300, best_b = 1e300;
-  for (int i = 0; i < iters; ++i) {
-    best_a = std::min(best_a, run_ms(ca, in_a));
-    best_b = std::min(best_b, run_ms(cb, in_b));
-  }
-  return {best_a, best_b};
 }
 
 std::shared_ptr<const runtime::Engine> build_fastest_float(const Graph& g,

@@ -33,9 +33,4 @@ std::shared_ptr<const runtime::Engine> build_fastest_float(const Graph& g,
                                                            const quant::CalibrationTable* table,
                                                            plan::BuildOptions opt);
 
-// The fastest wall time in ms of each engine over `iters` runs, alternated, at its maximum batch
-// (after one warm-up run each) on seeded random inputs.
-std::pair<double, double> time_engines_ms(std::shared_ptr<const runtime::Engine> a,
-                                          std::shared_ptr<const runtime::Engine> b, int iters);
-
 }  // namespace mpq::api
