@@ -16,7 +16,8 @@ def show(p, metric):
     v = fid(p, metric)
     unit = " dB" if metric == "sqnr" else "%"
     return f"{p['latency_ms']:.3f} ms, {metric} {v:.2f}{unit}, mean bits {p['mean_bits']:.1f}, " \
-           f"weighted bits {p['weighted_bits']:.1f}, engine {p['engine_bytes'] / 1e6:.2f} MB"
+           f"weighted bits {p['weighted_bits']:.1f}" + \
+           (f", engine {p['engine_bytes'] / 1e6:.2f} MB" if p["engine_bytes"] else "")
 
 
 r = json.load(open(sys.argv[1]))

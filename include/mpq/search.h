@@ -92,7 +92,7 @@ struct SearchPoint {
   double predicted_ms = -1;  // the cost model's figure before it was measured (-1: none)
   Fidelity fidelity;
   double mean_bits = 0, weighted_bits = 0;  // over layers; weighted by parameters
-  int64_t engine_bytes = 0;
+  int64_t engine_bytes = 0;  // serialized engine size; frontier points only (0 elsewhere)
   bool frontier = false, remeasured = false;
 };
 

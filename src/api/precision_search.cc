@@ -27,7 +27,8 @@ double score_of(const Fidelity& f, const std::string& metric) {
 }
 
 // Multiply-accumulates per sample of a layer with a constant weight: output elements per sample
-// times the weight elements per output channel.
+// times the weight elements per output channel (node_macs needs static shapes; the batch here is
+// open).
 double layer_work(const Node& n) {
   const Value* w = n.inputs.at(1);
   const Value* y = n.outputs.at(0);
@@ -176,7 +177,7 @@ size_t Searcher::evaluate(const std::vector<int>& bits, const std::string& origi
   p.bits = bits;
   p.origin = origin;
   p.predicted_ms = predicted;
-  auto e = build(bits, &p.engine_bytes);
+  auto e = build(bits, nullptr);
   std::vector<float> y = engine_outputs(e, data_, r_.batch, opt_.threads);
   if (ref_.empty()) ref_ = y;  // the first plan measured is all-fp32: the reference
   p.fidelity = compare_outputs(ref_, y, r_.samples, labels_);
@@ -365,7 +366,7 @@ void Searcher::finish() {
     for (size_t i : frontier()) {
       SearchPoint& p = r_.points[i];
       if (p.remeasured) continue;
-      p.latency_ms = time_ms(build(p.bits, nullptr));
+      p.latency_ms = time_ms(build(p.bits, &p.engine_bytes));
       p.remeasured = again = true;
       ++done_;
       expected_ = std::max(expected_, done_);
@@ -373,7 +374,12 @@ void Searcher::finish() {
     }
   }
   r_.frontier = frontier();
-  for (size_t i : r_.frontier) r_.points[i].frontier = true;
+  // The engine size only where it is reported: serializing copies every weight.
+  for (size_t i : r_.frontier) {
+    SearchPoint& p = r_.points[i];
+    p.frontier = true;
+    if (p.engine_bytes == 0) build(p.bits, &p.engine_bytes);
+  }
   const double fp32 = score_of(r_.points[0].fidelity, r_.metric);
   const bool sqnr = r_.metric == "sqnr";
   const double want = sqnr ? opt_.min_sqnr_db : fp32 - opt_.max_drop / 100.0;
