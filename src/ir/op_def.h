@@ -15,9 +15,10 @@ namespace mpq {
 
 // How an op behaves under int8 quantization (read by the quantizer and the planner).
 enum class QuantRule {
-  kFloatOnly,    // runs in float; int8 inputs are dequantized before it
-  kRequant,      // computes in int8 with int32 accumulation, requantizes its output (conv, gemm, add)
-  kPassthrough,  // moves/compares values: int8 in, int8 out with the same scale (relu, maxpool, reshape)
+  kFloatOnly,  // runs in float; int8 inputs are dequantized before it
+  kRequant,    // computes in int8 with int32 accumulation, requantizes its output (conv, gemm, add)
+  kPassthrough,  // moves/compares values: int8 in, int8 out with the same scale (relu, maxpool,
+                 // reshape)
 };
 const char* quant_rule_name(QuantRule r);
 
@@ -42,9 +43,9 @@ using InferFn = std::function<std::vector<TypeInfo>(const Node&)>;
 using ForwardFn = std::function<std::vector<Tensor>(const Node&, const std::vector<Tensor>&)>;
 // Backward (training): given inputs, outputs and the gradient of each output, returns the gradient
 // of each input (an empty Tensor where none flows, e.g. integer inputs).
-using BackwardFn = std::function<std::vector<Tensor>(
-    const Node&, const std::vector<Tensor>& inputs, const std::vector<Tensor>& outputs,
-    const std::vector<Tensor>& grad_outputs)>;
+using BackwardFn = std::function<std::vector<Tensor>(const Node&, const std::vector<Tensor>& inputs,
+                                                     const std::vector<Tensor>& outputs,
+                                                     const std::vector<Tensor>& grad_outputs)>;
 // Multiply-accumulate count of one node, for `mpq info` (0 for data movement).
 using FlopsFn = std::function<int64_t(const Node&)>;
 
@@ -129,8 +130,11 @@ bool has_constant_weight(const Node& n);
 // Fills defaults for absent attributes; throws on a missing required attribute, a wrong type or an
 // attribute the schema does not know (naming the node and key).
 void apply_attr_schema(Node& n);
-// Runs the op's infer on one node and stores the result on its outputs.
-void infer_node(Node& n);
+// Runs the op's infer on one node and stores the result on its outputs. Each output's element
+// count is checked against max_tensor_elements() (an unknown batch counts as 1) unless
+// `cap_sizes` is false: analyses that set the batch to a large sample turn that off, since the
+// cap is on what one image may need.
+void infer_node(Node& n, bool cap_sizes = true);
 // Shape/dtype inference over the whole graph in topological order.
 void infer_shapes(Graph& g);
 

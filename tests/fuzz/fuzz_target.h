@@ -15,6 +15,17 @@
 
 namespace mpq::fuzz {
 
+// Set before main: the caps of core/limits.h lowered to 64 MiB a tensor (an input that would need
+// more is refused the same way, through the same checks, without taking the fuzzer's memory), and
+// no oneDNN primitive cache, which would otherwise keep up to 1024 primitives of the shapes that
+// earlier inputs made (their memory is freed only at exit, and counts toward -rss_limit_mb).
+inline const bool kFuzzEnvironment = [] {
+  setenv("MPQ_MAX_TENSOR_ELEMENTS", "16777216", 0);
+  setenv("ONEDNN_PRIMITIVE_CACHE_CAPACITY", "0", 0);
+  setenv("DNNL_PRIMITIVE_CACHE_CAPACITY", "0", 0);
+  return true;
+}();
+
 template <class Fn>
 void expect_clean_failure(const uint8_t* data, size_t size, Fn&& fn) {
   const std::string bytes(reinterpret_cast<const char*>(data), size);

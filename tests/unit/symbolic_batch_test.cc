@@ -7,6 +7,7 @@
 
 #include <gtest/gtest.h>
 
+#include "core/limits.h"
 #include "engine_test_util.h"
 #include "passes/pass.h"
 
@@ -193,6 +194,20 @@ TEST(SymbolicBatch, BatchOutsideDimZeroAndMultiplesOfIt) {
   EXPECT_EQ(d.dim, 0);
   EXPECT_EQ(d.mult, 2);
   expect_same(*before, g, {1, 3, 8});
+}
+
+// vgg's first activation is 3.2M elements an image: at the sample batches the whole tensor passes
+// the per-tensor element cap, which applies to one image, so the layout must still resolve.
+TEST(SymbolicBatch, LargeActivationsResolveAtTheSampleBatches) {
+  Graph g;
+  Value* x = g.add_input("x", DType::f32, {-1, 64, 256, 256});
+  Node* r = add(g, "Relu", {x}, {}, "relu");
+  g.add_output(r->outputs[0]);
+  ASSERT_GT(int64_t{3001} * 64 * 256 * 256, max_tensor_elements());
+  optimize(g);
+  auto layout = passes::batch_layout(g);
+  EXPECT_EQ(layout.at(r->outputs[0]->name).dim, 0);
+  EXPECT_EQ(layout.at(r->outputs[0]->name).mult, 1);
 }
 
 TEST(SymbolicBatch, UnresolvedDimNamesTheValueAndTheProducer) {

@@ -5,6 +5,7 @@
 #include <cstring>
 #include <vector>
 
+#include "core/limits.h"
 #include "quant/quant_math.h"
 
 namespace mpq::cpu {
@@ -168,10 +169,21 @@ void ResidualLoader::load(const KernelArgs& a, const void* residual, void* out) 
 
 dnnl::memory pack_weights(const dnnl::memory::desc& user_md, const void* data,
                           const dnnl::memory::desc& packed_md) {
+  dnnl::reorder::primitive_desc pd(engine(), user_md, engine(), packed_md);
+  // Blocked layouts pad channels per group: a small weight with many groups can need hundreds of
+  // times its size once packed. The cap on one tensor bounds that too.
+  const size_t need = packed_md.get_size() + pd.scratchpad_desc().get_size();
+  if (need > static_cast<size_t>(max_tensor_elements()) * sizeof(float))
+    invalid_input(str("the weights would take ", need, " bytes once packed for oneDNN (a ",
+                      user_md.get_size(), "-byte tensor); more than the per-tensor cap of ",
+                      max_tensor_elements(),
+                      " elements (raise MPQ_MAX_TENSOR_ELEMENTS if it is "
+                      "really meant)"))
+        .raise();
   dnnl::memory packed(packed_md, engine());
   dnnl::memory user(user_md, engine(), const_cast<void*>(data));
   dnnl::stream s(engine());
-  dnnl::reorder(user, packed).execute(s, user, packed);
+  dnnl::reorder(pd).execute(s, user, packed);
   s.wait();
   return packed;
 }
