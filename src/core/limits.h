@@ -15,6 +15,10 @@ int64_t max_tensor_elements();
 // Bytes of one input file, or of a gzip file once inflated (MPQ_MAX_INPUT_BYTES, default 8 GiB).
 size_t max_input_bytes();
 
+// Threads an engine may ask OpenMP for: OpenMP starts as many as asked and ends the process when
+// it cannot, so a larger count (from an engine file or an option) is refused first.
+constexpr int64_t kMaxThreads = 1024;
+
 // a * b, false when it overflows int64 (both must be >= 0).
 bool checked_mul(int64_t a, int64_t b, int64_t* out);
 // a + b, false when it overflows int64 (both must be >= 0).

@@ -6,6 +6,7 @@
 #include <set>
 #include <unordered_map>
 
+#include "core/limits.h"
 #include "ir/op_def.h"
 #include "ir/post_op.h"
 #include "ir/verifier.h"
@@ -63,6 +64,11 @@ class Builder {
       : original_(g), opt_(opt), reg_(KernelRegistry::instance()) {
     if (opt.max_batch < 1)
       invalid_input("the maximum batch must be at least 1").key("batch").raise();
+    if (opt.threads < 0 || opt.threads > kMaxThreads)
+      invalid_input(
+          str("the thread count must be 0 (the default) to ", kMaxThreads, ", got ", opt.threads))
+          .key("threads")
+          .raise();
 #ifndef MPQ_HAVE_DNNL
     // A build without oneDNN (the GPU bundle) runs CPU work on the reference backend.
     if (opt_.backend == "cpu") {

@@ -2,6 +2,8 @@
 
 #include <chrono>
 
+#include "core/limits.h"
+
 namespace mpq::runtime {
 
 Engine::Engine(plan::Plan plan, std::vector<std::unique_ptr<Kernel>> kernels)
@@ -41,6 +43,11 @@ std::vector<TensorSpec> Engine::output_specs() const {
 
 ExecutionContext::ExecutionContext(std::shared_ptr<const Engine> engine, int threads)
     : engine_(std::move(engine)), threads_(threads > 0 ? threads : engine_->plan_.options.threads) {
+  if (threads < 0 || threads > kMaxThreads)
+    invalid_input(
+        str("the thread count must be 0 (the engine's) to ", kMaxThreads, ", got ", threads))
+        .key("threads")
+        .raise();
   const plan::Plan& p = engine_->plan_;
   arena_ =
       Tensor(DType::u8, {static_cast<int64_t>(std::max<size_t>(engine_->mem_.arena_bytes, 1))});

@@ -12,6 +12,7 @@
 #include <map>
 #include <unordered_map>
 
+#include "core/limits.h"
 #include "core/printable.h"
 #include "ir/op_def.h"
 #include "runtime/binary_io.h"
@@ -156,10 +157,12 @@ class MetaReader {
     if (has_default) o.default_precision = precision(dp);
     o.strict = r_.boolean();
     o.max_batch = r_.i64();
-    o.threads = static_cast<int>(r_.i64());
+    const int64_t threads = r_.i64();
+    if (threads < 0 || threads > kMaxThreads) r_.fail("bad thread count");
+    o.threads = static_cast<int>(threads);
     o.backend = r_.text();
     o.allow_host_fallback = r_.boolean();
-    if (o.max_batch < 1 || o.threads < 0) r_.fail("bad maximum batch or thread count");
+    if (o.max_batch < 1) r_.fail("bad maximum batch");
 
     read_pool();
     read_graph(c.plan);

@@ -296,6 +296,34 @@ TEST_F(EngineFileTest, CraftedFilesWithValidChecksumFailCleanly) {
   EXPECT_NE(parse_error(b).message.find("malformed engine file"), std::string::npos);
 }
 
+// OpenMP ends the process when it cannot start the threads asked for: a file asking for more
+// than mpq's cap is refused while it is read, and so are such options at build and run time.
+TEST_F(EngineFileTest, HugeThreadCountIsRefused) {
+  const std::string f = serialize_engine(*build(*g_, &table_, Precision::kInt8), test_info());
+  int64_t pair[2] = {4, 1};  // the build options' maximum batch and thread count, as written
+  const std::string needle(reinterpret_cast<const char*>(pair), sizeof(pair));
+  const size_t at = f.find(needle);
+  ASSERT_NE(at, std::string::npos);
+  std::string b = f;
+  const int64_t threads = 100000;
+  std::memcpy(&b[at + 8], &threads, 8);
+  rechecksum(b);
+  EXPECT_NE(parse_error(b).message.find("bad thread count"), std::string::npos);
+
+  plan::BuildOptions o;
+  o.max_batch = 4;
+  o.threads = 100000;
+  try {
+    Engine::build(*g_, &table_, o);
+    ADD_FAILURE() << "built with 100000 threads";
+  } catch (const Error& e) {
+    EXPECT_EQ(e.status().code, Code::kInvalidInput);
+    EXPECT_EQ(e.status().key, "threads");
+  }
+  auto e = build(*g_, &table_, Precision::kInt8);
+  EXPECT_THROW({ ExecutionContext c(e, 100000); }, Error);
+}
+
 // A step naming a kernel of another op (the same length of name, so the file stays well formed)
 // is refused at load, before that kernel reads attributes its op does not have.
 TEST_F(EngineFileTest, StepWithAnotherOpsKernelIsRefused) {
