@@ -86,7 +86,8 @@ void expect_matches_reference(const Graph& g, const std::vector<Tensor>& x,
       EXPECT_EQ(dw, 1) << "the forced depthwise kernel runs the depthwise layer";
     }
     for (const auto& l : e->manifest().layers)
-      if (int8_moves && p == Precision::kInt8 && (l.op == "Concat" || l.op == "Transpose")) {
+      if (int8_moves && p == Precision::kInt8 &&
+          (l.op == "Concat" || l.op == "Transpose" || l.op == "BatchNormalization")) {
         EXPECT_EQ(l.executed, Precision::kInt8) << l.name << " " << l.reason;
       }
     runtime::ExecutionContext ctx(e);
@@ -162,6 +163,29 @@ TEST(CudaOps, BatchNormalizationMatchesReference) {
       {b.op("BatchNormalization", {x, b.c(rnd({5}, 0.5f, 1.5f, 2)), b.c(rnd({5}, -1.f, 1.f, 3)),
                                    b.c(rnd({5}, -1.f, 1.f, 4)), b.c(rnd({5}, 0.5f, 2.f, 5))})});
   expect_matches_reference(*g, {rnd({3, 5, 6, 7}, -3.f, 3.f, 1)}, kFloat);
+}
+
+// Channel counts that are multiples of 4 take the map kernel's four-elements-a-thread path
+// (inner dims of 5 or 7 above take the one-element path); BatchNormalization after a conv stays
+// int8 at int8, as densenet's BN after each Concat does.
+TEST(CudaOps, VectorizedMapsAndInt8BatchNormMatchReference) {
+  SKIP_WITHOUT_GPU();
+  G b;
+  Value* x = b.conv1x1(b.input("x", {3, 8, 6, 4}), 8, 11);
+  Value* bn =
+      b.op("BatchNormalization", {x, b.c(rnd({8}, 0.5f, 1.5f, 2)), b.c(rnd({8}, -1.f, 1.f, 3)),
+                                  b.c(rnd({8}, -1.f, 1.f, 4)), b.c(rnd({8}, 0.5f, 2.f, 5))});
+  Value* gate = b.op("Sigmoid", {b.op("GlobalAveragePool", {x})});
+  Value* se = b.op("Mul", {bn, gate});
+  Value* y = b.conv1x1(b.input("y", {3, 4, 6, 4}), 4, 12);
+  Attributes a;
+  a.set("axis", int64_t{1});
+  auto g = b.done(
+      {b.op("Concat", {se, y}, a),
+       b.op("BatchNormalization", {x, b.c(rnd({8}, 0.5f, 1.5f, 6)), b.c(rnd({8}, -1.f, 1.f, 7)),
+                                   b.c(rnd({8}, -1.f, 1.f, 8)), b.c(rnd({8}, 0.5f, 2.f, 9))})});
+  expect_matches_reference(*g, {rnd({3, 8, 6, 4}, -2.f, 2.f, 1), rnd({3, 4, 6, 4}, -1.f, 1.f, 2)},
+                           kAll, true);
 }
 
 TEST(CudaOps, ConcatAndTransposeMatchReference) {

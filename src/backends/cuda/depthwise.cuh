@@ -25,7 +25,35 @@ __device__ __forceinline__ int32_t dw_load_q(const void* base, int64_t i) {
   return static_cast<const int8_t*>(base)[i];
 }
 
-// Weights as [KH*KW][C] (ConvParams::wdw): a warp's 128 channels read one run per tap.
+// Four consecutive channels in one 16- (f32) or 8-byte (f16) load.
+template <int Kind>
+__device__ __forceinline__ void dw_load4(const void* base, int64_t i, float v[4]) {
+  if constexpr (Kind == kConvF32) {
+    const float4 f = __ldg(reinterpret_cast<const float4*>(static_cast<const float*>(base) + i));
+    v[0] = f.x, v[1] = f.y, v[2] = f.z, v[3] = f.w;
+  } else if constexpr (Kind == kConvF16) {
+    const uint2 u = __ldg(reinterpret_cast<const uint2*>(static_cast<const __half*>(base) + i));
+    const float2 a = __half22float2(*reinterpret_cast<const __half2*>(&u.x));
+    const float2 b = __half22float2(*reinterpret_cast<const __half2*>(&u.y));
+    v[0] = a.x, v[1] = a.y, v[2] = b.x, v[3] = b.y;
+  }
+}
+
+// Four consecutive int8 (Kind kConvS8) or uint8 values in one 4-byte load.
+template <int Kind>
+__device__ __forceinline__ void dw_load4_q(const void* base, int64_t i, int32_t v[4]) {
+  const uint32_t u =
+      __ldg(reinterpret_cast<const unsigned int*>(static_cast<const uint8_t*>(base) + i));
+#pragma unroll
+  for (int j = 0; j < 4; ++j) {
+    const uint32_t b = (u >> (8 * j)) & 0xffu;
+    v[j] = Kind == kConvU8 ? static_cast<int32_t>(b) : static_cast<int32_t>(static_cast<int8_t>(b));
+  }
+}
+
+// Weights as [KH*KW][C] (ConvParams::wdw): a warp's 128 channels read one run per tap. With C a
+// multiple of 4 and aligned buffers, each tap is one vector load of input and one of weights
+// (the same products in the same order as the element loads: identical sums).
 template <int Kind>
 __global__ void __launch_bounds__(kDepthwiseThreads)
     depthwise_kernel(const __grid_constant__ ConvParams p) {
@@ -33,6 +61,9 @@ __global__ void __launch_bounds__(kDepthwiseThreads)
   constexpr bool kInt = Kind == kConvS8 || Kind == kConvU8;
   const int c4 = (p.C + 3) / 4;
   const int total = p.M * c4;
+  const bool vec_ok =
+      (p.C & 3) == 0 &&
+      ((reinterpret_cast<uintptr_t>(p.x) | reinterpret_cast<uintptr_t>(p.wdw)) & 15) == 0;
   for (int i = blockIdx.x * blockDim.x + threadIdx.x; i < total; i += gridDim.x * blockDim.x) {
     const int m = i / c4, c = (i - m * c4) * 4;
     const int count = min(4, p.C - c);
@@ -47,6 +78,23 @@ __global__ void __launch_bounds__(kDepthwiseThreads)
         if (iw < 0 || iw >= p.W) continue;
         const int64_t xo = ((static_cast<int64_t>(n) * p.H + ih) * p.W + iw) * p.C + c;
         const int tap = kh * p.KW + kw;
+        if (vec_ok) {
+          const int64_t wo = static_cast<int64_t>(tap) * p.C + c;
+          if constexpr (kInt) {
+            int32_t xv[4], wv[4];
+            dw_load4_q<Kind>(p.x, xo, xv);
+            dw_load4_q<kConvS8>(p.wdw, wo, wv);
+#pragma unroll
+            for (int j = 0; j < 4; ++j) acci[j] += (xv[j] - p.x_fill) * wv[j];
+          } else {
+            float xv[4], wv[4];
+            dw_load4<Kind>(p.x, xo, xv);
+            dw_load4<Kind>(p.wdw, wo, wv);
+#pragma unroll
+            for (int j = 0; j < 4; ++j) accf[j] = fmaf(xv[j], wv[j], accf[j]);
+          }
+          continue;
+        }
 #pragma unroll
         for (int j = 0; j < 4; ++j) {
           if (j >= count) break;

@@ -183,7 +183,7 @@ void register_eltwise_kernels(KernelRegistry& r) {
        {OpKind::Sigmoid, OpKind::Tanh, OpKind::Exp, OpKind::Sqrt, OpKind::HardSigmoid,
         OpKind::HardSwish, OpKind::Erf, OpKind::Silu, OpKind::Gelu, OpKind::Div, OpKind::Pow})
     add_kernel(r, op, fl, eltwise_supports, any_layout, make);
-  // Add requantizes (int8 in and out through each tensor's scale); Sub and Mul as before.
+  // Add, Sub and Mul requantize (int8 in and out through each tensor's scale).
   auto requant = [](const Node& n) {
     KernelFormats f = any_layout(n);
     f.any_output_dtype = true;
@@ -192,7 +192,11 @@ void register_eltwise_kernels(KernelRegistry& r) {
   for (OpKind op : {OpKind::Add, OpKind::Sub, OpKind::Mul})
     add_kernel(r, op, {Precision::kFp32, Precision::kFp16, Precision::kInt8}, eltwise_supports,
                requant, make);
-  add_kernel(r, OpKind::BatchNormalization, fl, batchnorm_supports, any_layout, make);
+  // int8 in and out (each through its tensor's scale), as on the CPU: densenet's BN after every
+  // Concat, which no conv absorbs, then keeps the dense block int8 instead of two precision
+  // boundaries around each BN.
+  add_kernel(r, OpKind::BatchNormalization, {Precision::kFp32, Precision::kFp16, Precision::kInt8},
+             batchnorm_supports, requant, make);
   add_kernel(r, OpKind::Expand, {Precision::kFp32, Precision::kFp16, Precision::kInt8},
              expand_supports, any_layout, make);
 }

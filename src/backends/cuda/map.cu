@@ -58,41 +58,58 @@ __device__ __forceinline__ float map_fn(int op, float x, float y, float z, float
 // Every loop over operands and dims is unrolled with constant indices: an index into the
 // parameter struct that is only known at run time would make each thread copy the whole struct
 // to local memory, which cost ~50x the memory time of a broadcasting Mul.
-template <int kIn>
+// Each thread does kVec consecutive elements of the innermost dim (the host checks that it
+// divides that dim): the coordinate divisions are paid once for kVec elements, and the kVec
+// loads are independent, so more of them are in flight per thread.
+template <int kIn, int kVec>
 __global__ void map_kernel(const void* x0, const void* x1, const void* x2, void* y, MapParams p,
                            int32_t total) {
   grid_dep_wait();
   const void* xs[kMapMaxIn] = {x0, x1, x2};
   for (int32_t i = blockIdx.x * blockDim.x + threadIdx.x; i < total; i += gridDim.x * blockDim.x) {
-    int64_t off[kIn], yo = p.out.offset;
+    int64_t off[kIn], in_step[kIn], yo = p.out.offset, out_step = 0;
 #pragma unroll
-    for (int k = 0; k < kIn; ++k) off[k] = p.in[k].offset;
+    for (int k = 0; k < kIn; ++k) off[k] = p.in[k].offset, in_step[k] = 0;
     bool inside = true;
     if (p.rank == 1 && !p.padded) {  // compacted same-layout operands: no index division
-      yo += i * p.out.stride[0];
+      yo += i * kVec * p.out.stride[0];
+      out_step = p.out.stride[0];
 #pragma unroll
-      for (int k = 0; k < kIn; ++k) off[k] += i * p.in[k].stride[0];
+      for (int k = 0; k < kIn; ++k)
+        off[k] += i * kVec * p.in[k].stride[0], in_step[k] = p.in[k].stride[0];
     } else {
       int32_t rem = i;
 #pragma unroll
       for (int d = kMapMaxRank - 1; d >= 0; --d) {
         if (d >= p.rank) continue;
-        const int32_t c = rem % p.dims[d];
-        rem /= p.dims[d];
+        const bool inner = d == p.rank - 1;
+        const int32_t n = inner ? p.dims[d] / kVec : p.dims[d];
+        const int32_t c = (rem % n) * (inner ? kVec : 1);
+        rem /= n;
         yo += c * p.out.stride[d];
+        if (inner) out_step = p.out.stride[d];
 #pragma unroll
-        for (int k = 0; k < kIn; ++k) off[k] += c * p.in[k].stride[d];
+        for (int k = 0; k < kIn; ++k) {
+          off[k] += c * p.in[k].stride[d];
+          if (inner) in_step[k] = p.in[k].stride[d];
+        }
         if (p.padded) inside = inside && c >= p.lo[d] && c - p.lo[d] < p.in_dims[d];
       }
     }
-    float v[kMapMaxIn] = {0.f, 0.f, 0.f};
+    float v[kVec][kMapMaxIn];
 #pragma unroll
-    for (int k = 0; k < kIn; ++k)
-      v[k] = k == 0 && !inside
-                 ? p.pad_value
-                 : load_as_float(xs[k], p.in[k].e.dt, off[k], p.in[k].e.scale, p.in[k].e.zp);
-    const float r = map_fn(p.op, v[0], v[1], v[2], p.a, p.b);
-    store_from_float(y, p.out.e.dt, yo, r, p.out.e.scale, p.out.e.zp);
+    for (int j = 0; j < kVec; ++j)
+#pragma unroll
+      for (int k = 0; k < kIn; ++k)
+        v[j][k] = k == 0 && !inside ? p.pad_value
+                                    : load_as_float(xs[k], p.in[k].e.dt, off[k] + j * in_step[k],
+                                                    p.in[k].e.scale, p.in[k].e.zp);
+#pragma unroll
+    for (int j = 0; j < kVec; ++j) {
+      const float r =
+          map_fn(p.op, v[j][0], kIn > 1 ? v[j][1] : 0.f, kIn > 2 ? v[j][2] : 0.f, p.a, p.b);
+      store_from_float(y, p.out.e.dt, yo + j * out_step, r, p.out.e.scale, p.out.e.zp);
+    }
   }
 }
 
@@ -166,9 +183,14 @@ cudaError_t strided_map(const void* x0, const void* x1, const void* x2, void* y,
   if (total == 0) return cudaSuccess;
   if (total >= (int64_t{1} << 31) || p.rank > kMapMaxRank || p.nin < 1 || p.nin > kMapMaxIn)
     return cudaErrorInvalidValue;
-  auto kernel = p.nin == 1 ? map_kernel<1> : p.nin == 2 ? map_kernel<2> : map_kernel<3>;
-  (void)launch_pdl(kernel, dim3(blocks_for(total)), dim3(kThreads), 0, stream, x0, x1, x2, y, p,
-                   static_cast<int32_t>(total));
+  // Four elements a thread where the innermost dim allows it (padding is per coordinate: one).
+  const bool vec = !p.padded && p.rank >= 1 && p.dims[p.rank - 1] % 4 == 0;
+  using Kernel = void (*)(const void*, const void*, const void*, void*, MapParams, int32_t);
+  static constexpr Kernel kernels[2][3] = {{map_kernel<1, 1>, map_kernel<2, 1>, map_kernel<3, 1>},
+                                           {map_kernel<1, 4>, map_kernel<2, 4>, map_kernel<3, 4>}};
+  const int64_t work = vec ? total / 4 : total;
+  (void)launch_pdl(kernels[vec][p.nin - 1], dim3(blocks_for(work)), dim3(kThreads), 0, stream, x0,
+                   x1, x2, y, p, static_cast<int32_t>(work));
   return cudaGetLastError();
 }
 
