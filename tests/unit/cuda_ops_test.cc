@@ -188,6 +188,22 @@ TEST(CudaOps, VectorizedMapsAndInt8BatchNormMatchReference) {
                            kAll, true);
 }
 
+// More inputs than one batched launch takes (8), of channel counts that do and do not take the
+// four-elements-a-thread path.
+TEST(CudaOps, ConcatOfManyInputsMatchesReference) {
+  SKIP_WITHOUT_GPU();
+  G b;
+  Value* x = b.input("x", {2, 4, 3, 5});
+  std::vector<Value*> parts;
+  for (uint64_t i = 0; i < 9; ++i) parts.push_back(b.conv1x1(x, 4, 20 + i));
+  parts.push_back(b.op("Relu", {b.input("y", {2, 3, 3, 5})}));
+  Attributes a;
+  a.set("axis", int64_t{1});
+  auto g = b.done({b.op("Concat", parts, a)});
+  expect_matches_reference(*g, {rnd({2, 4, 3, 5}, -1.f, 1.f, 1), rnd({2, 3, 3, 5}, -1.f, 1.f, 2)},
+                           kAll);
+}
+
 TEST(CudaOps, ConcatAndTransposeMatchReference) {
   SKIP_WITHOUT_GPU();
   for (int64_t axis : {1, 3, -1}) {

@@ -1,6 +1,8 @@
 // The strided element-wise kernel (map.h): every operand addressed through its own strides, so
 // one kernel serves activations, broadcasting arithmetic and the data-movement ops. Values go
 // through float and are stored with the destination's rounding rule (epilogue.cuh).
+#include <algorithm>
+
 #include "backends/cuda/epilogue.cuh"
 #include "backends/cuda/map.h"
 #include "backends/cuda/pdl.cuh"
@@ -62,10 +64,8 @@ __device__ __forceinline__ float map_fn(int op, float x, float y, float z, float
 // divides that dim): the coordinate divisions are paid once for kVec elements, and the kVec
 // loads are independent, so more of them are in flight per thread.
 template <int kIn, int kVec>
-__global__ void map_kernel(const void* x0, const void* x1, const void* x2, void* y, MapParams p,
-                           int32_t total) {
-  grid_dep_wait();
-  const void* xs[kMapMaxIn] = {x0, x1, x2};
+__device__ __forceinline__ void map_range(const void* const* xs, void* y, const MapParams& p,
+                                          int32_t total) {
   for (int32_t i = blockIdx.x * blockDim.x + threadIdx.x; i < total; i += gridDim.x * blockDim.x) {
     int64_t off[kIn], in_step[kIn], yo = p.out.offset, out_step = 0;
 #pragma unroll
@@ -111,6 +111,37 @@ __global__ void map_kernel(const void* x0, const void* x1, const void* x2, void*
       store_from_float(y, p.out.e.dt, yo + j * out_step, r, p.out.e.scale, p.out.e.zp);
     }
   }
+}
+
+// p is a __grid_constant__: map_range reads it by reference, which would otherwise make a local
+// copy of the whole struct.
+template <int kIn, int kVec>
+__global__ void map_kernel(const void* x0, const void* x1, const void* x2, void* y,
+                           const __grid_constant__ MapParams p, int32_t total) {
+  grid_dep_wait();
+  const void* xs[kMapMaxIn] = {x0, x1, x2};
+  map_range<kIn, kVec>(xs, y, p, total);
+}
+
+// Up to kMapBatch one-operand maps into the same output, one per blockIdx.y: a Concat of many
+// inputs (densenet's, of up to 25) is a few launches instead of one per input.
+struct MapBatch {
+  int32_t n = 0;
+  void* y = nullptr;
+  const void* x[kMapBatch] = {};
+  int32_t total[kMapBatch] = {};
+  bool vec[kMapBatch] = {};
+  MapParams p[kMapBatch];
+};
+
+__global__ void map_batch_kernel(const __grid_constant__ MapBatch b) {
+  grid_dep_wait();
+  const int j = blockIdx.y;
+  const void* xs[kMapMaxIn] = {b.x[j], nullptr, nullptr};
+  if (b.vec[j])
+    map_range<1, 4>(xs, b.y, b.p[j], b.total[j]);
+  else
+    map_range<1, 1>(xs, b.y, b.p[j], b.total[j]);
 }
 
 // One warp per output: lanes walk the reduced coordinates, then a shuffle sum.
@@ -176,21 +207,56 @@ __global__ void softmax_kernel(const void* x, ElemDesc xd, void* y, ElemDesc yd,
 
 }  // namespace
 
-cudaError_t strided_map(const void* x0, const void* x1, const void* x2, void* y, const MapParams& p,
-                        cudaStream_t stream) {
+namespace {
+
+// Elements of p's space (-1: not a valid space).
+int64_t space_size(const MapParams& p) {
+  if (p.rank > kMapMaxRank || p.nin < 1 || p.nin > kMapMaxIn) return -1;
   int64_t total = 1;
   for (int d = 0; d < p.rank; ++d) total *= p.dims[d];
+  return total >= (int64_t{1} << 31) ? -1 : total;
+}
+
+// Four elements a thread where the innermost dim allows it (padding is per coordinate: one).
+bool vectorizable(const MapParams& p) {
+  return !p.padded && p.rank >= 1 && p.dims[p.rank - 1] % 4 == 0;
+}
+
+}  // namespace
+
+cudaError_t strided_map(const void* x0, const void* x1, const void* x2, void* y, const MapParams& p,
+                        cudaStream_t stream) {
+  const int64_t total = space_size(p);
+  if (total < 0) return cudaErrorInvalidValue;
   if (total == 0) return cudaSuccess;
-  if (total >= (int64_t{1} << 31) || p.rank > kMapMaxRank || p.nin < 1 || p.nin > kMapMaxIn)
-    return cudaErrorInvalidValue;
-  // Four elements a thread where the innermost dim allows it (padding is per coordinate: one).
-  const bool vec = !p.padded && p.rank >= 1 && p.dims[p.rank - 1] % 4 == 0;
-  using Kernel = void (*)(const void*, const void*, const void*, void*, MapParams, int32_t);
+  const bool vec = vectorizable(p);
+  using Kernel = void (*)(const void*, const void*, const void*, void*, const MapParams, int32_t);
   static constexpr Kernel kernels[2][3] = {{map_kernel<1, 1>, map_kernel<2, 1>, map_kernel<3, 1>},
                                            {map_kernel<1, 4>, map_kernel<2, 4>, map_kernel<3, 4>}};
   const int64_t work = vec ? total / 4 : total;
   (void)launch_pdl(kernels[vec][p.nin - 1], dim3(blocks_for(work)), dim3(kThreads), 0, stream, x0,
                    x1, x2, y, p, static_cast<int32_t>(work));
+  return cudaGetLastError();
+}
+
+cudaError_t strided_map_batch(const void* const* x, void* y, const MapParams* p, int n,
+                              cudaStream_t stream) {
+  if (n < 1 || n > kMapBatch) return cudaErrorInvalidValue;
+  MapBatch b;
+  b.n = n;
+  b.y = y;
+  int64_t blocks = 1;
+  for (int j = 0; j < n; ++j) {
+    const int64_t total = space_size(p[j]);
+    if (total < 0 || p[j].nin != 1) return cudaErrorInvalidValue;
+    b.x[j] = x[j];
+    b.p[j] = p[j];
+    b.vec[j] = vectorizable(p[j]);
+    b.total[j] = static_cast<int32_t>(b.vec[j] ? total / 4 : total);
+    blocks = std::max<int64_t>(blocks, blocks_for(b.total[j]));
+  }
+  (void)launch_pdl(map_batch_kernel, dim3(static_cast<unsigned>(blocks), static_cast<unsigned>(n)),
+                   dim3(kThreads), 0, stream, b);
   return cudaGetLastError();
 }
 

@@ -62,6 +62,11 @@ struct MapParams {
 cudaError_t strided_map(const void* x0, const void* x1, const void* x2, void* y, const MapParams& p,
                         cudaStream_t stream);
 
+// Up to kMapBatch one-operand maps (nin == 1) writing disjoint parts of y, as one launch.
+constexpr int kMapBatch = 8;
+cudaError_t strided_map_batch(const void* const* x, void* y, const MapParams* p, int n,
+                              cudaStream_t stream);
+
 // ReduceMean: one output per coordinate of the iteration space (rank/dims/in/out of `p`, op and
 // pad unused), the mean over `rrank` reduced dims (rdims) walked with rstride in input 0.
 struct ReduceParams {

@@ -110,12 +110,26 @@ void DeviceConstant::upload(const Tensor& t) {
 }
 
 void run_launches(const std::vector<MapLaunch>& l, const KernelArgs& a) {
-  for (const MapLaunch& m : l) {
-    const void* x[kMapMaxIn];
-    for (int k = 0; k < kMapMaxIn; ++k)
-      x[k] = m.input[k] >= 0 ? a.inputs[m.input[k]] : m.constant[k];
-    MPQ_CUDA_CHECK(strided_map(x[0], x[1], x[2], a.outputs[0], m.p, stream_of(a)));
+  auto operand = [&](const MapLaunch& m, int k) {
+    return m.input[k] >= 0 ? a.inputs[m.input[k]] : m.constant[k];
+  };
+  // Several one-operand launches (a Concat's inputs, a Gather's indices) write disjoint parts of
+  // the output: they go kMapBatch at a time.
+  const bool batch = l.size() > 1 && std::all_of(l.begin(), l.end(),
+                                                 [](const MapLaunch& m) { return m.p.nin == 1; });
+  if (batch) {
+    for (size_t i = 0; i < l.size(); i += kMapBatch) {
+      const int n = static_cast<int>(std::min<size_t>(kMapBatch, l.size() - i));
+      const void* x[kMapBatch];
+      MapParams p[kMapBatch];
+      for (int j = 0; j < n; ++j) x[j] = operand(l[i + j], 0), p[j] = l[i + j].p;
+      MPQ_CUDA_CHECK(strided_map_batch(x, a.outputs[0], p, n, stream_of(a)));
+    }
+    return;
   }
+  for (const MapLaunch& m : l)
+    MPQ_CUDA_CHECK(
+        strided_map(operand(m, 0), operand(m, 1), operand(m, 2), a.outputs[0], m.p, stream_of(a)));
 }
 
 ElemDesc f32_desc() {
