@@ -15,14 +15,13 @@
 #include <unordered_set>
 
 #include "ir/op_def.h"
+#include "ir/sample_batch.h"
 
 namespace mpq::passes {
 
 namespace {
 
 constexpr std::array<int64_t, 3> kSamples{1009, 2003, 3001};
-// Larger values are data, not shapes: they are left to the engine.
-constexpr int64_t kMaxSampledElements = 4096;
 
 using Samples = std::array<Tensor, 3>;
 
@@ -64,56 +63,6 @@ std::string affine_str(const Affine& a) {
   return a.c == 0 ? s : str(s, a.c > 0 ? "+" : "", a.c);
 }
 
-bool is_batched_input(const Value* v) {
-  return !v->is_constant() && !v->shape.empty() && v->shape[0] < 0;
-}
-
-// Evaluates n when its inputs are known at this batch: a Shape of a fully known value, or a node
-// whose inputs are all constants and whose outputs are small (shape data, not activations).
-void fold_concrete(Node& n) {
-  if (!n.def().forward) return;
-  std::vector<Tensor> in;
-  if (n.op == OpKind::Shape) {
-    const Value* x = n.inputs.at(0);
-    for (int64_t d : x->shape)
-      if (d < 0) return;
-    in.push_back(Tensor::view(x->dtype, x->shape, nullptr));  // Shape reads only the shape
-  } else {
-    for (const Value* v : n.inputs) {
-      if (v && !v->is_constant()) return;
-      in.push_back(v ? *v->constant : Tensor());
-    }
-    for (const Value* o : n.outputs) {
-      const int64_t k = shape_numel(o->shape);
-      if (k < 0 || k > kMaxSampledElements) return;
-      for (int64_t d : o->shape)
-        if (d < 0) return;
-    }
-  }
-  try {
-    std::vector<Tensor> out = n.def().forward(n, in);
-    for (size_t i = 0; i < n.outputs.size() && i < out.size(); ++i) n.outputs[i]->constant = out[i];
-  } catch (const Error&) {
-    // Not computable at this batch (e.g. an index past a dim): left to run time.
-  }
-}
-
-// A copy of g at one concrete batch, with every computable shape computation folded.
-std::unique_ptr<Graph> concrete_at(const Graph& g, int64_t batch) {
-  auto c = g.clone();
-  for (Value* v : c->inputs())
-    if (is_batched_input(v)) v->shape[0] = batch;
-  for (const auto& n : c->nodes()) {
-    try {
-      infer_node(*n, /*cap_sizes=*/false);  // a sample batch of ~3000 images passes any cap
-    } catch (const Error&) {
-      continue;  // its outputs stay unknown here; the real graph reports it
-    }
-    fold_concrete(*n);
-  }
-  return c;
-}
-
 class SymbolicBatch : public Pass {
  public:
   const char* name() const override { return "symbolic-batch"; }
@@ -121,7 +70,7 @@ class SymbolicBatch : public Pass {
     bool batched = false;
     for (const Value* v : g.inputs()) batched |= is_batched_input(v);
     if (!batched) return false;
-    for (size_t s = 0; s < kSamples.size(); ++s) at_[s] = concrete_at(g, kSamples[s]);
+    for (size_t s = 0; s < kSamples.size(); ++s) at_[s] = graph_at_batch(g, kSamples[s]);
     bool changed = false;
     std::vector<Node*> nodes;
     for (const auto& n : g.nodes()) nodes.push_back(n.get());
@@ -258,7 +207,7 @@ std::unique_ptr<Pass> make_symbolic_batch() {
 
 std::map<std::string, BatchDim> batch_layout(const Graph& g) {
   std::array<std::unique_ptr<Graph>, 3> at;
-  for (size_t i = 0; i < kSamples.size(); ++i) at[i] = concrete_at(g, kSamples[i]);
+  for (size_t i = 0; i < kSamples.size(); ++i) at[i] = graph_at_batch(g, kSamples[i]);
   // Dim d of v as k * batch (nullopt if it is not known at the samples or not affine).
   auto fit = [&at](const Value& v, size_t d) -> std::optional<Affine> {
     std::array<int64_t, 3> s{};

@@ -196,6 +196,34 @@ TEST(SymbolicBatch, BatchOutsideDimZeroAndMultiplesOfIt) {
   expect_same(*before, g, {1, 3, 8});
 }
 
+// x.shape[:-1] + (3, 2) with the slice's end computed (rank - 1), as newer exporters write it: the
+// target's length is unknown until its values are, so inference takes it from a sample batch,
+// and the symbolic-batch pass then makes the target batch-independent.
+TEST(SymbolicBatch, TargetOfComputedLengthIsResolved) {
+  Graph g;
+  Value* x = g.add_input("x", DType::f32, {-1, 4, 6});
+  Value* shape = add(g, "Shape", {x}, {}, "shape")->outputs[0];
+  Value* rank = add(g, "Shape", {shape}, {}, "rank")->outputs[0];
+  Value* end = add(g, "Sub", {rank, ints(g, "one", {1})}, {}, "end")->outputs[0];
+  Value* lead = add(g, "Slice", {shape, ints(g, "zero", {0}), end}, {}, "lead")->outputs[0];
+  Attributes axis0;
+  axis0.set("axis", int64_t{0});
+  Value* spec = add(g, "Concat", {lead, ints(g, "tail", {3, 2})}, axis0, "spec")->outputs[0];
+  // Built without inferring: the node-by-node inference of `add` has no sample batch to ask.
+  Node* r = g.add_node(OpKind::Reshape, "split", {x, spec}, 1, {});
+  apply_attr_schema(*r);
+  EXPECT_THROW(infer_node(*r), Error);
+  Node* relu = g.add_node(OpKind::Relu, "relu", {r->outputs[0]}, 1, {});
+  g.add_output(relu->outputs[0]);
+  ASSERT_NO_THROW(infer_shapes(g));
+  EXPECT_EQ(r->outputs[0]->shape.size(), 4u);
+  auto before = g.clone();
+  optimize(g);
+  EXPECT_EQ(r->outputs[0]->shape, (Shape{-1, 4, 3, 2}));
+  EXPECT_EQ(passes::batch_layout(g).at(r->outputs[0]->name).dim, 0);
+  expect_same(*before, g, {1, 4, 6});
+}
+
 // vgg's first activation is 3.2M elements an image: at the sample batches the whole tensor passes
 // the per-tensor element cap, which applies to one image, so the layout must still resolve.
 TEST(SymbolicBatch, LargeActivationsResolveAtTheSampleBatches) {

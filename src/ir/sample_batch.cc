@@ -1,0 +1,63 @@
+#include "ir/sample_batch.h"
+
+#include "ir/op_def.h"
+
+namespace mpq {
+
+namespace {
+
+// Larger values are data, not shapes: they are left to the engine.
+constexpr int64_t kMaxSampledElements = 4096;
+
+// Evaluates n when its inputs are known at this batch: a Shape of a fully known value, or a node
+// whose inputs are all constants and whose outputs are small (shape data, not activations).
+void fold_concrete(Node& n) {
+  if (!n.def().forward) return;
+  std::vector<Tensor> in;
+  if (n.op == OpKind::Shape) {
+    const Value* x = n.inputs.at(0);
+    for (int64_t d : x->shape)
+      if (d < 0) return;
+    in.push_back(Tensor::view(x->dtype, x->shape, nullptr));  // Shape reads only the shape
+  } else {
+    for (const Value* v : n.inputs) {
+      if (v && !v->is_constant()) return;
+      in.push_back(v ? *v->constant : Tensor());
+    }
+    for (const Value* o : n.outputs) {
+      const int64_t k = shape_numel(o->shape);
+      if (k < 0 || k > kMaxSampledElements) return;
+      for (int64_t d : o->shape)
+        if (d < 0) return;
+    }
+  }
+  try {
+    std::vector<Tensor> out = n.def().forward(n, in);
+    for (size_t i = 0; i < n.outputs.size() && i < out.size(); ++i) n.outputs[i]->constant = out[i];
+  } catch (const Error&) {
+    // Not computable at this batch (e.g. an index past a dim): left to run time.
+  }
+}
+
+}  // namespace
+
+bool is_batched_input(const Value* v) {
+  return !v->is_constant() && !v->shape.empty() && v->shape[0] < 0;
+}
+
+std::unique_ptr<Graph> graph_at_batch(const Graph& g, int64_t batch) {
+  auto c = g.clone();
+  for (Value* v : c->inputs())
+    if (is_batched_input(v)) v->shape[0] = batch;
+  for (const auto& n : c->nodes()) {
+    try {
+      infer_node(*n, /*cap_sizes=*/false);  // a sample batch of ~3000 images passes any cap
+    } catch (const Error&) {
+      continue;  // its outputs stay unknown here; the real graph reports it
+    }
+    fold_concrete(*n);
+  }
+  return c;
+}
+
+}  // namespace mpq
