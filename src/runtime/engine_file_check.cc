@@ -1,5 +1,6 @@
 #include "runtime/engine_file_check.h"
 
+#include "backends/backend.h"
 #include "core/limits.h"
 #include "ir/op_def.h"
 #include "ir/post_op.h"
@@ -128,12 +129,26 @@ class PlanChecker {
         fail(str("tensor '", s.name, "' ", shape_str(s.shape), " does not match value '", v->name,
                  "' ", shape_str(v->shape)),
              st.node->name, s.name);
+      // Kernels read weights and biases from the step's tensors: a constant stays one.
+      if (s.is_constant() != v->is_constant())
+        fail(str("tensor '", s.name, "' is ", s.is_constant() ? "" : "not ",
+                 "a constant, but its value is", v->is_constant() ? "" : " not"),
+             st.node->name, s.name);
     }
   }
 
   void check_step(const plan::Step& st) const {
     check_io(st, st.inputs, st.node->inputs);
     check_io(st, st.outputs, st.node->outputs);
+    // The builder chose the kernel because it supports the node; a kernel prepares on that
+    // promise (a Gemm's bias is a constant), so an edited node must still keep it.
+    const KernelInfo* ki = KernelRegistry::instance().by_name(st.kernel_name);
+    if (ki && ki->supports) {
+      const std::string why = ki->supports(*st.node);
+      if (!why.empty())
+        fail(str("kernel '", st.kernel_name, "' does not run this node (", why, ")"),
+             st.node->name);
+    }
   }
 
   const plan::Plan& p_;
