@@ -13,15 +13,16 @@ CommonFlags& flags() {
   return f;
 }
 
-CLI::Validator number_at_least(double min, bool strict, const char* what) {
+// A number above 0 (`strict`) or at least 0; `what` names the rule in messages and --help.
+CLI::Validator sign_check(bool strict, const char* what, const char* help_name) {
   return CLI::Validator(
-      [min, strict, what](std::string& in) -> std::string {
+      [strict, what](std::string& in) -> std::string {
         double v = 0;
         if (!CLI::detail::lexical_cast(in, v)) return str("'", in, "' is not a number");
-        if (strict ? v > min : v >= min) return "";
+        if (strict ? v > 0 : v >= 0) return "";
         return str("must be ", what, ", got ", in);
       },
-      what == std::string("positive") ? "POSITIVE" : "NONNEGATIVE");
+      help_name);
 }
 
 }  // namespace
@@ -36,8 +37,8 @@ void add_common_flags(CLI::App* cmd, const std::string& json_help, const std::st
                 "No progress bars, stage lines or notes on stderr (warnings and errors still "
                 "print)");
   cmd->add_flag("-v,--verbose", f.verbose,
-                "Also print the resolved inputs, per-layer detail where there is some, and the "
-                "time taken (stderr)");
+                "Also print the resolved inputs (zoo models), per-layer detail where the command "
+                "has some, and the time taken");
   cmd->add_flag("--json", f.json,
                 "Print one JSON document on stdout" +
                     (json_help.empty() ? "" : " (" + json_help + ")") +
@@ -80,12 +81,12 @@ std::optional<Precision> parse_default_precision(const std::string& text) {
 }
 
 const CLI::Validator& positive() {
-  static const CLI::Validator v = number_at_least(0, true, "positive");
+  static const CLI::Validator v = sign_check(true, "positive", "POSITIVE");
   return v;
 }
 
 const CLI::Validator& non_negative() {
-  static const CLI::Validator v = number_at_least(0, false, "non-negative");
+  static const CLI::Validator v = sign_check(false, "non-negative", "NONNEGATIVE");
   return v;
 }
 

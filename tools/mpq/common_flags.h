@@ -2,8 +2,8 @@
 // add_common_flags and read through common_flags(). One subcommand runs per process, so the
 // values live in one place; run_main (cli_main.cc) honours --json for errors as well.
 //   -q: no progress bars, stage lines or notes on stderr (warnings and errors still print)
-//   -v: also the resolved inputs (zoo models), per-layer detail where a command has it, and the
-//       time the command took, on stderr
+//   -v: also the resolved inputs (zoo models) and the time the command took, on stderr, and
+//       per-layer detail where a command has some (build: the manifest)
 //   --json: stdout holds one JSON document (the result, or {"error": {...}} on failure)
 #pragma once
 
