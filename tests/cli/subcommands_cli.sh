@@ -7,12 +7,9 @@
 # Usage: subcommands_cli.sh MPQ_BINARY WORK_DIR
 set -uo pipefail
 MPQ=$1
-W=$2
+source "$(dirname "$0")/cli_lib.sh"
+enter_workdir "$2"
 PY=/usr/bin/python3  # Debian's python with numpy
-HERE=$(cd "$(dirname "$0")" && pwd)
-rm -rf "$W" && mkdir -p "$W" && cd "$W" || exit 1
-export OMP_NUM_THREADS=1
-source "$HERE/cli_lib.sh"
 
 # one_line CODE PATTERN -- args...: exit code CODE and exactly one stderr line matching PATTERN.
 one_line() {
