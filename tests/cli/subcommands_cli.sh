@@ -94,6 +94,7 @@ one_line 2 "^mpq: error: eval: --data is required$" -- eval -m lenet5
 import numpy as np
 r = np.random.default_rng(0)
 np.save("x.npy", r.standard_normal((4, 1, 28, 28)).astype(np.float32))
+np.save("y.npy", np.array([0, 1, 2, 3]))
 PYEOF
 json_ok() {  # json_ok PYTHON_ASSERTION args...: stdout parses as JSON `j` and the assertion holds
   local check=$1
@@ -118,6 +119,10 @@ json_ok "len(j['outputs'][0]['values']) == 40" run -m m.onnx -i x.npy
 json_ok "j['batch'] == 4 and j['median_ms'] > 0" bench -e e.mpqe --batch 4 --iters 2 --warmup 0
 json_ok "j['output'] == 'c.json' and j['tensors'] > 0" calibrate -m m.onnx --data x.npy -o c.json
 json_ok "j['output'] == 'q.onnx'" export-qdq -m m.onnx --calib c.json -o q.onnx
+json_ok "len(j['epochs']) == 1 and j['batch'] == 64 and j['output'] == 't.onnx'" \
+  train -m m.onnx --data x.npy --labels y.npy --max-steps 1 -o t.onnx
+json_ok "j['samples'] == 4 and 0 <= j['correct'] <= 4" eval -m t.onnx --data x.npy --labels y.npy
+
 # Zoo names wherever a model file is accepted.
 json_ok "j['tensors'] > 0" calibrate -m lenet5 --data x.npy -o lc.json
 json_ok "j['layers']['int8'] > 0" build -m lenet5 --calib lc.json --batch 4 -o l.mpqe
