@@ -22,6 +22,7 @@ constexpr size_t kMaxPath = 4096;
 char g_paths[kSlots][kMaxPath];
 std::atomic<bool> g_used[kSlots];
 std::mutex g_mu;
+const char* g_interrupt_message = nullptr;
 
 int register_path(const std::string& p) {
   if (p.size() >= kMaxPath) return -1;
@@ -38,6 +39,11 @@ int register_path(const std::string& p) {
 void on_signal(int sig) {
   for (int i = 0; i < kSlots; ++i)
     if (g_used[i].load()) ::unlink(g_paths[i]);
+  if (sig == SIGINT && g_interrupt_message) {
+    const ssize_t n = ::write(STDERR_FILENO, g_interrupt_message, std::strlen(g_interrupt_message));
+    (void)n;
+    ::_exit(130);
+  }
   ::signal(sig, SIG_DFL);
   ::raise(sig);
 }
@@ -112,7 +118,8 @@ void TempFileGuard::release() {
   slot_ = -1;
 }
 
-void install_temp_file_cleanup() {
+void install_temp_file_cleanup(const char* interrupt_message) {
+  g_interrupt_message = interrupt_message;
   struct sigaction sa {};
   sa.sa_handler = on_signal;
   sigemptyset(&sa.sa_mask);

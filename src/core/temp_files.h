@@ -49,7 +49,8 @@ class SignalBlock {
 };
 
 // Installs handlers for SIGINT, SIGTERM and SIGHUP that remove every registered temp file and
-// then die of the same signal. Idempotent.
-void install_temp_file_cleanup();
+// then die of the same signal. Idempotent. With `interrupt_message`, SIGINT (Ctrl-C) instead
+// writes it to stderr and exits with 130, the shell's status for an interrupt.
+void install_temp_file_cleanup(const char* interrupt_message = nullptr);
 
 }  // namespace mpq

@@ -1,5 +1,10 @@
-# Shared by the CLI test scripts (sourced after MPQ is set and the script is in its work folder).
+# Shared by the CLI test scripts (sourced once MPQ is set; enter_workdir makes the work folder).
 fails=0
+# enter_workdir DIR: DIR, emptied, as the current folder; one OpenMP thread (ctest runs in parallel).
+enter_workdir() {
+  rm -rf "$1" && mkdir -p "$1" && cd "$1" || exit 1
+  export OMP_NUM_THREADS=1
+}
 fail() { echo "FAIL: $*"; fails=$((fails + 1)); }
 # expect CODE PATTERN OUTPUT -- args...: runs `mpq args...` and checks the exit code, that stderr
 # matches PATTERN (when not empty) and, for OUTPUT other than "-": a failing run leaves no OUTPUT

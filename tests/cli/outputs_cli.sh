@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Outputs under interruption: `mpq build` killed while it writes its engine (SIGTERM, SIGINT,
 # SIGKILL) leaves the engine file that was there before intact and, for the signals it can
-# catch, no temp file; the temp a SIGKILL leaves is removed by the next build of that file (a
-# live process's temp is not). Output paths are checked before the work starts.
+# catch, no temp file; SIGINT (Ctrl-C) prints `mpq: interrupted` and exits 130. The temp a
+# SIGKILL leaves is removed by the next build of that file (a live process's temp is not).
+# Output paths are checked before the work starts.
 # Usage: outputs_cli.sh MPQ_BINARY WORK_DIR
 set -uo pipefail
 MPQ=$1
@@ -25,7 +26,7 @@ kill_mid_write() {
 import os, signal, subprocess, sys, time
 mpq, sig = sys.argv[1], getattr(signal, "SIG" + sys.argv[2])
 p = subprocess.Popen([mpq, "build", "-m", "big.onnx", "--batch", "1", "-o", "out.mpqe"],
-                     stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+                     stdout=subprocess.DEVNULL, stderr=open("kill_err.txt", "w"))
 tmp, deadline = "out.mpqe.tmp.%d" % p.pid, time.time() + 120
 while p.poll() is None and not os.path.exists(tmp) and time.time() < deadline:
     pass
@@ -44,8 +45,13 @@ for sig in TERM INT KILL; do
     before=$(sha256sum <out.mpqe)
   done
   [ "${res%% *}" = caught ] || fail "SIG$sig: never caught mpq build mid-write ($res)"
-  num=$(kill -l $sig)
-  [ "${res#* }" = "-$num" ] || fail "SIG$sig: mpq build did not die of the signal: $res"
+  if [ $sig = INT ]; then
+    [ "${res#* }" = 130 ] || fail "SIGINT: mpq build did not exit 130: $res"
+    [ "$(tail -n 1 kill_err.txt)" = "mpq: interrupted" ] || fail "SIGINT: stderr: $(cat kill_err.txt)"
+  else
+    num=$(kill -l $sig)
+    [ "${res#* }" = "-$num" ] || fail "SIG$sig: mpq build did not die of the signal: $res"
+  fi
   [ "$(sha256sum <out.mpqe)" = "$before" ] || fail "SIG$sig: the existing out.mpqe changed"
   if [ $sig != KILL ]; then
     [ -z "$(temps)" ] || fail "SIG$sig left a temp file: $(temps)"

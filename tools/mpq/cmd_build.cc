@@ -9,8 +9,9 @@
 
 #include "api/build_engine.h"
 #include "commands.h"
+#include "common_flags.h"
 #include "data/file_io.h"
-#include "frontend/onnx/importer.h"
+#include "model_arg.h"
 
 namespace mpq::cli {
 namespace {
@@ -20,17 +21,15 @@ struct BuildArgs {
   std::string unconfigured = "fp32", layer_precision;
   std::string calib_data, calibrate_type = "entropy", calibration_cache;
   int64_t calib_images = 1000;
-  bool strict = false, force = false, verbose = false, allow_host_fallback = false, lenient = false;
-  int64_t batch = 128;
+  bool strict = false, force = false, allow_host_fallback = false, lenient = false;
+  int64_t batch = kInferenceBatch;
   int threads = 0;
 };
 
-int run_build(const BuildArgs& a) {
-  data::check_output_path(a.output);  // before the build, which can take minutes
-  const auto t0 = std::chrono::steady_clock::now();
-  std::unique_ptr<Graph> g = import_onnx(a.model);
+// The inputs of api::build_engine from the flags (the table, config and precision checks).
+api::BuildInputs build_inputs(const BuildArgs& a, const Graph* g) {
   api::BuildInputs in;
-  in.graph = g.get();
+  in.graph = g;
   in.model_name = a.model;
   if (!a.calib.empty()) {
     in.table = api::read_table(a.calib, &in.calib_hash);
@@ -67,26 +66,19 @@ int run_build(const BuildArgs& a) {
   in.unconfigured = a.unconfigured;
   in.layer_precision = a.layer_precision;
   in.force = a.force;
-  if (!a.default_precision.empty()) {
-    auto p = parse_precision(a.default_precision);
-    if (!p)
-      invalid_input(
-          str("unknown precision '", a.default_precision, "' (expected fp32, bf16, fp16 or int8)"))
-          .key("--default-precision")
-          .raise();
-    in.options.default_precision = p;
-  }
+  in.options.default_precision = parse_default_precision(a.default_precision);
   in.options.strict = a.strict;
   in.options.max_batch = a.batch;
   in.options.threads = a.threads;
   in.options.backend = a.backend;
   in.options.allow_host_fallback = a.allow_host_fallback;
-  api::BuildOutput out = api::build_engine(std::move(in));
-  for (const auto& w : out.warnings) std::cerr << "mpq: warning: " << w << "\n";
-  for (const auto& n : out.notes) std::cerr << "mpq: " << n << "\n";
-  runtime::EngineFileInfo info = runtime::save_engine(*out.engine, out.info, a.output);
+  return in;
+}
+
+void report_build(const BuildArgs& a, const api::BuildOutput& out,
+                  const runtime::EngineFileInfo& info, double secs) {
   const plan::Manifest& m = out.engine->manifest();
-  if (a.verbose) std::cout << m.to_table();
+  if (common_flags().verbose && !common_flags().json) std::cout << m.to_table();
   int counts[4] = {0, 0, 0, 0};
   int differ = 0;
   for (const auto& l : m.layers) {
@@ -94,20 +86,52 @@ int run_build(const BuildArgs& a) {
     ++counts[static_cast<int>(l.executed)];
     if (!l.reason.empty() && l.reason.rfind("fused into", 0) != 0) ++differ;
   }
-  const double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  const plan::StepCounts sc = plan::count_steps(out.engine->plan());
+  auto layers = [&](Precision p) { return counts[static_cast<int>(p)]; };
+  if (common_flags().json) {
+    nlohmann::ordered_json j;
+    j["engine"] = a.output;
+    j["model"] = a.model;
+    j["seconds"] = secs;
+    j["steps"] = out.engine->plan().steps.size();
+    j["layers"] = {{"fp32", layers(Precision::kFp32)},
+                   {"bf16", layers(Precision::kBf16)},
+                   {"fp16", layers(Precision::kFp16)},
+                   {"int8", layers(Precision::kInt8)}};
+    j["average_bits"] = m.average_bits;
+    j["layers_with_note"] = differ;
+    j["boundaries"] = sc.boundaries;
+    j["reference_steps"] = sc.host_steps;
+    j["file_bytes"] = info.file_bytes;
+    j["weight_bytes"] = info.weight_bytes;
+    j["checksum"] = info.checksum;
+    j["warnings"] = out.warnings;
+    print_json(j);
+    return;
+  }
   std::printf(
       "built %s from %s in %.2f s: %zu steps (fp32 %d, bf16 %d, fp16 %d, int8 %d layers), "
       "average weight bits %.2f, %d layer(s) with a note (mpq inspect shows them)\n",
       a.output.c_str(), a.model.c_str(), secs, out.engine->plan().steps.size(),
-      counts[static_cast<int>(Precision::kFp32)], counts[static_cast<int>(Precision::kBf16)],
-      counts[static_cast<int>(Precision::kFp16)], counts[static_cast<int>(Precision::kInt8)],
-      m.average_bits, differ);
-  const plan::StepCounts sc = plan::count_steps(out.engine->plan());
+      layers(Precision::kFp32), layers(Precision::kBf16), layers(Precision::kFp16),
+      layers(Precision::kInt8), m.average_bits, differ);
   std::printf("precision/layout boundaries: %d Reorder step(s); reference steps: %d\n",
               sc.boundaries, sc.host_steps);
   std::printf("wrote %s (%llu bytes, weights %llu bytes, %s)\n", a.output.c_str(),
               static_cast<unsigned long long>(info.file_bytes),
               static_cast<unsigned long long>(info.weight_bytes), info.checksum.c_str());
+}
+
+int run_build(const BuildArgs& a) {
+  data::check_output_path(a.output);  // before the build, which can take minutes
+  const auto t0 = std::chrono::steady_clock::now();
+  std::unique_ptr<Graph> g = load_model_arg(a.model);
+  api::BuildOutput out = api::build_engine(build_inputs(a, g.get()));
+  for (const auto& w : out.warnings) warn(w);
+  for (const auto& n : out.notes) note(n);
+  runtime::EngineFileInfo info = runtime::save_engine(*out.engine, out.info, a.output);
+  const double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  report_build(a, out, info, secs);
   return 0;
 }
 
@@ -115,10 +139,9 @@ void register_build(CLI::App& app, std::function<int()>& action) {
   auto a = std::make_shared<BuildArgs>();
   auto* cmd = app.add_subcommand(
       "build", "Build a mixed-precision engine from an ONNX model and a calibration table");
-  cmd->add_option("-m,--model", a->model,
-                  "ONNX model: float, or QDQ (QuantizeLinear/DequantizeLinear nodes fix its int8 "
-                  "layers and scales; then no --calib)")
-      ->required();
+  add_model_option(cmd, a->model,
+                   "ONNX model: float, or QDQ (QuantizeLinear/DequantizeLinear nodes fix its int8 "
+                   "layers and scales; then no --calib)");
   cmd->add_option("--calib", a->calib,
                   "Calibration table (`mpq calibrate`) or NNI calibration config (JSON): ranges "
                   "and per-layer bits (8 int8, 16 16-bit float, 32 fp32)");
@@ -163,8 +186,10 @@ void register_build(CLI::App& app, std::function<int()>& action) {
                 "cannot honour exactly in float (noted in the manifest) instead of failing");
   cmd->add_flag("--strict", a->strict,
                 "Fail if any requested precision cannot be executed (TensorRT's obey mode)");
-  cmd->add_option("--batch", a->batch, "Maximum batch the engine runs (any batch 1..N runs)")
-      ->check(CLI::PositiveNumber)
+  cmd->add_option(
+         "--batch", a->batch,
+         "Maximum batch the engine runs (any batch 1..N runs; the inference batch default)")
+      ->check(positive())
       ->capture_default_str();
   cmd->add_option("--backend", a->backend, "Backend: cpu (oneDNN), cuda, reference")
       ->capture_default_str();
@@ -172,12 +197,13 @@ void register_build(CLI::App& app, std::function<int()>& action) {
                 "Device backends (cuda): run steps without a device kernel on the host reference "
                 "executor (one stderr line per step, noted in the manifest) instead of failing");
   cmd->add_option("--threads", a->threads, "Threads for building/packing (0: OMP_NUM_THREADS)")
-      ->check(CLI::NonNegativeNumber)
+      ->check(non_negative())
       ->capture_default_str();
   cmd->add_flag(
       "--force", a->force,
       "Use a calibration table computed on another model (a warning instead of an error)");
-  cmd->add_flag("-v,--verbose", a->verbose, "Print the manifest (one row per layer)");
+  add_common_flags(cmd, "keys: engine, steps, layers, average_bits, file_bytes, checksum, ...",
+                   "mpq build -m lenet5 --calib calib.json --batch 64 -o lenet5.mpqe");
   cmd->add_option("-o,--output", a->output, "Engine file to write (.mpqe)")->required();
   cmd->callback([&action, a] { action = [a] { return run_build(*a); }; });
 }

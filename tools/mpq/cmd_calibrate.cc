@@ -12,10 +12,11 @@
 #include "api/calibration_runner.h"
 #include "api/ptq_calibration.h"
 #include "commands.h"
-#include "model_arg.h"
+#include "common_flags.h"
 #include "data/file_io.h"
 #include "data_options.h"
 #include "frontend/onnx/importer.h"
+#include "model_arg.h"
 #include "quant/calibrator.h"
 #include "quant/model_hash.h"
 
@@ -28,17 +29,42 @@ struct CalibrateArgs {
   data::DataSpec data;
   CalibrateOptions options;  // mpq::Calibrator's (method, images, config_list, executor, ...)
   CalibrateArgs() {
-    options.quiet = false;
     options.threads = std::max(1, static_cast<int>(std::thread::hardware_concurrency()));
   }
 };
 
-void warn(const std::string& w) {
-  std::cerr << "mpq: warning: " << w << "\n";
+void print_result(const CalibrateArgs& a, const quant::CalibrationTable& t, bool reused,
+                  const std::string& data, const std::string& runner, double secs) {
+  if (common_flags().json) {
+    print_json({{"output", a.output},
+                {"tensors", t.tensors.size()},
+                {"weights", t.weights.size()},
+                {"layers", t.layers.size()},
+                {"samples", t.header.num_samples},
+                {"method", t.header.method},
+                {"data", data},
+                {"executor", runner},
+                {"cache", a.cache.empty() ? nlohmann::json() : nlohmann::json(a.cache)},
+                {"reused_cache", reused},
+                {"seconds", secs}});
+    return;
+  }
+  if (reused) {
+    std::cout << "wrote " << a.output << " (" << t.tensors.size() << " tensors, " << t.layers.size()
+              << " layers) from the cache\n";
+    return;
+  }
+  std::printf(
+      "calibrated %zu tensors and %zu weights on %lld images of %s (%s, %s executor) in %.2f s\n",
+      t.tensors.size(), t.weights.size(), static_cast<long long>(t.header.num_samples),
+      data.c_str(), t.header.method.c_str(), runner.c_str(), secs);
+  std::printf("wrote %s (%zu layers%s)\n", a.output.c_str(), t.layers.size(),
+              a.cache.empty() || a.cache == a.output ? "" : str("; cache ", a.cache).c_str());
 }
 
-int run_calibrate(const CalibrateArgs& a) {
+int run_calibrate(CalibrateArgs a) {
   data::check_output_path(a.output);  // before calibrating, not after it
+  a.options.quiet = common_flags().quiet || common_flags().json;
   const auto t0 = std::chrono::steady_clock::now();
   std::unique_ptr<Graph> g = load_model_arg(a.model);
   if (g->inputs().empty()) invalid_input("the model has no inputs").file(a.model).raise();
@@ -48,32 +74,25 @@ int run_calibrate(const CalibrateArgs& a) {
   std::unique_ptr<data::Dataset> ds = data::open_dataset(a.data, g->inputs()[0]->shape);
 
   api::CachedCalibration c = api::calibrate_cached(*g, *calib, *ds, a.cache, a.options.batch_size);
+  const double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   if (c.reused) {
     quant::write_calibration_table(c.table, a.output);
+    // Said even with -q: which of the two happened is part of the result.
     std::cerr << "mpq: calibration cache " << a.cache
               << " matches this model, data and options: reused it (no calibration run)\n";
-    std::cout << "wrote " << a.output << " (" << c.table.tensors.size() << " tensors, "
-              << c.table.layers.size() << " layers) from the cache\n";
+    print_result(a, c.table, true, ds->describe(), c.runner, secs);
     return 0;
   }
   if (!a.cache.empty())
     std::cerr << "mpq: calibration cache " << a.cache << " not used: " << c.why_not
               << "; calibrated\n";
-  const quant::CalibrationTable& t = c.table;
   for (const auto& w : calib->warnings()) warn(w);
-  quant::write_calibration_table(t, a.output);
-  const double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-  std::printf(
-      "calibrated %zu tensors and %zu weights on %lld images of %s (%s, %s executor) in %.2f s\n",
-      t.tensors.size(), t.weights.size(), static_cast<long long>(t.header.num_samples),
-      ds->describe().c_str(), t.header.method.c_str(), c.runner.c_str(), secs);
+  quant::write_calibration_table(c.table, a.output);
   if (calib->unobserved_count())
-    std::printf(
-        "%zu values computed inside fused engine steps have no range of their own (an "
-        "int8 engine never quantizes them; --executor reference records them too)\n",
-        calib->unobserved_count());
-  std::printf("wrote %s (%zu layers%s)\n", a.output.c_str(), t.layers.size(),
-              a.cache.empty() || a.cache == a.output ? "" : str("; cache ", a.cache).c_str());
+    note(str(calib->unobserved_count(),
+             " values computed inside fused engine steps have no range of their own (an int8 "
+             "engine never quantizes them; --executor reference records them too)"));
+  print_result(a, c.table, false, ds->describe(), c.runner, secs);
   return 0;
 }
 
@@ -85,7 +104,7 @@ void register_calibrate(CLI::App& app, std::function<int()>& action) {
       "Post-training calibration: run the float model on sampled images and write every tensor's "
       "range plus NNI's per-layer keys");
   auto a = std::make_shared<CalibrateArgs>();
-  cmd->add_option("--model,-m", a->model, "ONNX model (float), or a zoo model name")->required();
+  add_model_option(cmd, a->model, "ONNX model (float)");
   add_data_options(cmd, a->data)->required();
   cmd->add_option(
       "--config", a->options.config_list,
@@ -106,15 +125,17 @@ void register_calibrate(CLI::App& app, std::function<int()>& action) {
   cmd->add_option("--calib-images", a->options.calib_images,
                   "Images sampled (seeded) from the data; 0 = all")
       ->capture_default_str()
-      ->check(CLI::NonNegativeNumber);
+      ->check(non_negative());
   cmd->add_option("--seed", a->options.seed, "Sampling seed")->capture_default_str();
-  cmd->add_option("--batch", a->options.batch_size, "Images per executor run (part of the result)")
+  cmd->add_option("--batch", a->options.batch_size,
+                  "Images per executor run: part of the result, so the library's default (not the "
+                  "inference batch 128), and CLI and API tables agree")
       ->capture_default_str()
-      ->check(CLI::PositiveNumber);
+      ->check(positive());
   cmd->add_option("--threads", a->options.threads,
                   "Histogram threads (default: all cores; the table does not depend on it)")
       ->capture_default_str()
-      ->check(CLI::PositiveNumber);
+      ->check(positive());
   cmd->add_option("--cache", a->cache,
                   "Reuse this table when its model hash, data hash and options match (says so "
                   "either way); otherwise calibrate and write it");
@@ -123,7 +144,10 @@ void register_calibrate(CLI::App& app, std::function<int()>& action) {
                   "cpu (observes the tensors the engine materializes: those an int8 engine "
                   "quantizes), or reference (every value of the graph, several times slower)")
       ->capture_default_str();
-  cmd->add_flag("--quiet,-q", a->options.quiet, "No progress bar");
+  add_common_flags(cmd,
+                   "keys: output, tensors, weights, layers, samples, method, reused_cache, ...",
+                   "mpq calibrate -m lenet5 --data fashion-mnist:train --calib-images 500 -o "
+                   "calib.json");
   cmd->add_flag("--lenient", a->options.lenient_config,
                 "Warn instead of failing where NNI's schema refuses the config_list (unknown keys, "
                 "op_names matching no layer)");

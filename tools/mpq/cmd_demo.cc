@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "commands.h"
+#include "common_flags.h"
 #include "demo/pipeline.h"
 #include "demo/recipes.h"
 #include "demo/table.h"
@@ -28,7 +29,7 @@ void register_demo(CLI::App& app, std::function<int()>& action) {
       "engines, accuracy and latency");
   std::string models;
   for (const auto& m : demo::demo_models()) models += (models.empty() ? "" : ", ") + m;
-  cmd->add_option("--model", o->model, "Zoo model (" + models + ")")->capture_default_str();
+  cmd->add_option("-m,--model", o->model, "Zoo model (" + models + ")")->capture_default_str();
   cmd->add_option("--backend", o->backend, "Engine backend: cpu (oneDNN), cuda (if compiled in)")
       ->capture_default_str();
   cmd->add_option("-o,--out", o->out_dir,
@@ -55,8 +56,11 @@ void register_demo(CLI::App& app, std::function<int()>& action) {
       ->capture_default_str();
   cmd->add_option("--calib-images", o->calib_images, "PTQ calibration images (seeded sample)")
       ->capture_default_str();
-  cmd->add_option("--batch", o->batch, "Latency batch (the engines' maximum batch)")
-      ->capture_default_str();
+  cmd->add_option("--batch", o->batch,
+                  "Latency batch (the engines' maximum batch; the inference batch default). "
+                  "Training runs at the recipe's mini-batch")
+      ->capture_default_str()
+      ->check(positive());
   auto* iters = cmd->add_option("--iters", o->iters, "Timed runs per engine (median reported)")
                     ->capture_default_str();
   auto* warmup = cmd->add_option("--warmup", o->warmup, "Untimed runs per engine first")
@@ -69,7 +73,8 @@ void register_demo(CLI::App& app, std::function<int()>& action) {
                 "Short run for CI: 6000 training images, 2000 test images, 10 timed runs (explicit "
                 "options win)");
   cmd->add_flag("--save-engines", o->save_engines, "Also write every engine as <variant>.mpqe");
-  cmd->add_flag("-q,--quiet", o->quiet, "No progress bars or stage lines");
+  add_common_flags(cmd, "results.json's content: rows with accuracy, latency and bits",
+                   "mpq demo --quick\nmpq demo -m lenet5 --train-limit 6000 --out demo_out --json");
   cmd->callback([&action, o, train_limit, test_limit, iters, warmup] {
     if (o->quick) {
       if (train_limit->count() == 0) o->train_limit = 6000;
@@ -77,12 +82,16 @@ void register_demo(CLI::App& app, std::function<int()>& action) {
       if (iters->count() == 0) o->iters = 10;
       if (warmup->count() == 0) o->warmup = 2;
     }
+    o->quiet = common_flags().quiet || common_flags().json;
     action = [o] {
       rerun_with_passive_wait_if_busy();
       demo::DemoReport rep =
           demo::run_demo(*o, [](const std::string& line) { std::cerr << line << std::endl; });
       demo::write_report(rep);
-      std::cout << "\n" << demo::render_terminal(rep) << std::flush;
+      if (common_flags().json)
+        std::cout << demo::render_json(rep) << "\n";
+      else
+        std::cout << "\n" << demo::render_terminal(rep) << std::flush;
       int failed = 0;
       for (const auto& row : rep.rows) failed += !row.ok;
       if (failed) {

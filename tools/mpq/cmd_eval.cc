@@ -6,8 +6,8 @@
 #include <nlohmann/json.hpp>
 
 #include "commands.h"
+#include "common_flags.h"
 #include "data_options.h"
-#include "frontend/onnx/importer.h"
 #include "model_arg.h"
 #include "train/trainer.h"
 
@@ -18,8 +18,7 @@ namespace {
 struct EvalArgs {
   std::string model;
   data::DataSpec data;
-  int64_t batch = 500;
-  bool json = false, quiet = false;
+  int64_t batch = kInferenceBatch;
   int threads = 0;
 };
 
@@ -34,13 +33,14 @@ int run_eval(const EvalArgs& a) {
   train::TrainOptions o;
   o.quiet = true;
   train::Trainer t(*g, o);
-  train::EvalResult r = t.evaluate(*ds, a.batch, a.quiet || a.json, "eval");
-  if (a.json) {
-    nlohmann::json j = {{"model", a.model},       {"data", ds->describe()},
-                        {"accuracy", r.accuracy}, {"loss", r.loss},
-                        {"correct", r.correct},   {"samples", r.samples},
-                        {"seconds", r.seconds},   {"images_per_s", r.images_per_second}};
-    std::cout << j.dump(2) << "\n";
+  const CommonFlags& f = common_flags();
+  train::EvalResult r = t.evaluate(*ds, a.batch, f.quiet || f.json, "eval");
+  if (f.json) {
+    nlohmann::ordered_json j = {{"model", a.model},       {"data", ds->describe()},
+                                {"accuracy", r.accuracy}, {"loss", r.loss},
+                                {"correct", r.correct},   {"samples", r.samples},
+                                {"seconds", r.seconds},   {"images_per_s", r.images_per_second}};
+    print_json(j);
   } else {
     std::printf("%s on %s: accuracy %.2f%% (%lld/%lld), loss %.4f, %.0f img/s\n", a.model.c_str(),
                 ds->describe().c_str(), 100.0 * r.accuracy, static_cast<long long>(r.correct),
@@ -52,15 +52,15 @@ int run_eval(const EvalArgs& a) {
 void register_eval(CLI::App& app, std::function<int()>& action) {
   auto* cmd = app.add_subcommand("eval", "Top-1 accuracy of a float model on labeled data");
   auto a = std::make_shared<EvalArgs>();
-  cmd->add_option("--model,-m", a->model, "ONNX model (or a zoo model name)")->required();
+  add_model_option(cmd, a->model, "ONNX model (float)");
   add_data_options(cmd, a->data)->required();
-  cmd->add_option("--batch", a->batch, "Batch size")
+  cmd->add_option("--batch", a->batch, "Images per forward run (the inference batch default)")
       ->capture_default_str()
-      ->check(CLI::PositiveNumber);
-  cmd->add_flag("--json", a->json, "Print the result as JSON");
-  cmd->add_flag("--quiet,-q", a->quiet, "No progress bar");
+      ->check(positive());
   cmd->add_option("--threads", a->threads, "Threads (default: OMP_NUM_THREADS, else all cores)")
-      ->check(CLI::NonNegativeNumber);
+      ->check(non_negative());
+  add_common_flags(cmd, "keys: model, data, accuracy, loss, correct, samples, images_per_s",
+                   "mpq eval -m trained.onnx --data fashion-mnist:test --json");
   cmd->callback([&action, a] { action = [a] { return run_eval(*a); }; });
 }
 

@@ -7,8 +7,9 @@
 
 #include "api/qdq_export.h"
 #include "commands.h"
+#include "common_flags.h"
 #include "data/file_io.h"
-#include "frontend/onnx/importer.h"
+#include "model_arg.h"
 
 namespace mpq::cli {
 namespace {
@@ -20,7 +21,7 @@ struct ExportQdqArgs {
 
 int run_export_qdq(const ExportQdqArgs& a) {
   data::check_output_path(a.output);
-  std::unique_ptr<Graph> g = import_onnx(a.model);
+  std::unique_ptr<Graph> g = load_model_arg(a.model);
   api::BuildInputs in;
   in.graph = g.get();
   in.model_name = a.model;
@@ -30,18 +31,18 @@ int run_export_qdq(const ExportQdqArgs& a) {
   in.lenient_config = a.lenient;
   in.layer_precision = a.layer_precision;
   in.force = a.force;
-  if (!a.default_precision.empty()) {
-    auto p = parse_precision(a.default_precision);
-    if (!p)
-      invalid_input(
-          str("unknown precision '", a.default_precision, "' (expected fp32, bf16, fp16 or int8)"))
-          .key("--default-precision")
-          .raise();
-    in.options.default_precision = p;
-  }
+  in.options.default_precision = parse_default_precision(a.default_precision);
   api::QdqExportSummary s = api::export_qdq(std::move(in), a.output);
-  for (const auto& w : s.warnings) std::cerr << "mpq: warning: " << w << "\n";
-  for (const auto& n : s.notes) std::cerr << "mpq: " << n << "\n";
+  for (const auto& w : s.warnings) warn(w);
+  for (const auto& n : s.notes) note(n);
+  if (common_flags().json) {
+    print_json({{"output", a.output},
+                {"int8_layers", s.int8_layers},
+                {"activation_pairs", s.activation_pairs},
+                {"float_layers", s.float_layers},
+                {"warnings", s.warnings}});
+    return 0;
+  }
   std::printf(
       "wrote %s: %d int8 layer(s) with Q/DQ on their inputs and weights (%d activation "
       "Q/DQ pair(s)), %d conv/gemm layer(s) left in float\n",
@@ -55,7 +56,7 @@ void register_export_qdq(CLI::App& app, std::function<int()>& action) {
       "export-qdq",
       "Write the model as a QDQ ONNX model (QuantizeLinear/DequantizeLinear) with mpq's scales "
       "and per-layer precisions, for ONNX Runtime and TensorRT");
-  cmd->add_option("-m,--model", a->model, "ONNX model (float)")->required();
+  add_model_option(cmd, a->model, "ONNX model (float)");
   cmd->add_option("--calib", a->calib,
                   "Calibration table (`mpq calibrate`) or NNI calibration config (JSON)")
       ->required();
@@ -71,6 +72,8 @@ void register_export_qdq(CLI::App& app, std::function<int()>& action) {
       "--force", a->force,
       "Use a calibration table computed on another model (a warning instead of an error)");
   cmd->add_option("-o,--output", a->output, "QDQ ONNX file to write")->required();
+  add_common_flags(cmd, "keys: output, int8_layers, activation_pairs, float_layers, warnings",
+                   "mpq export-qdq -m m.onnx --calib calib.json -o m_qdq.onnx");
   cmd->callback([&action, a] { action = [a] { return run_export_qdq(*a); }; });
 }
 

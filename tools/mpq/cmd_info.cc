@@ -4,16 +4,18 @@
 #include <iostream>
 
 #include "commands.h"
+#include "common_flags.h"
 #include "frontend/onnx/importer.h"
 #include "frontend/onnx/model_summary.h"
 #include "ir/printer.h"
+#include "model_arg.h"
 
 namespace mpq::cli {
 
 namespace {
 struct InfoArgs {
   std::string model;
-  bool json = false, graph = false, no_nodes = false;
+  bool graph = false, no_nodes = false;
 };
 
 int run_info(const InfoArgs& a) {
@@ -22,9 +24,9 @@ int run_info(const InfoArgs& a) {
   ImportOptions opts;
   opts.collect_unsupported = &unsupported;
   opts.meta = &meta;
-  auto g = import_onnx(a.model, opts);
+  auto g = load_model_arg(a.model, opts);
   ModelSummary s = summarize(*g, meta, unsupported, a.model);
-  if (a.json) {
+  if (common_flags().json) {
     nlohmann::json j = summary_json(s);
     if (a.graph) j["graph"] = print_graph(*g);
     std::cout << j.dump(2) << "\n";
@@ -42,8 +44,9 @@ void register_info(CLI::App& app, std::function<int()>& action) {
       "Show a model's inputs, outputs, ops, parameters, FLOPs, module paths and the ops "
       "mpq does not support");
   auto args = std::make_shared<InfoArgs>();
-  cmd->add_option("model", args->model, "ONNX model file")->required();
-  cmd->add_flag("--json", args->json, "Print machine-readable JSON instead of text");
+  add_model_option(cmd, args->model, "ONNX model file", ModelArg::kPositional);
+  add_common_flags(cmd, "inputs, outputs, ops, parameters, nodes, unsupported",
+                   "mpq info resnet18.onnx --no-nodes\nmpq info -m lenet5 --json");
   cmd->add_flag("--graph", args->graph,
                 "Also print the graph in mpq's text form (one line per node)");
   cmd->add_flag("--no-nodes", args->no_nodes, "Leave out the per-node table (text output)");

@@ -11,6 +11,8 @@
 #include "api/engine_report.h"
 #include "backends/backend.h"
 #include "commands.h"
+#include "common_flags.h"
+#include "model_arg.h"
 #include "runtime/engine_file.h"
 
 namespace mpq::cli {
@@ -18,7 +20,7 @@ namespace {
 
 struct InspectArgs {
   std::string engine;
-  bool json = false, no_prepare = false;
+  bool no_prepare = false;
 };
 
 std::string join(const std::vector<std::string>& v, const char* sep) {
@@ -59,7 +61,55 @@ void print_table(const plan::Manifest& m) {
   std::cout << os.str();
 }
 
+nlohmann::ordered_json inspect_json(const InspectArgs& a, const plan::Plan& plan,
+                                    const runtime::EngineFileInfo& info,
+                                    const runtime::LoadStats& stats) {
+  const plan::Plan* p = &plan;
+  const plan::Manifest& m = p->manifest;
+  const api::BitsSummary bits = api::average_bits(*p);
+  const plan::BuildOptions& o = p->options;
+  const std::string dp = o.default_precision ? precision_name(*o.default_precision) : "fp32";
+  nlohmann::ordered_json j;
+  j["engine"] = a.engine;
+  j["format_version"] = info.format_version;
+  j["producer"] = info.producer;
+  j["model"] = info.model_name;
+  j["model_hash"] = info.model_hash;
+  j["calibration"] = info.calib_name;
+  j["calibration_hash"] = info.calib_hash;
+  j["config_list"] = info.config_name;
+  j["checksum"] = info.checksum;
+  j["file_bytes"] = info.file_bytes;
+  j["weight_bytes"] = info.weight_bytes;
+  if (const Backend* b = find_backend(o.backend)) j["backend_info"] = b->describe();
+  j["options"] = {{"backend", o.backend}, {"max_batch", o.max_batch},
+                  {"threads", o.threads}, {"default_precision", dp},
+                  {"strict", o.strict},   {"allow_host_fallback", o.allow_host_fallback}};
+  if (!a.no_prepare) {
+    j["load_ms"] = stats.total_ms;
+    j["load_cpu_ms"] = stats.cpu_ms;
+    j["load"] = {{"read_ms", stats.read_ms},
+                 {"verify_ms", stats.verify_ms},
+                 {"parse_ms", stats.parse_ms},
+                 {"prepare_ms", stats.prepare_ms}};
+  }
+  j["average_bits"] = {{"mean", bits.mean_bits},
+                       {"parameter_weighted", bits.weighted_bits},
+                       {"layers", bits.layers},
+                       {"parameters", bits.parameters}};
+  nlohmann::ordered_json man = nlohmann::ordered_json::parse(m.to_json());
+  j["layers"] = man["layers"];
+  j["notes"] = man["notes"];
+  const plan::StepCounts sc = plan::count_steps(*p);
+  j["steps"] = {{"total", sc.steps},
+                {"boundaries", sc.boundaries},
+                {"reference", sc.host_steps},
+                {"reference_ops", sc.host_ops}};
+  return j;
+}
+
 int run_inspect(const InspectArgs& a) {
+  require_engine(a.engine);
   plan::Plan loaded_plan;
   const plan::Plan* p = nullptr;
   runtime::EngineFileInfo info;
@@ -77,50 +127,14 @@ int run_inspect(const InspectArgs& a) {
     stats = le.stats;
     p = &engine->plan();
   }
+  if (common_flags().json) {
+    print_json(inspect_json(a, *p, info, stats));
+    return 0;
+  }
   const plan::Manifest& m = p->manifest;
   const api::BitsSummary bits = api::average_bits(*p);
   const plan::BuildOptions& o = p->options;
   const std::string dp = o.default_precision ? precision_name(*o.default_precision) : "fp32";
-  if (a.json) {
-    nlohmann::ordered_json j;
-    j["engine"] = a.engine;
-    j["format_version"] = info.format_version;
-    j["producer"] = info.producer;
-    j["model"] = info.model_name;
-    j["model_hash"] = info.model_hash;
-    j["calibration"] = info.calib_name;
-    j["calibration_hash"] = info.calib_hash;
-    j["config_list"] = info.config_name;
-    j["checksum"] = info.checksum;
-    j["file_bytes"] = info.file_bytes;
-    j["weight_bytes"] = info.weight_bytes;
-    if (const Backend* b = find_backend(o.backend)) j["backend_info"] = b->describe();
-    j["options"] = {{"backend", o.backend}, {"max_batch", o.max_batch},
-                    {"threads", o.threads}, {"default_precision", dp},
-                    {"strict", o.strict},   {"allow_host_fallback", o.allow_host_fallback}};
-    if (!a.no_prepare) {
-      j["load_ms"] = stats.total_ms;
-      j["load_cpu_ms"] = stats.cpu_ms;
-      j["load"] = {{"read_ms", stats.read_ms},
-                   {"verify_ms", stats.verify_ms},
-                   {"parse_ms", stats.parse_ms},
-                   {"prepare_ms", stats.prepare_ms}};
-    }
-    j["average_bits"] = {{"mean", bits.mean_bits},
-                         {"parameter_weighted", bits.weighted_bits},
-                         {"layers", bits.layers},
-                         {"parameters", bits.parameters}};
-    nlohmann::ordered_json man = nlohmann::ordered_json::parse(m.to_json());
-    j["layers"] = man["layers"];
-    j["notes"] = man["notes"];
-    const plan::StepCounts sc = plan::count_steps(*p);
-    j["steps"] = {{"total", sc.steps},
-                  {"boundaries", sc.boundaries},
-                  {"reference", sc.host_steps},
-                  {"reference_ops", sc.host_ops}};
-    std::cout << j.dump(2) << "\n";
-    return 0;
-  }
   std::cout << "engine " << a.engine << ": format " << info.format_version << ", " << info.producer
             << ", " << info.file_bytes << " bytes (weights " << info.weight_bytes << "), "
             << info.checksum << "\n";
@@ -156,10 +170,11 @@ void register_inspect(CLI::App& app, std::function<int()>& action) {
   auto a = std::make_shared<InspectArgs>();
   auto* cmd = app.add_subcommand(
       "inspect", "Show an engine's per-layer precision, kernels, fusions and average bits");
-  cmd->add_option("engine", a->engine, "Engine file (.mpqe)")->required();
-  cmd->add_flag("--json", a->json,
-                "Print JSON (keys: layers[].name/op/requested/executed/kernel/"
-                "reason, average_bits, load_ms, ...)");
+  add_engine_option(cmd, a->engine, true);
+  add_common_flags(cmd,
+                   "keys: layers[].name/op/requested/executed/kernel/reason, average_bits, "
+                   "load_ms, ...",
+                   "mpq inspect m.mpqe\nmpq inspect -e m.mpqe --no-prepare --json");
   cmd->add_flag("--no-prepare", a->no_prepare,
                 "Only read and verify the file (kernel names as recorded at build time)");
   cmd->callback([&action, a] { action = [a] { return run_inspect(*a); }; });

@@ -6,6 +6,7 @@
 
 #include "backends/backend.h"
 #include "commands.h"
+#include "common_flags.h"
 #include "ir/op_def.h"
 
 namespace mpq::cli {
@@ -27,7 +28,30 @@ std::string kernels_of(OpKind op) {
   return out.empty() ? "reference only" : out;
 }
 
+nlohmann::ordered_json ops_json() {
+  nlohmann::ordered_json ops = nlohmann::ordered_json::array();
+  for (const OpDef* d : all_op_defs()) {
+    nlohmann::ordered_json o;
+    o["name"] = d->name;
+    o["onnx"] = d->onnx.op_type.empty() ? nlohmann::ordered_json()
+                                        : nlohmann::ordered_json{{"domain", d->onnx.domain},
+                                                                 {"op_type", d->onnx.op_type},
+                                                                 {"min_opset", d->onnx.min_opset},
+                                                                 {"max_opset", d->onnx.max_opset}};
+    o["quant_rule"] = quant_rule_name(d->quant);
+    o["training"] = static_cast<bool>(d->backward);
+    o["kernels"] = kernels_of(d->kind);
+    o["doc"] = d->doc;
+    ops.push_back(o);
+  }
+  return {{"ops", ops}};
+}
+
 int run_ops(bool markdown) {
+  if (common_flags().json) {
+    print_json(ops_json());
+    return 0;
+  }
   if (markdown) {
     std::cout << "| op | ONNX binding | quant rule | training | kernels | what it computes |\n"
               << "|---|---|---|---|---|---|\n";
@@ -56,6 +80,8 @@ void register_ops(CLI::App& app, std::function<int()>& action) {
       "trains, and the optimized kernels per backend and precision");
   auto markdown = std::make_shared<bool>(false);
   cmd->add_flag("--markdown", *markdown, "Print a Markdown table (the README's op table)");
+  add_common_flags(cmd, "ops[].name/onnx/quant_rule/training/kernels/doc",
+                   "mpq ops --markdown\nmpq ops --json");
   cmd->callback([&action, markdown] { action = [markdown] { return run_ops(*markdown); }; });
 }
 

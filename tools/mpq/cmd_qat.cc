@@ -10,7 +10,6 @@
 #include "data/file_io.h"
 #include "data/npy.h"
 #include "data_options.h"
-#include "frontend/onnx/importer.h"
 #include "model_arg.h"
 #include "mpq/qat_quantizer.h"
 #include "quant/calibration_table.h"
@@ -25,12 +24,12 @@ struct QatArgs {
   std::string model, config, output, calib, predictions;
   data::DataSpec data, eval;
   TrainFlags flags;
-  bool no_fold_bn = false, json = false, lenient = false;
+  bool no_fold_bn = false, lenient = false;
 };
 
 // The QAT model's outputs, row for row, to compare with an engine built from the export.
 Tensor predict_all(QatQuantizer& q, const data::Dataset& es) {
-  const int64_t n = es.size(), bs = 500;
+  const int64_t n = es.size(), bs = kInferenceBatch;
   Tensor all;
   for (int64_t b = 0; b < n; b += bs) {
     const Tensor y = q.predict(es.images(b, std::min(bs, n - b)));
@@ -65,16 +64,16 @@ int run_qat(const QatArgs& a) {
   QatOptions o;
   o.batch_size = a.flags.batch;
   o.seed = a.flags.seed;
-  o.quiet = a.flags.quiet || a.json;
+  const CommonFlags& f = common_flags();
+  o.quiet = f.quiet || f.json;
   o.schedule = lr_schedule(a.flags);
   o.fold_bn = !a.no_fold_bn;
   o.max_steps_per_epoch = a.flags.max_steps;
   QatQuantizer q(*g, cfg, optimizer_config(a.flags), o);  // checks the config_list
-  for (const auto& w : q.warnings())
-    std::cerr << "mpq: warning: " << w << "\n";  // they name the file
+  for (const auto& w : q.warnings()) warn(w);             // they name the file
   auto ds = data::open_dataset(a.data, g->inputs()[0]->shape);
   q.compress();
-  if (!a.json) std::cerr << "fake-quantizers:\n" << q.summary();
+  if (!f.json) std::cerr << "fake-quantizers:\n" << q.summary();
   nlohmann::json out = {{"model", a.model}, {"config", a.config}, {"data", ds->describe()}};
   nlohmann::json epochs = nlohmann::json::array();
   std::vector<TrainStats> st = q.fit(*ds, a.flags.epochs);
@@ -85,7 +84,7 @@ int run_qat(const QatArgs& a) {
                       {"samples", st[e].samples},
                       {"seconds", st[e].seconds},
                       {"images_per_s", st[e].images_per_second}});
-    if (!a.json)
+    if (!f.json)
       std::printf("qat epoch %zu/%zu: loss %.4f  acc %.2f%%  %lld img in %.1f s (%.0f img/s)\n",
                   e + 1, st.size(), st[e].loss, 100.0 * st[e].accuracy,
                   static_cast<long long>(st[e].samples), st[e].seconds, st[e].images_per_second);
@@ -97,7 +96,7 @@ int run_qat(const QatArgs& a) {
       TrainStats r = q.evaluate(*es);
       out["eval"] = {
           {"data", es->describe()}, {"qat_accuracy", r.accuracy}, {"samples", r.samples}};
-      if (!a.json)
+      if (!f.json)
         std::printf("QAT model on %s: accuracy %.2f%%\n", es->describe().c_str(),
                     100.0 * r.accuracy);
     }
@@ -111,7 +110,7 @@ int run_qat(const QatArgs& a) {
   out["output"] = a.output;
   out["calibration"] = a.calib;
   out["layers"] = t.layers.size();
-  if (a.json)
+  if (f.json)
     std::cout << out.dump(2) << "\n";
   else
     std::cout << "wrote " << a.output << (a.calib.empty() ? "" : " and " + a.calib) << "\n";
@@ -122,8 +121,7 @@ void register_qat(CLI::App& app, std::function<int()>& action) {
   auto* cmd = app.add_subcommand(
       "qat", "Quantization-aware training (NNI QAT_Quantizer semantics) from a config_list");
   auto a = std::make_shared<QatArgs>();
-  cmd->add_option("--model,-m", a->model, "Trained float ONNX model (or a zoo model name)")
-      ->required();
+  add_model_option(cmd, a->model, "Trained float ONNX model");
   cmd->add_option("--config,-c", a->config, "config_list JSON (NNI's format)")->required();
   add_data_options(cmd, a->data)->required();
   cmd->add_option("--eval", a->eval.source, "Also report the QAT model's accuracy on this data");
@@ -139,7 +137,9 @@ void register_qat(CLI::App& app, std::function<int()>& action) {
   cmd->add_flag("--lenient", a->lenient,
                 "Warn instead of failing where NNI's schema refuses the config_list (unknown keys, "
                 "op_names matching no layer, op_types 'default', 32 bits)");
-  cmd->add_flag("--json", a->json, "Print the results as JSON");
+  add_common_flags(cmd, "keys: model, config, epochs[].loss/train_accuracy, eval, layers, output",
+                   "mpq qat -m trained.onnx -c config_list.json --data fashion-mnist:train "
+                   "--epochs 1 -o qat.onnx --calib qat_calib.json");
   cmd->callback([&action, a] { action = [a] { return run_qat(*a); }; });
 }
 

@@ -10,10 +10,12 @@
 #include "api/build_engine.h"
 #include "api/precision_search.h"
 #include "commands.h"
+#include "common_flags.h"
 #include "core/progress.h"
 #include "core/staged_outputs.h"
 #include "data/file_io.h"
 #include "data_options.h"
+#include "model_arg.h"
 #include "validation_inputs.h"
 #include "wait_policy.h"
 
@@ -25,7 +27,7 @@ struct SearchArgs {
   std::string model, calib, output, report, svg, budget = "10m";
   data::DataSpec data;
   api::SearchOptions opt;
-  bool quiet = false;
+  SearchArgs() { opt.batch_size = kInferenceBatch; }
 };
 
 // "90", "90s", "10m", "1h" -> seconds.
@@ -70,7 +72,8 @@ int run_search(SearchArgs& a) {
   if (a.opt.threads > 0) omp_set_num_threads(a.opt.threads);
   const ValidationInputs in = load_validation_inputs(a.model, a.calib, a.data, "search");
   a.opt.calib_name = a.calib;
-  Progress bar("search", 1, a.quiet, "engines");
+  const bool quiet = common_flags().quiet || common_flags().json;
+  Progress bar("search", 1, quiet, "engines");
   api::SearchReport r = api::precision_search(*in.graph, in.table, in.images, in.labels, a.opt,
                                               [&](int done, int total, const std::string& phase) {
                                                 bar.set_total(total);
@@ -78,7 +81,7 @@ int run_search(SearchArgs& a) {
                                                 bar.advance(done - bar.done());
                                               });
   bar.finish();
-  print_frontier(r);
+  if (!common_flags().json) print_frontier(r);
   // The report is written even when the budget ran out: the partial frontier is kept.
   StagedOutputs report;  // the JSON report and its SVG: both or neither
   if (!a.report.empty())
@@ -94,12 +97,16 @@ int run_search(SearchArgs& a) {
                       ": allow more time"))
         .key("--time-budget")
         .raise();
-  std::printf("mpq: %s\n", api::search_verdict(r).c_str());
-  if (r.chosen && !a.output.empty()) {
+  if (r.chosen && !a.output.empty())
     data::write_file_atomic(
         a.output, [&](std::ostream& o) { o << api::search_config_list(r, r.points[*r.chosen]); });
-    std::printf("wrote %s: mpq build --model %s --calib %s --config %s\n", a.output.c_str(),
-                a.model.c_str(), a.calib.c_str(), a.output.c_str());
+  if (common_flags().json) {
+    std::cout << api::search_json(r) << "\n";
+  } else {
+    std::printf("mpq: %s\n", api::search_verdict(r).c_str());
+    if (r.chosen && !a.output.empty())
+      std::printf("wrote %s: mpq build --model %s --calib %s --config %s\n", a.output.c_str(),
+                  a.model.c_str(), a.calib.c_str(), a.output.c_str());
   }
   return r.chosen ? 0 : 3;
 }
@@ -110,7 +117,7 @@ void register_search(CLI::App& app, std::function<int()>& action) {
       "Automatic mixed precision: per-layer int8 / 16-bit / fp32 chosen on real engines (timed "
       "whole, run on validation data); writes the fastest plan within the target as a config_list");
   auto a = std::make_shared<SearchArgs>();
-  cmd->add_option("--model,-m", a->model, "ONNX model (or a zoo model name)")->required();
+  add_model_option(cmd, a->model, "ONNX model (float)");
   cmd->add_option("--calib", a->calib, "Calibration table (`mpq calibrate`) or NNI config")
       ->required();
   add_data_options(cmd, a->data)->required();
@@ -124,7 +131,7 @@ void register_search(CLI::App& app, std::function<int()>& action) {
   cmd->add_option("--max-accuracy-drop", a->opt.max_drop,
                   "Target for accuracy/agreement: points below the fp32 engine")
       ->capture_default_str()
-      ->check(CLI::NonNegativeNumber);
+      ->check(non_negative());
   cmd->add_option("--min-sqnr", a->opt.min_sqnr_db, "Target for --metric sqnr (dB)")
       ->capture_default_str();
   cmd->add_option("--backend", a->opt.backend, "cpu or cuda")
@@ -133,20 +140,23 @@ void register_search(CLI::App& app, std::function<int()>& action) {
   cmd->add_option("--time-budget", a->budget, "Wall-clock budget: seconds, or 90s, 10m, 1h")
       ->capture_default_str();
   cmd->add_option("--seed", a->opt.seed, "Exploration seed")->capture_default_str();
-  cmd->add_option("--batch", a->opt.batch_size, "Engine batch (timed at this batch)")
+  cmd->add_option("--batch", a->opt.batch_size,
+                  "Engine batch (timed at this batch; the inference batch default)")
       ->capture_default_str()
-      ->check(CLI::PositiveNumber);
+      ->check(positive());
   cmd->add_option("--timing-runs", a->opt.timing_runs, "Timed runs per engine (fastest counts)")
       ->capture_default_str()
-      ->check(CLI::PositiveNumber);
+      ->check(positive());
   cmd->add_option("--latency", a->opt.latency,
                   "measured (engines timed) or estimated (static MAC estimate: deterministic)")
       ->capture_default_str()
       ->check(CLI::IsMember({"measured", "estimated"}));
   cmd->add_option("--threads", a->opt.threads, "Threads (default: OMP_NUM_THREADS, else all cores)")
-      ->check(CLI::NonNegativeNumber);
+      ->check(non_negative());
   cmd->add_flag("--force", a->opt.force, "Accept a calibration table made on another model");
-  cmd->add_flag("--quiet,-q", a->quiet, "No progress bar");
+  add_common_flags(cmd, "the search report: every measured plan, the frontier, the chosen plan",
+                   "mpq search -m m.onnx --calib calib.json --data fashion-mnist:test --limit 500 "
+                   "--max-accuracy-drop 0.5 -o config_list.json");
   cmd->callback([&action, a] { action = [a] { return run_search(*a); }; });
 }
 

@@ -11,10 +11,12 @@
 #include "api/build_engine.h"
 #include "api/sensitivity.h"
 #include "commands.h"
+#include "common_flags.h"
 #include "core/progress.h"
 #include "core/staged_outputs.h"
 #include "data/file_io.h"
 #include "data_options.h"
+#include "model_arg.h"
 #include "validation_inputs.h"
 
 namespace mpq::cli {
@@ -25,8 +27,19 @@ struct SensitivityArgs {
   std::string model, calib, output, svg;
   data::DataSpec data;
   api::SensitivityOptions opt;
-  bool quiet = false;
+  SensitivityArgs() { opt.batch_size = kInferenceBatch; }
 };
+
+void print_ranking(const api::SensitivityReport& r) {
+  std::printf("%-4s %-40s %-10s %12s %12s\n", "rank", "layer", "op", "alone", "without");
+  for (size_t i = 0; i < r.layers.size(); ++i) {
+    const api::LayerSensitivity& l = r.layers[i];
+    std::printf("%-4zu %-40s %-10s %12s %12s\n", i + 1, api::display_name(l).c_str(), l.op.c_str(),
+                api::metric_text(l.alone, r.metric).c_str(),
+                api::metric_text(l.without, r.metric).c_str());
+  }
+  std::printf("mpq: %s\n", api::sensitivity_verdict(r).c_str());
+}
 
 int run_sensitivity(const SensitivityArgs& a) {
   if (!a.output.empty()) data::check_output_path(a.output);
@@ -36,18 +49,15 @@ int run_sensitivity(const SensitivityArgs& a) {
   api::SensitivityOptions opt = a.opt;
   opt.calib_name = a.calib;
   const auto layers = static_cast<int64_t>(api::quantizable_layers(*in.graph).size());
-  Progress bar("sensitivity", 2 + 2 * layers, a.quiet, "engines");
+  const bool quiet = common_flags().quiet || common_flags().json;
+  Progress bar("sensitivity", 2 + 2 * layers, quiet, "engines");
   api::SensitivityReport r = api::layer_sensitivity(*in.graph, in.table, in.images, in.labels, opt,
                                                     [&](int, int) { bar.advance(); });
   bar.finish();
-  std::printf("%-4s %-40s %-10s %12s %12s\n", "rank", "layer", "op", "alone", "without");
-  for (size_t i = 0; i < r.layers.size(); ++i) {
-    const api::LayerSensitivity& l = r.layers[i];
-    std::printf("%-4zu %-40s %-10s %12s %12s\n", i + 1, api::display_name(l).c_str(), l.op.c_str(),
-                api::metric_text(l.alone, r.metric).c_str(),
-                api::metric_text(l.without, r.metric).c_str());
-  }
-  std::printf("mpq: %s\n", api::sensitivity_verdict(r).c_str());
+  if (common_flags().json)
+    std::cout << api::sensitivity_json(r) << "\n";
+  else
+    print_ranking(r);
   StagedOutputs out;  // the JSON and the SVG: both or neither
   if (!a.output.empty())
     data::write_file_atomic(out.stage(a.output),
@@ -65,7 +75,7 @@ void register_sensitivity(CLI::App& app, std::function<int()>& action) {
       "Per-layer quantization sensitivity on real engines: each layer int8 alone and all but it, "
       "ranked by SQNR, top-1 agreement or accuracy");
   auto a = std::make_shared<SensitivityArgs>();
-  cmd->add_option("--model,-m", a->model, "ONNX model (or a zoo model name)")->required();
+  add_model_option(cmd, a->model, "ONNX model (float)");
   cmd->add_option("--calib", a->calib, "Calibration table (`mpq calibrate`) or NNI config")
       ->required();
   add_data_options(cmd, a->data)->required();
@@ -75,15 +85,17 @@ void register_sensitivity(CLI::App& app, std::function<int()>& action) {
   cmd->add_option("--backend", a->opt.backend, "cpu or cuda")
       ->capture_default_str()
       ->check(CLI::IsMember({"cpu", "cuda"}));
-  cmd->add_option("--batch", a->opt.batch_size, "Engine batch")
+  cmd->add_option("--batch", a->opt.batch_size, "Engine batch (the inference batch default)")
       ->capture_default_str()
-      ->check(CLI::PositiveNumber);
+      ->check(positive());
   cmd->add_option("--threads", a->opt.threads, "Threads (default: OMP_NUM_THREADS, else all cores)")
-      ->check(CLI::NonNegativeNumber);
+      ->check(non_negative());
   cmd->add_option("--output,-o", a->output, "Write the report as JSON");
   cmd->add_option("--svg", a->svg, "Write a bar chart of the layers as SVG");
   cmd->add_flag("--force", a->opt.force, "Accept a calibration table made on another model");
-  cmd->add_flag("--quiet,-q", a->quiet, "No progress bar");
+  add_common_flags(cmd, "the report: layers ranked with their alone/without fidelity",
+                   "mpq sensitivity -m m.onnx --calib calib.json --data fashion-mnist:test "
+                   "--limit 500 -o sensitivity.json --svg sensitivity.svg");
   cmd->callback([&action, a] { action = [a] { return run_sensitivity(*a); }; });
 }
 

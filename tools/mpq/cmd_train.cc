@@ -7,7 +7,6 @@
 #include "data/file_io.h"
 #include "data_options.h"
 #include "frontend/onnx/exporter.h"
-#include "frontend/onnx/importer.h"
 #include "model_arg.h"
 #include "train/trainer.h"
 #include "train_options.h"
@@ -20,7 +19,6 @@ struct TrainArgs {
   std::string model, output;
   data::DataSpec data, eval;
   TrainFlags flags;
-  bool json = false;
 };
 
 int run_train(const TrainArgs& a) {
@@ -34,15 +32,16 @@ int run_train(const TrainArgs& a) {
         .raise();
   auto ds = data::open_dataset(a.data, g->inputs()[0]->shape);
   train::Trainer t(*g, train_options(a.flags, "train"));
+  const CommonFlags& f = common_flags();
   t.autodiff().set_profiling(a.flags.profile);
   nlohmann::json out = {{"model", a.model},
                         {"data", ds->describe()},
                         {"optimizer", t.optimizer().describe()},
                         {"batch", a.flags.batch},
                         {"seed", a.flags.seed}};
-  if (!a.json && !a.flags.quiet)
-    std::cerr << "training " << a.model << " on " << ds->describe() << " with "
-              << t.optimizer().describe() << ", batch " << a.flags.batch << "\n";
+  if (!f.json)
+    note(str("training ", a.model, " on ", ds->describe(), " with ", t.optimizer().describe(),
+             ", batch ", a.flags.batch));
   nlohmann::json epochs = nlohmann::json::array();
   for (int64_t e = 0; e < a.flags.epochs; ++e) {
     train::EpochResult r = t.train_epoch(*ds, e, a.flags.epochs);
@@ -52,24 +51,24 @@ int run_train(const TrainArgs& a) {
                       {"samples", r.samples},
                       {"seconds", r.seconds},
                       {"images_per_s", r.images_per_second}});
-    if (!a.json)
+    if (!f.json)
       std::cout << "epoch " << e + 1 << "/" << a.flags.epochs << ": " << describe_epoch(r) << "\n";
   }
   out["epochs"] = epochs;
   if (a.flags.profile) print_profile(t.autodiff());
   if (!a.eval.empty()) {
     auto es = data::open_dataset(a.eval, g->inputs()[0]->shape);
-    train::EvalResult r = t.evaluate(*es, 500, a.flags.quiet || a.json, "eval");
+    train::EvalResult r = t.evaluate(*es, kInferenceBatch, f.quiet || f.json, "eval");
     out["eval"] = {{"data", es->describe()},
                    {"accuracy", r.accuracy},
                    {"loss", r.loss},
                    {"samples", r.samples}};
-    if (!a.json)
+    if (!f.json)
       std::cout << "eval on " << es->describe() << ": accuracy " << 100.0 * r.accuracy << "%\n";
   }
   export_onnx(*g, a.output);
   out["output"] = a.output;
-  if (a.json)
+  if (f.json)
     std::cout << out.dump(2) << "\n";
   else
     std::cout << "wrote " << a.output << "\n";
@@ -80,15 +79,15 @@ void register_train(CLI::App& app, std::function<int()>& action) {
   auto* cmd =
       app.add_subcommand("train", "Train a float model (softmax cross-entropy) and save it");
   auto a = std::make_shared<TrainArgs>();
-  cmd->add_option("--model,-m", a->model,
-                  "ONNX model to train (its weights are the start), or a zoo model name")
-      ->required();
+  add_model_option(cmd, a->model, "ONNX model to train (its weights are the start)");
   add_data_options(cmd, a->data)->required();
   cmd->add_option("--eval", a->eval.source,
                   "Also report accuracy on this data (e.g. fashion-mnist:test)");
   cmd->add_option("--output,-o", a->output, "Trained ONNX model to write")->required();
   add_train_flags(cmd, a->flags);
-  cmd->add_flag("--json", a->json, "Print the results as JSON");
+  add_common_flags(cmd, "keys: model, data, optimizer, epochs[].loss/train_accuracy, eval, output",
+                   "mpq train -m lenet5 --data fashion-mnist:train --epochs 2 --eval "
+                   "fashion-mnist:test -o lenet5.onnx");
   cmd->callback([&action, a] { action = [a] { return run_train(*a); }; });
 }
 

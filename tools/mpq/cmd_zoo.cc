@@ -1,7 +1,9 @@
 // mpq zoo NAME -o model.onnx [--batch N|dynamic] [--seed S]   |   mpq zoo --list   |   mpq list-zoo
+// (-m NAME is the same as NAME, as every subcommand takes its model.)
 #include <iostream>
 
 #include "commands.h"
+#include "common_flags.h"
 #include "data/file_io.h"
 #include "frontend/onnx/exporter.h"
 #include "zoo/zoo.h"
@@ -10,6 +12,13 @@ namespace mpq::cli {
 namespace {
 
 int print_zoo_list() {
+  if (common_flags().json) {
+    nlohmann::ordered_json list = nlohmann::ordered_json::array();
+    for (const auto& m : zoo::zoo_models())
+      list.push_back({{"name", m.name}, {"input", m.input}, {"description", m.description}});
+    print_json({{"models", list}});
+    return 0;
+  }
   for (const auto& m : zoo::zoo_models())
     std::cout << m.name << "  input [N," << shape_str(m.input).substr(1) << "  " << m.description
               << "\n";
@@ -42,19 +51,21 @@ struct ZooArgs {
 void register_zoo(CLI::App& app, std::function<int()>& action) {
   auto a = std::make_shared<ZooArgs>();
   auto* cmd = app.add_subcommand("zoo", "Write a zoo model (random seeded weights) as ONNX");
-  cmd->add_option("name", a->name,
-                  "Model name: mnist_naive, lenet5 or resnet18_cifar (see --list)");
+  auto* name = cmd->add_option("-m,--model", a->name, "Zoo model name (see --list)");
+  cmd->add_option("name", a->name, "The same as --model")->excludes(name);
   cmd->add_option("-o,--output", a->out, "Output ONNX file");
   cmd->add_option("--batch", a->batch, "Input batch size: a number or 'dynamic'")
       ->capture_default_str();
   cmd->add_option("--seed", a->seed, "Weight initialization seed (same seed, same weights)")
       ->capture_default_str();
   cmd->add_flag("--list", a->list, "List the zoo models and exit");
+  add_common_flags(cmd, "keys: name, output, input, nodes, parameters, seed; with --list: models[]",
+                   "mpq zoo lenet5 -o lenet5.onnx --batch 64\nmpq zoo --list --json");
   cmd->callback([&action, a] {
     action = [a] {
       if (a->list) return print_zoo_list();
       if (a->name.empty())
-        invalid_input("give a model name (mpq zoo --list shows them)").key("name").raise();
+        invalid_input("give a model name (mpq zoo --list shows them)").key("--model").raise();
       if (a->out.empty())
         invalid_input("give the output file with -o model.onnx").key("--output").raise();
       data::check_output_path(a->out);
@@ -64,6 +75,15 @@ void register_zoo(CLI::App& app, std::function<int()>& action) {
       zoo::ZooModel m = zoo::build_zoo_model(a->name, opt);
       export_onnx(*m.graph, a->out);
       const Value* in = m.graph->inputs()[0];
+      if (common_flags().json) {
+        print_json({{"name", a->name},
+                    {"output", a->out},
+                    {"input", {{"name", in->name}, {"shape", in->shape}}},
+                    {"nodes", m.graph->nodes().size()},
+                    {"parameters", m.num_parameters},
+                    {"seed", a->seed}});
+        return 0;
+      }
       std::cout << "wrote " << a->name << " to " << a->out << ": input " << in->name << " "
                 << shape_str(in->shape) << ", " << m.graph->nodes().size() << " nodes, "
                 << m.num_parameters << " parameters, seed " << a->seed << "\n";
@@ -72,6 +92,7 @@ void register_zoo(CLI::App& app, std::function<int()>& action) {
   });
 
   auto* list = app.add_subcommand("list-zoo", "List the zoo models (same as mpq zoo --list)");
+  add_common_flags(list, "models[].name/input/description", "mpq list-zoo --json");
   list->callback([&action] { action = [] { return print_zoo_list(); }; });
 }
 

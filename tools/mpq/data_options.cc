@@ -2,6 +2,8 @@
 
 #include <cmath>
 
+#include "common_flags.h"
+
 namespace mpq::cli {
 
 std::pair<float, float> parse_normalize(const std::string& text) {
@@ -45,7 +47,7 @@ CLI::Option* add_data_options(CLI::App* cmd, data::DataSpec& spec) {
          "(default for fashion-mnist: 0.2860,0.3530; none otherwise)")
       ->needs(data);
   cmd->add_option("--limit", spec.limit, "Use only the first N samples")
-      ->check(CLI::PositiveNumber)
+      ->check(positive())
       ->needs(data);
   return data;
 }

@@ -21,18 +21,17 @@ void add_train_flags(CLI::App* cmd, TrainFlags& f) {
                   "LR schedule: constant, step:STEP:GAMMA, multistep:E1,E2:GAMMA or "
                   "cosine[:ETA_MIN] (per step over all epochs)")
       ->capture_default_str();
-  cmd->add_option("--batch", f.batch, "Batch size")
+  cmd->add_option("--batch", f.batch,
+                  "The optimizer's mini-batch (NNI's recipe; not the inference batch 128 of the "
+                  "engine commands)")
       ->capture_default_str()
-      ->check(CLI::PositiveNumber);
+      ->check(positive());
   cmd->add_option("--seed", f.seed, "Shuffling seed")->capture_default_str();
-  cmd->add_option("--epochs", f.epochs, "Epochs")
-      ->capture_default_str()
-      ->check(CLI::PositiveNumber);
+  cmd->add_option("--epochs", f.epochs, "Epochs")->capture_default_str()->check(positive());
   cmd->add_option("--max-steps", f.max_steps, "Stop each epoch after this many steps (quick runs)");
-  cmd->add_flag("--quiet,-q", f.quiet, "No progress bar");
   cmd->add_flag("--profile", f.profile, "Print the time spent per kernel (forward/backward)");
   cmd->add_option("--threads", f.threads, "Threads (default: OMP_NUM_THREADS, else all cores)")
-      ->check(CLI::NonNegativeNumber);
+      ->check(non_negative());
 }
 
 void apply_threads(int threads) {
@@ -115,7 +114,7 @@ train::TrainOptions train_options(const TrainFlags& f, const std::string& label)
   o.schedule = lr_schedule(f);
   o.batch_size = f.batch;
   o.seed = f.seed;
-  o.quiet = f.quiet;
+  o.quiet = common_flags().quiet || common_flags().json;
   o.label = label;
   o.max_steps_per_epoch = f.max_steps;
   return o;

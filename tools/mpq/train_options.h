@@ -6,6 +6,7 @@
 #include <memory>
 #include <string>
 
+#include "common_flags.h"
 #include "mpq/optimizer.h"
 #include "train/trainer.h"
 
@@ -20,17 +21,16 @@ struct TrainFlags {
   double weight_decay = std::numeric_limits<double>::quiet_NaN();  // NaN: the optimizer's default
   bool nesterov = false;
   std::string schedule = "constant";
-  int64_t batch = 64;
+  int64_t batch = kTrainingBatch;
   uint64_t seed = 0;
   int64_t epochs = 1;
   int64_t max_steps = -1;
-  bool quiet = false;
   bool profile = false;
   int threads = 0;  // 0: OMP_NUM_THREADS / all cores
 };
 
 // Adds --optimizer --lr --momentum --weight-decay --nesterov --schedule --batch --seed --epochs
-// --max-steps --quiet --profile --threads.
+// --max-steps --profile --threads.
 void add_train_flags(CLI::App* cmd, TrainFlags& f);
 // Builds the optimizer settings (kInvalidInput naming the flag on a bad value).
 OptimizerConfig optimizer_config(const TrainFlags& f);
