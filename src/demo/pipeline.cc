@@ -86,8 +86,7 @@ std::string layer_precisions(const plan::Plan& p) {
   std::string s;
   for (const plan::Step& st : p.steps) {
     const Node& n = *st.node;
-    if (!has_constant_weight(n) || n.inputs[1]->constant->rank() < 2)
-      continue;
+    if (!has_constant_weight(n) || n.inputs[1]->constant->rank() < 2) continue;
     s += str(s.empty() ? "" : ", ", n.label(), " ", precision_name(st.precision));
   }
   return s;
@@ -187,223 +186,267 @@ struct Built {
   std::unique_ptr<ModelSpeedup> speedup;
 };
 
-}  // namespace
+// Each engine's latency samples (ms) and the error that stopped its runs, in `Built` order.
+struct Timings {
+  std::vector<std::vector<double>> ms;
+  std::vector<std::string> errs;
+};
 
-DemoReport run_demo(const DemoOptions& o, const std::function<void(const std::string&)>& log) {
-  const auto t_all = Clock::now();
-  validate(o);
-  DemoReport rep;
-  rep.options = o;
-  rep.started_at = utc_now();
-  rep.machine = machine_description();
-  rep.load_start = load_average();
-  rep.cores = static_cast<int>(std::thread::hardware_concurrency());
-  if (const char* wp = std::getenv("OMP_WAIT_POLICY")) rep.omp_wait_policy = wp;
-  rep.busy = !rep.load_start.empty() && std::stod(rep.load_start) > rep.cores;
-  rep.threads = o.threads > 0 ? o.threads : omp_get_max_threads();
-  auto say = [&](const std::string& s) {
-    if (!o.quiet && log) log(s);
-  };
-  const ModelRecipe recipe = model_recipe(o.model, o.recipe);
-  rep.float_recipe = recipe.float_train.description;
-  rep.qat_recipe = recipe.qat.description;
+// One run of the demo: the model, its data and the report, filled in stage by stage.
+class DemoRun {
+ public:
+  DemoRun(const DemoOptions& o, const std::function<void(const std::string&)>& log)
+      : o_(o), log_(log) {}
 
-  zoo::ZooOptions zopt;
-  zopt.seed = o.seed;
-  zoo::ZooModel zm = zoo::build_zoo_model(o.model, zopt);
-  Graph& g = *zm.graph;
-  rep.model_parameters = zm.num_parameters;
-  for (const auto& e : zoo::zoo_models())
-    if (e.name == o.model) rep.model_description = e.description;
-  const Shape model_input = g.inputs()[0]->shape;
-  Shape speed_shape = model_input;
-  speed_shape[0] = o.batch;
+  DemoReport run() {
+    const auto t_all = Clock::now();
+    validate(o_);
+    describe_machine();
+    recipe_ = model_recipe(o_.model, o_.recipe);
+    rep_.float_recipe = recipe_.float_train.description;
+    rep_.qat_recipe = recipe_.qat.description;
+    build_model();
+    open_data();
+    std::filesystem::create_directories(o_.out_dir);
+    sopt_.batch_size = o_.batch;
+    sopt_.backend = o_.backend;
+    sopt_.threads = o_.threads;
+    num_stages_ = 3 + static_cast<int>(recipe_.variants.size());
 
-  data::DataSpec train_spec, test_spec;
-  train_spec.source = o.train_data;
-  train_spec.limit = o.train_limit;
-  test_spec.source = o.test_data;
-  test_spec.limit = o.test_limit;
-  std::unique_ptr<data::Dataset> train = data::open_dataset(train_spec, model_input);
-  std::unique_ptr<data::Dataset> test = data::open_dataset(test_spec, model_input);
-  if (!test->has_labels())
-    invalid_input("the test data has no labels: accuracy needs them").key("--test-data").raise();
-  rep.train_desc = train->describe();
-  rep.test_desc = test->describe();
-  rep.train_samples = train->size();
-  rep.test_samples = test->size();
-  rep.calib_desc = str(o.calib_method, " calibration on ", std::min(o.calib_images, train->size()),
-                       " training images (seeded sample)");
-  rep.timing = str("median of ", o.iters, " runs per engine after ", o.warmup,
-                   " warm-up runs, engines interleaved round-robin; batch ", o.batch,
-                   " of test images already in memory; ModelSpeedup::inference run time");
+    train_float();
+    fp32_engine();
+    for (const Variant& v : recipe_.variants) quantized_engine(v);
+    measure_latency();
+    rep_.load_end = load_average();
+    rep_.total_seconds = since(t_all);
+    return std::move(rep_);
+  }
 
-  std::filesystem::create_directories(o.out_dir);
-  auto out_path = [&](const std::string& name) {
-    return (std::filesystem::path(o.out_dir) / name).string();
-  };
-  SpeedupOptions sopt;
-  sopt.batch_size = o.batch;
-  sopt.backend = o.backend;
-  sopt.threads = o.threads;
+ private:
+  void say(const std::string& s) const {
+    if (!o_.quiet && log_) log_(s);
+  }
+  std::string out_path(const std::string& name) const {
+    return (std::filesystem::path(o_.out_dir) / name).string();
+  }
+  std::string stage_line(const std::string& what) {
+    return str("[", ++stage_, "/", num_stages_, "] ", what);
+  }
 
-  const int num_stages = 3 + static_cast<int>(recipe.variants.size());
-  int stage = 0;
-  auto stage_line = [&](const std::string& what) {
-    return str("[", ++stage, "/", num_stages, "] ", what);
-  };
+  void describe_machine() {
+    rep_.options = o_;
+    rep_.started_at = utc_now();
+    rep_.machine = machine_description();
+    rep_.load_start = load_average();
+    rep_.cores = static_cast<int>(std::thread::hardware_concurrency());
+    if (const char* wp = std::getenv("OMP_WAIT_POLICY")) rep_.omp_wait_policy = wp;
+    rep_.busy = !rep_.load_start.empty() && std::stod(rep_.load_start) > rep_.cores;
+    rep_.threads = o_.threads > 0 ? o_.threads : omp_get_max_threads();
+  }
+
+  void build_model() {
+    zoo::ZooOptions zopt;
+    zopt.seed = o_.seed;
+    zm_ = zoo::build_zoo_model(o_.model, zopt);
+    rep_.model_parameters = zm_.num_parameters;
+    for (const auto& e : zoo::zoo_models())
+      if (e.name == o_.model) rep_.model_description = e.description;
+    model_input_ = graph().inputs()[0]->shape;
+    speed_shape_ = model_input_;
+    speed_shape_[0] = o_.batch;
+  }
+  Graph& graph() { return *zm_.graph; }
+
+  void open_data() {
+    data::DataSpec train_spec, test_spec;
+    train_spec.source = o_.train_data;
+    train_spec.limit = o_.train_limit;
+    test_spec.source = o_.test_data;
+    test_spec.limit = o_.test_limit;
+    train_ = data::open_dataset(train_spec, model_input_);
+    test_ = data::open_dataset(test_spec, model_input_);
+    if (!test_->has_labels())
+      invalid_input("the test data has no labels: accuracy needs them").key("--test-data").raise();
+    rep_.train_desc = train_->describe();
+    rep_.test_desc = test_->describe();
+    rep_.train_samples = train_->size();
+    rep_.test_samples = test_->size();
+    rep_.calib_desc =
+        str(o_.calib_method, " calibration on ", std::min(o_.calib_images, train_->size()),
+            " training images (seeded sample)");
+    rep_.timing = str("median of ", o_.iters, " runs per engine after ", o_.warmup,
+                      " warm-up runs, engines interleaved round-robin; batch ", o_.batch,
+                      " of test images already in memory; ModelSpeedup::inference run time");
+  }
 
   // --- 1. float training
-  auto t0 = Clock::now();
-  say(stage_line(str("float training: ", o.model, ", ", o.epochs, " epoch(s) on ", rep.train_desc,
-                     ", ", rep.float_recipe)));
-  const std::string float_err = guarded([&] {
+  void train_float() {
+    const auto t0 = Clock::now();
+    say(stage_line(str("float training: ", o_.model, ", ", o_.epochs, " epoch(s) on ",
+                       rep_.train_desc, ", ", rep_.float_recipe)));
+    float_err_ = guarded([&] { fit_float(); });
+    rep_.stages.push_back({"float training", since(t0)});
+    if (float_err_.empty())
+      say(str("      loss ", fixed(rep_.float_train_loss, 4), ", train accuracy ",
+              fixed(100.0 * rep_.float_train_accuracy, 2), "%, ", fixed(since(t0), 1), " s"));
+    else
+      say("      failed: " + float_err_);
+  }
+
+  void fit_float() {
     train::TrainOptions to;
-    to.optimizer = recipe.float_train.optimizer;
-    to.schedule = recipe.float_train.schedule;
-    to.batch_size = recipe.float_train.batch_size;
-    to.seed = o.seed;
-    to.quiet = o.quiet;
+    to.optimizer = recipe_.float_train.optimizer;
+    to.schedule = recipe_.float_train.schedule;
+    to.batch_size = recipe_.float_train.batch_size;
+    to.seed = o_.seed;
+    to.quiet = o_.quiet;
     to.label = "train fp32";
-    train::Trainer trainer(g, to);
-    for (const train::EpochResult& e : trainer.fit(*train, o.epochs)) {
-      rep.float_train_loss = e.loss;
-      rep.float_train_accuracy = e.accuracy;
-      rep.float_train_seconds += e.seconds;
-      rep.float_images_per_s = e.images_per_second;
+    train::Trainer trainer(graph(), to);
+    for (const train::EpochResult& e : trainer.fit(*train_, o_.epochs)) {
+      rep_.float_train_loss = e.loss;
+      rep_.float_train_accuracy = e.accuracy;
+      rep_.float_train_seconds += e.seconds;
+      rep_.float_images_per_s = e.images_per_second;
     }
     // The trainer leaves the input at its last batch size; give the model its dynamic batch
     // back so the engines and the calibrator see the model as built.
-    g.inputs()[0]->shape = model_input;
-    infer_shapes(g);
-    export_onnx(g, out_path("model_fp32.onnx"));
-  });
-  rep.stages.push_back({"float training", since(t0)});
-  if (float_err.empty())
-    say(str("      loss ", fixed(rep.float_train_loss, 4), ", train accuracy ",
-            fixed(100.0 * rep.float_train_accuracy, 2), "%, ", fixed(since(t0), 1), " s"));
-  else
-    say("      failed: " + float_err);
-
-  std::vector<Built> built;
-  std::vector<int32_t> fp32_pred;
+    graph().inputs()[0]->shape = model_input_;
+    infer_shapes(graph());
+    export_onnx(graph(), out_path("model_fp32.onnx"));
+  }
 
   // Builds the engine of row `r` and measures its accuracy; keeps it for the latency phase.
-  auto build_and_eval = [&](size_t r, std::unique_ptr<ModelSpeedup> sp) {
-    DemoRow& row = rep.rows[r];
+  void build_and_eval(size_t r, std::unique_ptr<ModelSpeedup> sp) {
+    DemoRow& row = rep_.rows[r];
     const auto tb = Clock::now();
     row.build_s = sp->compress();
-    for (const auto& w : sp->warnings()) rep.notes.push_back(str(row.id, ": ", w));
+    for (const auto& w : sp->warnings()) rep_.notes.push_back(str(row.id, ": ", w));
     fill_engine_facts(row, *sp);
-    rep.stages.push_back({str(row.id, " engine build"), since(tb)});
+    rep_.stages.push_back({str(row.id, " engine build"), since(tb)});
     const auto te = Clock::now();
-    std::vector<int32_t> pred = predict_all(*sp, *test, str("eval ", row.id), o.quiet);
-    rep.stages.push_back({str(row.id, " test accuracy"), since(te)});
-    row.accuracy = accuracy_of(pred, *test);
-    if (row.id == "fp32") fp32_pred = pred;
-    row.agreement = agreement_of(pred, fp32_pred);
-    if (o.save_engines) {
+    std::vector<int32_t> pred = predict_all(*sp, *test_, str("eval ", row.id), o_.quiet);
+    rep_.stages.push_back({str(row.id, " test accuracy"), since(te)});
+    row.accuracy = accuracy_of(pred, *test_);
+    if (row.id == "fp32") fp32_pred_ = pred;
+    row.agreement = agreement_of(pred, fp32_pred_);
+    if (o_.save_engines) {
       row.engine_file = out_path(row.id + ".mpqe");
       sp->export_quantized_model(row.engine_file);
     }
     row.ok = true;
-    built.push_back({r, std::move(sp)});
-  };
+    built_.push_back({r, std::move(sp)});
+  }
 
   // --- 2. fp32 engine
-  rep.rows.push_back({});
-  {
-    DemoRow& row = rep.rows.back();
-    row.id = "fp32";
-    row.method = "float";
-    row.strategy = "all in 32bit";
-    row.description = "the float model, every layer fp32";
+  void fp32_engine() {
+    rep_.rows.push_back({});
+    {
+      DemoRow& row = rep_.rows.back();
+      row.id = "fp32";
+      row.method = "float";
+      row.strategy = "all in 32bit";
+      row.description = "the float model, every layer fp32";
+    }
+    const auto t0 = Clock::now();
+    say(stage_line("fp32 engine: build, test accuracy"));
+    if (!float_err_.empty()) {
+      rep_.rows[0].error = "float training failed: " + float_err_;
+    } else {
+      const std::string err = guarded([&] {
+        build_and_eval(0,
+                       std::make_unique<ModelSpeedup>(graph(), speed_shape_, std::nullopt, sopt_));
+      });
+      if (!err.empty()) rep_.rows[0].error = "fp32 engine failed: " + err;
+    }
+    say(rep_.rows[0].ok ? str("      accuracy ", fixed(100.0 * rep_.rows[0].accuracy, 2), "%, ",
+                              fixed(since(t0), 1), " s")
+                        : "      " + rep_.rows[0].error);
   }
-  t0 = Clock::now();
-  say(stage_line("fp32 engine: build, test accuracy"));
-  if (!float_err.empty()) {
-    rep.rows[0].error = "float training failed: " + float_err;
-  } else {
-    const std::string err = guarded([&] {
-      build_and_eval(0, std::make_unique<ModelSpeedup>(g, speed_shape, std::nullopt, sopt));
-    });
-    if (!err.empty()) rep.rows[0].error = "fp32 engine failed: " + err;
-  }
-  say(rep.rows[0].ok ? str("      accuracy ", fixed(100.0 * rep.rows[0].accuracy, 2), "%, ",
-                           fixed(since(t0), 1), " s")
-                     : "      " + rep.rows[0].error);
 
   // --- 3. the quantized variants
-  std::optional<quant::CalibrationTable> ptq_table;  // one calibration serves every PTQ row
-  std::string ptq_err;
-  double ptq_seconds = 0.0;
-  for (const Variant& v : recipe.variants) {
-    const size_t r = rep.rows.size();
-    rep.rows.push_back({});
-    DemoRow& row = rep.rows[r];
+  void quantized_engine(const Variant& v) {
+    const size_t r = rep_.rows.size();
+    rep_.rows.push_back({});
+    DemoRow& row = rep_.rows[r];
     row.id = v.id;
     row.method = v.method;
     row.strategy = v.strategy;
     row.description = v.description;
-    t0 = Clock::now();
+    const auto t0 = Clock::now();
     say(stage_line(str(v.method, " ", v.strategy, " (", v.id, "): ", v.description)));
-    if (!float_err.empty()) {
-      row.error = "float training failed: " + float_err;
+    if (!float_err_.empty()) {
+      row.error = "float training failed: " + float_err_;
       say("      skipped: " + row.error);
-      continue;
+      return;
     }
-    std::string err = guarded([&] {
+    const std::string err = guarded([&] {
       if (!v.config_list.empty()) {
         row.config_file = out_path(v.id + ".config.json");
         write_text(row.config_file, v.config_list);
       }
-      if (v.method == "QAT") {
-        quant::ConfigList cl = quant::ConfigList::parse_string(v.config_list, row.config_file);
-        for (const auto& w : cl.warnings()) rep.notes.push_back(str(v.id, ": ", w));
-        QatOptions qo;
-        qo.batch_size = recipe.qat.batch_size;
-        qo.schedule = recipe.qat.schedule;
-        qo.seed = o.seed;
-        qo.quiet = o.quiet;
-        QatQuantizer q(g, cl, recipe.qat.optimizer, qo);
-        const auto tq = Clock::now();
-        q.fit(*train, o.qat_epochs);
-        row.simulated_accuracy = q.evaluate(*test).accuracy;
-        row.calib_file = out_path(v.id + ".calib.json");
-        quant::CalibrationTable table = q.export_model(out_path(v.id + ".onnx"), row.calib_file);
-        row.quantize_s = since(tq);
-        rep.stages.push_back({str(v.id, " QAT"), row.quantize_s});
-        build_and_eval(r, std::make_unique<ModelSpeedup>(q.float_graph(), speed_shape,
-                                                         std::move(table), sopt));
-      } else {
-        if (!ptq_table && ptq_err.empty()) {
-          const auto tc = Clock::now();
-          ptq_err = guarded([&] {
-            CalibrateOptions co;
-            co.method = o.calib_method;
-            co.calib_images = o.calib_images;
-            co.seed = o.seed;
-            co.quiet = o.quiet;
-            co.threads = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
-            Calibrator c(g, co);
-            ptq_table = c.calibrate(*train);
-            for (const auto& w : c.warnings()) rep.notes.push_back("calibration: " + w);
-            Calibrator::save(*ptq_table, out_path("ptq.calib.json"));
-          });
-          ptq_seconds = since(tc);
-          rep.stages.push_back({"PTQ calibration", ptq_seconds});
-        }
-        if (!ptq_err.empty()) return;  // the row says why below
-        row.calib_file = out_path("ptq.calib.json");
-        row.quantize_s = ptq_seconds;
-        SpeedupOptions vo = sopt;
-        vo.config_list = row.config_file;  // the variant's bits over the shared ranges
-        build_and_eval(r, std::make_unique<ModelSpeedup>(g, speed_shape, *ptq_table, vo));
-      }
+      if (v.method == "QAT")
+        qat_engine(v, r);
+      else
+        ptq_engine(r);
     });
-    DemoRow& done = rep.rows[r];
-    if (err.empty() && v.method == "PTQ" && !ptq_err.empty())
-      err = "calibration failed: " + ptq_err;
+    report_variant(v, r, err, t0);
+  }
+
+  void qat_engine(const Variant& v, size_t r) {
+    DemoRow& row = rep_.rows[r];
+    quant::ConfigList cl = quant::ConfigList::parse_string(v.config_list, row.config_file);
+    for (const auto& w : cl.warnings()) rep_.notes.push_back(str(v.id, ": ", w));
+    QatOptions qo;
+    qo.batch_size = recipe_.qat.batch_size;
+    qo.schedule = recipe_.qat.schedule;
+    qo.seed = o_.seed;
+    qo.quiet = o_.quiet;
+    QatQuantizer q(graph(), cl, recipe_.qat.optimizer, qo);
+    const auto tq = Clock::now();
+    q.fit(*train_, o_.qat_epochs);
+    row.simulated_accuracy = q.evaluate(*test_).accuracy;
+    row.calib_file = out_path(v.id + ".calib.json");
+    quant::CalibrationTable table = q.export_model(out_path(v.id + ".onnx"), row.calib_file);
+    row.quantize_s = since(tq);
+    rep_.stages.push_back({str(v.id, " QAT"), row.quantize_s});
+    build_and_eval(
+        r, std::make_unique<ModelSpeedup>(q.float_graph(), speed_shape_, std::move(table), sopt_));
+  }
+
+  // One calibration serves every PTQ row: the first PTQ row runs it.
+  void ptq_engine(size_t r) {
+    if (!ptq_table_ && ptq_err_.empty()) calibrate_ptq();
+    if (!ptq_err_.empty()) return;  // the row says why (report_variant)
+    DemoRow& row = rep_.rows[r];
+    row.calib_file = out_path("ptq.calib.json");
+    row.quantize_s = ptq_seconds_;
+    SpeedupOptions vo = sopt_;
+    vo.config_list = row.config_file;  // the variant's bits over the shared ranges
+    build_and_eval(r, std::make_unique<ModelSpeedup>(graph(), speed_shape_, *ptq_table_, vo));
+  }
+
+  void calibrate_ptq() {
+    const auto tc = Clock::now();
+    ptq_err_ = guarded([&] {
+      CalibrateOptions co;
+      co.method = o_.calib_method;
+      co.calib_images = o_.calib_images;
+      co.seed = o_.seed;
+      co.quiet = o_.quiet;
+      co.threads = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
+      Calibrator c(graph(), co);
+      ptq_table_ = c.calibrate(*train_);
+      for (const auto& w : c.warnings()) rep_.notes.push_back("calibration: " + w);
+      Calibrator::save(*ptq_table_, out_path("ptq.calib.json"));
+    });
+    ptq_seconds_ = since(tc);
+    rep_.stages.push_back({"PTQ calibration", ptq_seconds_});
+  }
+
+  void report_variant(const Variant& v, size_t r, std::string err, Clock::time_point t0) {
+    DemoRow& done = rep_.rows[r];
+    if (err.empty() && v.method == "PTQ" && !ptq_err_.empty())
+      err = "calibration failed: " + ptq_err_;
     if (!err.empty()) {
       done.ok = false;
       done.error = str(v.method, " failed: ", err);
@@ -418,51 +461,79 @@ DemoReport run_demo(const DemoOptions& o, const std::function<void(const std::st
   }
 
   // --- 4. latency, every engine side by side
-  t0 = Clock::now();
-  say(stage_line(str("latency at batch ", o.batch, ": ", o.warmup, " warm-up + ", o.iters,
-                     " timed runs per engine, interleaved")));
-  if (!built.empty()) {
-    std::vector<int64_t> idx(static_cast<size_t>(o.batch));
-    for (int64_t i = 0; i < o.batch; ++i) idx[i] = i % test->size();
-    const Tensor x = test->images(idx);
-    std::vector<std::vector<double>> ms(built.size());
-    std::vector<std::string> errs(built.size());
-    Progress bar("latency", static_cast<int64_t>(built.size()) * (o.warmup + o.iters), o.quiet,
+  void measure_latency() {
+    const auto t0 = Clock::now();
+    say(stage_line(str("latency at batch ", o_.batch, ": ", o_.warmup, " warm-up + ", o_.iters,
+                       " timed runs per engine, interleaved")));
+    if (!built_.empty()) record_latency(time_engines());
+    rep_.stages.push_back({"latency", since(t0)});
+    const DemoRow& fp32 = rep_.rows[0];
+    for (DemoRow& row : rep_.rows)
+      if (row.ok && fp32.ok && row.latency_ms > 0 && fp32.latency_ms > 0)
+        row.speedup = fp32.latency_ms / row.latency_ms;
+    say(str("      ", fixed(since(t0), 1), " s"));
+  }
+
+  // Runs the engines round-robin on one batch of test images.
+  Timings time_engines() {
+    std::vector<int64_t> idx(static_cast<size_t>(o_.batch));
+    for (int64_t i = 0; i < o_.batch; ++i) idx[i] = i % test_->size();
+    const Tensor x = test_->images(idx);
+    Timings t{std::vector<std::vector<double>>(built_.size()),
+              std::vector<std::string>(built_.size())};
+    Progress bar("latency", static_cast<int64_t>(built_.size()) * (o_.warmup + o_.iters), o_.quiet,
                  "run");
-    for (int it = 0; it < o.warmup + o.iters; ++it) {
-      for (size_t b = 0; b < built.size(); ++b) {
-        if (!errs[b].empty()) continue;
-        errs[b] = guarded([&] {
-          const double s = built[b].speedup->inference(x).seconds;
-          if (it >= o.warmup) ms[b].push_back(1000.0 * s);
+    for (int it = 0; it < o_.warmup + o_.iters; ++it) {
+      for (size_t b = 0; b < built_.size(); ++b) {
+        if (!t.errs[b].empty()) continue;
+        t.errs[b] = guarded([&] {
+          const double s = built_[b].speedup->inference(x).seconds;
+          if (it >= o_.warmup) t.ms[b].push_back(1000.0 * s);
         });
         bar.advance();
       }
     }
     bar.finish();
-    for (size_t b = 0; b < built.size(); ++b) {
-      DemoRow& row = rep.rows[built[b].row];
-      if (!errs[b].empty()) {
+    return t;
+  }
+
+  void record_latency(const Timings& t) {
+    for (size_t b = 0; b < built_.size(); ++b) {
+      DemoRow& row = rep_.rows[built_[b].row];
+      if (!t.errs[b].empty()) {
         row.ok = false;
-        row.error = "latency run failed: " + errs[b];
+        row.error = "latency run failed: " + t.errs[b];
         continue;
       }
-      const api::LatencyStats st = api::latency_stats(ms[b]);
+      const api::LatencyStats st = api::latency_stats(t.ms[b]);
       row.latency_ms = st.median_ms;
       row.p10_ms = st.p10_ms;
       row.p90_ms = st.p90_ms;
-      row.runs = static_cast<int>(ms[b].size());
+      row.runs = static_cast<int>(t.ms[b].size());
     }
   }
-  rep.stages.push_back({"latency", since(t0)});
-  const DemoRow& fp32 = rep.rows[0];
-  for (DemoRow& row : rep.rows)
-    if (row.ok && fp32.ok && row.latency_ms > 0 && fp32.latency_ms > 0)
-      row.speedup = fp32.latency_ms / row.latency_ms;
-  say(str("      ", fixed(since(t0), 1), " s"));
-  rep.load_end = load_average();
-  rep.total_seconds = since(t_all);
-  return rep;
+
+  const DemoOptions& o_;
+  const std::function<void(const std::string&)>& log_;
+  DemoReport rep_;
+  ModelRecipe recipe_;
+  zoo::ZooModel zm_;
+  Shape model_input_, speed_shape_;
+  std::unique_ptr<data::Dataset> train_, test_;
+  SpeedupOptions sopt_;
+  int num_stages_ = 0, stage_ = 0;
+  std::string float_err_;  // empty when the float training succeeded
+  std::vector<Built> built_;
+  std::vector<int32_t> fp32_pred_;
+  std::optional<quant::CalibrationTable> ptq_table_;
+  std::string ptq_err_;
+  double ptq_seconds_ = 0.0;
+};
+
+}  // namespace
+
+DemoReport run_demo(const DemoOptions& o, const std::function<void(const std::string&)>& log) {
+  return DemoRun(o, log).run();
 }
 
 }  // namespace mpq::demo

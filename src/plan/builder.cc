@@ -33,6 +33,12 @@ struct Decision {
   Precision output = Precision::kInt8;
 };
 
+// A node whose kernel failed to prepare in an earlier build.
+struct Forced {
+  std::string why;  // why its kernel failed to prepare
+  int level = 0;    // 1: run at fp32 on the backend; 2: run on the reference backend
+};
+
 bool is_float_dtype(DType t) {
   return dtype_info(t).is_float;
 }
@@ -312,123 +318,148 @@ class Builder {
     dec_.clear();
     vq_.clear();
     vq_dtype_.clear();
-    for (const auto& up : g.nodes()) {
-      Node* n = up.get();
-      Decision d;
-      d.req = reqs_.of(n->name);
-      const QuantRule rule = n->def().quant;
-      Precision want = d.req.precision;
-      // No backend has 4-bit kernels; the manifest says the layer ran with 8-bit weights.
-      if (d.req.bits == 4) d.reasons.push_back("4-bit weights run as int8 (no 4-bit kernels)");
+    for (const auto& up : g.nodes()) decide_node(*up);
+  }
 
-      // Unnamed layers: passthrough ops follow their input; a weightless requant op (residual
-      // Add) runs int8 when its inputs come int8 and its output range is known.
-      if (!d.req.is_explicit && n->has_input(0) && !n->inputs[0]->is_constant()) {
-        const Value* in0 = n->inputs[0];
-        if (rule == QuantRule::kPassthrough) {
-          d.req.source = in0->producer ? "inherited" : "default";
-          if (int8_producer(in0) && quant_known(in0))
-            want = Precision::kInt8;
-          else if (in0->producer)
-            // fp16 producers only exist on backends with fp16 kernels (cuda).
-            want =
-                producer_class(in0) == Precision::kBf16 || producer_class(in0) == Precision::kFp16
-                    ? producer_class(in0)
-                    : float_default();
-          else
-            want = float_default();
-          d.req.precision = want;
-        } else if (rule == QuantRule::kRequant && !has_constant_weights(*n) &&
-                   want != Precision::kInt8) {
-          bool all = !n->outputs.empty() && quant_known(n->outputs[0]);
-          // Constant operands (BN parameters, a layer scale) are read as they are.
-          for (const Value* v : n->inputs)
-            if (v && !v->is_constant()) all = all && int8_producer(v) && quant_known(v);
-          if (all) want = Precision::kInt8, d.req.precision = want, d.req.source = "inherited";
-        }
-      }
-
-      if (auto f = forced_.find(n->name); f != forced_.end()) {
-        if (f->second.level == 1) {
-          d.reasons.push_back("kernel unavailable (" + f->second.why + "): fp32");
-          if (finish(*n, d, Precision::kFp32, false)) continue;
-        }
-        d.reasons.push_back("kernel unavailable (" + f->second.why + "): reference");
-        finish(*n, d, Precision::kFp32, /*reference_only=*/true);
-        continue;
-      }
-      if (want == Precision::kInt8 && !opt_.strict && averages_float_input(*n)) {
-        d.reasons.push_back("its input is float: averaging it in float saves quantizing it");
-        want = float_default();
-      }
-      if (want == Precision::kInt8) {
-        if (rule == QuantRule::kFloatOnly) {
-          d.reasons.push_back(str(n->op_name(), " has no int8 form (float-only op)"));
-          want = float_default();
-        } else if (rule == QuantRule::kPassthrough && n->has_input(0) &&
-                   n->inputs[0]->is_constant()) {
-          // e.g. a class token expanded to the run-time batch: nothing int8 to pass through.
-          d.reasons.push_back("its data input is a constant (no int8 range to pass through)");
-          want = float_default();
-        } else {
-          const Value* missing = nullptr;
-          for (size_t i = 0; i < n->inputs.size() && !missing; ++i) {
-            const Value* v = n->inputs[i];
-            if (!v || v->is_constant() || is_residual_input(*n, i)) continue;
-            if (rule == QuantRule::kRequant && has_constant_weights(*n) && i != 0) continue;
-            if (!quant_known(v)) missing = v;
-          }
-          if (missing) {
-            if (d.req.is_explicit && !opt_.default_precision)
-              invalid_input(str("layer runs int8 but the range of its input '", missing->name,
-                                "' is unknown: calibrate it (tracked_min_input/tracked_max_input "
-                                "or a tensor range), or pass a default precision to fall back"))
-                  .node(n->label())
-                  .raise();
-            d.reasons.push_back("no calibration range for input '" + missing->name + "'");
-            want = float_default();
-          } else if (rule == QuantRule::kPassthrough && n->inputs.size() > 1) {
-            // Concat-like passthrough: inputs that do not share one quantization are
-            // requantized into the output's (when it has a range).
-            const QuantParams* first = nullptr;
-            for (const Value* v : n->inputs) {
-              if (!v || v->is_constant()) continue;
-              const QuantParams& q = vq_.at(v);
-              if (first && (q.scale != first->scale || q.zero_point != first->zero_point))
-                d.requant_inputs = true;
-              first = &q;
-            }
-            if (d.requant_inputs && !quant_known(n->outputs[0])) {
-              d.reasons.push_back("inputs have different int8 scales and the output has no range");
-              want = float_default();
-            } else if (d.requant_inputs) {
-              d.reasons.push_back("inputs requantized into the output's scale");
-            }
-          }
-        }
-      }
-      if (want == Precision::kInt8) {
-        if (finish(*n, d, Precision::kInt8, false)) {
-          float_output(*n, dec_.at(n));
-          if (rule == QuantRule::kPassthrough && !n->outputs.empty() && !d.requant_inputs) {
-            vq_[n->outputs[0]] = vq_.at(n->inputs[0]);
-            vq_dtype_[n->outputs[0]] = vq_dtype_.at(n->inputs[0]);
-          }
-          continue;
-        }
-        want = float_default();
-      }
-      // 16 bits means fp16 where the backend has fp16 kernels, else bf16 (the CPU's 16-bit float).
-      if (want == Precision::kFp16 && reg_.find(opt_.backend, *n, Precision::kFp16) &&
-          finish(*n, d, Precision::kFp16, false))
-        continue;
-      if (want == Precision::kFp16) {
-        d.reasons.push_back("16-bit float runs as bf16 (no fp16 kernels on " + opt_.backend + ")");
-        want = Precision::kBf16;
-      }
-      if (want == Precision::kBf16 && finish(*n, d, Precision::kBf16, false)) continue;
-      finish(*n, d, Precision::kFp32, false);
+  void decide_node(Node& n) {
+    Decision d;
+    d.req = reqs_.of(n.name);
+    Precision want = d.req.precision;
+    // No backend has 4-bit kernels; the manifest says the layer ran with 8-bit weights.
+    if (d.req.bits == 4) d.reasons.push_back("4-bit weights run as int8 (no 4-bit kernels)");
+    if (!d.req.is_explicit && n.has_input(0) && !n.inputs[0]->is_constant())
+      want = unnamed_precision(n, d, want);
+    if (auto f = forced_.find(n.name); f != forced_.end()) {
+      finish_forced(n, d, f->second);
+      return;
     }
+    if (want == Precision::kInt8 && !opt_.strict && averages_float_input(n)) {
+      d.reasons.push_back("its input is float: averaging it in float saves quantizing it");
+      want = float_default();
+    }
+    if (want == Precision::kInt8 && !int8_possible(n, d)) want = float_default();
+    finish_at(n, d, want);
+  }
+
+  // Unnamed layers: passthrough ops follow their input; a weightless requant op (residual Add)
+  // runs int8 when its inputs come int8 and its output range is known.
+  Precision unnamed_precision(const Node& n, Decision& d, Precision want) {
+    const QuantRule rule = n.def().quant;
+    const Value* in0 = n.inputs[0];
+    if (rule == QuantRule::kPassthrough) {
+      d.req.source = in0->producer ? "inherited" : "default";
+      if (int8_producer(in0) && quant_known(in0))
+        want = Precision::kInt8;
+      else if (in0->producer)
+        // fp16 producers only exist on backends with fp16 kernels (cuda).
+        want = producer_class(in0) == Precision::kBf16 || producer_class(in0) == Precision::kFp16
+                   ? producer_class(in0)
+                   : float_default();
+      else
+        want = float_default();
+      d.req.precision = want;
+    } else if (rule == QuantRule::kRequant && !has_constant_weights(n) &&
+               want != Precision::kInt8) {
+      bool all = !n.outputs.empty() && quant_known(n.outputs[0]);
+      // Constant operands (BN parameters, a layer scale) are read as they are.
+      for (const Value* v : n.inputs)
+        if (v && !v->is_constant()) all = all && int8_producer(v) && quant_known(v);
+      if (all) want = Precision::kInt8, d.req.precision = want, d.req.source = "inherited";
+    }
+    return want;
+  }
+
+  // A node whose kernel failed to prepare in an earlier try: fp32, or the reference backend.
+  void finish_forced(Node& n, Decision& d, const Forced& f) {
+    if (f.level == 1) {
+      d.reasons.push_back("kernel unavailable (" + f.why + "): fp32");
+      if (finish(n, d, Precision::kFp32, false)) return;
+    }
+    d.reasons.push_back("kernel unavailable (" + f.why + "): reference");
+    finish(n, d, Precision::kFp32, /*reference_only=*/true);
+  }
+
+  // Whether `n` can run int8: an op with an int8 form whose inputs have ranges (the reasons say
+  // why not).
+  bool int8_possible(const Node& n, Decision& d) {
+    const QuantRule rule = n.def().quant;
+    if (rule == QuantRule::kFloatOnly) {
+      d.reasons.push_back(str(n.op_name(), " has no int8 form (float-only op)"));
+      return false;
+    }
+    if (rule == QuantRule::kPassthrough && n.has_input(0) && n.inputs[0]->is_constant()) {
+      // e.g. a class token expanded to the run-time batch: nothing int8 to pass through.
+      d.reasons.push_back("its data input is a constant (no int8 range to pass through)");
+      return false;
+    }
+    if (const Value* missing = input_without_range(n)) {
+      if (d.req.is_explicit && !opt_.default_precision)
+        invalid_input(str("layer runs int8 but the range of its input '", missing->name,
+                          "' is unknown: calibrate it (tracked_min_input/tracked_max_input "
+                          "or a tensor range), or pass a default precision to fall back"))
+            .node(n.label())
+            .raise();
+      d.reasons.push_back("no calibration range for input '" + missing->name + "'");
+      return false;
+    }
+    if (rule == QuantRule::kPassthrough && n.inputs.size() > 1) return concat_ranges_fit(n, d);
+    return true;
+  }
+
+  // The first input an int8 `n` would quantize that has no range, or null.
+  const Value* input_without_range(const Node& n) {
+    const QuantRule rule = n.def().quant;
+    for (size_t i = 0; i < n.inputs.size(); ++i) {
+      const Value* v = n.inputs[i];
+      if (!v || v->is_constant() || is_residual_input(n, i)) continue;
+      if (rule == QuantRule::kRequant && has_constant_weights(n) && i != 0) continue;
+      if (!quant_known(v)) return v;
+    }
+    return nullptr;
+  }
+
+  // Concat-like passthrough: inputs that do not share one quantization are requantized into the
+  // output's (when it has a range).
+  bool concat_ranges_fit(const Node& n, Decision& d) {
+    const QuantParams* first = nullptr;
+    for (const Value* v : n.inputs) {
+      if (!v || v->is_constant()) continue;
+      const QuantParams& q = vq_.at(v);
+      if (first && (q.scale != first->scale || q.zero_point != first->zero_point))
+        d.requant_inputs = true;
+      first = &q;
+    }
+    if (d.requant_inputs && !quant_known(n.outputs[0])) {
+      d.reasons.push_back("inputs have different int8 scales and the output has no range");
+      return false;
+    }
+    if (d.requant_inputs) d.reasons.push_back("inputs requantized into the output's scale");
+    return true;
+  }
+
+  // Finishes `n` at `want`, else at the next precision down that has a kernel.
+  void finish_at(Node& n, Decision& d, Precision want) {
+    if (want == Precision::kInt8) {
+      if (finish(n, d, Precision::kInt8, false)) {
+        float_output(n, dec_.at(&n));
+        if (n.def().quant == QuantRule::kPassthrough && !n.outputs.empty() && !d.requant_inputs) {
+          vq_[n.outputs[0]] = vq_.at(n.inputs[0]);
+          vq_dtype_[n.outputs[0]] = vq_dtype_.at(n.inputs[0]);
+        }
+        return;
+      }
+      want = float_default();
+    }
+    // 16 bits means fp16 where the backend has fp16 kernels, else bf16 (the CPU's 16-bit float).
+    if (want == Precision::kFp16 && reg_.find(opt_.backend, n, Precision::kFp16) &&
+        finish(n, d, Precision::kFp16, false))
+      return;
+    if (want == Precision::kFp16) {
+      d.reasons.push_back("16-bit float runs as bf16 (no fp16 kernels on " + opt_.backend + ")");
+      want = Precision::kBf16;
+    }
+    if (want == Precision::kBf16 && finish(n, d, Precision::kBf16, false)) return;
+    finish(n, d, Precision::kFp32, false);
   }
 
   // Picks the kernel for `n` at `p` on the chosen backend; false if there is none (the reason is
@@ -588,119 +619,9 @@ class Builder {
     for (Value* v : g.inputs()) tensor_of(v);
     std::vector<Node*> order;
     for (const auto& up : g.nodes()) order.push_back(up.get());
-    for (Node* n : order) {
-      const Decision& d = dec_.at(n);
-      const KernelFormats f = d.kernel->formats ? d.kernel->formats(*n) : KernelFormats{};
-      const bool ref = d.backend == "reference";
-      for (size_t i = 0; i < n->inputs.size(); ++i) {
-        Value* v = n->inputs[i];
-        if (!v) continue;
-        const TensorSpec cur = specs_[tensor_of(v)];
-        if (v->is_constant() || !is_float_dtype(v->dtype)) continue;
-        TensorSpec want = cur;
-        const bool residual = is_residual_input(*n, i);
-        if (ref) {
-          want.dtype = v->dtype;
-          want.quant.reset();
-        } else if (d.exec == Precision::kInt8) {
-          // A float residual is quantized with its own range when it has one (the sum post-op
-          // reads it as int8 with its scale); without a range it stays float and the output
-          // is float too (see below).
-          if (!is_q(cur.dtype) && (!residual || quant_known(v))) {
-            want.dtype = vq_dtype_.at(v);
-            want.quant = vq_.at(v);
-          }
-        } else if (!residual || dtype_size(cur.dtype) == 1) {
-          want.dtype = float_dtype(d.exec);
-          want.quant.reset();
-        }
-        if (cur.shape.size() == 4) {
-          const auto& ok = ref ? std::vector<Layout>{Layout::kPlain} : f.input_layouts;
-          if (std::find(ok.begin(), ok.end(), cur.layout) == ok.end()) want.layout = ok.at(0);
-        }
-        if (!same_realization(cur, want)) g.set_input(n, i, reorder_to(g, v, want));
-      }
-      for (size_t k = 0; k < n->outputs.size(); ++k) {
-        Value* o = n->outputs[k];
-        TensorSpec s = base_spec(o);
-        if (s.shape.size() == 4 && !ref) {
-          const Value* in0 = n->input(0);
-          s.layout = f.output_follows_input && in0 && !in0->is_constant()
-                         ? specs_[tensor_of(in0)].layout
-                         : f.output_layout;
-        }
-        if (is_float_dtype(o->dtype) && !ref) {
-          if (d.exec == Precision::kInt8 && d.requant_inputs) {
-            s.dtype = vq_dtype_.at(o);
-            s.quant = vq_.at(o);
-          } else if (d.exec == Precision::kInt8 && n->def().quant == QuantRule::kPassthrough) {
-            const TensorSpec& in = specs_[tensor_of(n->inputs[0])];
-            s.dtype = in.dtype;
-            s.quant = in.quant;
-          } else if (d.exec == Precision::kInt8 && f.any_output_dtype) {
-            const bool float_residual = is_residual_input(*n, 3) && n->inputs.size() > 3 &&
-                                        n->inputs[3] &&
-                                        !is_q(specs_[tensor_of(n->inputs[3])].dtype);
-            if (d.output != Precision::kInt8) {
-              s.dtype = float_dtype(d.output);
-            } else if ((consumer_wants_int8(o) || fixed_graph_output(o, g)) && !float_residual &&
-                       quant_known(o)) {
-              s.dtype = vq_dtype_.at(o);
-              s.quant = vq_.at(o);
-            } else {
-              s.dtype = consumers_all_bf16(o, g)                   ? DType::bf16
-                        : consumers_all_at(o, g, Precision::kFp16) ? DType::f16
-                                                                   : DType::f32;
-            }
-          } else {
-            s.dtype = float_dtype(d.exec);
-          }
-        }
-        specs_.push_back(s);
-        tix_[o] = static_cast<int>(specs_.size()) - 1;
-      }
-      emit(n);
-    }
-    // Graph outputs are handed to the caller in the model's dtype, plain layout.
+    for (Node* n : order) realize_node(g, n);
     std::vector<Value*> outs = g.outputs();
-    for (Value* o : outs) {
-      const TensorSpec cur = specs_[tensor_of(o)];
-      TensorSpec want = base_spec(o);
-      if (o->is_constant() || same_realization(cur, want)) continue;
-      if (!o->producer) continue;
-      // An 8-bit integer output without a scale (a Cast to uint8) has no conversion from the
-      // producer's realization: refuse it here rather than fail inside a backend's reorder.
-      if (dtype_info(want.dtype).is_quantized && !want.quant)
-        unsupported(str("graph output '", o->name, "' is ", dtype_name(want.dtype),
-                        " with no quantization scale (a Cast to an 8-bit integer): engines hand "
-                        "out float or scaled int8 outputs; end the model before the Cast, or run "
-                        "it with `mpq run --model`"))
-            .node(o->producer->name)
-            .raise();
-      // The producer now writes `pre`; a Reorder writes the graph output under its own name.
-      Value* pre = g.add_value(g.unique_value_name(o->name + "@" + dtype_name(cur.dtype)));
-      pre->dtype = o->dtype, pre->shape = o->shape, pre->has_type = true;
-      Node* p = o->producer;
-      int idx = o->producer_index;
-      std::vector<Node*> users = o->consumers;
-      for (Node* u : users)
-        for (size_t i = 0; i < u->inputs.size(); ++i)
-          if (u->inputs[i] == o) g.set_input(u, i, pre);
-      o->producer = nullptr;
-      p->outputs[idx] = pre;
-      pre->producer = p;
-      pre->producer_index = idx;
-      const int ti = tix_.at(o);
-      specs_[ti].name = pre->name;
-      tix_.erase(o);
-      tix_[pre] = ti;
-      Node* r = g.add_node(find_op_def("Reorder")->kind, g.unique_node_name(o->name + "_out"),
-                           {pre}, {g.unique_value_name(o->name + "@tmp")});
-      passes::set_output(r, 0, o);
-      specs_.push_back(want);
-      tix_[o] = static_cast<int>(specs_.size()) - 1;
-      emit_reorder(r);
-    }
+    for (Value* o : outs) realize_graph_output(g, o);
     for (auto& st : steps_) {  // indices of renamed tensors are stable; refresh node io
       st.inputs.clear();
       st.outputs.clear();
@@ -719,6 +640,133 @@ class Builder {
     plan.outputs.clear();
     for (Value* v : g.inputs()) plan.inputs.push_back(tix_.at(v));
     for (Value* v : g.outputs()) plan.outputs.push_back(tix_.at(v));
+  }
+
+  // Reorders `n`'s inputs into what its kernel reads, gives its outputs their specs, emits it.
+  void realize_node(Graph& g, Node* n) {
+    const Decision& d = dec_.at(n);
+    const KernelFormats f = d.kernel->formats ? d.kernel->formats(*n) : KernelFormats{};
+    for (size_t i = 0; i < n->inputs.size(); ++i) realize_input(g, n, i, d, f);
+    for (size_t k = 0; k < n->outputs.size(); ++k) {
+      specs_.push_back(output_spec(g, n, n->outputs[k], d, f));
+      tix_[n->outputs[k]] = static_cast<int>(specs_.size()) - 1;
+    }
+    emit(n);
+  }
+
+  void realize_input(Graph& g, Node* n, size_t i, const Decision& d, const KernelFormats& f) {
+    Value* v = n->inputs[i];
+    if (!v) return;
+    const TensorSpec cur = specs_[tensor_of(v)];
+    if (v->is_constant() || !is_float_dtype(v->dtype)) return;
+    const bool ref = d.backend == "reference";
+    TensorSpec want = cur;
+    const bool residual = is_residual_input(*n, i);
+    if (ref) {
+      want.dtype = v->dtype;
+      want.quant.reset();
+    } else if (d.exec == Precision::kInt8) {
+      // A float residual is quantized with its own range when it has one (the sum post-op
+      // reads it as int8 with its scale); without a range it stays float and the output
+      // is float too (see int8_output).
+      if (!is_q(cur.dtype) && (!residual || quant_known(v))) {
+        want.dtype = vq_dtype_.at(v);
+        want.quant = vq_.at(v);
+      }
+    } else if (!residual || dtype_size(cur.dtype) == 1) {
+      want.dtype = float_dtype(d.exec);
+      want.quant.reset();
+    }
+    if (cur.shape.size() == 4) {
+      const auto& ok = ref ? std::vector<Layout>{Layout::kPlain} : f.input_layouts;
+      if (std::find(ok.begin(), ok.end(), cur.layout) == ok.end()) want.layout = ok.at(0);
+    }
+    if (!same_realization(cur, want)) g.set_input(n, i, reorder_to(g, v, want));
+  }
+
+  TensorSpec output_spec(const Graph& g, const Node* n, Value* o, const Decision& d,
+                         const KernelFormats& f) {
+    TensorSpec s = base_spec(o);
+    const bool ref = d.backend == "reference";
+    if (s.shape.size() == 4 && !ref) {
+      const Value* in0 = n->input(0);
+      s.layout = f.output_follows_input && in0 && !in0->is_constant()
+                     ? specs_[tensor_of(in0)].layout
+                     : f.output_layout;
+    }
+    if (!is_float_dtype(o->dtype) || ref) return s;
+    if (d.exec == Precision::kInt8 && d.requant_inputs) {
+      s.dtype = vq_dtype_.at(o);
+      s.quant = vq_.at(o);
+    } else if (d.exec == Precision::kInt8 && n->def().quant == QuantRule::kPassthrough) {
+      const TensorSpec& in = specs_[tensor_of(n->inputs[0])];
+      s.dtype = in.dtype;
+      s.quant = in.quant;
+    } else if (d.exec == Precision::kInt8 && f.any_output_dtype) {
+      int8_output(g, n, o, d, s);
+    } else {
+      s.dtype = float_dtype(d.exec);
+    }
+    return s;
+  }
+
+  // The output of an int8 kernel that writes any dtype: int8 where its consumers read int8 (and
+  // it has a range), else the float its consumers run at.
+  void int8_output(const Graph& g, const Node* n, const Value* o, const Decision& d,
+                   TensorSpec& s) {
+    const bool float_residual = is_residual_input(*n, 3) && n->inputs.size() > 3 && n->inputs[3] &&
+                                !is_q(specs_[tensor_of(n->inputs[3])].dtype);
+    if (d.output != Precision::kInt8) {
+      s.dtype = float_dtype(d.output);
+    } else if ((consumer_wants_int8(o) || fixed_graph_output(o, g)) && !float_residual &&
+               quant_known(o)) {
+      s.dtype = vq_dtype_.at(o);
+      s.quant = vq_.at(o);
+    } else {
+      s.dtype = consumers_all_bf16(o, g)                   ? DType::bf16
+                : consumers_all_at(o, g, Precision::kFp16) ? DType::f16
+                                                           : DType::f32;
+    }
+  }
+
+  // Graph outputs are handed to the caller in the model's dtype, plain layout.
+  void realize_graph_output(Graph& g, Value* o) {
+    const TensorSpec cur = specs_[tensor_of(o)];
+    TensorSpec want = base_spec(o);
+    if (o->is_constant() || same_realization(cur, want)) return;
+    if (!o->producer) return;
+    // An 8-bit integer output without a scale (a Cast to uint8) has no conversion from the
+    // producer's realization: refuse it here rather than fail inside a backend's reorder.
+    if (dtype_info(want.dtype).is_quantized && !want.quant)
+      unsupported(str("graph output '", o->name, "' is ", dtype_name(want.dtype),
+                      " with no quantization scale (a Cast to an 8-bit integer): engines hand "
+                      "out float or scaled int8 outputs; end the model before the Cast, or run "
+                      "it with `mpq run --model`"))
+          .node(o->producer->name)
+          .raise();
+    // The producer now writes `pre`; a Reorder writes the graph output under its own name.
+    Value* pre = g.add_value(g.unique_value_name(o->name + "@" + dtype_name(cur.dtype)));
+    pre->dtype = o->dtype, pre->shape = o->shape, pre->has_type = true;
+    Node* p = o->producer;
+    int idx = o->producer_index;
+    std::vector<Node*> users = o->consumers;
+    for (Node* u : users)
+      for (size_t i = 0; i < u->inputs.size(); ++i)
+        if (u->inputs[i] == o) g.set_input(u, i, pre);
+    o->producer = nullptr;
+    p->outputs[idx] = pre;
+    pre->producer = p;
+    pre->producer_index = idx;
+    const int ti = tix_.at(o);
+    specs_[ti].name = pre->name;
+    tix_.erase(o);
+    tix_[pre] = ti;
+    Node* r = g.add_node(find_op_def("Reorder")->kind, g.unique_node_name(o->name + "_out"), {pre},
+                         {g.unique_value_name(o->name + "@tmp")});
+    passes::set_output(r, 0, o);
+    specs_.push_back(want);
+    tix_[o] = static_cast<int>(specs_.size()) - 1;
+    emit_reorder(r);
   }
 
   // A quantization the model fixed (QDQ) on a tensor that no int8 step reads or writes stays
@@ -810,10 +858,6 @@ class Builder {
   std::unique_ptr<Graph> base_;
   std::map<std::string, std::vector<std::string>> absorbed_;
   std::map<std::string, passes::BatchDim> batch_layout_;  // value name -> its batch dim
-  struct Forced {
-    std::string why;  // why its kernel failed to prepare
-    int level = 0;    // 1: run at fp32 on the backend; 2: run on the reference backend
-  };
   std::map<std::string, Forced> forced_;
   std::unordered_map<const Node*, Decision> dec_;
   std::unordered_map<const Value*, QuantParams> vq_;

@@ -257,6 +257,21 @@ class MetaReader {
     r_.fail("unknown attribute type '" + shown(type) + "'");
   }
 
+  // A graph value as the file records it.
+  struct ValueRecord {
+    std::string name;
+    DType dtype;
+    Shape shape;
+    bool has_type;
+    int64_t constant;
+  };
+  // A node as the file records it: its inputs and outputs are indices into the values.
+  struct NodeRecord {
+    std::string name, op, module_path;
+    std::vector<int64_t> in, out;
+    Attributes attrs;
+  };
+
   void read_graph(plan::Plan& p) {
     r_.field("graph");
     p.graph = std::make_unique<Graph>();
@@ -266,52 +281,13 @@ class MetaReader {
     const uint64_t num_inputs = r_.u64();
     const uint64_t nv = r_.count(8 + 8 + 8 + 1 + 8);
     if (num_inputs > nv) r_.fail("more graph inputs than values");
-    struct VRec {
-      std::string name;
-      DType dtype;
-      Shape shape;
-      bool has_type;
-      int64_t constant;
-    };
-    std::vector<VRec> recs(nv);
-    for (uint64_t i = 0; i < nv; ++i) {
-      r_.field(str("graph.values[", i, "]"));
-      VRec& v = recs[i];
-      v.name = r_.text();
-      v.dtype = dtype();
-      v.shape = shape(true);
-      v.has_type = r_.boolean();
-      v.constant = r_.i64();
-      if (v.constant != -1) constant(v.constant);  // range check
-    }
-    struct NRec {
-      std::string name, op, module_path;
-      std::vector<int64_t> in, out;
-      Attributes attrs;
-    };
+    const std::vector<ValueRecord> recs = read_values(nv);
     r_.field("graph.nodes");
-    std::vector<NRec> nrecs(r_.count(8 * 6));
+    std::vector<NodeRecord> nrecs(r_.count(8 * 6));
     std::vector<char> produced(nv, 0);
     for (size_t k = 0; k < nrecs.size(); ++k) {
       r_.field(str("graph.nodes[", k, "]"));
-      NRec& n = nrecs[k];
-      n.name = r_.text();
-      n.op = r_.text();
-      n.module_path = r_.text();
-      n.in.resize(r_.count(8));
-      for (auto& x : n.in) x = r_.index(nv, true);
-      n.out.resize(r_.count(8));
-      for (auto& x : n.out) {
-        x = r_.index(nv);
-        if (static_cast<uint64_t>(x) < num_inputs || produced[x] || recs[x].constant >= 0)
-          r_.fail(str("value '", shown(recs[x].name), "' is produced twice"));
-        produced[x] = 1;
-      }
-      const uint64_t na = r_.count(8 + 8);
-      for (uint64_t a = 0; a < na; ++a) {
-        std::string key = r_.text();
-        n.attrs.set(key, attr());
-      }
+      nrecs[k] = read_node(recs, num_inputs, produced);
     }
     r_.field("graph.outputs");
     std::vector<int64_t> outs(r_.count(8));
@@ -319,43 +295,14 @@ class MetaReader {
 
     // Rebuild: inputs, then unproduced values, then the nodes in order.
     values_.assign(nv, nullptr);
-    auto set = [&](uint64_t i, Value* v) {
-      v->dtype = recs[i].dtype;
-      v->shape = recs[i].shape;
-      v->has_type = recs[i].has_type;
-      if (recs[i].constant >= 0) v->constant = pool_[recs[i].constant];
-      values_[i] = v;
-    };
     try {
       for (uint64_t i = 0; i < num_inputs; ++i)
-        set(i, g.add_input(recs[i].name, recs[i].dtype, recs[i].shape));
+        set_value(recs[i], i, g.add_input(recs[i].name, recs[i].dtype, recs[i].shape));
       for (uint64_t i = num_inputs; i < nv; ++i)
-        if (!produced[i]) set(i, g.add_value(recs[i].name));
+        if (!produced[i]) set_value(recs[i], i, g.add_value(recs[i].name));
       for (size_t k = 0; k < nrecs.size(); ++k) {
         r_.field(str("graph.nodes[", k, "]"));
-        NRec& n = nrecs[k];
-        const OpDef* def = find_op_def(n.op);
-        if (!def)
-          unsupported(str("the engine uses op '", shown(n.op),
-                          "', which this mpq does not know; rebuild the engine with this mpq"))
-              .file(name_)
-              .node(n.name)
-              .raise();
-        std::vector<Value*> ins;
-        for (int64_t x : n.in) {
-          if (x >= 0 && !values_[x])
-            r_.fail(str("node input '", shown(recs[x].name), "' is used before it is produced"));
-          ins.push_back(x >= 0 ? values_[x] : nullptr);
-        }
-        std::vector<std::string> out_names;
-        for (int64_t x : n.out) out_names.push_back(recs[x].name);
-        Node* node = g.add_node(def->kind, n.name, ins, out_names, std::move(n.attrs));
-        if (node->name != n.name) r_.fail(str("duplicate node name '", shown(n.name), "'"));
-        node->module_path = n.module_path;
-        // Required attributes present, with their types (check_loaded_plan checks the values).
-        apply_attr_schema(*node);
-        for (size_t j = 0; j < n.out.size(); ++j) set(n.out[j], node->outputs[j]);
-        nodes_.push_back(node);
+        add_node(g, recs, nrecs[k]);
       }
     } catch (const Error& e) {
       if (!e.status().file.empty()) throw;
@@ -364,6 +311,80 @@ class MetaReader {
     std::vector<Value*> gouts;
     for (int64_t o : outs) gouts.push_back(values_[o]);
     g.set_outputs(gouts);
+  }
+
+  std::vector<ValueRecord> read_values(uint64_t nv) {
+    std::vector<ValueRecord> recs(nv);
+    for (uint64_t i = 0; i < nv; ++i) {
+      r_.field(str("graph.values[", i, "]"));
+      ValueRecord& v = recs[i];
+      v.name = r_.text();
+      v.dtype = dtype();
+      v.shape = shape(true);
+      v.has_type = r_.boolean();
+      v.constant = r_.i64();
+      if (v.constant != -1) constant(v.constant);  // range check
+    }
+    return recs;
+  }
+
+  // One node record; `produced` marks its outputs (a value is produced once, never an input's
+  // or a constant's).
+  NodeRecord read_node(const std::vector<ValueRecord>& recs, uint64_t num_inputs,
+                       std::vector<char>& produced) {
+    const uint64_t nv = recs.size();
+    NodeRecord n;
+    n.name = r_.text();
+    n.op = r_.text();
+    n.module_path = r_.text();
+    n.in.resize(r_.count(8));
+    for (auto& x : n.in) x = r_.index(nv, true);
+    n.out.resize(r_.count(8));
+    for (auto& x : n.out) {
+      x = r_.index(nv);
+      if (static_cast<uint64_t>(x) < num_inputs || produced[x] || recs[x].constant >= 0)
+        r_.fail(str("value '", shown(recs[x].name), "' is produced twice"));
+      produced[x] = 1;
+    }
+    const uint64_t na = r_.count(8 + 8);
+    for (uint64_t a = 0; a < na; ++a) {
+      std::string key = r_.text();
+      n.attrs.set(key, attr());
+    }
+    return n;
+  }
+
+  void set_value(const ValueRecord& rec, uint64_t i, Value* v) {
+    v->dtype = rec.dtype;
+    v->shape = rec.shape;
+    v->has_type = rec.has_type;
+    if (rec.constant >= 0) v->constant = pool_[rec.constant];
+    values_[i] = v;
+  }
+
+  void add_node(Graph& g, const std::vector<ValueRecord>& recs, NodeRecord& n) {
+    const OpDef* def = find_op_def(n.op);
+    if (!def)
+      unsupported(str("the engine uses op '", shown(n.op),
+                      "', which this mpq does not know; rebuild the engine with this mpq"))
+          .file(name_)
+          .node(n.name)
+          .raise();
+    std::vector<Value*> ins;
+    for (int64_t x : n.in) {
+      if (x >= 0 && !values_[x])
+        r_.fail(str("node input '", shown(recs[x].name), "' is used before it is produced"));
+      ins.push_back(x >= 0 ? values_[x] : nullptr);
+    }
+    std::vector<std::string> out_names;
+    for (int64_t x : n.out) out_names.push_back(recs[x].name);
+    Node* node = g.add_node(def->kind, n.name, ins, out_names, std::move(n.attrs));
+    if (node->name != n.name) r_.fail(str("duplicate node name '", shown(n.name), "'"));
+    node->module_path = n.module_path;
+    // Required attributes present, with their types (check_loaded_plan checks the values).
+    apply_attr_schema(*node);
+    for (size_t j = 0; j < n.out.size(); ++j) set_value(recs[n.out[j]], n.out[j], node->outputs[j]);
+    nodes_.push_back(node);
   }
 
   void read_plan(plan::Plan& p) {

@@ -153,44 +153,114 @@ void Autodiff::ensure_shapes(int64_t batch) {
   shapes_batch_ = batch;
 }
 
-std::unique_ptr<Autodiff::Plan> Autodiff::build_plan(int64_t batch) {
-  ensure_shapes(batch);
-  auto p = std::make_unique<Plan>();
-  p->batch = batch;
-  std::unordered_map<const Value*, Param*> param_of;
-  for (Param& pr : params_) param_of[pr.value] = &pr;
+namespace {
 
-  auto new_slot = [&](const Value* v, const std::string& name, Shape shape, Layout l) {
+// The nodes the value `out` depends on: only they run.
+std::unordered_set<const Node*> nodes_needed_for(const Value* out) {
+  std::unordered_set<const Node*> needed;
+  std::vector<const Value*> stack = {out};
+  while (!stack.empty()) {
+    const Value* v = stack.back();
+    stack.pop_back();
+    if (!v || !v->producer || needed.count(v->producer)) continue;
+    needed.insert(v->producer);
+    for (const Value* i : v->producer->inputs) stack.push_back(i);
+  }
+  return needed;
+}
+
+}  // namespace
+
+// Builds the plan of one batch size: a slot per value (and per layout it is converted to), a
+// step per node the output needs.
+class Autodiff::PlanBuilder {
+ public:
+  PlanBuilder(Autodiff& ad, int64_t batch) : ad_(ad), p_(std::make_unique<Plan>()) {
+    p_->batch = batch;
+    for (Param& pr : ad_.params_) param_of_[pr.value] = &pr;
+  }
+
+  void add_input(const Value* gin) {
+    p_->input = new_slot(gin, gin->name, gin->shape, Layout::kPlain);
+    p_->input->data = Tensor(DType::f32, gin->shape);
+    p_->primary[gin] = p_->input;
+  }
+
+  void add_step(const Node& n) {
+    Plan::Step st;
+    st.node = &n;
+    st.ctx.node = &n;
+    st.kernel = make_kernel(n);
+    st.label = st.kernel->name();
+    const bool any_grad = bind_inputs(n, st);
+    bind_outputs(n, st, any_grad);
+    st.backward_needed = any_grad;
+    p_->steps.push_back(std::move(st));
+  }
+
+  void set_output(const Value* gout) {
+    Slot* out = slot_of(gout);
+    if (out->data.dtype() != DType::f32)
+      invalid_input(str("the model output is ", dtype_name(out->data.dtype()),
+                        "; training needs float logits"))
+          .key(gout->name)
+          .raise();
+    p_->output = converted(out, Layout::kPlain);
+    mark_eval_live();
+  }
+
+  // Allocates the gradients and prepares the kernels.
+  std::unique_ptr<Plan> finish() {
+    for (auto& s : p_->slots)
+      if (!s->is_param && (s->requires_grad || s.get() == p_->output) && s->grad.empty())
+        s->grad = Tensor(DType::f32, physical_shape(s->shape, s->layout));
+    for (auto& st : p_->steps) {
+      try {
+        st.kernel->prepare(st.ctx);
+      } catch (const Error& e) {
+        throw st.node ? e.with_node(st.node->name) : e;
+      }
+    }
+    return std::move(p_);
+  }
+
+ private:
+  Slot* new_slot(const Value* v, const std::string& name, Shape shape, Layout l) {
     auto s = std::make_unique<Slot>();
     s->value = v;
     s->name = name;
     s->shape = std::move(shape);
     s->layout = l;
-    p->slots.push_back(std::move(s));
-    return p->slots.back().get();
-  };
-  auto slot_of = [&](const Value* v) -> Slot* {
-    auto it = p->primary.find(v);
-    if (it != p->primary.end()) return it->second;
+    p_->slots.push_back(std::move(s));
+    return p_->slots.back().get();
+  }
+
+  // The slot a step's output wrote `v` to, or a new one for a constant (a parameter's has its
+  // gradient).
+  Slot* slot_of(const Value* v) {
+    auto it = p_->primary.find(v);
+    if (it != p_->primary.end()) return it->second;
     if (!v->constant)
       internal_error(str("value '", v->name, "' is used before it is computed")).raise();
     Slot* s = new_slot(v, v->name, v->constant->shape(), Layout::kPlain);
     s->is_constant = true;
     s->data = *v->constant;
-    auto pit = param_of.find(v);
-    if (pit != param_of.end()) {
+    auto pit = param_of_.find(v);
+    if (pit != param_of_.end()) {
       s->is_param = true;
       s->requires_grad = !pit->second->frozen;
       s->grad = pit->second->grad;
     }
-    p->primary[v] = s;
+    p_->primary[v] = s;
     return s;
-  };
-  auto converted = [&](Slot* s, Layout want) -> Slot* {
+  }
+
+  // `s` in layout `want`: a layout step's output, made once per slot and layout.
+  Slot* converted(Slot* s, Layout want) {
     if (s->layout == want) return s;
     auto key = std::make_pair(static_cast<const Slot*>(s), want);
-    auto it = p->converted.find(key);
-    if (it != p->converted.end()) return it->second;
+    auto it = p_->converted.find(key);
+    if (it != p_->converted.end()) return it->second;
     Slot* c = new_slot(s->value, str(s->name, ".", layout_name(want)), s->shape, want);
     c->data = Tensor(DType::f32, physical_shape(c->shape, want));
     c->requires_grad = s->requires_grad;
@@ -201,37 +271,13 @@ std::unique_ptr<Autodiff::Plan> Autodiff::build_plan(int64_t batch) {
     st.ctx.out = {c};
     st.ctx.want_grad = {s->requires_grad};
     st.backward_needed = s->requires_grad;
-    p->steps.push_back(std::move(st));
-    p->converted[key] = c;
+    p_->steps.push_back(std::move(st));
+    p_->converted[key] = c;
     return c;
-  };
-
-  const Value* gin = g_.inputs()[0];
-  p->input = new_slot(gin, gin->name, gin->shape, Layout::kPlain);
-  p->input->data = Tensor(DType::f32, gin->shape);
-  p->primary[gin] = p->input;
-
-  // Only the nodes the differentiated output depends on run.
-  std::unordered_set<const Node*> needed;
-  {
-    std::vector<const Value*> stack = {out_value_};
-    while (!stack.empty()) {
-      const Value* v = stack.back();
-      stack.pop_back();
-      if (!v || !v->producer || needed.count(v->producer)) continue;
-      needed.insert(v->producer);
-      for (const Value* i : v->producer->inputs) stack.push_back(i);
-    }
   }
 
-  for (const auto& np : g_.nodes()) {
-    const Node& n = *np;
-    if (!needed.count(&n)) continue;
-    Plan::Step st;
-    st.node = &n;
-    st.ctx.node = &n;
-    st.kernel = make_kernel(n);
-    st.label = st.kernel->name();
+  // The step's input slots, in the layouts its kernel wants; whether any needs a gradient.
+  bool bind_inputs(const Node& n, Plan::Step& st) {
     StepContext& ctx = st.ctx;
     bool any_grad = false;
     for (size_t i = 0; i < n.inputs.size(); ++i) {
@@ -244,7 +290,7 @@ std::unique_ptr<Autodiff::Plan> Autodiff::build_plan(int64_t batch) {
       Slot* s = slot_of(v);
       if (s->data.dtype() == DType::f32) {
         Layout want = st.kernel->input_layout(i, s->layout, ctx);
-        if (bypass_.count(&n)) want = s->layout;
+        if (ad_.bypass_.count(&n)) want = s->layout;
         s = converted(s, want);
       }
       bool wg = s->requires_grad && st.kernel->differentiable(i);
@@ -252,38 +298,33 @@ std::unique_ptr<Autodiff::Plan> Autodiff::build_plan(int64_t batch) {
       ctx.want_grad.push_back(wg);
       any_grad |= wg;
     }
+    return any_grad;
+  }
+
+  void bind_outputs(const Node& n, Plan::Step& st, bool any_grad) {
+    StepContext& ctx = st.ctx;
     for (size_t o = 0; o < n.outputs.size(); ++o) {
       const Value* v = n.outputs[o];
       if (!shape_is_static(v->shape))
         unsupported(str("output '", v->name, "' has shape ", shape_str(v->shape), " at batch size ",
-                        batch, "; training needs static shapes"))
+                        p_->batch, "; training needs static shapes"))
             .node(n.name)
             .raise();
       Layout l = v->dtype == DType::f32 && v->shape.size() == 4 ? st.kernel->output_layout(o, ctx)
                                                                 : Layout::kPlain;
-      if (bypass_.count(&n) && ctx.in[0]) l = ctx.in[0]->layout;
+      if (ad_.bypass_.count(&n) && ctx.in[0]) l = ctx.in[0]->layout;
       Slot* s = new_slot(v, v->name, v->shape, l);
       s->data = Tensor(v->dtype, physical_shape(v->shape, l));
       s->requires_grad = any_grad && v->dtype == DType::f32;
-      p->primary[v] = s;
+      p_->primary[v] = s;
       ctx.out.push_back(s);
     }
-    st.backward_needed = any_grad;
-    p->steps.push_back(std::move(st));
   }
 
-  const Value* gout = out_value_;
-  Slot* out = slot_of(gout);
-  if (out->data.dtype() != DType::f32)
-    invalid_input(
-        str("the model output is ", dtype_name(out->data.dtype()), "; training needs float logits"))
-        .key(gout->name)
-        .raise();
-  p->output = converted(out, Layout::kPlain);
   // Steps whose outputs nothing reads in inference mode are skipped there.
-  {
-    std::unordered_set<const Slot*> read = {p->output};
-    for (auto it = p->steps.rbegin(); it != p->steps.rend(); ++it) {
+  void mark_eval_live() {
+    std::unordered_set<const Slot*> read = {p_->output};
+    for (auto it = p_->steps.rbegin(); it != p_->steps.rend(); ++it) {
       bool live = false;
       for (const Slot* o : it->ctx.out) live |= read.count(o) != 0;
       it->eval_live = live;
@@ -292,17 +333,21 @@ std::unique_ptr<Autodiff::Plan> Autodiff::build_plan(int64_t batch) {
         if (it->ctx.in[i] && it->kernel->eval_reads_input(i, it->ctx)) read.insert(it->ctx.in[i]);
     }
   }
-  for (auto& s : p->slots)
-    if (!s->is_param && (s->requires_grad || s.get() == p->output) && s->grad.empty())
-      s->grad = Tensor(DType::f32, physical_shape(s->shape, s->layout));
-  for (auto& st : p->steps) {
-    try {
-      st.kernel->prepare(st.ctx);
-    } catch (const Error& e) {
-      throw st.node ? e.with_node(st.node->name) : e;
-    }
-  }
-  return p;
+
+  Autodiff& ad_;
+  std::unique_ptr<Plan> p_;
+  std::unordered_map<const Value*, Param*> param_of_;
+};
+
+std::unique_ptr<Autodiff::Plan> Autodiff::build_plan(int64_t batch) {
+  ensure_shapes(batch);
+  PlanBuilder b(*this, batch);
+  b.add_input(g_.inputs()[0]);
+  const std::unordered_set<const Node*> needed = nodes_needed_for(out_value_);
+  for (const auto& np : g_.nodes())
+    if (needed.count(np.get())) b.add_step(*np);
+  b.set_output(out_value_);
+  return b.finish();
 }
 
 Autodiff::Plan& Autodiff::plan_for(int64_t batch) {

@@ -85,6 +85,7 @@ class Autodiff {
 
  private:
   struct Plan;
+  class PlanBuilder;
   Plan& plan_for(int64_t batch);
   std::unique_ptr<Plan> build_plan(int64_t batch);
   void ensure_shapes(int64_t batch);

@@ -5,15 +5,14 @@
 // compiled tile configurations the fastest for this layer at the maximum batch is chosen by timing
 // them (MPQ_DEBUG=cuda-tile=<name> forces one).
 #include <algorithm>
-#include <cmath>
 #include <cstdlib>
 
+#include "backends/cuda/conv_weights.h"
 #include "backends/cuda/cuda_util.h"
 #include "backends/cuda/kernels.h"
 #include "core/debug_options.h"
 #include "ir/op_def.h"
 #include "ir/post_op.h"
-#include "quant/quant_math.h"
 
 namespace mpq::cuda {
 
@@ -44,69 +43,6 @@ const CudaPostOp* find_post_op(OpKind k) {
   return nullptr;
 }
 
-// What a Conv/Gemm node computes, reduced to the implicit-GEMM geometry.
-struct Geometry {
-  bool conv = true;
-  int64_t C = 0, H = 1, W = 1, OC = 0, OH = 1, OW = 1;
-  int64_t KH = 1, KW = 1, SH = 1, SW = 1, PH = 0, PW = 0, DH = 1, DW = 1, groups = 1;
-  float gemm_alpha = 1.f, gemm_beta = 1.f;
-  bool trans_b = false;  // Gemm: B is [N, K]
-};
-
-std::vector<int64_t> ints_or(const Node& n, const char* name, size_t count, int64_t def) {
-  if (n.attrs.has(name)) {
-    const auto& v = n.attrs.ints(name);
-    if (!v.empty()) return v;
-  }
-  return std::vector<int64_t>(count, def);
-}
-
-bool is_conv_op(const Node& n) {
-  return n.op == OpKind::Conv || n.op == OpKind::FusedConv;
-}
-
-Geometry geometry(const Node& n, const TensorSpec& x, const TensorSpec& w, const TensorSpec& y) {
-  Geometry g;
-  if (is_conv_op(n)) {
-    g.C = x.shape[1], g.H = x.shape[2], g.W = x.shape[3];
-    g.OC = y.shape[1], g.OH = y.shape[2], g.OW = y.shape[3];
-    g.KH = w.shape[2], g.KW = w.shape[3];
-    auto s = ints_or(n, "strides", 2, 1), d = ints_or(n, "dilations", 2, 1),
-         p = ints_or(n, "pads", 4, 0);
-    g.SH = s[0], g.SW = s[1], g.DH = d[0], g.DW = d[1], g.PH = p[0], g.PW = p[1];
-    g.groups = n.attrs.i("group", 1);
-    return g;
-  }
-  // A dense layer is a 1x1 conv over its rows: A [rows, K] row-major is NHWC [N, K, rows/N, 1]
-  // (A of rank > 2, Linear on [N, L, C], is its [rows, K] matrix). N is the run's batch when A
-  // scales with it (in whichever dim: attention's [seq * batch, C] too), else 1.
-  g.conv = false;
-  g.C = x.shape.back();
-  g.OC = y.shape.back();
-  const int64_t rows = shape_numel(x.batched ? x.shape_at(1) : x.shape) / g.C;
-  g.H = g.OH = rows;
-  if (n.op == OpKind::MatMul) return g;
-  g.trans_b = n.attrs.i("transB", 0) != 0;
-  g.gemm_alpha = n.attrs.f("alpha", 1.f);
-  g.gemm_beta = n.attrs.f("beta", 1.f);
-  return g;
-}
-
-// A depthwise layer's packed weights ([C][OCpad][Kpad], one row per channel) as [KH*KW][C].
-template <typename T>
-std::vector<T> depthwise_taps(const std::vector<T>& packed, const ConvParams& p) {
-  const int taps = p.KH * p.KW;
-  std::vector<T> t(static_cast<size_t>(taps) * p.C);
-  for (int c = 0; c < p.C; ++c)
-    for (int k = 0; k < taps; ++k)
-      t[static_cast<size_t>(k) * p.C + c] = packed[static_cast<size_t>(c) * p.OCpad * p.Kpad + k];
-  return t;
-}
-
-bool depthwise_layer(const ConvParams& p) {
-  return p.Cg == 1 && p.OCg == 1 && p.groups > 1;
-}
-
 class ConvKernel : public Kernel, public WorkspaceUser {
  public:
   void prepare(const KernelSetup& s) override {
@@ -114,181 +50,35 @@ class ConvKernel : public Kernel, public WorkspaceUser {
     const TensorSpec& x = *s.inputs.at(0);
     const TensorSpec& w = *s.inputs.at(1);
     const TensorSpec& y = *s.outputs.at(0);
-    const Geometry g = geometry(n, x, w, y);
+    const ConvGeometry g = conv_geometry(n, x, w, y);
     const bool q = s.precision == Precision::kInt8;
-    kind_ = q                                 ? (x.dtype == DType::u8 ? kConvU8 : kConvS8)
-            : s.precision == Precision::kFp16 ? kConvF16
-                                              : kConvF32;
-    const DType want_x = q ? x.dtype : kind_ == kConvF16 ? DType::f16 : DType::f32;
-    if (x.dtype != want_x || (q && !is_q(x.dtype)))
-      unsupported(str("input ", x.str(), " does not match ", precision_name(s.precision))).raise();
-    if (g.conv && x.layout != Layout::kNHWC)
-      unsupported("conv input must be NHWC: " + x.str()).raise();
-
-    ConvParams& p = p_;
+    choose_kind(s, x, g);
     batched_ = x.batched;
-    p.N = static_cast<int32_t>(g.conv ? x.shape[0] : batched_ ? s.max_batch : 1);
-    p.C = static_cast<int32_t>(g.C), p.H = static_cast<int32_t>(g.H),
-    p.W = static_cast<int32_t>(g.W);
-    p.OC = static_cast<int32_t>(g.OC), p.OH = static_cast<int32_t>(g.OH),
-    p.OW = static_cast<int32_t>(g.OW);
-    p.KH = static_cast<int32_t>(g.KH), p.KW = static_cast<int32_t>(g.KW);
-    p.SH = static_cast<int32_t>(g.SH), p.SW = static_cast<int32_t>(g.SW);
-    p.PH = static_cast<int32_t>(g.PH), p.PW = static_cast<int32_t>(g.PW);
-    p.DH = static_cast<int32_t>(g.DH), p.DW = static_cast<int32_t>(g.DW);
-    p.groups = static_cast<int32_t>(g.groups);
-    if (g.groups < 1 || g.C % g.groups || g.OC % g.groups)
-      invalid_input(str("group ", g.groups, " does not divide the channels")).raise();
-    p.Cg = p.C / p.groups, p.OCg = p.OC / p.groups;
-    p.K = p.KH * p.KW * p.Cg;
-    const int64_t big = int64_t{1} << 31;
-    if (static_cast<int64_t>(p.N) * p.H * p.W * p.C >= big ||
-        static_cast<int64_t>(p.N) * p.OH * p.OW * p.OC >= big)
-      unsupported("tensor too large for 32-bit indexing in the CUDA conv kernels").raise();
-    p.Kpad = static_cast<int32_t>(round_up(p.K, conv_k_multiple(kind_)));
-    p.OCpad = static_cast<int32_t>(round_up(p.OCg, kOcMultiple));
-    vec_ = conv_load_mode(kind_, p.Cg);
+    set_conv_shapes(p_, g, g.conv ? x.shape[0] : batched_ ? s.max_batch : 1, kind_);
+    vec_ = conv_load_mode(kind_, p_.Cg);
 
-    // Weights as W[oc][k] with k = (kh, kw, c) (float), then packed/padded per group.
-    const Tensor wf =
-        w.constant->dtype() == DType::f32 ? *w.constant : w.constant->cast(DType::f32);
-    const float* wd = wf.data<float>();
-    std::vector<float> wk(static_cast<size_t>(p.OC) * p.K);
-    for (int64_t oc = 0; oc < p.OC; ++oc)
-      for (int64_t kh = 0; kh < p.KH; ++kh)
-        for (int64_t kw = 0; kw < p.KW; ++kw)
-          for (int64_t c = 0; c < p.Cg; ++c) {
-            float v;
-            if (g.conv)
-              v = wd[((oc * p.Cg + c) * p.KH + kh) * p.KW + kw];
-            else if (g.trans_b)
-              v = wd[oc * p.Cg + c];
-            else
-              v = wd[c * p.OC + oc];
-            wk[oc * p.K + (kh * p.KW + kw) * p.Cg + c] = v * g.gemm_alpha;
-          }
-    std::vector<float> bias(p.OC, 0.f);
-    if (s.inputs.size() > 2 && s.inputs[2]) {
-      const std::vector<float> b = s.inputs[2]->constant->to_floats();
-      if (b.size() == 1)
-        std::fill(bias.begin(), bias.end(), b[0]);
-      else if (static_cast<int64_t>(b.size()) == p.OC)
-        bias = b;
-      else
-        unsupported(str("bias of ", b.size(), " values for ", p.OC, " channels")).raise();
-      for (float& v : bias) v *= g.conv ? 1.f : g.gemm_beta;
-    }
-
-    std::vector<float> alpha(p.OC, 1.f), beta = bias;
-    std::vector<int32_t> zcomp;
-    const size_t packed_elems = static_cast<size_t>(p.groups) * p.OCpad * p.Kpad;
+    const std::vector<float> rows = weight_rows(w, p_, g);
+    const std::vector<float> bias = conv_bias(s, p_, g);
     const ElemDesc yd = elem_desc(y);
     // int8: the output scale s_y is folded into alpha, as the CPU engine does (Epilogue::int_acc).
     const float s_y = q && is_q(y.dtype) ? yd.scale : 1.f;
-    if (q) {
-      const ElemDesc xd = elem_desc(x);
-      p.x_fill = xd.zp;
-      zcomp.assign(p.OC, 0);
-      std::vector<int8_t> packed(packed_elems, 0);
-      // Scales a QDQ model fixed (w.quant) are used as given, over the full int8 range as ONNX's
-      // QuantizeLinear saturates; otherwise mpq's symmetric max|w| / 127.
-      const quant::QRange r =
-          w.quant ? quant::QRange{-128, 127} : quant::quant_range(8, quant::QuantDtype::kInt);
-      for (int64_t oc = 0; oc < p.OC; ++oc) {
-        const float* row = &wk[oc * p.K];
-        float amax = 0.f;
-        for (int64_t k = 0; k < p.K; ++k) amax = std::max(amax, std::fabs(row[k]));
-        quant::ScaleZeroPoint sz =
-            quant::compute_scale_zero_point(-amax, amax, 8, quant::QuantDtype::kInt, true);
-        if (w.quant) sz.scale = g.gemm_alpha * w.quant->scale[w.quant->scale.size() == 1 ? 0 : oc];
-        const int64_t gi = oc / p.OCg, o = oc % p.OCg;
-        int8_t* dst = &packed[(gi * p.OCpad + o) * p.Kpad];
-        int64_t wsum = 0;
-        for (int64_t k = 0; k < p.K; ++k) {
-          dst[k] = static_cast<int8_t>(quant::quantize_value(row[k], sz.scale, 0, r));
-          wsum += dst[k];
-        }
-        // The CPU engine's expressions (backends/cpu/fused_common.cc), evaluated the same way.
-        alpha[oc] = xd.scale * sz.scale / s_y;
-        beta[oc] = bias[oc] / (xd.scale * sz.scale);
-        const int64_t zc = static_cast<int64_t>(xd.zp) * wsum;
-        if (zc != static_cast<int32_t>(zc))
-          unsupported("input zero point times the weight sum exceeds 32 bits").raise();
-        zcomp[oc] = static_cast<int32_t>(zc);
-      }
-      w_ = DeviceBuffer(packed.data(), packed.size());
-      if (depthwise_layer(p)) {
-        const std::vector<int8_t> t = depthwise_taps(packed, p);
-        wdw_ = DeviceBuffer(t.data(), t.size());
-      }
-      zcomp_ = DeviceBuffer(zcomp.data(), zcomp.size() * sizeof(int32_t));
-      p.ep.int_acc = 1;
-      p.ep.zcomp = static_cast<const int32_t*>(zcomp_.get());
-    } else {
-      std::vector<float> packed(packed_elems, 0.f);
-      for (int64_t oc = 0; oc < p.OC; ++oc) {
-        const int64_t gi = oc / p.OCg, o = oc % p.OCg;
-        std::copy(&wk[oc * p.K], &wk[oc * p.K] + p.K, &packed[(gi * p.OCpad + o) * p.Kpad]);
-      }
-      Tensor t = Tensor::from<float>({static_cast<int64_t>(packed.size())}, packed);
-      if (kind_ == kConvF16) t = t.cast(DType::f16);
-      w_ = DeviceBuffer(t.raw(), t.nbytes());
-      if (depthwise_layer(p)) {
-        const std::vector<float> taps = depthwise_taps(packed, p);
-        Tensor d = Tensor::from<float>({static_cast<int64_t>(taps.size())}, taps);
-        if (kind_ == kConvF16) d = d.cast(DType::f16);
-        wdw_ = DeviceBuffer(d.raw(), d.nbytes());
-      }
-    }
+    if (q)
+      upload_int8_weights(rows, bias, x, w, g, s_y);
+    else
+      upload_float_weights(rows, bias);
     if (vec_ == 0) {  // element gathers read their (kh, kw, c) from a table
-      std::vector<int32_t> tab(static_cast<size_t>(p.Kpad) * 4, 0);
-      for (int64_t k = 0; k < p.K; ++k) {
-        const int64_t tap = k / p.Cg, c = k % p.Cg;
-        tab[4 * k] = static_cast<int32_t>((tap / p.KW) * p.DH);
-        tab[4 * k + 1] = static_cast<int32_t>((tap % p.KW) * p.DW);
-        tab[4 * k + 2] = static_cast<int32_t>(c);
-        tab[4 * k + 3] = 1;
-      }
+      const std::vector<int32_t> tab = gather_table(p_);
       ktab_ = DeviceBuffer(tab.data(), tab.size() * sizeof(int32_t));
-      p.ktab = static_cast<const int32_t*>(ktab_.get());
+      p_.ktab = static_cast<const int32_t*>(ktab_.get());
     }
-    alpha_ = DeviceBuffer(alpha.data(), alpha.size() * sizeof(float));
-    beta_ = DeviceBuffer(beta.data(), beta.size() * sizeof(float));
-    p.w = w_.get();
-    p.wdw = wdw_.get();
-    p.ep.alpha = static_cast<const float*>(alpha_.get());
-    p.ep.beta = static_cast<const float*>(beta_.get());
+    p_.w = w_.get();
+    p_.wdw = wdw_.get();
 
-    // Post-op chain and output.
-    const std::vector<PostOp> ops = post_ops(n);
-    if (ops.size() > static_cast<size_t>(kMaxPostOps))
-      unsupported("too many fused post-ops").raise();
-    p.ep.nops = static_cast<int32_t>(ops.size());
-    for (size_t i = 0; i < ops.size(); ++i) {
-      const CudaPostOp* c = find_post_op(ops[i].kind);
-      if (!c) unsupported("post-op " + op_def(ops[i].kind).name).node(n.name).raise();
-      p.ep.ops[i] = c->code;
-      p.ep.op_a[i] = ops[i].a, p.ep.op_b[i] = ops[i].b;
-      // Values are in output units (CPU: make_post_ops): bounds scale with them, the other
-      // non-linear ops see real values.
-      if (c->bounds) p.ep.op_a[i] = ops[i].a / s_y, p.ep.op_b[i] = ops[i].b / s_y;
-      if (c->code >= kOpSigmoid) p.ep.op_s[i] = s_y, p.ep.op_rs[i] = 1.f / s_y;
-      if (p.ep.ops[i] == kOpAdd) {
-        if (s.inputs.size() < 4 || !s.inputs[3])
-          invalid_input("fused Add without a residual").raise();
-        const TensorSpec& r = *s.inputs[3];
-        if (r.shape != y.shape || (r.shape.size() == 4 && r.layout != y.layout))
-          unsupported(str("residual ", r.str(), " does not match the output ", y.str())).raise();
-        const ElemDesc rd = elem_desc(r);
-        p.ep.res_dt = rd.dt, p.ep.res_scale = rd.scale, p.ep.res_zp = rd.zp;
-        if (q && is_q(r.dtype)) p.ep.res_scale = rd.scale / s_y;  // CPU: the sum post-op's scale
-        has_res_ = true;
-      }
-    }
+    set_post_ops(s, q, s_y);
     if (g.conv && y.layout != Layout::kNHWC)
       unsupported("conv output must be NHWC: " + y.str()).raise();
-    p.ep.out_dt = yd.dt, p.ep.out_scale = yd.scale, p.ep.out_zp = yd.zp;
-    set_fast_epilogue(p.ep);
+    p_.ep.out_dt = yd.dt, p_.ep.out_scale = yd.scale, p_.ep.out_zp = yd.zp;
+    set_fast_epilogue(p_.ep);
 
     choose_config(s, x, y);
   }
@@ -332,6 +122,91 @@ class ConvKernel : public Kernel, public WorkspaceUser {
  private:
   // Times every candidate (tile configuration, split-K) pair on scratch buffers at the maximum
   // batch and keeps the fastest. Split-K is tried where the tiles alone give few CTAs.
+  // The kernel kind (kConvS8 ...) of the layer's precision; its input must already be in it.
+  void choose_kind(const KernelSetup& s, const TensorSpec& x, const ConvGeometry& g) {
+    const bool q = s.precision == Precision::kInt8;
+    kind_ = q                                 ? (x.dtype == DType::u8 ? kConvU8 : kConvS8)
+            : s.precision == Precision::kFp16 ? kConvF16
+                                              : kConvF32;
+    const DType want_x = q ? x.dtype : kind_ == kConvF16 ? DType::f16 : DType::f32;
+    if (x.dtype != want_x || (q && !is_q(x.dtype)))
+      unsupported(str("input ", x.str(), " does not match ", precision_name(s.precision))).raise();
+    if (g.conv && x.layout != Layout::kNHWC)
+      unsupported("conv input must be NHWC: " + x.str()).raise();
+  }
+
+  void upload_int8_weights(const std::vector<float>& rows, const std::vector<float>& bias,
+                           const TensorSpec& x, const TensorSpec& w, const ConvGeometry& g,
+                           float s_y) {
+    const ElemDesc xd = elem_desc(x);
+    p_.x_fill = xd.zp;
+    const QuantizedWeights qw = quantize_weights(rows, w, p_, g);
+    const Int8Epilogue e = int8_epilogue(qw, bias, xd, s_y);
+    w_ = DeviceBuffer(qw.packed.data(), qw.packed.size());
+    if (depthwise_layer(p_)) {
+      const std::vector<int8_t> t = depthwise_taps(qw.packed, p_);
+      wdw_ = DeviceBuffer(t.data(), t.size());
+    }
+    zcomp_ = DeviceBuffer(e.zcomp.data(), e.zcomp.size() * sizeof(int32_t));
+    p_.ep.int_acc = 1;
+    p_.ep.zcomp = static_cast<const int32_t*>(zcomp_.get());
+    upload_scales(e.alpha, e.beta);
+  }
+
+  void upload_float_weights(const std::vector<float>& rows, const std::vector<float>& bias) {
+    const std::vector<float> packed = pack_weights(rows, p_);
+    Tensor t = Tensor::from<float>({static_cast<int64_t>(packed.size())}, packed);
+    if (kind_ == kConvF16) t = t.cast(DType::f16);
+    w_ = DeviceBuffer(t.raw(), t.nbytes());
+    if (depthwise_layer(p_)) {
+      const std::vector<float> taps = depthwise_taps(packed, p_);
+      Tensor d = Tensor::from<float>({static_cast<int64_t>(taps.size())}, taps);
+      if (kind_ == kConvF16) d = d.cast(DType::f16);
+      wdw_ = DeviceBuffer(d.raw(), d.nbytes());
+    }
+    upload_scales(std::vector<float>(p_.OC, 1.f), bias);
+  }
+
+  // The epilogue's per-channel v = alpha * acc + beta.
+  void upload_scales(const std::vector<float>& alpha, const std::vector<float>& beta) {
+    alpha_ = DeviceBuffer(alpha.data(), alpha.size() * sizeof(float));
+    beta_ = DeviceBuffer(beta.data(), beta.size() * sizeof(float));
+    p_.ep.alpha = static_cast<const float*>(alpha_.get());
+    p_.ep.beta = static_cast<const float*>(beta_.get());
+  }
+
+  // The fused post-op chain, its values in output units (CPU: make_post_ops), and the residual.
+  void set_post_ops(const KernelSetup& s, bool q, float s_y) {
+    const Node& n = *s.node;
+    Epilogue& ep = p_.ep;
+    const std::vector<PostOp> ops = post_ops(n);
+    if (ops.size() > static_cast<size_t>(kMaxPostOps))
+      unsupported("too many fused post-ops").raise();
+    ep.nops = static_cast<int32_t>(ops.size());
+    for (size_t i = 0; i < ops.size(); ++i) {
+      const CudaPostOp* c = find_post_op(ops[i].kind);
+      if (!c) unsupported("post-op " + op_def(ops[i].kind).name).node(n.name).raise();
+      ep.ops[i] = c->code;
+      ep.op_a[i] = ops[i].a, ep.op_b[i] = ops[i].b;
+      // Bounds scale with the output units, the other non-linear ops see real values.
+      if (c->bounds) ep.op_a[i] = ops[i].a / s_y, ep.op_b[i] = ops[i].b / s_y;
+      if (c->code >= kOpSigmoid) ep.op_s[i] = s_y, ep.op_rs[i] = 1.f / s_y;
+      if (ep.ops[i] == kOpAdd) set_residual(s, q, s_y);
+    }
+  }
+
+  void set_residual(const KernelSetup& s, bool q, float s_y) {
+    const TensorSpec& y = *s.outputs.at(0);
+    if (s.inputs.size() < 4 || !s.inputs[3]) invalid_input("fused Add without a residual").raise();
+    const TensorSpec& r = *s.inputs[3];
+    if (r.shape != y.shape || (r.shape.size() == 4 && r.layout != y.layout))
+      unsupported(str("residual ", r.str(), " does not match the output ", y.str())).raise();
+    const ElemDesc rd = elem_desc(r);
+    p_.ep.res_dt = rd.dt, p_.ep.res_scale = rd.scale, p_.ep.res_zp = rd.zp;
+    if (q && is_q(r.dtype)) p_.ep.res_scale = rd.scale / s_y;  // CPU: the sum post-op's scale
+    has_res_ = true;
+  }
+
   void choose_config(const KernelSetup& s, const TensorSpec& x, const TensorSpec& y) {
     const DebugOptions debug = debug_options();
     // int8 layers with a tiny K (first convolutions) also try the direct kernels

@@ -71,6 +71,114 @@ int64_t source_index(int64_t j, int64_t n, Mode mode) {
   return m < n ? m : period - m;
 }
 
+std::vector<TypeInfo> pad_infer(const Node& n) {
+  const Value& x = in(n, 0);
+  mode_of(n);
+  if (in(n, 1).dtype != DType::i64)
+    invalid_input(str("pads must be int64, got ", dtype_name(in(n, 1).dtype))).raise();
+  if (n.has_input(2) && in(n, 2).dtype != x.dtype)
+    invalid_input(
+        str("constant_value is ", dtype_name(in(n, 2).dtype), ", data is ", dtype_name(x.dtype)))
+        .raise();
+  if (n.has_input(3)) expect_index_dtype(n, 3);
+  const int64_t r = static_cast<int64_t>(x.shape.size());
+  auto pads = constant_ints(n, 1);
+  std::optional<std::vector<int64_t>> axes;
+  if (n.has_input(3)) {
+    axes = constant_ints(n, 3);
+    if (!axes) return std::vector<TypeInfo>{{x.dtype, Shape(r, -1)}};
+  }
+  if (!pads) {  // pads known at run time only: the padded dims are unknown
+    Shape s(r, -1);
+    if (axes) {
+      s = x.shape;
+      for (int64_t a : *axes) s[normalize_axis(a, r, "axes")] = -1;
+    }
+    return std::vector<TypeInfo>{{x.dtype, s}};
+  }
+  return std::vector<TypeInfo>{{x.dtype, padded_shape(x.shape, per_dim_pads(*pads, axes, r))}};
+}
+
+std::vector<Tensor> pad_forward(const Node& n, const std::vector<Tensor>& x) {
+  const Tensor& t = x[0];
+  const int r = t.rank();
+  std::optional<std::vector<int64_t>> axes;
+  if (x.size() > 3 && !x[3].empty()) axes = x[3].to_int64s();
+  auto p = per_dim_pads(x[1].to_int64s(), axes, r);
+  const Shape os = padded_shape(t.shape(), p);
+  const Mode mode = mode_of(n);
+  for (int i = 0; i < r; ++i)
+    if (mode != Mode::kConstant && t.dim(i) == 0 && os[i] > 0)
+      invalid_input(str("cannot pad an empty dim (", i, ") in ", n.attrs.s("mode"), " mode"))
+          .raise();
+  Tensor y(t.dtype(), os);
+  const size_t es = dtype_size(t.dtype());
+  // The constant fill value in the data's dtype (zero when absent).
+  std::vector<uint8_t> fill(es, 0);
+  if (x.size() > 2 && !x[2].empty()) {
+    if (x[2].numel() != 1) invalid_input("constant_value must be a scalar").raise();
+    std::memcpy(fill.data(), x[2].raw(), es);
+  }
+  const auto in_st = strides_of(t.shape());
+  const auto* src = static_cast<const uint8_t*>(t.raw());
+  auto* dst = static_cast<uint8_t*>(y.raw());
+  std::vector<int64_t> idx(r, 0);
+  for (int64_t k = 0, total = y.numel(); k < total; ++k) {
+    int64_t off = 0;
+    bool constant = false;
+    for (int dd = 0; dd < r && !constant; ++dd) {
+      const int64_t s = source_index(idx[dd] - p[dd].first, t.dim(dd), mode);
+      if (s < 0) constant = true;
+      off += s * in_st[dd];
+    }
+    std::memcpy(dst + k * es, constant ? fill.data() : src + off * es, es);
+    for (int dd = r - 1; dd >= 0; --dd) {
+      if (++idx[dd] < os[dd]) break;
+      idx[dd] = 0;
+    }
+  }
+  return std::vector<Tensor>{y};
+}
+
+// Constant `axes` (opset 18) are folded into full-rank pads: the opset 11-17 form.
+void fold_pad_axes(Graph& g, Node& n) {
+  if (n.inputs.size() < 4 || !n.inputs[3] || !n.inputs[0] || !n.inputs[0]->has_type) return;
+  auto axes = constant_ints(n, 3);
+  auto pads = constant_ints(n, 1);
+  if (!axes || !pads) return;
+  const int64_t r = static_cast<int64_t>(n.inputs[0]->shape.size());
+  std::vector<int64_t> full(2 * r);
+  auto p = per_dim_pads(*pads, axes, r);
+  for (int64_t i = 0; i < r; ++i) full[i] = p[i].first, full[i + r] = p[i].second;
+  g.set_input(
+      &n, 1,
+      g.add_constant(g.unique_value_name(n.name + "_pads"), Tensor::from<int64_t>({2 * r}, full)));
+  g.set_input(&n, 3, nullptr);
+  n.inputs.resize(3);
+}
+
+// Opset 2-10: the `pads` and `value` attributes become the pads and constant_value inputs.
+void pad_attributes_to_inputs(Graph& g, Node& n) {
+  if (!n.attrs.has("pads"))
+    invalid_input("Pad before opset 11 requires the 'pads' attribute")
+        .node(n.name)
+        .key("pads")
+        .raise();
+  std::vector<int64_t> pads = n.attrs.ints("pads");
+  const float value = n.attrs.f("value", 0.f);
+  n.attrs.erase("pads");
+  n.attrs.erase("value");
+  n.inputs.resize(3, nullptr);
+  g.set_input(&n, 1,
+              g.add_constant(g.unique_value_name(n.name + "_pads"),
+                             Tensor::from<int64_t>({static_cast<int64_t>(pads.size())}, pads)));
+  // Opset 2-10 Pad is float-only: the value gets the data's float dtype when it is known.
+  Tensor v = Tensor::scalar(value);
+  if (n.inputs[0] && n.inputs[0]->has_type && is_float_dtype(n.inputs[0]->dtype))
+    v = v.cast(n.inputs[0]->dtype);
+  g.set_input(&n, 2, g.add_constant(g.unique_value_name(n.name + "_value"), v));
+}
+
 }  // namespace
 
 OpDef def_Pad() {
@@ -80,112 +188,15 @@ OpDef def_Pad() {
   d.quant = QuantRule::kPassthrough;  // zero padding is the zero point exactly
   d.max_inputs = 4;
   d.attrs = {attr_string("mode", "constant")};
-  d.infer = [](const Node& n) {
-    const Value& x = in(n, 0);
-    mode_of(n);
-    if (in(n, 1).dtype != DType::i64)
-      invalid_input(str("pads must be int64, got ", dtype_name(in(n, 1).dtype))).raise();
-    if (n.has_input(2) && in(n, 2).dtype != x.dtype)
-      invalid_input(
-          str("constant_value is ", dtype_name(in(n, 2).dtype), ", data is ", dtype_name(x.dtype)))
-          .raise();
-    if (n.has_input(3)) expect_index_dtype(n, 3);
-    const int64_t r = static_cast<int64_t>(x.shape.size());
-    auto pads = constant_ints(n, 1);
-    std::optional<std::vector<int64_t>> axes;
-    if (n.has_input(3)) {
-      axes = constant_ints(n, 3);
-      if (!axes) return std::vector<TypeInfo>{{x.dtype, Shape(r, -1)}};
-    }
-    if (!pads) {  // pads known at run time only: the padded dims are unknown
-      Shape s(r, -1);
-      if (axes) {
-        s = x.shape;
-        for (int64_t a : *axes) s[normalize_axis(a, r, "axes")] = -1;
-      }
-      return std::vector<TypeInfo>{{x.dtype, s}};
-    }
-    return std::vector<TypeInfo>{{x.dtype, padded_shape(x.shape, per_dim_pads(*pads, axes, r))}};
-  };
-  d.forward = [](const Node& n, const std::vector<Tensor>& x) {
-    const Tensor& t = x[0];
-    const int r = t.rank();
-    std::optional<std::vector<int64_t>> axes;
-    if (x.size() > 3 && !x[3].empty()) axes = x[3].to_int64s();
-    auto p = per_dim_pads(x[1].to_int64s(), axes, r);
-    const Shape os = padded_shape(t.shape(), p);
-    const Mode mode = mode_of(n);
-    for (int i = 0; i < r; ++i)
-      if (mode != Mode::kConstant && t.dim(i) == 0 && os[i] > 0)
-        invalid_input(str("cannot pad an empty dim (", i, ") in ", n.attrs.s("mode"), " mode"))
-            .raise();
-    Tensor y(t.dtype(), os);
-    const size_t es = dtype_size(t.dtype());
-    // The constant fill value in the data's dtype (zero when absent).
-    std::vector<uint8_t> fill(es, 0);
-    if (x.size() > 2 && !x[2].empty()) {
-      if (x[2].numel() != 1) invalid_input("constant_value must be a scalar").raise();
-      std::memcpy(fill.data(), x[2].raw(), es);
-    }
-    const auto in_st = strides_of(t.shape());
-    const auto* src = static_cast<const uint8_t*>(t.raw());
-    auto* dst = static_cast<uint8_t*>(y.raw());
-    std::vector<int64_t> idx(r, 0);
-    for (int64_t k = 0, total = y.numel(); k < total; ++k) {
-      int64_t off = 0;
-      bool constant = false;
-      for (int dd = 0; dd < r && !constant; ++dd) {
-        const int64_t s = source_index(idx[dd] - p[dd].first, t.dim(dd), mode);
-        if (s < 0) constant = true;
-        off += s * in_st[dd];
-      }
-      std::memcpy(dst + k * es, constant ? fill.data() : src + off * es, es);
-      for (int dd = r - 1; dd >= 0; --dd) {
-        if (++idx[dd] < os[dd]) break;
-        idx[dd] = 0;
-      }
-    }
-    return std::vector<Tensor>{y};
-  };
+  d.infer = pad_infer;
+  d.forward = pad_forward;
   d.onnx = onnx_op("Pad", 2);
   d.onnx.internal_attrs = {"pads", "value"};  // opset 2-10
   d.onnx.import_fixup = [](Graph& g, Node& n, int opset) {
-    if (opset >= 18) {
-      // Constant `axes` (opset 18) are folded into full-rank pads: the opset 11-17 form.
-      if (n.inputs.size() < 4 || !n.inputs[3] || !n.inputs[0] || !n.inputs[0]->has_type) return;
-      auto axes = constant_ints(n, 3);
-      auto pads = constant_ints(n, 1);
-      if (!axes || !pads) return;
-      const int64_t r = static_cast<int64_t>(n.inputs[0]->shape.size());
-      std::vector<int64_t> full(2 * r);
-      auto p = per_dim_pads(*pads, axes, r);
-      for (int64_t i = 0; i < r; ++i) full[i] = p[i].first, full[i + r] = p[i].second;
-      g.set_input(&n, 1,
-                  g.add_constant(g.unique_value_name(n.name + "_pads"),
-                                 Tensor::from<int64_t>({2 * r}, full)));
-      g.set_input(&n, 3, nullptr);
-      n.inputs.resize(3);
-      return;
-    }
-    if (opset >= 11) return;
-    if (!n.attrs.has("pads"))
-      invalid_input("Pad before opset 11 requires the 'pads' attribute")
-          .node(n.name)
-          .key("pads")
-          .raise();
-    std::vector<int64_t> pads = n.attrs.ints("pads");
-    const float value = n.attrs.f("value", 0.f);
-    n.attrs.erase("pads");
-    n.attrs.erase("value");
-    n.inputs.resize(3, nullptr);
-    g.set_input(&n, 1,
-                g.add_constant(g.unique_value_name(n.name + "_pads"),
-                               Tensor::from<int64_t>({static_cast<int64_t>(pads.size())}, pads)));
-    // Opset 2-10 Pad is float-only: the value gets the data's float dtype when it is known.
-    Tensor v = Tensor::scalar(value);
-    if (n.inputs[0] && n.inputs[0]->has_type && is_float_dtype(n.inputs[0]->dtype))
-      v = v.cast(n.inputs[0]->dtype);
-    g.set_input(&n, 2, g.add_constant(g.unique_value_name(n.name + "_value"), v));
+    if (opset >= 18)
+      fold_pad_axes(g, n);
+    else if (opset < 11)
+      pad_attributes_to_inputs(g, n);
   };
   return d;
 }
