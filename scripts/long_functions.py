@@ -7,6 +7,10 @@ them. The scanner blanks comments, string and character literals and preprocesso
 braces, and treats a `{` as a function body when what precedes it is a parameter list (`)`,
 possibly followed by qualifiers or a trailing return type) or a constructor initializer list.
 
+A function may stay longer when the comment just above it has a line
+`// long-function: <why>` (a reason is required): GPU kernels whose split into device functions
+costs registers and speed, measured, are the intended use.
+
 Usage: long_functions.py [ROOT] [--limit N] [--dirs DIR...]   (ROOT defaults to the repository)
        long_functions.py --self-test   (checks the scanner on tests/lint/fixtures)
 Exit status: 0 when nothing is over the limit, 1 when something is, 2 when a file cannot be parsed.
@@ -34,6 +38,7 @@ QUALIFIER_CALLS = {"noexcept", "throw", "__attribute__"}
 TYPE_TOKENS = {"::", "<", ">", ",", "*", "&", "&&", "const", "volatile"}
 
 IDENT = re.compile(r"[A-Za-z_]\w*")
+EXEMPT = re.compile(r"//\s*long-function:\s*\S")
 TOKEN = re.compile(r"[A-Za-z_]\w*|\d[\w.']*|::|->|&&|\.\.\.|\S")
 
 
@@ -292,29 +297,47 @@ def source_files(root, dirs):
                     yield os.path.join(dirpath, f)
 
 
+def exempt(lines, line):
+    """Whether the comment block just above the function (past at most three lines of template and
+    attribute text above its name, at 1-based `line`) holds a `// long-function: why` line."""
+    k = line - 2
+    for _ in range(3):
+        if k >= 0 and not lines[k].lstrip().startswith("//"):
+            k -= 1
+    while k >= 0 and lines[k].lstrip().startswith("//"):
+        if EXEMPT.search(lines[k]):
+            return True
+        k -= 1
+    return False
+
+
 def check(root, dirs, limit):
     """Prints the offenders (and parse errors); returns the exit status."""
-    offenders, errors, files, count = 0, 0, 0, 0
+    offenders, errors, files, count, exempted = 0, 0, 0, 0, 0
     for path in source_files(root, dirs):
         rel = os.path.relpath(path, root)
         files += 1
         try:
             with open(path, encoding="utf-8", errors="replace") as f:
-                found = list(functions(strip_code(f.read())))
+                text = f.read()
+            found = list(functions(strip_code(text)))
         except ParseError as e:
             print(f"{rel}: cannot parse: {e}")
             errors += 1
             continue
         for name, line, lines in found:
             count += 1
-            if lines > limit:
+            if lines > limit and exempt(text.splitlines(), line):
+                exempted += 1
+            elif lines > limit:
                 print(f"{rel}:{line}: function {name} is {lines} lines (limit {limit})")
                 offenders += 1
     if errors:
         return 2
     if offenders:
         return 1
-    print(f"long_functions: {count} functions in {files} files, none over {limit} lines")
+    print(f"long_functions: {count} functions in {files} files, none over {limit} lines"
+          + (f" ({exempted} marked long-function)" if exempted else ""))
     return 0
 
 
