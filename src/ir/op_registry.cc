@@ -159,36 +159,10 @@ void infer_node(Node& n, bool cap_sizes) {
   }
 }
 
-namespace {
-
-// A Reshape or Expand target computed at run time whose length (the output's rank) is unknown
-// here, e.g. a slice of Shape(x) with computed bounds: its length at a sample batch, where every
-// shape computation folds. A rank does not depend on the batch; the target's values are left to
-// the symbolic-batch pass. Returns whether it set the length.
-bool resolve_target_length(const Graph& g, Node& n, std::unique_ptr<Graph>& sample) {
-  if ((n.op != OpKind::Reshape && n.op != OpKind::Expand) || !n.has_input(1)) return false;
-  Value* t = n.inputs[1];
-  if (t->is_constant() || t->shape.size() != 1 || t->shape[0] >= 0) return false;
-  if (!sample) sample = graph_at_batch(g, 1009);
-  const Value* c = sample->find_value(t->name);
-  if (!c || !c->is_constant() || c->constant->shape().size() != 1) return false;
-  t->shape = {c->constant->shape()[0]};
-  return true;
-}
-
-}  // namespace
-
 void infer_shapes(Graph& g) {
   g.sort();
-  std::unique_ptr<Graph> sample;  // made once, on the first target that needs it
-  for (auto& n : g.nodes()) {
-    try {
-      infer_node(*n);
-    } catch (const Error& e) {
-      if (e.status().code != Code::kUnsupported || !resolve_target_length(g, *n, sample)) throw;
-      infer_node(*n);
-    }
-  }
+  std::unique_ptr<Graph> sample;
+  for (auto& n : g.nodes()) infer_node_in(g, *n, sample);
 }
 
 bool has_constant_weight(const Node& n) {

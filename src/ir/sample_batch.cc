@@ -39,6 +39,18 @@ void fold_concrete(Node& n) {
   }
 }
 
+// The length of n's target at a sample batch, set on the target; false if it did not fold there.
+bool resolve_target_length(const Graph& g, Node& n, std::unique_ptr<Graph>& sample) {
+  if ((n.op != OpKind::Reshape && n.op != OpKind::Expand) || !n.has_input(1)) return false;
+  Value* t = n.inputs[1];
+  if (t->is_constant() || t->shape.size() != 1 || t->shape[0] >= 0) return false;
+  if (!sample) sample = graph_at_batch(g, 1009);
+  const Value* c = sample->find_value(t->name);
+  if (!c || !c->is_constant() || c->constant->shape().size() != 1) return false;
+  t->shape = {c->constant->shape()[0]};
+  return true;
+}
+
 }  // namespace
 
 bool is_batched_input(const Value* v) {
@@ -58,6 +70,15 @@ std::unique_ptr<Graph> graph_at_batch(const Graph& g, int64_t batch) {
     fold_concrete(*n);
   }
   return c;
+}
+
+void infer_node_in(const Graph& g, Node& n, std::unique_ptr<Graph>& sample) {
+  try {
+    infer_node(n);
+  } catch (const Error& e) {
+    if (e.status().code != Code::kUnsupported || !resolve_target_length(g, n, sample)) throw;
+    infer_node(n);
+  }
 }
 
 }  // namespace mpq

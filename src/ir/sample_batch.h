@@ -18,4 +18,11 @@ bool is_batched_input(const Value* v);
 // (the real graph reports them); element-count caps are off (they apply to one image).
 std::unique_ptr<Graph> graph_at_batch(const Graph& g, int64_t batch);
 
+// infer_node on n, a node of g, except that a Reshape or Expand target computed at run time whose
+// length (the output's rank) is unknown, e.g. a slice of Shape(x) with computed bounds, takes that
+// length from g at a sample batch, where every shape computation folds: a rank does not depend on
+// the batch, and the target's values are left to the symbolic-batch pass. `sample` keeps that
+// evaluation between calls (made on the first node that needs it).
+void infer_node_in(const Graph& g, Node& n, std::unique_ptr<Graph>& sample);
+
 }  // namespace mpq

@@ -1,10 +1,13 @@
 // ONNX importer: conversion, naming, external data, unsupported ops and every class of bad file.
 #include <gtest/gtest.h>
 
+#include <cstdint>
+
 #include "backends/reference/executor.h"
 #include "frontend/onnx/importer.h"
 #include "ir/printer.h"
 #include "onnx_test_util.h"
+#include "passes/pass.h"
 
 namespace mpq {
 namespace {
@@ -77,6 +80,45 @@ TEST(OnnxImport, DynamicDimsAreUnknown) {
   auto g = import_model(m);
   EXPECT_EQ(g->inputs()[0]->shape, (Shape{-1, 3}));
   EXPECT_EQ(g->outputs()[0]->shape, (Shape{-1, 3}));
+}
+
+// PyTorch 2.x's unflatten(-1, (2, 3)): the Slice bounds over Shape(x) are computed ((rank + dim)
+// mod rank), so the Reshape target's length is unknown until the graph is evaluated; the import
+// takes it from a sample batch and the symbolic-batch pass then fixes the values.
+TEST(OnnxImport, ReshapeTargetOfComputedLengthImports) {
+  auto m = make_model(14);
+  add_input(m, "x", {-1, 4, 6});
+  auto ints = [&](const std::string& name, std::vector<int64_t> v) {
+    auto* t = m.mutable_graph()->add_initializer();
+    t->set_name(name);
+    t->set_data_type(7);  // int64
+    t->add_dims(static_cast<int64_t>(v.size()));
+    for (int64_t x : v) t->add_int64_data(x);
+  };
+  ints("rank", {3});
+  ints("dim", {-1});
+  ints("one", {1});
+  ints("zero", {0});
+  ints("end", {INT64_MAX});
+  ints("sizes", {2, 3});
+  add_node(m, "Add", {"rank", "dim"}, {"d1"});
+  add_node(m, "Mod", {"d1", "rank"}, {"d2"});
+  add_node(m, "Shape", {"x"}, {"shape"});
+  add_node(m, "Slice", {"shape", "zero", "d2"}, {"head"});
+  add_node(m, "Add", {"d2", "one"}, {"d3"});
+  add_node(m, "Slice", {"shape", "d3", "end"}, {"tail"});
+  onnx::AttributeProto* axis =
+      add_node(m, "Concat", {"head", "sizes", "tail"}, {"target"})->add_attribute();
+  axis->set_name("axis");
+  axis->set_type(onnx::AttributeProto::INT);
+  axis->set_i(0);
+  add_node(m, "Reshape", {"x", "target"}, {"y"}, "unflatten");
+  add_output(m, "y", {-1, 4, 2, 3});
+  auto g = import_model(m);
+  EXPECT_EQ(g->find_node("unflatten")->outputs[0]->shape.size(), 4u);
+  passes::PassContext ctx;
+  passes::optimize(*g, ctx);
+  EXPECT_EQ(g->outputs()[0]->shape, (Shape{-1, 4, 2, 3}));
 }
 
 TEST(OnnxImport, OpsetsOutsideOnnx112AreAcceptedWhereOpsAllow) {

@@ -12,6 +12,7 @@
 #include "frontend/onnx/tensor_proto.h"
 #include "frontend/onnx/utf8_names.h"
 #include "ir/op_def.h"
+#include "ir/sample_batch.h"
 #include "ir/verifier.h"
 
 namespace mpq {
@@ -211,6 +212,7 @@ class Converter {
     for (const auto& n : g_->nodes()) order.push_back(n.get());
     // Values produced by (or downstream of) unsupported nodes.
     std::unordered_set<const Value*> untrusted(opaque_.begin(), opaque_.end());
+    std::unique_ptr<Graph> sample;  // the graph at a sample batch, for targets of computed length
     for (Node* n : order) {
       auto it = info_index_.find(n);
       if (it == info_index_.end()) continue;  // added by another node's fixup
@@ -242,7 +244,7 @@ class Converter {
         type_from_onnx(n, untrusted);
         continue;
       }
-      infer_node(*n);
+      infer_node_in(*g_, *n, sample);
     }
   }
 
