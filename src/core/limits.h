@@ -19,6 +19,10 @@ size_t max_input_bytes();
 // it cannot, so a larger count (from an engine file or an option) is refused first.
 constexpr int64_t kMaxThreads = 1024;
 
+// Dims a computed shape may have (a Reshape or Expand target's length): far above any model's
+// rank, and it bounds what a target of run-time length can make mpq allocate.
+constexpr int64_t kMaxRank = 64;
+
 // a * b, false when it overflows int64 (both must be >= 0).
 bool checked_mul(int64_t a, int64_t b, int64_t* out);
 // a + b, false when it overflows int64 (both must be >= 0).

@@ -132,6 +132,11 @@ void infer_node(Node& n, bool cap_sizes) {
     invalid_input(str(d.name, " takes ", d.min_inputs, "..", d.max_inputs, " inputs, got ", nin))
         .node(n.name)
         .raise();
+  const int nout = static_cast<int>(n.outputs.size());
+  if (nout < d.min_outputs || nout > d.max_outputs)
+    invalid_input(str(d.name, " has ", d.min_outputs, "..", d.max_outputs, " outputs, got ", nout))
+        .node(n.name)
+        .raise();
   for (Value* in : n.inputs)
     if (in && !in->has_type)
       invalid_input("input '" + in->name + "' has no known type (dangling value?)")

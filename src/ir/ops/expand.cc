@@ -4,6 +4,7 @@
 // for shapes computed from Shape(input)[0], e.g. a class token expanded to the batch).
 #include <cstring>
 
+#include "core/limits.h"
 #include "ir/ops/tensor_util.h"
 
 namespace mpq::ops {
@@ -40,6 +41,9 @@ OpDef def_Expand() {
     expect_index_dtype(n, 1);
     const Shape& ss = in(n, 1).shape;
     if (ss.size() != 1) invalid_input(str("shape must be 1-D, got ", shape_str(ss))).raise();
+    if (ss[0] > kMaxRank)
+      invalid_input(str("a target shape of ", ss[0], " entries (more than ", kMaxRank, " dims)"))
+          .raise();
     if (auto spec = constant_ints(n, 1)) {
       // The batch is known here when the reference's dim 0 is (a graph at a fixed batch).
       const bool ref = n.has_input(2);

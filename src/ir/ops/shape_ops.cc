@@ -211,6 +211,10 @@ OpDef def_Reshape() {
       invalid_input(str("shape must be int64, got ", dtype_name(s.dtype))).raise();
     if (s.shape.size() != 1)
       invalid_input(str("shape must be a 1-D tensor, got shape ", shape_str(s.shape))).raise();
+    if (s.shape[0] > kMaxRank)
+      invalid_input(
+          str("a target shape of ", s.shape[0], " entries (more than ", kMaxRank, " dims)"))
+          .raise();
     if (auto spec = constant_ints(n, 1))
       return std::vector<TypeInfo>{
           {x.dtype, reshape_target(x.shape, *spec, n.attrs.i("allowzero", 0))}};
