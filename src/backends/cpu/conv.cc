@@ -271,7 +271,7 @@ class ConvKernel : public Kernel {
                                           dnnl::algorithm::convolution_direct, md_of(x_, batch),
                                           wmd, has_bias() ? bias_md(false) : dnnl::memory::desc(),
                                           md_of(out_, batch), strides_, dil_, pl_, pr_);
-        return dnnl::convolution_forward::primitive_desc(d, epi_.attr, engine());
+        return skip_faulty_impls(dnnl::convolution_forward::primitive_desc(d, epi_.attr, engine()));
       };
       if (reuse) {
         try {
