@@ -11,7 +11,8 @@
 #                                carry: ["gpu_bundle"]) runs the CUDA tests, the engine benchmark
 #                                and the PyTorch peers (bench/peers/gpu_peers.py) in one go, logs
 #                                under $OUT (default ./gpu_out), and prints the table last.
-# STEPS (default "tests,engine,bench,peers"; "zoo" adds bench/zoo on ZOO_MODELS at ZOO_BATCH) picks
+# STEPS (default "tests,engine,bench,peers"; "zoo" adds bench/zoo on ZOO_MODELS at ZOO_BATCH and
+# the per-step profiles of PROFILE_MODELS) picks
 # what `run` does (engine: build a cuda engine
 # file with `mpq_gpu mpq build`, `mpq_gpu mpq inspect` it); MODELS (default
 # "mnist_naive,resnet18_cifar") which models; ITERS the timed samples.
@@ -58,7 +59,7 @@ bundle() {
   if compgen -G "$BUNDLE/models/*.onnx" >/dev/null; then gzip -6 "$BUNDLE"/models/*.onnx; fi
   cp scripts/gpu_test.sh "$BUNDLE/repo/scripts/"
   cp bench/peers/*.py "$BUNDLE/repo/bench/peers/"
-  cp bench/cuda/table.py "$BUNDLE/repo/bench/cuda/"
+  cp bench/cuda/table.py bench/cuda/profile_summary.py "$BUNDLE/repo/bench/cuda/"
   cp bench/zoo/*.py "$BUNDLE/repo/bench/zoo/"
   du -sh "$BUNDLE"/*
   du -sb "$BUNDLE"
@@ -142,6 +143,15 @@ run() {
     python3 bench/zoo/run.py --work $w --models "$ZOO_MODELS" --mpq "$bin mpq" --backend cuda \
       --batch "$zb" --jsonl "$OUT/zoo_gpu.jsonl" --log "$OUT/zoo_gpu.log" >/dev/null || status=1
     python3 bench/zoo/table.py --gpu "$OUT/zoo_gpu.jsonl" | tee "$OUT/zoo_table.md"
+    # PROFILE_MODELS (default none): the per-step profile of those models' int8 engines
+    # (MPQ_DEBUG=cuda-profile), whole in profile.log, summarized by op and kernel family.
+    local pm=${PROFILE_MODELS:-}
+    for m in ${pm//,/ }; do
+      echo "== $m"
+      MPQ_DEBUG=cuda-profile "$bin" mpq bench --engine "$w/${m}_cuda_int8.mpqe" --batch "$zb" \
+        --iters 20 --rounds 1 2>&1 >/dev/null || true
+    done >"$OUT/profile.log"
+    if [ -s "$OUT/profile.log" ]; then python3 bench/cuda/profile_summary.py "$OUT/profile.log"; fi
   fi
   if [[ -f $OUT/bench.jsonl ]]; then
     python3 bench/cuda/table.py "$OUT/bench.jsonl" "$OUT/peers.json" | tee "$OUT/table.md"

@@ -80,10 +80,12 @@ void expect_matches_reference(const Graph& g, const std::vector<Tensor>& x,
       EXPECT_EQ(st.backend, "cuda") << st.node->name << " " << st.node->op_name();
     const std::string tile = debug_options().cuda_tile;
     if (tile.rfind("depthwise", 0) == 0) {
+      const std::string want =
+          tile.rfind("depthwise_row", 0) == 0 ? "cuda.depthwise_row_" : "cuda.depthwise_";
       int dw = 0;
       for (const auto& l : e->manifest().layers)
-        dw += l.impl.rfind("cuda.depthwise_", 0) == 0 && l.reason.rfind("fused into", 0) != 0;
-      EXPECT_EQ(dw, 1) << "the forced depthwise kernel runs the depthwise layer";
+        dw += l.impl.rfind(want, 0) == 0 && l.reason.rfind("fused into", 0) != 0;
+      EXPECT_EQ(dw, 1) << "the forced depthwise kernel (" << tile << ") runs the depthwise layer";
     }
     for (const auto& l : e->manifest().layers)
       if (int8_moves && p == Precision::kInt8 &&
@@ -362,39 +364,49 @@ TEST(CudaOps, SqueezeExcitationGraphRunsOnDevice) {
   expect_matches_reference(*g, {rnd({8, 8, 10, 10}, -1.f, 1.f, 9)}, kAll);
 }
 
-Value* depthwise(G& b, Value* x, int64_t c, int64_t stride, unsigned seed) {
+Value* depthwise(G& b, Value* x, int64_t c, int64_t stride, unsigned seed, int64_t k = 3) {
   Attributes a;
-  a.set("kernel_shape", std::vector<int64_t>{3, 3});
-  a.set("pads", std::vector<int64_t>{1, 1, 1, 1});
+  a.set("kernel_shape", std::vector<int64_t>{k, k});
+  a.set("pads", std::vector<int64_t>{k / 2, k / 2, k / 2, k / 2});
   a.set("strides", std::vector<int64_t>{stride, stride});
   a.set("group", c);
   return b.op("Conv",
-              {x, b.c(rnd({c, 1, 3, 3}, -0.5f, 0.5f, seed)), b.c(rnd({c}, -0.1f, 0.1f, seed + 1))},
+              {x, b.c(rnd({c, 1, k, k}, -0.5f, 0.5f, seed)), b.c(rnd({c}, -0.1f, 0.1f, seed + 1))},
               a);
 }
 
-// MobileNet's inverted residual core: 1x1 expansion + Relu, then depthwise 3x3 + Clip(0, 6), at
-// stride 1 and 2; the depthwise kernel forced, against the reference; in int8 its bytes equal
-// the implicit GEMM's (exact integer sums, one epilogue).
+// MobileNet's inverted residual core: 1x1 expansion + Relu, then depthwise KxK + Clip(0, 6), at
+// stride 1 and 2; each depthwise kernel forced (the one for any window and the one built for
+// the layer's window), against the reference; in int8 their bytes equal the implicit GEMM's
+// (exact integer sums, one epilogue). 30 channels take the element loads, 36 the vector loads.
 TEST(CudaOps, DepthwiseConvMatchesReferenceAndGemm) {
   SKIP_WITHOUT_GPU();
-  for (int64_t stride : {1, 2}) {
-    SCOPED_TRACE(stride);
+  struct Case {
+    int64_t k, stride, c;
+  };
+  for (const Case cs : {Case{3, 1, 36}, Case{3, 2, 36}, Case{5, 1, 30}, Case{5, 2, 36},
+                        Case{7, 1, 36}, Case{7, 1, 30}}) {
+    SCOPED_TRACE(testing::Message()
+                 << cs.k << "x" << cs.k << " stride " << cs.stride << ", " << cs.c << " channels");
     G b;
     Value* x = b.input("x", {4, 8, 11, 11});
-    Value* e = b.op("Relu", {conv(b, x, 8, 36, 1)});
-    auto g = b.done({b.op("Clip", {depthwise(b, e, 36, stride, 3), b.c(Tensor::scalar(0.f)),
-                                   b.c(Tensor::scalar(6.f))})});
+    Value* e = b.op("Relu", {conv(b, x, 8, cs.c, 1)});
+    auto g = b.done({b.op("Clip", {depthwise(b, e, cs.c, cs.stride, 3, cs.k),
+                                   b.c(Tensor::scalar(0.f)), b.c(Tensor::scalar(6.f))})});
     const Tensor in = rnd({4, 8, 11, 11}, -1.f, 1.f, 5);
-    for (const char* tile : {"depthwise_f32", "depthwise_f16"}) {
-      setenv("MPQ_DEBUG", (std::string("cuda-tile=") + tile).c_str(), 1);
-      expect_matches_reference(*g, {in}, {tile[10] == '3' ? Precision::kFp32 : Precision::kFp16});
-      unsetenv("MPQ_DEBUG");
+    const std::string row = str("_k", cs.k, "s", cs.stride);
+    for (const std::string kind : {"f32", "f16"}) {
+      for (const std::string tile : {"depthwise_" + kind, "depthwise_row_" + kind + row}) {
+        setenv("MPQ_DEBUG", ("cuda-tile=" + tile).c_str(), 1);
+        expect_matches_reference(*g, {in}, {kind == "f32" ? Precision::kFp32 : Precision::kFp16});
+        unsetenv("MPQ_DEBUG");
+      }
     }
     const quant::CalibrationTable table = minmax_table(*g, {in});
     std::vector<Tensor> outs;
-    for (const char* env : {"cuda-no-depthwise", "cuda-tile=depthwise_u8"}) {
-      setenv("MPQ_DEBUG", env, 1);
+    for (const std::string& env : std::vector<std::string>{
+             "cuda-no-depthwise", "cuda-tile=depthwise_u8", "cuda-tile=depthwise_row_u8" + row}) {
+      setenv("MPQ_DEBUG", env.c_str(), 1);
       plan::BuildOptions o;
       o.backend = "cuda";
       o.max_batch = 4;
@@ -403,12 +415,14 @@ TEST(CudaOps, DepthwiseConvMatchesReferenceAndGemm) {
       unsetenv("MPQ_DEBUG");
       for (const auto& l : eng->manifest().layers)
         if (l.op == "FusedConv" && l.fused.size() == 1)
-          std::printf("  %s (%s): %s\n", l.name.c_str(), env, l.impl.c_str());
+          std::printf("  %s (%s): %s\n", l.name.c_str(), env.c_str(), l.impl.c_str());
       runtime::ExecutionContext ctx(eng);
       outs.push_back(ctx.run({in})[0]);
     }
-    ASSERT_EQ(outs[0].nbytes(), outs[1].nbytes());
-    EXPECT_EQ(std::memcmp(outs[0].raw(), outs[1].raw(), outs[0].nbytes()), 0);
+    for (size_t i = 1; i < outs.size(); ++i) {
+      ASSERT_EQ(outs[0].nbytes(), outs[i].nbytes());
+      EXPECT_EQ(std::memcmp(outs[0].raw(), outs[i].raw(), outs[0].nbytes()), 0) << i;
+    }
   }
 }
 

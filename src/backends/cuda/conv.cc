@@ -111,7 +111,8 @@ class ConvKernel : public Kernel, public WorkspaceUser {
   std::string impl_name() const override {
     static const char* kinds[] = {"s8", "u8", "f16", "f32"};
     const ConvConfig& c = conv_configs().at(cfg_);
-    if (c.depthwise) return str("cuda.depthwise_", kinds[kind_], "_", p_.KH, "x", p_.KW);
+    if (c.depthwise)
+      return str("cuda.depthwise_", c.dw_kw ? "row_" : "", kinds[kind_], "_", p_.KH, "x", p_.KW);
     if (c.direct_k)
       return str("cuda.direct_", kinds[kind_], "_", p_.KH, "x", p_.KW, " [", c.name, "]");
     return str("cuda.igemm_", kinds[kind_], "_", p_.KH, "x", p_.KW,
@@ -213,7 +214,11 @@ class ConvKernel : public Kernel, public WorkspaceUser {
     // (MPQ_DEBUG=cuda-no-direct: implicit GEMM only, for comparisons).
     const bool q = (kind_ == kConvS8 || kind_ == kConvU8) && !debug.cuda_no_direct;
     // Depthwise layers also time the dedicated kernel (MPQ_DEBUG=cuda-no-depthwise leaves it out).
-    const bool dw = depthwise_layer(p_) && !debug.cuda_no_depthwise;
+    // The kernels built for one window are timed only when asked (MPQ_DEBUG=cuda-depthwise-row)
+    // or named (cuda-tile): they have not been measured against the others on a GPU yet.
+    const bool row = debug.cuda_depthwise_row || !debug.cuda_tile.empty();
+    const DepthwiseWindow win{row ? p_.KW : 0, p_.SW, p_.DW};
+    const DepthwiseWindow* dw = depthwise_layer(p_) && !debug.cuda_no_depthwise ? &win : nullptr;
     std::vector<int> cands = q ? conv_candidates(kind_, vec_, p_.K, p_.groups, p_.OC, dw)
                                : conv_candidates(kind_, vec_, 0, 1, 0, dw);
     if (cands.empty()) internal_error("no CUDA conv configuration compiled for this kind").raise();

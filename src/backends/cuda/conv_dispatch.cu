@@ -41,14 +41,16 @@ int conv_load_mode(int kind, int64_t cg) {
 }
 
 std::vector<int> conv_candidates(int kind, int vec, int64_t k, int64_t groups, int64_t oc,
-                                 bool depthwise) {
+                                 const DepthwiseWindow* dw) {
   std::vector<int> r;
   const auto& e = entries();
   for (size_t i = 0; i < e.size(); ++i) {
     const ConvConfig& c = e[i].cfg;
     if (c.kind != kind) continue;
     if (c.depthwise) {
-      if (depthwise) r.push_back(static_cast<int>(i));
+      const bool window_fits =
+          !c.dw_kw || (dw && dw->kw == c.dw_kw && dw->sw == c.dw_sw && dw->dw == 1);
+      if (dw && window_fits) r.push_back(static_cast<int>(i));
       continue;
     }
     // A direct kernel only for the K range it was built for: the 64-wide one would waste most

@@ -24,15 +24,24 @@ struct ConvConfig {
   int smem = 0;       // dynamic shared memory bytes
   int direct_k = 0;   // direct kernel (direct_int8.cuh): the largest K it takes; 0: implicit GEMM
   int depthwise = 0;  // depthwise kernel (depthwise.cuh): groups == C == OC only, never split
-  std::string name;   // e.g. "tc_s8_128x128x64_s4_vec"
+  // Depthwise kernels built for one window: kernel width and stride along W (dilation 1);
+  // 0: any window.
+  int dw_kw = 0, dw_sw = 0;
+  std::string name;  // e.g. "tc_s8_128x128x64_s4_vec"
+};
+
+// A depthwise layer's window along W, for the depthwise kernels built for one window.
+struct DepthwiseWindow {
+  int kw = 0, sw = 1, dw = 1;
 };
 
 // Indices (into conv_configs()) of the configurations that can run a layer of this kind: the
 // implicit-GEMM tiles of its load mode, the direct kernels where K, groups and OC allow them
-// (k = 0: none), and the depthwise kernel for a depthwise layer.
+// (k = 0: none), and the depthwise kernels for a depthwise layer (dw given: those for any
+// window and those built for its window).
 const std::vector<ConvConfig>& conv_configs();
 std::vector<int> conv_candidates(int kind, int load_mode, int64_t k = 0, int64_t groups = 1,
-                                 int64_t oc = 0, bool depthwise = false);
+                                 int64_t oc = 0, const DepthwiseWindow* dw = nullptr);
 // The direct kernels' limit on output channels (their weights sit in shared memory).
 constexpr int kDirectMaxOc = 256;
 // K of the narrower direct kernel (larger K, up to 64, takes the wider one).
