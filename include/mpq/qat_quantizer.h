@@ -11,7 +11,7 @@
 // ranges from the current weights at every step, activation ranges tracked with an EMA (decay
 // 0.99) reset to the batch at the first step, clipped straight-through gradients, quant_start_step,
 // Conv->BatchNorm folding with running statistics. The fake-quantization is the engine's own
-// quantize function (quant/quant_math.h). export_model writes the float model (trained weights,
+// quantize function (core/quant_math.h). export_model writes the float model (trained weights,
 // BN not folded) and the calibration config: NNI's v2.5 per-layer keys plus mpq's tensor table.
 #pragma once
 

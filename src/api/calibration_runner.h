@@ -13,7 +13,7 @@
 
 #include "ir/graph.h"
 #include "mpq/calibrator.h"
-#include "quant/calibrator.h"
+#include "runtime/calibrator.h"
 
 namespace mpq::api {
 

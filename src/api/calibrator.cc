@@ -2,7 +2,7 @@
 #include "mpq/calibrator.h"
 
 #include "api/calibration_runner.h"
-#include "quant/calibrator.h"
+#include "runtime/calibrator.h"
 
 namespace mpq {
 

@@ -11,7 +11,7 @@
 #include "ir/graph.h"
 #include "mpq/calibrator.h"
 #include "quant/calibration_table.h"
-#include "quant/calibrator.h"
+#include "runtime/calibrator.h"
 
 namespace mpq::api {
 

@@ -9,7 +9,7 @@
 #include "ir/op_def.h"
 #include "mpq/qdq.h"
 #include "passes/pass.h"
-#include "quant/quant_math.h"
+#include "core/quant_math.h"
 
 namespace mpq::api {
 

@@ -29,11 +29,6 @@
 
 namespace mpq {
 
-namespace plan {
-struct Plan;
-struct MemoryPlan;
-}  // namespace plan
-
 // Memory layout of a realized activation tensor. kPlain is row-major in the logical dim order
 // (NCHW for images); kNHWC keeps channels innermost for rank-4 tensors (oneDNN's preferred layout
 // for int8/bf16/fp32 convolutions). Tensors are dense, so a batch-n run uses a prefix of a buffer
@@ -157,19 +152,6 @@ class KernelRegistry {
   std::vector<KernelInfo> kernels_;
 };
 
-// A backend whose kernels run on their own device runs whole plans: it owns the
-// device buffers, the copies to and from the host and the (graph of) launches. An
-// ExecutionContext whose plan was built for such a backend hands run() to it.
-class PlanRunner {
- public:
-  virtual ~PlanRunner() = default;
-  // Runs `batch` rows of checked inputs (host tensors); returns the outputs as host tensors.
-  virtual std::vector<Tensor> run(const std::vector<Tensor>& inputs, int64_t batch) = 0;
-  // Kernel-only time of one batch in ms (median after warm-up, device events), replaying the
-  // last inputs; negative if not measurable.
-  virtual double kernel_ms(int64_t batch, int iters) { return -1.0; }
-};
-
 // Backend-wide services the runtime needs.
 class Backend {
  public:
@@ -181,14 +163,9 @@ class Backend {
   // Called once before kernels are prepared (e.g. sets the thread count used to plan work).
   virtual void begin_prepare(int threads) const {}
   // A device backend's steps on another backend run on the host, between copies: the builder
-  // allows that only under BuildOptions::allow_host_fallback.
+  // allows that only under BuildOptions::allow_host_fallback. Its engines run whole plans
+  // (runtime/plan_runner.h).
   virtual bool runs_on_device() const { return false; }
-  // nullptr: the ExecutionContext runs the steps itself on host memory.
-  virtual std::unique_ptr<PlanRunner> make_plan_runner(
-      const plan::Plan& plan, const std::vector<std::unique_ptr<Kernel>>& kernels,
-      const plan::MemoryPlan& mem, int threads) const {
-    return nullptr;
-  }
 };
 // "reference" and (with oneDNN) "cpu"; nullptr if unknown.
 const Backend* find_backend(std::string_view name);

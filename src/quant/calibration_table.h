@@ -7,7 +7,7 @@
 
 #include "ir/graph.h"
 #include "mpq/calibration_table.h"
-#include "quant/quant_math.h"
+#include "core/quant_math.h"
 
 namespace mpq::quant {
 

@@ -9,7 +9,7 @@
 
 #include "ir/graph.h"
 #include "mpq/config_list.h"
-#include "quant/quant_math.h"
+#include "core/quant_math.h"
 
 namespace mpq::quant {
 

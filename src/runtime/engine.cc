@@ -61,8 +61,7 @@ ExecutionContext::ExecutionContext(std::shared_ptr<const Engine> engine, int thr
     step_ctx_.push_back(it->second.get());
   }
   // A device backend runs the whole plan on its own buffers.
-  if (const Backend* b = find_backend(p.options.backend))
-    runner_ = b->make_plan_runner(p, engine_->kernels_, engine_->mem_, threads_);
+  runner_ = make_plan_runner(p, engine_->kernels_, engine_->mem_, threads_);
 }
 
 double ExecutionContext::device_kernel_ms(int64_t batch, int iters) {

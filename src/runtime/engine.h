@@ -16,6 +16,7 @@
 #include "plan/memory_plan.h"
 #include "plan/plan.h"
 #include "quant/calibration_table.h"
+#include "runtime/plan_runner.h"
 
 namespace mpq::runtime {
 

@@ -14,7 +14,7 @@
 #include <vector>
 
 #include "quant/config_list.h"
-#include "quant/quant_math.h"
+#include "core/quant_math.h"
 
 namespace mpq::train {
 

@@ -8,7 +8,7 @@
 #include <vector>
 
 #include "quant/observers.h"
-#include "quant/quant_math.h"
+#include "core/quant_math.h"
 
 namespace mpq::quant {
 namespace {

@@ -11,7 +11,7 @@
 #include <random>
 
 #include "ir/op_def.h"
-#include "quant/calibrator.h"
+#include "runtime/calibrator.h"
 #include "quant/model_hash.h"
 #include "quant/observers.h"
 

@@ -9,7 +9,7 @@
 
 #include "backends/cpu/fused_common.h"
 #include "core/rng.h"
-#include "quant/quant_math.h"
+#include "core/quant_math.h"
 
 namespace mpq::cpu {
 namespace {

@@ -16,7 +16,7 @@
 #include "cuda_test_util.h"
 #include "int8_conv_emulation.h"
 #include "ir/op_def.h"
-#include "quant/quant_math.h"
+#include "core/quant_math.h"
 
 namespace mpq {
 namespace {

@@ -17,7 +17,7 @@
 #include "ir/op_def.h"
 #include "plan/plan.h"
 #include "quant/calibration_table.h"
-#include "quant/quant_math.h"
+#include "core/quant_math.h"
 #include "runtime/engine.h"
 
 namespace mpq::testing {

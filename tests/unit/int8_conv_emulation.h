@@ -20,7 +20,7 @@
 #include "ir/graph.h"
 #include "ir/op_def.h"
 #include "ir/post_op.h"
-#include "quant/quant_math.h"
+#include "core/quant_math.h"
 
 namespace mpq::int8emu {
 

@@ -11,7 +11,7 @@
 #include "core/rng.h"
 #include "data/npy.h"
 #include "mpq/model_speedup.h"
-#include "quant/calibrator.h"
+#include "runtime/calibrator.h"
 #include "train_nets.h"
 #include "zoo/zoo.h"
 

@@ -1,6 +1,6 @@
 // NNI's scale/zero-point formulas (nni.md §2.2) on hand-computed cases for each dtype x scheme,
 // and the quantize step's rounding and saturation.
-#include "quant/quant_math.h"
+#include "core/quant_math.h"
 
 #include <gtest/gtest.h>
 

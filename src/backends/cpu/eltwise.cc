@@ -10,7 +10,7 @@
 #include "backends/cpu/dnnl_util.h"
 #include "backends/cpu/kernels.h"
 #include "ir/op_def.h"
-#include "quant/quant_math.h"
+#include "core/quant_math.h"
 
 namespace mpq::cpu {
 

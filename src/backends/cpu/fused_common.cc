@@ -6,7 +6,7 @@
 #include <vector>
 
 #include "core/limits.h"
-#include "quant/quant_math.h"
+#include "core/quant_math.h"
 
 namespace mpq::cpu {
 

@@ -6,7 +6,7 @@
 #include "backends/cpu/dnnl_util.h"
 #include "backends/cpu/kernels.h"
 #include "backends/cpu/strided_copy.h"
-#include "quant/quant_math.h"
+#include "core/quant_math.h"
 
 namespace mpq::cpu {
 

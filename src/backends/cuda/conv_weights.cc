@@ -4,7 +4,7 @@
 #include <cmath>
 
 #include "core/status.h"
-#include "quant/quant_math.h"
+#include "core/quant_math.h"
 
 namespace mpq::cuda {
 

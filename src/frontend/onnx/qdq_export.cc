@@ -1,7 +1,7 @@
 #include "frontend/onnx/qdq_export.h"
 
 #include "ir/op_def.h"
-#include "quant/quant_math.h"
+#include "core/quant_math.h"
 
 namespace mpq {
 

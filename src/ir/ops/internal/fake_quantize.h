@@ -6,7 +6,7 @@
 #include <cmath>
 #include <cstdint>
 
-#include "quant/quant_math.h"
+#include "core/quant_math.h"
 
 namespace mpq::ops {
 

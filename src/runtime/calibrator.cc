@@ -1,4 +1,4 @@
-#include "quant/calibrator.h"
+#include "runtime/calibrator.h"
 
 #include <algorithm>
 #include <cmath>

@@ -1,4 +1,4 @@
-#include "quant/quant_math.h"
+#include "core/quant_math.h"
 
 #include <algorithm>
 #include <limits>
