@@ -17,7 +17,7 @@
 #include "data_options.h"
 #include "frontend/onnx/importer.h"
 #include "model_arg.h"
-#include "quant/calibrator.h"
+#include "runtime/calibrator.h"
 #include "quant/model_hash.h"
 
 namespace mpq::cli {
