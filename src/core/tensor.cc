@@ -87,7 +87,7 @@ std::vector<int64_t> Tensor::to_int64s() const {
   const size_t n = static_cast<size_t>(numel());
   std::vector<int64_t> out(n);
   if (dtype_ == DType::i64) {
-    std::memcpy(out.data(), data_, n * 8);
+    if (n) std::memcpy(out.data(), data_, n * 8);  // an empty tensor may hold no buffer
     return out;
   }
   for (size_t i = 0; i < n; ++i) out[i] = static_cast<int64_t>(load_as_double(data_, dtype_, i));

@@ -98,6 +98,10 @@ class PlanChecker {
 
   void check_spec(const TensorSpec& s) const {
     const std::string what = str("tensor '", s.name, "'");
+    // The builder records every dim, the batch's at the maximum batch: kernels size their work
+    // from them (an unknown dim gave a matmul of 0 rows, which oneDNN divides by).
+    for (int64_t d : s.shape)
+      if (d < 0) fail(str(what, " ", shape_str(s.shape), " has an unknown dim"), "", s.name);
     check_size(s.shape, what, "");
     // A batched tensor is recorded at the maximum batch: its batch dim is batch_mult times it.
     if (s.batched && s.shape[s.batch_dim] != p_.options.max_batch * s.batch_mult)
