@@ -219,7 +219,14 @@ dnnl::post_ops make_post_ops(const Node& n, const PostOpContext& c) {
               op_def(p.kind).name + " in this chain)")
               .node(n.name)
               .raise();
-      po.append_eltwise(e.scale, e.algorithm, e.alpha, e.beta);
+      try {
+        po.append_eltwise(e.scale, e.algorithm, e.alpha, e.beta);
+      } catch (const dnnl::error&) {  // parameters an import would have refused (engine files)
+        invalid_input(str("oneDNN refuses the fused ", op_def(p.kind).name, " with parameters ",
+                          p.a, ", ", p.b))
+            .node(n.name)
+            .raise();
+      }
       done.push_back(e);
     }
   }

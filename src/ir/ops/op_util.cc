@@ -19,8 +19,8 @@ void expect_rank(const Node& n, size_t i, int rank) {
 void expect_float(const Node& n, size_t i) {
   const Value& v = in(n, i);
   if (!dtype_info(v.dtype).is_float)
-    invalid_input(str("input ", i, " ('", v.name, "') must be a float tensor, got ",
-                      dtype_name(v.dtype)))
+    invalid_input(
+        str("input ", i, " ('", v.name, "') must be a float tensor, got ", dtype_name(v.dtype)))
         .node(n.name)
         .raise();
 }
@@ -38,12 +38,15 @@ Shape broadcast_shapes(const Shape& a, const Shape& b) {
     else if (da < 0 || db < 0)
       out[i] = std::max(da, db);
     else
-      invalid_input("shapes " + shape_str(a) + " and " + shape_str(b) + " do not broadcast").raise();
+      invalid_input("shapes " + shape_str(a) + " and " + shape_str(b) + " do not broadcast")
+          .raise();
   }
   return out;
 }
 
-std::vector<TypeInfo> same_as_input0(const Node& n) { return {{in(n, 0).dtype, in(n, 0).shape}}; }
+std::vector<TypeInfo> same_as_input0(const Node& n) {
+  return {{in(n, 0).dtype, in(n, 0).shape}};
+}
 
 Tensor map_unary(const Tensor& x, const std::function<float(float)>& f) {
   Tensor y(DType::f32, x.shape());
@@ -82,8 +85,9 @@ Tensor map_binary(const Tensor& a, const Tensor& b, DType out,
     if (fast)
       y.data<float>()[k] = static_cast<float>(f(a.data<float>()[ia], b.data<float>()[ib]));
     else
-      store_from_double(y.raw(), out, k,
-                        f(load_as_double(a.raw(), a.dtype(), ia), load_as_double(b.raw(), b.dtype(), ib)));
+      store_from_double(
+          y.raw(), out, k,
+          f(load_as_double(a.raw(), a.dtype(), ia), load_as_double(b.raw(), b.dtype(), ib)));
     for (int d = static_cast<int>(r) - 1; d >= 0; --d) {  // odometer increment
       ++idx[d];
       ia += sa[d], ib += sb[d];
@@ -97,7 +101,8 @@ Tensor map_binary(const Tensor& a, const Tensor& b, DType out,
 
 int64_t normalize_axis(int64_t axis, int64_t rank, const char* key) {
   int64_t a = axis < 0 ? axis + rank : axis;
-  if (a < 0 || a >= std::max<int64_t>(rank, 1))
+  // A scalar has no axis: callers index the shape by the result.
+  if (a < 0 || a >= rank)
     invalid_input(str("axis ", axis, " is out of range for rank ", rank)).key(key).raise();
   return a;
 }
