@@ -53,6 +53,12 @@ __device__ __forceinline__ void dw_load4_q(const void* base, int64_t i, int32_t 
   }
 }
 
+// Four channels of input and of weights load as one vector: C a multiple of 4, aligned buffers.
+__device__ __forceinline__ bool dw_vector_loads(const ConvParams& p) {
+  return (p.C & 3) == 0 &&
+         ((reinterpret_cast<uintptr_t>(p.x) | reinterpret_cast<uintptr_t>(p.wdw)) & 15) == 0;
+}
+
 // Weights as [KH*KW][C] (ConvParams::wdw): a warp's 128 channels read one run per tap. With C a
 // multiple of 4 and aligned buffers, each tap is one vector load of input and one of weights
 // (the same products in the same order as the element loads: identical sums).
@@ -63,9 +69,7 @@ __global__ void __launch_bounds__(kDepthwiseThreads)
   constexpr bool kInt = Kind == kConvS8 || Kind == kConvU8;
   const int c4 = (p.C + 3) / 4;
   const int total = p.M * c4;
-  const bool vec_ok =
-      (p.C & 3) == 0 &&
-      ((reinterpret_cast<uintptr_t>(p.x) | reinterpret_cast<uintptr_t>(p.wdw)) & 15) == 0;
+  const bool vec_ok = dw_vector_loads(p);
   for (int i = blockIdx.x * blockDim.x + threadIdx.x; i < total; i += gridDim.x * blockDim.x) {
     const int m = i / c4, c = (i - m * c4) * 4;
     const int count = min(4, p.C - c);
@@ -153,9 +157,7 @@ __global__ void __launch_bounds__(kDepthwiseThreads)
   const int c4 = (p.C + 3) / 4;
   const int blocks_w = (p.OW + PIX - 1) / PIX;
   const int total = p.N * p.OH * blocks_w * c4;
-  const bool vec =
-      (p.C & 3) == 0 &&
-      ((reinterpret_cast<uintptr_t>(p.x) | reinterpret_cast<uintptr_t>(p.wdw)) & 15) == 0;
+  const bool vec = dw_vector_loads(p);
   for (int i = blockIdx.x * blockDim.x + threadIdx.x; i < total; i += gridDim.x * blockDim.x) {
     const int r = i / c4, c = (i - r * c4) * 4;
     const int count = min(4, p.C - c);
