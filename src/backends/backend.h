@@ -129,6 +129,19 @@ struct KernelInfo {
   std::function<std::unique_ptr<Kernel>()> make;
 };
 
+namespace train {
+class TrainKernel;
+}
+// A training kernel (forward and backward in fp32, backends/train_kernel.h) for one op: the
+// factory returns nullptr to decline a node it does not handle.
+using TrainKernelFactory = std::function<std::unique_ptr<train::TrainKernel>(const Node&)>;
+struct TrainKernelInfo {
+  std::string backend;  // "cpu", "reference"
+  OpKind op;
+  std::string name;  // unique, e.g. "cpu.train.Conv"
+  TrainKernelFactory make;
+};
+
 class KernelRegistry {
  public:
   // The registry with every compiled-in backend's kernels.
@@ -148,8 +161,14 @@ class KernelRegistry {
   const KernelInfo* by_name(std::string_view name) const;
   const std::vector<KernelInfo>& all() const { return kernels_; }
 
+  // The training phase: adds kernel "<backend>.train.<op>[.<variant>]", keyed by OpKind.
+  void add_train(const char* backend, OpKind op, TrainKernelFactory make,
+                 std::string_view variant = {});
+  const std::vector<TrainKernelInfo>& train_kernels() const { return train_kernels_; }
+
  private:
   std::vector<KernelInfo> kernels_;
+  std::vector<TrainKernelInfo> train_kernels_;
 };
 
 // Backend-wide services the runtime needs.

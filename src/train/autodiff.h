@@ -15,7 +15,7 @@
 #include <vector>
 
 #include "ir/graph.h"
-#include "train/kernel.h"
+#include "backends/train_kernel.h"
 
 namespace mpq::train {
 

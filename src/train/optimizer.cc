@@ -3,7 +3,7 @@
 #include <cmath>
 #include <unordered_map>
 
-#include "train/parallel.h"
+#include "core/parallel.h"
 
 namespace mpq {
 

@@ -4,7 +4,7 @@
 #include <cmath>
 #include <limits>
 
-#include "train/parallel.h"
+#include "core/parallel.h"
 
 namespace mpq::train {
 

@@ -61,7 +61,7 @@ struct QatQuantizer::Impl {
       int64_t channels = 1, inner = 1;
       if (ob.axis >= 0) {
         channels = x.shape[ob.axis];
-        if (x.layout == train::Layout::kNhwc && x.shape.size() == 4 && ob.axis == 1) {
+        if (x.layout == Layout::kNHWC && x.shape.size() == 4 && ob.axis == 1) {
           inner = 1;
         } else {
           for (size_t d = ob.axis + 1; d < x.shape.size(); ++d) inner *= x.shape[d];

@@ -53,14 +53,14 @@ int check_params_against_finite_differences(Autodiff& ad, const Tensor& x, const
 }
 
 void check_whole_graph(bool dnnl) {
-  set_skip_dnnl_kernels(!dnnl);
+  set_skip_cpu_train_kernels(!dnnl);
   auto g = small_net();
   Autodiff ad(*g);
   ASSERT_EQ(ad.params().size(), 6u);  // conv w/b, bn scale/bias, fc w/b (not the running stats)
   Tensor x = random_tensor({4, 2, 6, 6}, 21);
   Tensor y = Tensor::from<int64_t>({4}, {0, 3, 1, 2});
   EXPECT_EQ(check_params_against_finite_differences(ad, x, y), 3 * 2 * 9 + 3 + 3 + 3 + 4 * 27 + 4);
-  set_skip_dnnl_kernels(false);
+  set_skip_cpu_train_kernels(false);
 }
 
 TEST(TrainAutodiff, WholeGraphGradientMatchesFiniteDifferencesDnnl) {
@@ -74,7 +74,7 @@ TEST(TrainAutodiff, WholeGraphGradientMatchesFiniteDifferencesReference) {
 // Softmax, Mul/Add/Sub with a residual, Concat, Reshape, MatMul, BN on the input) through the
 // planned autodiff, with the oneDNN kernels and with the reference rules.
 void check_mixed_graph(bool dnnl) {
-  set_skip_dnnl_kernels(!dnnl);
+  set_skip_cpu_train_kernels(!dnnl);
   auto g = mixed_net();
   Autodiff ad(*g);
   ad.set_profiling(true);
@@ -87,7 +87,7 @@ void check_mixed_graph(bool dnnl) {
   for (const auto& [k, t] : ad.timing()) used.insert(k);
   for (const char* k : {"dnnl.conv.bwd", "dnnl.pool.bwd", "dnnl.eltwise.bwd", "dnnl.batchnorm.bwd"})
     EXPECT_EQ(used.count(k), dnnl ? 1u : 0u) << k;
-  set_skip_dnnl_kernels(false);
+  set_skip_cpu_train_kernels(false);
 }
 
 TEST(TrainAutodiff, MixedGraphGradientMatchesFiniteDifferencesDnnl) {
@@ -101,7 +101,7 @@ TEST(TrainAutodiff, MixedGraphGradientMatchesFiniteDifferencesReference) {
 // 0.9 towards the batch mean and unbiased variance; eval mode leaves them alone.
 TEST(TrainAutodiff, BatchNormRunningStatisticsUpdateInTrainingOnly) {
   for (bool dnnl : {true, false}) {
-    set_skip_dnnl_kernels(!dnnl);
+    set_skip_cpu_train_kernels(!dnnl);
     auto g = mixed_net();
     Autodiff ad(*g);
     Tensor x = random_tensor({3, 4, 5, 5}, 62, 1.5f, 0.5f);
@@ -125,7 +125,7 @@ TEST(TrainAutodiff, BatchNormRunningStatisticsUpdateInTrainingOnly) {
       EXPECT_NEAR(v1[c], 0.9 * v0[c] + 0.1 * s2 / (n - 1), 1e-4) << c;
     }
   }
-  set_skip_dnnl_kernels(false);
+  set_skip_cpu_train_kernels(false);
 }
 
 // The oneDNN kernels and the reference rules agree on outputs and gradients, and training-mode
@@ -134,7 +134,7 @@ TEST(TrainAutodiff, DnnlAndReferenceKernelsAgree) {
   std::vector<std::vector<float>> grads[2];
   std::vector<float> outs[2], stats[2];
   for (int mode = 0; mode < 2; ++mode) {
-    set_skip_dnnl_kernels(mode == 1);
+    set_skip_cpu_train_kernels(mode == 1);
     auto g = small_net();
     Autodiff ad(*g);
     Tensor x = random_tensor({5, 2, 6, 6}, 31);
@@ -145,7 +145,7 @@ TEST(TrainAutodiff, DnnlAndReferenceKernelsAgree) {
     for (Param& p : ad.params()) grads[mode].push_back(p.grad.to_floats());
     stats[mode] = g->find_value("bn.var")->constant->to_floats();
   }
-  set_skip_dnnl_kernels(false);
+  set_skip_cpu_train_kernels(false);
   for (size_t i = 0; i < outs[0].size(); ++i) EXPECT_NEAR(outs[0][i], outs[1][i], 1e-4);
   for (size_t p = 0; p < grads[0].size(); ++p)
     for (size_t i = 0; i < grads[0][p].size(); ++i)

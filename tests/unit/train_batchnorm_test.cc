@@ -5,7 +5,7 @@
 #include <cmath>
 #include <random>
 
-#include "train/batchnorm_train.h"
+#include "backends/reference/train_batchnorm.h"
 
 namespace mpq::train {
 namespace {
@@ -59,7 +59,7 @@ TEST(TrainBatchNorm, NhwcLayoutGivesTheSameResult) {
                      vh(3);
   bn_forward_train(x.data(), bn_dims(s, Layout::kPlain), g.data(), b.data(), 1e-5f, y.data(),
                    m.data(), v.data());
-  bn_forward_train(xh.data(), bn_dims(s, Layout::kNhwc), g.data(), b.data(), 1e-5f, yh.data(),
+  bn_forward_train(xh.data(), bn_dims(s, Layout::kNHWC), g.data(), b.data(), 1e-5f, yh.data(),
                    mh.data(), vh.data());
   for (int n = 0; n < 2; ++n)
     for (int c = 0; c < 3; ++c)

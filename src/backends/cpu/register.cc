@@ -1,4 +1,5 @@
 #include "backends/cpu/kernels.h"
+#include "backends/cpu/train/kernels.h"
 #include "ir/op_def.h"
 
 namespace mpq {
@@ -7,6 +8,11 @@ void register_cpu_kernels(KernelRegistry& r) {
 #define MPQ_CPU_KERNEL_FILE(name) cpu::register_##name##_kernels(r);
 #include "backends/cpu/kernel_files.def"
 #undef MPQ_CPU_KERNEL_FILE
+  train::dnnlk::register_conv(r);
+  train::dnnlk::register_inner_product(r);
+  train::dnnlk::register_pool(r);
+  train::dnnlk::register_eltwise(r);
+  train::dnnlk::register_batchnorm(r);
 }
 
 namespace cpu {

@@ -5,6 +5,7 @@
 
 #include "backends/backend.h"
 #include "backends/reference/convert.h"
+#include "backends/reference/train_kernels.h"
 #include "ir/op_def.h"
 
 namespace mpq {
@@ -103,6 +104,7 @@ void register_reference_kernels(KernelRegistry& r) {
     }
     r.add(std::move(k));
   }
+  register_reference_train_kernels(r);
 }
 
 }  // namespace mpq

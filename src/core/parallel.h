@@ -1,9 +1,10 @@
-// Element-wise loops of the trainer run on the OpenMP pool that oneDNN uses too.
+// Element-wise loops (training kernels, optimizers, observers) run on the OpenMP pool that oneDNN
+// uses too.
 #pragma once
 
 #include <cstdint>
 
-namespace mpq::train {
+namespace mpq {
 
 // Calls f(begin, end) on disjoint chunks of [0, n) in parallel (serially for small n).
 template <typename F>
@@ -21,4 +22,4 @@ void parallel_for(int64_t n, F&& f, int64_t grain = 1 << 15) {
   }
 }
 
-}  // namespace mpq::train
+}  // namespace mpq

@@ -1,7 +1,8 @@
 // Training kernels: how one node (or one layout conversion) runs forward and backward inside a
-// training plan. The default kernel calls the op's OpDef forward/backward (the reference rules
-// written next to each op); faster kernels (oneDNN, src/train/dnnl/) register for an op by name
-// and may decline a node they do not handle (then the reference rule runs).
+// training plan. They live in the kernel registry beside the inference kernels
+// (KernelRegistry::add_train): the reference backend's run the op's OpDef forward/backward rules
+// (backends/reference/train_*.cc), the cpu backend's run oneDNN (backends/cpu/train/) and may
+// decline a node they do not handle (then the next one, finally the reference rule, runs).
 #pragma once
 
 #include <functional>
@@ -9,17 +10,16 @@
 #include <string>
 #include <vector>
 
+#include "backends/backend.h"
 #include "core/tensor.h"
 #include "ir/graph.h"
 
 namespace mpq::train {
 
-// Physical layout of a 4-D activation inside a plan. Shapes are always logical (NCHW); a kNhwc
+// Slots use the plans' Layout (backends/backend.h). Shapes are always logical (NCHW); a kNHWC
 // buffer stores the same tensor as [N,H,W,C]. oneDNN's training primitives are fastest on NHWC,
 // so they chain in it, and the plan converts where a reference op needs plain NCHW.
-enum class Layout : uint8_t { kPlain, kNhwc };
-const char* layout_name(Layout l);
-// [N,H,W,C] for kNhwc (rank 4), else the shape itself.
+// [N,H,W,C] for kNHWC (rank 4), else the shape itself.
 Shape physical_shape(const Shape& logical, Layout l);
 // True when both layouts hold the same bytes (rank != 4, C == 1 or H*W == 1).
 bool same_bytes(const Shape& logical, Layout a, Layout b);
@@ -84,18 +84,13 @@ class TrainKernel {
   virtual void backward(StepContext& ctx) = 0;
 };
 
-// A factory returns nullptr to decline a node (then the next factory, finally the reference).
-using KernelFactory = std::function<std::unique_ptr<TrainKernel>(const Node&)>;
-// Registers a kernel for the op named `op` (ignored when no such op is registered).
-void register_kernel(const std::string& op, KernelFactory f, std::string impl_name);
-// The kernel for `n`: a registered one that accepts it, else the reference rule.
+// The kernel for `n`: the first registered training kernel that accepts it (cpu before
+// reference), else the reference rule.
 std::unique_ptr<TrainKernel> make_kernel(const Node& n);
 // Kernels that convert between layouts (used by the planner).
 std::unique_ptr<TrainKernel> make_layout_kernel(Layout from, Layout to);
-// Tests: when set, kernels whose implementation name starts with "dnnl." are skipped, so the
-// reference rules (and the reference BatchNormalization training kernel) run instead.
-void set_skip_dnnl_kernels(bool on);
-// Registers the built-in kernels once (oneDNN ones when built with oneDNN).
-void register_builtin_kernels();
+// Tests: when set, the cpu backend's training kernels are skipped, so the reference rules (and
+// the reference BatchNormalization training kernel) run instead.
+void set_skip_cpu_train_kernels(bool on);
 
 }  // namespace mpq::train

@@ -1,12 +1,13 @@
-// Shared pieces of the oneDNN training kernels: the engine and stream, memory descriptors of plan
-// slots, and cached reorders between a plain parameter and the format a primitive prefers.
+// Shared pieces of the oneDNN training kernels: the stream (on the cpu backend's engine), memory
+// descriptors of plan slots, and cached reorders between a plain parameter and the format a
+// primitive prefers.
 #pragma once
-#ifdef MPQ_HAVE_DNNL
 
 #include <oneapi/dnnl/dnnl.hpp>
 #include <optional>
 
-#include "train/kernel.h"
+#include "backends/cpu/dnnl_util.h"
+#include "backends/train_kernel.h"
 
 namespace mpq::train::dnnlk {
 
@@ -14,7 +15,8 @@ using dnnl::memory;
 using tag = memory::format_tag;
 using dt = memory::data_type;
 
-dnnl::engine& engine();
+using cpu::engine;
+// The training step's stream (training runs one step at a time, on the calling thread).
 dnnl::stream& stream();
 
 memory::dims dims(const Shape& s);
@@ -50,5 +52,3 @@ class Reorder {
 void exec(const dnnl::primitive& p, const std::unordered_map<int, memory>& args);
 
 }  // namespace mpq::train::dnnlk
-
-#endif

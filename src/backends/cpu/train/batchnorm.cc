@@ -1,10 +1,9 @@
 // BatchNormalization on oneDNN's batch-normalization primitives: training forward (batch
 // statistics) and backward (x, scale, shift); inference forward with the running statistics.
-// The running-statistic update is the reference one (train/batchnorm_train.h).
-#ifdef MPQ_HAVE_DNNL
-#include "train/batchnorm_train.h"
-#include "train/dnnl/common.h"
-#include "train/dnnl/kernels.h"
+// The running-statistic update is the reference one (backends/reference/train_batchnorm.h).
+#include "backends/cpu/train/common.h"
+#include "backends/cpu/train/kernels.h"
+#include "backends/reference/train_batchnorm.h"
 
 namespace mpq::train::dnnlk {
 
@@ -104,9 +103,8 @@ std::unique_ptr<TrainKernel> make_bn(const Node& n) {
 
 }  // namespace
 
-void register_batchnorm() {
-  register_kernel("BatchNormalization", make_bn, "dnnl.batchnorm");
+void register_batchnorm(KernelRegistry& r) {
+  r.add_train("cpu", OpKind::BatchNormalization, make_bn);
 }
 
 }  // namespace mpq::train::dnnlk
-#endif

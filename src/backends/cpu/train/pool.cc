@@ -1,8 +1,7 @@
 // MaxPool, AveragePool and GlobalAveragePool (2-D) on oneDNN's pooling forward (training, with
 // the max-pool workspace) and backward primitives. NHWC in, NHWC out.
-#ifdef MPQ_HAVE_DNNL
-#include "train/dnnl/common.h"
-#include "train/dnnl/kernels.h"
+#include "backends/cpu/train/common.h"
+#include "backends/cpu/train/kernels.h"
 
 namespace mpq::train::dnnlk {
 
@@ -18,8 +17,8 @@ class PoolKernel : public TrainKernel {
  public:
   explicit PoolKernel(PoolAttrs a) : a_(std::move(a)) {}
   const char* name() const override { return "dnnl.pool"; }
-  Layout input_layout(size_t, Layout, const StepContext&) const override { return Layout::kNhwc; }
-  Layout output_layout(size_t, const StepContext&) const override { return Layout::kNhwc; }
+  Layout input_layout(size_t, Layout, const StepContext&) const override { return Layout::kNHWC; }
+  Layout output_layout(size_t, const StepContext&) const override { return Layout::kNHWC; }
 
   void prepare(StepContext& ctx) override {
     const Slot& x = *ctx.in[0];
@@ -126,11 +125,10 @@ std::unique_ptr<TrainKernel> make_global_avgpool(const Node& n) {
 
 }  // namespace
 
-void register_pool() {
-  register_kernel("MaxPool", make_maxpool, "dnnl.pool");
-  register_kernel("AveragePool", make_avgpool, "dnnl.pool");
-  register_kernel("GlobalAveragePool", make_global_avgpool, "dnnl.pool");
+void register_pool(KernelRegistry& r) {
+  r.add_train("cpu", OpKind::MaxPool, make_maxpool);
+  r.add_train("cpu", OpKind::AveragePool, make_avgpool);
+  r.add_train("cpu", OpKind::GlobalAveragePool, make_global_avgpool);
 }
 
 }  // namespace mpq::train::dnnlk
-#endif

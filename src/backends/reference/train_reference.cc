@@ -1,78 +1,15 @@
-#include "train/kernel.h"
-
+// The reference backend's training kernels: the op's own forward/backward rules (OpDef) on plain
+// tensors, the layout conversions the planner inserts, and the registration of the reference
+// training kernels of single ops (train_elementwise.cc, train_fake_quantize.cc,
+// train_batchnorm.cc).
 #include <cstring>
-#include <map>
-#include <mutex>
 
+#include "backends/reference/train_batchnorm.h"
+#include "backends/reference/train_kernels.h"
+#include "core/parallel.h"
 #include "ir/op_def.h"
-#include "train/parallel.h"
 
 namespace mpq::train {
-
-const char* layout_name(Layout l) {
-  return l == Layout::kNhwc ? "nhwc" : "plain";
-}
-
-Shape physical_shape(const Shape& s, Layout l) {
-  if (l == Layout::kNhwc && s.size() == 4) return {s[0], s[2], s[3], s[1]};
-  return s;
-}
-
-bool same_bytes(const Shape& s, Layout a, Layout b) {
-  return a == b || s.size() != 4 || s[1] == 1 || s[2] * s[3] == 1;
-}
-
-// --- gradient plumbing
-
-const Tensor& StepContext::grad_out(size_t o) {
-  Slot& s = *out[o];
-  if (!s.has_grad) {
-    if (!s.grad.defined() || s.grad.empty())
-      s.grad = Tensor(DType::f32, physical_shape(s.shape, s.layout));
-    std::memset(s.grad.raw(), 0, s.grad.nbytes());
-    s.has_grad = true;
-  }
-  return s.grad;
-}
-
-Tensor& StepContext::grad_in_begin(size_t i) {
-  Slot& s = *in[i];
-  if (!s.has_grad) return s.grad;
-  if (s.scratch.empty()) s.scratch = Tensor(DType::f32, s.grad.shape());
-  return s.scratch;
-}
-
-static void add_into(Tensor& dst, const Tensor& src) {
-  float* d = dst.data<float>();
-  const float* p = src.data<float>();
-  parallel_for(dst.numel(), [&](int64_t b, int64_t e) {
-    for (int64_t k = b; k < e; ++k) d[k] += p[k];
-  });
-}
-
-void StepContext::grad_in_done(size_t i) {
-  Slot& s = *in[i];
-  if (s.has_grad)
-    add_into(s.grad, s.scratch);
-  else
-    s.has_grad = true;
-}
-
-void StepContext::accumulate_grad(size_t i, const Tensor& g) {
-  Slot& s = *in[i];
-  if (g.numel() != s.grad.numel())
-    internal_error(
-        str("gradient of '", s.name, "' has ", g.numel(), " elements, expected ", s.grad.numel()))
-        .raise();
-  if (s.has_grad) {
-    add_into(s.grad, g);
-  } else {
-    if (g.raw() != s.grad.raw()) std::memcpy(s.grad.raw(), g.raw(), s.grad.nbytes());
-    s.has_grad = true;
-  }
-}
-
-// --- the reference kernel: the op's own forward/backward rules on plain tensors
 
 namespace {
 
@@ -180,41 +117,24 @@ class LayoutKernel : public TrainKernel {
   Layout from_, to_;
 };
 
-struct Entry {
-  KernelFactory factory;
-  std::string impl;
-};
-std::map<OpKind, std::vector<Entry>>& registry() {
-  static std::map<OpKind, std::vector<Entry>> r;
-  return r;
-}
-
 }  // namespace
 
-void register_kernel(const std::string& op, KernelFactory f, std::string impl_name) {
-  const OpDef* d = find_op_def(op);
-  if (!d) return;  // the op is not part of this build
-  registry()[d->kind].push_back({std::move(f), std::move(impl_name)});
-}
-
-static bool g_skip_dnnl = false;
-void set_skip_dnnl_kernels(bool on) {
-  g_skip_dnnl = on;
-}
-
-std::unique_ptr<TrainKernel> make_kernel(const Node& n) {
-  register_builtin_kernels();
-  auto it = registry().find(n.op);
-  if (it != registry().end())
-    for (const Entry& e : it->second) {
-      if (g_skip_dnnl && e.impl.rfind("dnnl.", 0) == 0) continue;
-      if (auto k = e.factory(n)) return k;
-    }
+std::unique_ptr<TrainKernel> make_reference_train_kernel() {
   return std::make_unique<ReferenceKernel>();
 }
 
-std::unique_ptr<TrainKernel> make_layout_kernel(Layout from, Layout to) {
+std::unique_ptr<TrainKernel> make_reference_layout_kernel(Layout from, Layout to) {
   return std::make_unique<LayoutKernel>(from, to);
 }
 
 }  // namespace mpq::train
+
+namespace mpq {
+
+void register_reference_train_kernels(KernelRegistry& r) {
+  r.add_train("reference", OpKind::BatchNormalization, train::make_batchnorm_train_kernel);
+  r.add_train("reference", OpKind::Add, train::make_add_train_kernel);
+  r.add_train("reference", OpKind::FakeQuantize, train::make_fake_quantize_train_kernel);
+}
+
+}  // namespace mpq

@@ -1,9 +1,8 @@
 // 2-D convolution (groups, strides, dilations, pads) on oneDNN's forward, backward-data and
 // backward-weights primitives. Activations are NHWC; the weights stay plain OIHW in the graph
 // and are reordered into the primitive's format at every step (they change at every step).
-#ifdef MPQ_HAVE_DNNL
-#include "train/dnnl/kernels.h"
-#include "train/dnnl/weighted_layer.h"
+#include "backends/cpu/train/kernels.h"
+#include "backends/cpu/train/weighted_layer.h"
 
 namespace mpq::train::dnnlk {
 
@@ -22,9 +21,9 @@ class ConvKernel : public ConvBase {
   }
   const char* name() const override { return "dnnl.conv"; }
   Layout input_layout(size_t i, Layout given, const StepContext&) const override {
-    return i == 0 ? Layout::kNhwc : Layout::kPlain;
+    return i == 0 ? Layout::kNHWC : Layout::kPlain;
   }
-  Layout output_layout(size_t, const StepContext&) const override { return Layout::kNhwc; }
+  Layout output_layout(size_t, const StepContext&) const override { return Layout::kNHWC; }
 
   void prepare(StepContext& ctx) override {
     const Slot& x = *ctx.in[0];
@@ -89,9 +88,8 @@ std::unique_ptr<TrainKernel> make_conv(const Node& n) {
 
 }  // namespace
 
-void register_conv() {
-  register_kernel("Conv", make_conv, "dnnl.conv");
+void register_conv(KernelRegistry& r) {
+  r.add_train("cpu", OpKind::Conv, make_conv);
 }
 
 }  // namespace mpq::train::dnnlk
-#endif

@@ -1,10 +1,10 @@
 // FakeQuantize in the trainer: the op's own element loops (ir/ops/internal/fake_quantize.h, i.e.
 // quant::fake_quantize_value) run in parallel and on NHWC buffers, so activations need no
 // layout conversion around a fake-quantizer.
+#include "backends/reference/train_kernels.h"
+#include "core/parallel.h"
 #include "ir/ops/internal/fake_quantize.h"
 #include "ir/ops/op_util.h"
-#include "train/elementwise_kernels.h"
-#include "train/parallel.h"
 
 namespace mpq::train {
 
@@ -52,11 +52,11 @@ class FakeQuantizeKernel : public TrainKernel {
     if (a.channels > 1) {
       const int64_t r = static_cast<int64_t>(x.shape.size());
       const int64_t axis = ops::normalize_axis(axis_, r);
-      if (x.layout == Layout::kNhwc && r == 4 && axis == 1) {
+      if (x.layout == Layout::kNHWC && r == 4 && axis == 1) {
         a.inner = 1;  // channels are innermost
       } else {
         const Shape phys = physical_shape(x.shape, x.layout);
-        if (x.layout == Layout::kNhwc && r == 4)
+        if (x.layout == Layout::kNHWC && r == 4)
           internal_error("per-channel fake-quantization of an NHWC tensor along a non-channel axis")
               .raise();
         for (int64_t d = axis + 1; d < r; ++d) a.inner *= phys[d];
@@ -70,15 +70,11 @@ class FakeQuantizeKernel : public TrainKernel {
   std::vector<int64_t> zp_;
 };
 
-std::unique_ptr<TrainKernel> make_fake_quantize(const Node& n) {
-  if (n.inputs.size() != 3 || !n.inputs[0] || n.inputs[0]->dtype != DType::f32) return nullptr;
-  return std::make_unique<FakeQuantizeKernel>(n);
-}
-
 }  // namespace
 
-void register_fake_quantize_kernel() {
-  register_kernel("FakeQuantize", make_fake_quantize, "fake_quantize");
+std::unique_ptr<TrainKernel> make_fake_quantize_train_kernel(const Node& n) {
+  if (n.inputs.size() != 3 || !n.inputs[0] || n.inputs[0]->dtype != DType::f32) return nullptr;
+  return std::make_unique<FakeQuantizeKernel>(n);
 }
 
 }  // namespace mpq::train

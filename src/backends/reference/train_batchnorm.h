@@ -1,6 +1,7 @@
 // BatchNormalization in training mode: batch statistics, running-statistic updates and the
 // backward for x, scale and bias. This is the exact (double-accumulating) reference; the oneDNN
-// kernel (train/dnnl/batchnorm.cc) is checked against it and shares the running-stat update.
+// kernel (backends/cpu/train/batchnorm.cc) is checked against it and shares the running-stat
+// update.
 //
 // Conventions (PyTorch's, which ONNX exporters encode): normalization uses the biased batch
 // variance; running_var is updated with the unbiased one (M/(M-1)); ONNX momentum m means
@@ -9,8 +10,8 @@
 
 #include <memory>
 
+#include "backends/train_kernel.h"
 #include "ir/graph.h"
-#include "train/kernel.h"
 
 namespace mpq::train {
 

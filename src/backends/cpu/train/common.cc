@@ -1,12 +1,6 @@
-#ifdef MPQ_HAVE_DNNL
-#include "train/dnnl/common.h"
+#include "backends/cpu/train/common.h"
 
 namespace mpq::train::dnnlk {
-
-dnnl::engine& engine() {
-  static dnnl::engine e(dnnl::engine::kind::cpu, 0);
-  return e;
-}
 
 dnnl::stream& stream() {
   static dnnl::stream s(engine());
@@ -22,7 +16,7 @@ memory::desc slot_desc(const Slot& s) {
   const size_t r = s.shape.size();
   if (r == 0) return memory::desc({1}, dt::f32, tag::a);
   if (r > 5) return memory::desc({shape_numel(s.shape)}, dt::f32, tag::a);
-  if (r == 4 && s.layout == Layout::kNhwc) return memory::desc(dims(s.shape), dt::f32, tag::nhwc);
+  if (r == 4 && s.layout == Layout::kNHWC) return memory::desc(dims(s.shape), dt::f32, tag::nhwc);
   return memory::desc(dims(s.shape), dt::f32, kPlainTags[r]);
 }
 
@@ -76,4 +70,3 @@ void exec(const dnnl::primitive& p, const std::unordered_map<int, memory>& args)
 }
 
 }  // namespace mpq::train::dnnlk
-#endif

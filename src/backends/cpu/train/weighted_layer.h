@@ -3,9 +3,8 @@
 // graph's plain layout and reordered to each primitive's choice, and the gradient plumbing.
 // A subclass builds the three primitive descriptors in prepare() and calls finish_prepare().
 #pragma once
-#ifdef MPQ_HAVE_DNNL
 
-#include "train/dnnl/common.h"
+#include "backends/cpu/train/common.h"
 
 namespace mpq::train::dnnlk {
 
@@ -78,5 +77,3 @@ class WeightedLayer : public TrainKernel {
 };
 
 }  // namespace mpq::train::dnnlk
-
-#endif

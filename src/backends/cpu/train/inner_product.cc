@@ -1,9 +1,8 @@
 // Gemm as a fully connected layer (Y = A * B' + C with A [N,K], B [M,K] or [K,M], C [M]) on
 // oneDNN's inner-product forward, backward-data and backward-weights primitives. Other Gemm forms
 // (transA, alpha/beta != 1, a 2-D C) run on the reference rule.
-#ifdef MPQ_HAVE_DNNL
-#include "train/dnnl/kernels.h"
-#include "train/dnnl/weighted_layer.h"
+#include "backends/cpu/train/kernels.h"
+#include "backends/cpu/train/weighted_layer.h"
 
 namespace mpq::train::dnnlk {
 
@@ -65,9 +64,8 @@ std::unique_ptr<TrainKernel> make_gemm(const Node& n) {
 
 }  // namespace
 
-void register_inner_product() {
-  register_kernel("Gemm", make_gemm, "dnnl.inner_product");
+void register_inner_product(KernelRegistry& r) {
+  r.add_train("cpu", OpKind::Gemm, make_gemm);
 }
 
 }  // namespace mpq::train::dnnlk
-#endif

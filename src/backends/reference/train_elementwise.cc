@@ -1,8 +1,7 @@
 // Add of two same-shape tensors (residual connections) in any layout: the output keeps the
 // first input's layout, the second is converted to it. Broadcasting Adds use the reference rule.
-#include "train/elementwise_kernels.h"
-
-#include "train/parallel.h"
+#include "backends/reference/train_kernels.h"
+#include "core/parallel.h"
 
 namespace mpq::train {
 
@@ -32,19 +31,15 @@ class AddKernel : public TrainKernel {
   }
 };
 
-std::unique_ptr<TrainKernel> make_add(const Node& n) {
+}  // namespace
+
+std::unique_ptr<TrainKernel> make_add_train_kernel(const Node& n) {
   if (n.inputs.size() != 2 || !n.inputs[0] || !n.inputs[1]) return nullptr;
   const Value& a = *n.inputs[0];
   const Value& b = *n.inputs[1];
   if (a.dtype != DType::f32 || b.dtype != DType::f32 || a.shape != b.shape) return nullptr;
   if (a.constant || b.constant) return nullptr;
   return std::make_unique<AddKernel>();
-}
-
-}  // namespace
-
-void register_elementwise_kernels() {
-  register_kernel("Add", make_add, "add");
 }
 
 }  // namespace mpq::train

@@ -1,11 +1,11 @@
-#include "train/batchnorm_train.h"
+#include "backends/reference/train_batchnorm.h"
 
 #include <algorithm>
 #include <cmath>
 #include <cstring>
 #include <vector>
 
-#include "train/parallel.h"
+#include "core/parallel.h"
 
 namespace mpq::train {
 
@@ -14,7 +14,7 @@ BnDims bn_dims(const Shape& s, Layout l) {
   d.C = s.size() > 1 ? s[1] : 1;
   int64_t spatial = 1;
   for (size_t i = 2; i < s.size(); ++i) spatial *= s[i];
-  if (l == Layout::kNhwc && s.size() == 4) {
+  if (l == Layout::kNHWC && s.size() == 4) {
     d.outer = s[0] * spatial;
     d.inner = 1;
   } else {

@@ -1,11 +1,10 @@
 // Relu and Clip (constant bounds) on oneDNN's eltwise forward/backward primitives, over the flat
 // buffer (so any layout works and the output keeps the input's layout). Clip uses clip_v2, whose
 // gradient passes only strictly inside (min, max), as PyTorch's hardtanh/ReLU6 backward does.
-#ifdef MPQ_HAVE_DNNL
 #include <limits>
 
-#include "train/dnnl/common.h"
-#include "train/dnnl/kernels.h"
+#include "backends/cpu/train/common.h"
+#include "backends/cpu/train/kernels.h"
 
 namespace mpq::train::dnnlk {
 
@@ -86,10 +85,9 @@ std::unique_ptr<TrainKernel> make_clip(const Node& n) {
 
 }  // namespace
 
-void register_eltwise() {
-  register_kernel("Relu", make_relu, "dnnl.eltwise");
-  register_kernel("Clip", make_clip, "dnnl.eltwise");
+void register_eltwise(KernelRegistry& r) {
+  r.add_train("cpu", OpKind::Relu, make_relu);
+  r.add_train("cpu", OpKind::Clip, make_clip);
 }
 
 }  // namespace mpq::train::dnnlk
-#endif
