@@ -1,10 +1,10 @@
 // Autodiff over a Graph: a forward pass that keeps what the backward needs, then each node's
 // backward in reverse order, accumulating the gradients of the trainable initializers.
 //
-// A plan is built once per batch size: shapes inferred, every activation and gradient buffer
-// allocated, one kernel per node chosen (oneDNN training primitives where they exist, the op's
-// reference rules otherwise) and layout conversions placed between them. Later steps at the same
-// batch size reuse it.
+// A plan (plan/training_plan.h) is built once per batch size: shapes inferred, every activation
+// and gradient buffer allocated, one kernel per node chosen (oneDNN training primitives where
+// they exist, the op's reference rules otherwise) and layout conversions placed between them.
+// Later steps at the same batch size reuse it.
 #pragma once
 
 #include <functional>
@@ -14,8 +14,9 @@
 #include <unordered_set>
 #include <vector>
 
-#include "ir/graph.h"
 #include "backends/train_kernel.h"
+#include "ir/graph.h"
+#include "plan/training_plan.h"
 
 namespace mpq::train {
 
@@ -84,10 +85,8 @@ class Autodiff {
   void reset_plans();
 
  private:
-  struct Plan;
-  class PlanBuilder;
-  Plan& plan_for(int64_t batch);
-  std::unique_ptr<Plan> build_plan(int64_t batch);
+  plan::TrainingPlan& plan_for(int64_t batch);
+  std::unique_ptr<plan::TrainingPlan> build_plan(int64_t batch);
   void ensure_shapes(int64_t batch);
   void collect_params();
 
@@ -95,8 +94,8 @@ class Autodiff {
   Value* out_value_;
   std::vector<Param> params_;
   std::unordered_set<std::string> frozen_;
-  std::map<int64_t, std::unique_ptr<Plan>> plans_;
-  Plan* current_ = nullptr;
+  std::map<int64_t, std::unique_ptr<plan::TrainingPlan>> plans_;
+  plan::TrainingPlan* current_ = nullptr;
   int64_t shapes_batch_ = -1;
   Shape declared_;  // the model input's declared shape (dim 0 is replaced by the batch)
   int64_t step_ = 0;
