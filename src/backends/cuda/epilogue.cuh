@@ -237,6 +237,8 @@ __device__ __forceinline__ void store4_float(const Epilogue& e, void* y, int64_t
         }
       }
     }
+    // The f32 and f16 stores below repeat the general path's: this function stays one piece
+    // (see above).
     float r[4];
 #pragma unroll
     for (int i = 0; i < 4; ++i) {

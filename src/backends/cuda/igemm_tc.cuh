@@ -53,6 +53,8 @@ __device__ __forceinline__ void ldmatrix_x4(uint32_t addr, uint32_t& r0, uint32_
                : "r"(addr));
 }
 
+// One specialization per mma kind: they differ only in the PTX types, which the asm statement
+// needs as a literal string.
 template <int kKind>
 struct MmaTraits;
 
