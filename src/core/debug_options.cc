@@ -26,7 +26,7 @@ bool set_entry(DebugOptions& o, const std::string& key, const std::string& value
   if (key == "cuda-no-splitk") return o.cuda_no_splitk = true;
   if (key == "cuda-no-direct") return o.cuda_no_direct = true;
   if (key == "cuda-no-depthwise") return o.cuda_no_depthwise = true;
-  if (key == "cuda-depthwise-row") return o.cuda_depthwise_row = true;
+  if (key == "cuda-no-depthwise-row") return o.cuda_no_depthwise_row = true;
   if (key == "cuda-no-pdl") return o.cuda_no_pdl = true;
   if (key == "cuda-profile") return o.cuda_profile = true;
   return false;

@@ -1,6 +1,6 @@
 // Developer knobs (kernel comparisons, profiles), all in one environment variable:
 //   MPQ_DEBUG=cuda-tile=NAME,cuda-splitk=N,cuda-no-splitk,cuda-no-direct,cuda-no-depthwise,
-//             cuda-depthwise-row,cuda-no-pdl,cuda-profile,cuda-warmup-ms=MS
+//             cuda-no-depthwise-row,cuda-no-pdl,cuda-profile,cuda-warmup-ms=MS
 // They change how kernels are chosen or timed, never what an engine computes. Read when asked
 // (kernels read them when they are prepared or timed, not per step), so a test can change the
 // variable between builds.
@@ -11,15 +11,15 @@
 namespace mpq {
 
 struct DebugOptions {
-  std::string cuda_tile;            // time only this tile configuration, where it applies
-  int cuda_splitk = 0;              // keep only this split-K where one is possible (0: timed)
-  bool cuda_no_splitk = false;      // never split K
-  bool cuda_no_direct = false;      // int8 first layers: implicit GEMM only
-  bool cuda_no_depthwise = false;   // depthwise layers: implicit GEMM only
-  bool cuda_depthwise_row = false;  // depthwise layers: also time the kernels for one window
-  bool cuda_no_pdl = false;         // no programmatic dependent launch (sm_90)
-  bool cuda_profile = false;        // kernel timing also prints a per-step profile
-  double cuda_warmup_ms = 1000.0;   // GPU busy time before kernel timing (clocks leave idle)
+  std::string cuda_tile;               // time only this tile configuration, where it applies
+  int cuda_splitk = 0;                 // keep only this split-K where one is possible (0: timed)
+  bool cuda_no_splitk = false;         // never split K
+  bool cuda_no_direct = false;         // int8 first layers: implicit GEMM only
+  bool cuda_no_depthwise = false;      // depthwise layers: implicit GEMM only
+  bool cuda_no_depthwise_row = false;  // depthwise layers: leave out the kernels for one window
+  bool cuda_no_pdl = false;            // no programmatic dependent launch (sm_90)
+  bool cuda_profile = false;           // kernel timing also prints a per-step profile
+  double cuda_warmup_ms = 1000.0;      // GPU busy time before kernel timing (clocks leave idle)
 };
 
 // Parses `spec` (the variable's syntax); unknown or malformed entries go to `*rejected`

@@ -213,10 +213,9 @@ class ConvKernel : public Kernel, public WorkspaceUser {
     // int8 layers with a tiny K (first convolutions) also try the direct kernels
     // (MPQ_DEBUG=cuda-no-direct: implicit GEMM only, for comparisons).
     const bool q = (kind_ == kConvS8 || kind_ == kConvU8) && !debug.cuda_no_direct;
-    // Depthwise layers also time the dedicated kernel (MPQ_DEBUG=cuda-no-depthwise leaves it out).
-    // The kernels built for one window are timed only when asked (MPQ_DEBUG=cuda-depthwise-row)
-    // or named (cuda-tile): they have not been measured against the others on a GPU yet.
-    const bool row = debug.cuda_depthwise_row || !debug.cuda_tile.empty();
+    // Depthwise layers also time the dedicated kernels (MPQ_DEBUG=cuda-no-depthwise leaves them
+    // out; cuda-no-depthwise-row only those built for one window).
+    const bool row = !debug.cuda_no_depthwise_row;
     const DepthwiseWindow win{row ? p_.KW : 0, p_.SW, p_.DW};
     const DepthwiseWindow* dw = depthwise_layer(p_) && !debug.cuda_no_depthwise ? &win : nullptr;
     std::vector<int> cands = q ? conv_candidates(kind_, vec_, p_.K, p_.groups, p_.OC, dw)
