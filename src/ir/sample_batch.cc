@@ -44,11 +44,18 @@ bool resolve_target_length(const Graph& g, Node& n, std::unique_ptr<Graph>& samp
   if ((n.op != OpKind::Reshape && n.op != OpKind::Expand) || !n.has_input(1)) return false;
   Value* t = n.inputs[1];
   if (t->is_constant() || t->shape.size() != 1 || t->shape[0] >= 0) return false;
-  if (!sample) sample = graph_at_batch(g, 1009);
-  const Value* c = sample->find_value(t->name);
-  if (!c || !c->is_constant() || c->constant->shape().size() != 1) return false;
-  t->shape = {c->constant->shape()[0]};
-  return true;
+  // A sample made for an earlier node copied the nodes after it as they were then: the importer
+  // checks nodes in order (attribute defaults, fixups), so those may not have evaluated there.
+  // A target the kept sample does not give asks for one sample of the graph as it is now.
+  for (bool fresh = !sample;; fresh = true) {
+    if (fresh) sample = graph_at_batch(g, 1009);
+    const Value* c = sample->find_value(t->name);
+    if (c && c->is_constant() && c->constant->shape().size() == 1) {
+      t->shape = {c->constant->shape()[0]};
+      return true;
+    }
+    if (fresh) return false;
+  }
 }
 
 }  // namespace

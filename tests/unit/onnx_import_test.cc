@@ -121,6 +121,56 @@ TEST(OnnxImport, ReshapeTargetOfComputedLengthImports) {
   EXPECT_EQ(g->outputs()[0]->shape, (Shape{-1, 4, 2, 3}));
 }
 
+// The same pattern in two successive layers with a ReduceMean between them whose keepdims comes
+// from the attribute schema's default, applied as each node is checked: the second target's
+// length is taken from a sample of the graph as checked up to it, not from the first layer's.
+TEST(OnnxImport, ReshapeTargetsOfComputedLengthImportInSuccessiveLayers) {
+  auto m = make_model(14);
+  add_input(m, "x", {-1, 4, 6});
+  auto ints = [&](const std::string& name, std::vector<int64_t> v) {
+    auto* t = m.mutable_graph()->add_initializer();
+    t->set_name(name);
+    t->set_data_type(7);  // int64
+    t->add_dims(static_cast<int64_t>(v.size()));
+    for (int64_t x : v) t->add_int64_data(x);
+  };
+  ints("dim", {-1});
+  ints("one", {1});
+  ints("zero", {0});
+  ints("end", {INT64_MAX});
+  // unflatten(x, -1, sizes) with x of rank `rank`, the bounds computed as PyTorch 2.x does.
+  auto unflatten = [&](const std::string& p, const std::string& x, int64_t rank,
+                       std::vector<int64_t> sizes, const std::string& y) {
+    ints(p + "rank", {rank});
+    ints(p + "sizes", sizes);
+    add_node(m, "Add", {p + "rank", "dim"}, {p + "d1"});
+    add_node(m, "Mod", {p + "d1", p + "rank"}, {p + "d2"});
+    add_node(m, "Shape", {x}, {p + "shape"});
+    add_node(m, "Slice", {p + "shape", "zero", p + "d2"}, {p + "head"});
+    add_node(m, "Add", {p + "d2", "one"}, {p + "d3"});
+    add_node(m, "Slice", {p + "shape", p + "d3", "end"}, {p + "tail"});
+    onnx::AttributeProto* axis =
+        add_node(m, "Concat", {p + "head", p + "sizes", p + "tail"}, {p + "target"})
+            ->add_attribute();
+    axis->set_name("axis");
+    axis->set_type(onnx::AttributeProto::INT);
+    axis->set_i(0);
+    add_node(m, "Reshape", {x, p + "target"}, {y}, p + "unflatten");
+  };
+  unflatten("a_", "x", 3, {2, 3}, "y1");
+  onnx::AttributeProto* axes = add_node(m, "ReduceMean", {"y1"}, {"s"}, "mean")->add_attribute();
+  axes->set_name("axes");
+  axes->set_type(onnx::AttributeProto::INTS);
+  axes->add_ints(-1);
+  unflatten("b_", "s", 4, {1, 1}, "y2");
+  add_output(m, "y2", {-1, 4, 2, 1, 1});
+  auto g = import_model(m);
+  EXPECT_EQ(g->find_node("b_unflatten")->outputs[0]->shape.size(), 5u);
+  passes::PassContext ctx;
+  passes::optimize(*g, ctx);
+  EXPECT_EQ(g->outputs()[0]->shape, (Shape{-1, 4, 2, 1, 1}));
+}
+
 TEST(OnnxImport, OpsetsOutsideOnnx112AreAcceptedWhereOpsAllow) {
   auto g = import_model(add_relu_model(18));  // libonnx 1.12 knows 17: checks are skipped
   EXPECT_EQ(g->opset, 18);
