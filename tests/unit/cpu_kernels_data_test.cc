@@ -151,6 +151,17 @@ TEST(CpuDataKernels, ReduceMean) {
   std::vector<Tensor> in2{random_tensor(rng, {4, 5, 7})};
   check(g2, in2, Precision::kFp32, "ReduceMean");
   check(g2, in2, Precision::kBf16, "ReduceMean");
+
+  // A mean over a size-1 dim only is a copy (oneDNN's reduction refuses such a descriptor).
+  Graph g3;
+  Value* z = g3.add_input("z", DType::f32, {4, 3, 3, 1});
+  Node* m3 = add(g3, "ReduceMean", {z}, attrs_ints({{"axes", {3}}}), "mean_of_one");
+  Node* d3 = add(g3, "Sub", {z, m3->outputs[0]}, {}, "zero");
+  g3.add_output(d3->outputs[0]);
+  g3.add_output(m3->outputs[0]);
+  std::vector<Tensor> in3{random_tensor(rng, {4, 3, 3, 1})};
+  check(g3, in3, Precision::kFp32, "ReduceMean");
+  check(g3, in3, Precision::kBf16, "ReduceMean");
 }
 
 // An SE block: GlobalAveragePool stays int8 between the convolutions.

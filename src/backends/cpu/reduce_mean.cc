@@ -44,8 +44,13 @@ class ReduceMeanKernel : public PrimKernel {
   }
   Prim create(int64_t batch) const override {
     return guarded("ReduceMean " + in_.str(), [&] {
-      dnnl::reduction::desc d(dnnl::algorithm::reduction_mean, md_of(in_, batch), dst_md(batch),
-                              0.f, 0.f);
+      const dnnl::memory::desc src = md_of(in_, batch), dst = dst_md(batch);
+      if (src.dims() == dst.dims()) {
+        // Only size-1 dims reduced: a copy, which oneDNN's reduction refuses to describe.
+        dnnl::reorder::primitive_desc pd(engine(), src, engine(), dst, base_attr());
+        return make_prim<dnnl::reorder::primitive_desc, dnnl::reorder>(pd);
+      }
+      dnnl::reduction::desc d(dnnl::algorithm::reduction_mean, src, dst, 0.f, 0.f);
       dnnl::reduction::primitive_desc pd(d, base_attr(), engine());
       return make_prim<dnnl::reduction::primitive_desc, dnnl::reduction>(pd);
     });
