@@ -82,19 +82,22 @@ TEST(OnnxImport, DynamicDimsAreUnknown) {
   EXPECT_EQ(g->outputs()[0]->shape, (Shape{-1, 3}));
 }
 
+// A 1-D int64 initializer.
+void add_ints(onnx::ModelProto& m, const std::string& name, const std::vector<int64_t>& v) {
+  auto* t = m.mutable_graph()->add_initializer();
+  t->set_name(name);
+  t->set_data_type(7);  // int64
+  t->add_dims(static_cast<int64_t>(v.size()));
+  for (int64_t x : v) t->add_int64_data(x);
+}
+
 // PyTorch 2.x's unflatten(-1, (2, 3)): the Slice bounds over Shape(x) are computed ((rank + dim)
 // mod rank), so the Reshape target's length is unknown until the graph is evaluated; the import
 // takes it from a sample batch and the symbolic-batch pass then fixes the values.
 TEST(OnnxImport, ReshapeTargetOfComputedLengthImports) {
   auto m = make_model(14);
   add_input(m, "x", {-1, 4, 6});
-  auto ints = [&](const std::string& name, std::vector<int64_t> v) {
-    auto* t = m.mutable_graph()->add_initializer();
-    t->set_name(name);
-    t->set_data_type(7);  // int64
-    t->add_dims(static_cast<int64_t>(v.size()));
-    for (int64_t x : v) t->add_int64_data(x);
-  };
+  auto ints = [&](const std::string& name, std::vector<int64_t> v) { add_ints(m, name, v); };
   ints("rank", {3});
   ints("dim", {-1});
   ints("one", {1});
@@ -127,13 +130,7 @@ TEST(OnnxImport, ReshapeTargetOfComputedLengthImports) {
 TEST(OnnxImport, ReshapeTargetsOfComputedLengthImportInSuccessiveLayers) {
   auto m = make_model(14);
   add_input(m, "x", {-1, 4, 6});
-  auto ints = [&](const std::string& name, std::vector<int64_t> v) {
-    auto* t = m.mutable_graph()->add_initializer();
-    t->set_name(name);
-    t->set_data_type(7);  // int64
-    t->add_dims(static_cast<int64_t>(v.size()));
-    for (int64_t x : v) t->add_int64_data(x);
-  };
+  auto ints = [&](const std::string& name, std::vector<int64_t> v) { add_ints(m, name, v); };
   ints("dim", {-1});
   ints("one", {1});
   ints("zero", {0});
