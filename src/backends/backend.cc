@@ -93,10 +93,8 @@ const KernelInfo* KernelRegistry::find(std::string_view backend, const Node& nod
   return nullptr;
 }
 
-void KernelRegistry::add_train(const char* backend, OpKind op, TrainKernelFactory make,
-                               std::string_view variant) {
+void KernelRegistry::add_train(const char* backend, OpKind op, TrainKernelFactory make) {
   std::string name = str(backend, ".train.", op_def(op).name);
-  if (!variant.empty()) name += str(".", variant);
   for (const auto& e : train_kernels_)
     if (e.name == name) internal_error("training kernel registered twice: " + name).raise();
   train_kernels_.push_back({backend, op, std::move(name), std::move(make)});

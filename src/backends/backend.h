@@ -161,9 +161,8 @@ class KernelRegistry {
   const KernelInfo* by_name(std::string_view name) const;
   const std::vector<KernelInfo>& all() const { return kernels_; }
 
-  // The training phase: adds kernel "<backend>.train.<op>[.<variant>]", keyed by OpKind.
-  void add_train(const char* backend, OpKind op, TrainKernelFactory make,
-                 std::string_view variant = {});
+  // The training phase: adds kernel "<backend>.train.<op>", keyed by OpKind.
+  void add_train(const char* backend, OpKind op, TrainKernelFactory make);
   const std::vector<TrainKernelInfo>& train_kernels() const { return train_kernels_; }
 
  private:

@@ -7,17 +7,14 @@ dnnl::stream& stream() {
   return s;
 }
 
-memory::dims dims(const Shape& s) {
-  return memory::dims(s.begin(), s.end());
-}
-
 memory::desc slot_desc(const Slot& s) {
   static const tag kPlainTags[] = {tag::a, tag::a, tag::ab, tag::abc, tag::abcd, tag::abcde};
   const size_t r = s.shape.size();
   if (r == 0) return memory::desc({1}, dt::f32, tag::a);
   if (r > 5) return memory::desc({shape_numel(s.shape)}, dt::f32, tag::a);
-  if (r == 4 && s.layout == Layout::kNHWC) return memory::desc(dims(s.shape), dt::f32, tag::nhwc);
-  return memory::desc(dims(s.shape), dt::f32, kPlainTags[r]);
+  if (r == 4 && s.layout == Layout::kNHWC)
+    return memory::desc(cpu::dims_of(s.shape), dt::f32, tag::nhwc);
+  return memory::desc(cpu::dims_of(s.shape), dt::f32, kPlainTags[r]);
 }
 
 memory::desc flat_desc(int64_t n) {
@@ -28,7 +25,7 @@ memory wrap(const memory::desc& md, const Tensor& t) {
   return memory(md, engine(), const_cast<void*>(t.raw()));
 }
 memory wrap(const memory::desc& md, void* p) {
-  return memory(md, engine(), p);
+  return cpu::mem(md, p);
 }
 
 void Reorder::init(const memory::desc& user, const memory::desc& prim) {
