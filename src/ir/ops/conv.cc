@@ -4,6 +4,7 @@
 // use a direct loop instead, where im2col would cost more than the products. 3-D is rejected.
 #include <algorithm>
 
+#include "core/limits.h"
 #include "ir/ops/compute_util.h"
 #include "ir/ops/gemm_kernel.h"
 #include "ir/ops/op_util.h"
@@ -26,9 +27,11 @@ ConvGeom conv_geom(const Node& n, const Shape& x, const Shape& w, const Shape* b
   const std::vector<int64_t>& kernel = ck.kernel;
   g.G = ck.group;
   g.N = x[0], g.C = x[1], g.M = w[0], g.Cg = w[1];
-  if (g.C >= 0 && g.Cg >= 0 && g.C != g.Cg * g.G)
+  // Checked: dims and group may come from an engine file, where any int64 is representable.
+  int64_t expect_c = 0;
+  if (g.C >= 0 && g.Cg >= 0 && (!checked_mul(g.Cg, g.G, &expect_c) || g.C != expect_c))
     invalid_input(str("input X has ", g.C, " channels but weights W ", shape_str(w), " with group ",
-                      g.G, " expect ", g.Cg * g.G))
+                      g.G, " expect ", g.Cg, " x ", g.G))
         .node(n.name)
         .raise();
   if (g.M >= 0 && g.M % g.G != 0)

@@ -78,7 +78,7 @@ void legacy_softmax_fixup(Graph& g, Node& n, int opset) {
   if (opset >= 13) return;
   const int64_t axis = n.attrs.i("axis", 1);
   Value* x = n.inputs.empty() ? nullptr : n.inputs[0];
-  if (!x) return;  // infer reports the missing input
+  if (!x || n.outputs.empty()) return;  // infer reports the missing input or output
   if (x->has_type) {
     const int64_t r = static_cast<int64_t>(x->shape.size());
     if (normalize_axis(axis, r, "axis") == r - 1) {
