@@ -15,7 +15,8 @@
 # the per-step profiles of PROFILE_MODELS) picks
 # what `run` does (engine: build a cuda engine
 # file with `mpq_gpu mpq build`, `mpq_gpu mpq inspect` it); MODELS (default
-# "mnist_naive,resnet18_cifar") which models; ITERS the timed samples.
+# "mnist_naive,resnet18_cifar") which models; ITERS the timed samples; BATCH (default 128) the
+# batch of the engine benchmark and the PyTorch peers.
 # Models and tables come from bench/work (bench/cuda/prepare.sh makes them).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -119,6 +120,7 @@ run() {
       [ -f "$BUNDLE/models/${m}_calib.json" ] || prec=${prec//,int8/}
       "$bin" bench --model "$BUNDLE/models/$m.onnx" --data /tmp/fm/test_$shape.npy \
         --labels /tmp/fm/test_labels.npy "${extra[@]}" --precisions "$prec" --iters "$ITERS" \
+        --batch "${BATCH:-128}" \
         --manifest-dir /tmp/manifests --json "$OUT/bench.jsonl" 2>&1 | tee -a "$OUT/bench.log" || status=1
     done
     for f in /tmp/manifests/*.txt; do echo "== $(basename "$f" .txt)"; cat "$f"; done >"$OUT/manifests.txt"
@@ -127,6 +129,7 @@ run() {
   fi
   if [[ $STEPS == *peers* ]]; then
     PYTHONUNBUFFERED=1 python3 bench/peers/gpu_peers.py --models "$MODELS" --data-dir /tmp/fm \
+      --batch "${BATCH:-128}" \
       --variants "${PEER_VARIANTS:-fp32,fp32_graph,tf32_graph,fp16_cl,fp16_cl_graph,compile_fp16}" \
       --json "$OUT/peers.json" >"$OUT/peers.log" 2>&1 || status=1
     grep -v "^{" "$OUT/peers.log" | tail -20 || true
