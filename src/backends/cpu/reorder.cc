@@ -19,22 +19,23 @@ namespace {
 // vectorizes: the quotient is clamped to just outside the integer range (saturation gives the
 // same result), rounded with the 1.5 * 2^23 trick (exact round-half-even in the default
 // rounding mode for |v| < 2^22), NaN maps to the zero point as in quant::quantize_value.
+// No `omp simd` here: with it GCC 12 vectorizes this loop 4 floats wide in every target clone
+// (the AVX-512 clone too, 2.7x slower); the restrict pointers let the auto-vectorizer go wide.
 template <typename Q, typename F, typename Load>
-MPQ_SIMD_CLONES void quantize_row(const F* src, Q* dst, int64_t n, int64_t dst_stride, float scale,
-                                  int32_t zp, Load load) {
+MPQ_SIMD_CLONES void quantize_row(const F* __restrict src, Q* __restrict dst, int64_t n,
+                                  float scale, int32_t zp, Load load) {
   constexpr float lo = std::is_signed_v<Q> ? -128.f : 0.f;
   constexpr float hi = std::is_signed_v<Q> ? 127.f : 255.f;
   const float z = static_cast<float>(zp);
   const float vlo = lo - z - 1.f, vhi = hi - z + 1.f;
   constexpr float kMagic = 12582912.f;  // 1.5 * 2^23
-#pragma omp simd
   for (int64_t i = 0; i < n; ++i) {
     float v = load(src[i]) / scale;
     v = v == v ? v : 0.f;
     v = v < vlo ? vlo : (v > vhi ? vhi : v);
     float r = (v + kMagic) - kMagic + z;
     r = r < lo ? lo : (r > hi ? hi : r);
-    dst[i * dst_stride] = static_cast<Q>(r);
+    dst[i] = static_cast<Q>(r);
   }
 }
 
@@ -48,8 +49,8 @@ void quantize_loop(const F* src, Q* dst, const Shape& s, Relayout relayout, floa
     const int64_t chunk = 16384;
 #pragma omp parallel for schedule(static) if (total > 4 * chunk)
     for (int64_t b = 0; b < (total + chunk - 1) / chunk; ++b)
-      quantize_row(src + b * chunk, dst + b * chunk, std::min(chunk, total - b * chunk), 1, scale,
-                   zp, load);
+      quantize_row(src + b * chunk, dst + b * chunk, std::min(chunk, total - b * chunk), scale, zp,
+                   load);
     return;
   }
   // Each contiguous source row of a pixel block (a channel's pixels, or an NHWC pixel's
@@ -68,7 +69,7 @@ void quantize_loop(const F* src, Q* dst, const Shape& s, Relayout relayout, floa
         const int64_t p0 = b * kBlock, len = std::min(kBlock, HW - p0);
         if (to_nhwc) {
           for (int64_t c = 0; c < C; ++c)
-            quantize_row(src + (n * C + c) * HW + p0, tmp.data() + c * kBlock, len, 1, scale, zp,
+            quantize_row(src + (n * C + c) * HW + p0, tmp.data() + c * kBlock, len, scale, zp,
                          load);
           Q* out = dst + (n * HW + p0) * C;
           if (C == 3) {  // an RGB input: the interleave unrolled (a 3-trip inner loop costs more)
@@ -80,7 +81,7 @@ void quantize_loop(const F* src, Q* dst, const Shape& s, Relayout relayout, floa
               for (int64_t c = 0; c < C; ++c) out[p * C + c] = tmp[c * kBlock + p];
           }
         } else {
-          quantize_row(src + (n * HW + p0) * C, tmp.data(), len * C, 1, scale, zp, load);
+          quantize_row(src + (n * HW + p0) * C, tmp.data(), len * C, scale, zp, load);
           Q* out = dst + n * C * HW + p0;
           for (int64_t c = 0; c < C; ++c)
             for (int64_t p = 0; p < len; ++p) out[c * HW + p] = tmp[p * C + c];
