@@ -11,6 +11,7 @@
 #include "backends/cpu/dnnl_util.h"
 #include "backends/cpu/int8_store.h"
 #include "backends/cpu/kernels.h"
+#include "backends/cpu/requant_rows.h"
 #include "backends/cpu/strided_copy.h"
 
 namespace mpq::cpu {
@@ -45,6 +46,7 @@ class ConcatKernel : public PrimKernel {
         p.copy = t.dtype == out_.dtype && si == so && qzero(t) == qzero(out_);
         p.strided = t.shape.size() == 4 && t.layout != out_.layout;
         p.table = requant_table(t.dtype == DType::u8, yu, m, c);
+        p.m = m, p.c = c;
         parts_.push_back(p);
       }
       impl_ = "mpq:concat_requant_int8";
@@ -150,12 +152,10 @@ class ConcatKernel : public PrimKernel {
         if (!p.strided) {
           const auto* x = static_cast<const uint8_t*>(a.inputs[i]) + r * len;
           uint8_t* yp = y + r * total + off;
-          if (p.copy) {
+          if (p.copy)
             std::memcpy(yp, x, len);
-          } else {
-            const uint8_t* t = p.table.data();
-            for (int64_t k = 0; k < len; ++k) yp[k] = t[x[k]];
-          }
+          else
+            requant(ins_[i].dtype, x, yp, len, p);
         }
         off += len;
       }
@@ -164,10 +164,23 @@ class ConcatKernel : public PrimKernel {
 
   // One input's part of a requantizing Concat.
   struct Part {
-    bool copy = false;     // same dtype and quantization as the output: bytes copied
-    bool strided = false;  // another layout than the output's (run_strided)
-    std::array<uint8_t, 256> table{};
+    bool copy = false;                 // same dtype and quantization as the output: bytes copied
+    bool strided = false;              // another layout than the output's (run_strided)
+    std::array<uint8_t, 256> table{};  // for the strided rows (one byte at a time)
+    float m = 1.f, c = 0.f;            // y = x * m + c, the table's map, for contiguous rows
   };
+
+  // A contiguous run of one input's bytes into the output's scale (vectorized; the same bytes as
+  // the input's table).
+  void requant(DType in, const uint8_t* x, uint8_t* y, int64_t n, const Part& p) const {
+    const auto* xs = reinterpret_cast<const int8_t*>(x);
+    auto* ys = reinterpret_cast<int8_t*>(y);
+    const bool xu = in == DType::u8, yu = out_.dtype == DType::u8;
+    if (xu && yu) requant_uniform(x, y, n, p.m, p.c);
+    if (xu && !yu) requant_uniform(x, ys, n, p.m, p.c);
+    if (!xu && yu) requant_uniform(xs, y, n, p.m, p.c);
+    if (!xu && !yu) requant_uniform(xs, ys, n, p.m, p.c);
+  }
 
   std::vector<TensorSpec> ins_;
   std::vector<Part> parts_;
