@@ -4,19 +4,28 @@
 // has no int8 clip, so this is a clamp loop): relu = max(q, zp), clip = clamp(q, Q(lo), Q(hi)) with
 // Q = QuantizeLinear — exactly quantize(clip(dequantize(q))) since quantization is monotonic and q
 // is on the grid.
+#include <algorithm>
 #include <cmath>
 #include <limits>
 
 #include "backends/cpu/dnnl_util.h"
 #include "backends/cpu/kernels.h"
-#include "ir/op_def.h"
+#include "backends/cpu/simd_clones.h"
 #include "core/quant_math.h"
+#include "ir/op_def.h"
 
 namespace mpq::cpu {
 
 namespace {
 
 using alg = dnnl::algorithm;
+
+// The int8 clamp on a contiguous run, in the AVX-512 / AVX2 clone where the CPU has it (the
+// library's baseline build would keep it 16 bytes wide; in place when x == y).
+template <typename T>
+MPQ_SIMD_CLONES void clamp_run(const T* x, T* y, int64_t n, T lo, T hi) {
+  for (int64_t i = 0; i < n; ++i) y[i] = x[i] < lo ? lo : (x[i] > hi ? hi : x[i]);
+}
 
 struct EltwiseOp {
   OpKind op;
@@ -92,8 +101,10 @@ class EltwiseKernel : public PrimKernel {
   template <typename T>
   void clamp(const T* x, T* y, int64_t n) const {
     const T lo = static_cast<T>(qlo_), hi = static_cast<T>(qhi_);
-#pragma omp parallel for simd if (n > 65536) schedule(static)
-    for (int64_t i = 0; i < n; ++i) y[i] = x[i] < lo ? lo : (x[i] > hi ? hi : x[i]);
+    constexpr int64_t kChunk = 16384;
+#pragma omp parallel for if (n > 4 * kChunk) schedule(static)
+    for (int64_t b = 0; b < (n + kChunk - 1) / kChunk; ++b)
+      clamp_run(x + b * kChunk, y + b * kChunk, std::min(kChunk, n - b * kChunk), lo, hi);
   }
 
  protected:
