@@ -20,6 +20,7 @@ PACKAGES=(
   python3-pybind11 python3-pytest    # pybind11's CMake files for pip builds; the Python tests
   python3-setuptools python3-venv python3-pip  # `pip install .` offline into a venv (docs/python.md)
   clang-14 libclang-rt-14-dev libomp-14-dev  # sanitizer builds and libFuzzer targets (scripts/sanitize.sh)
+  xz-utils                           # the GPU bundle's compression (scripts/gpu_test.sh bundle)
 )
 
 missing=()
