@@ -47,15 +47,15 @@ bool resolve_target_length(const Graph& g, Node& n, std::unique_ptr<Graph>& samp
   // A sample made for an earlier node copied the nodes after it as they were then: the importer
   // checks nodes in order (attribute defaults, fixups), so those may not have evaluated there.
   // A target the kept sample does not give asks for one sample of the graph as it is now.
-  for (bool fresh = !sample;; fresh = true) {
-    if (fresh) sample = graph_at_batch(g, 1009);
+  auto length_from_sample = [&] {
     const Value* c = sample->find_value(t->name);
-    if (c && c->is_constant() && c->constant->shape().size() == 1) {
-      t->shape = {c->constant->shape()[0]};
-      return true;
-    }
-    if (fresh) return false;
-  }
+    if (!c || !c->is_constant() || c->constant->shape().size() != 1) return false;
+    t->shape = {c->constant->shape()[0]};
+    return true;
+  };
+  if (sample && length_from_sample()) return true;
+  sample = graph_at_batch(g, 1009);
+  return length_from_sample();
 }
 
 }  // namespace

@@ -176,10 +176,14 @@ class ConcatKernel : public PrimKernel {
     const auto* xs = reinterpret_cast<const int8_t*>(x);
     auto* ys = reinterpret_cast<int8_t*>(y);
     const bool xu = in == DType::u8, yu = out_.dtype == DType::u8;
-    if (xu && yu) requant_uniform(x, y, n, p.m, p.c);
-    if (xu && !yu) requant_uniform(x, ys, n, p.m, p.c);
-    if (!xu && yu) requant_uniform(xs, y, n, p.m, p.c);
-    if (!xu && !yu) requant_uniform(xs, ys, n, p.m, p.c);
+    if (xu && yu)
+      requant_uniform(x, y, n, p.m, p.c);
+    else if (xu)
+      requant_uniform(x, ys, n, p.m, p.c);
+    else if (yu)
+      requant_uniform(xs, y, n, p.m, p.c);
+    else
+      requant_uniform(xs, ys, n, p.m, p.c);
   }
 
   std::vector<TensorSpec> ins_;

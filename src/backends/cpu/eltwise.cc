@@ -4,13 +4,13 @@
 // has no int8 clip, so this is a clamp loop): relu = max(q, zp), clip = clamp(q, Q(lo), Q(hi)) with
 // Q = QuantizeLinear — exactly quantize(clip(dequantize(q))) since quantization is monotonic and q
 // is on the grid.
-#include <algorithm>
 #include <cmath>
 #include <limits>
 
 #include "backends/cpu/dnnl_util.h"
 #include "backends/cpu/kernels.h"
 #include "backends/cpu/simd_clones.h"
+#include "core/parallel.h"
 #include "core/quant_math.h"
 #include "ir/op_def.h"
 
@@ -101,10 +101,8 @@ class EltwiseKernel : public PrimKernel {
   template <typename T>
   void clamp(const T* x, T* y, int64_t n) const {
     const T lo = static_cast<T>(qlo_), hi = static_cast<T>(qhi_);
-    constexpr int64_t kChunk = 16384;
-#pragma omp parallel for if (n > 4 * kChunk) schedule(static)
-    for (int64_t b = 0; b < (n + kChunk - 1) / kChunk; ++b)
-      clamp_run(x + b * kChunk, y + b * kChunk, std::min(kChunk, n - b * kChunk), lo, hi);
+    parallel_for(
+        n, [&](int64_t b, int64_t e) { clamp_run(x + b, y + b, e - b, lo, hi); }, 1 << 16);
   }
 
  protected:

@@ -10,6 +10,7 @@
 #include "backends/cpu/dnnl_util.h"
 #include "backends/cpu/kernels.h"
 #include "backends/cpu/simd_clones.h"
+#include "core/parallel.h"
 
 namespace mpq::cpu {
 
@@ -46,11 +47,10 @@ void quantize_loop(const F* src, Q* dst, const Shape& s, Relayout relayout, floa
                    Load load) {
   const int64_t total = shape_numel(s);
   if (relayout == Relayout::kNone) {
-    const int64_t chunk = 16384;
-#pragma omp parallel for schedule(static) if (total > 4 * chunk)
-    for (int64_t b = 0; b < (total + chunk - 1) / chunk; ++b)
-      quantize_row(src + b * chunk, dst + b * chunk, std::min(chunk, total - b * chunk), scale, zp,
-                   load);
+    parallel_for(
+        total,
+        [&](int64_t b, int64_t e) { quantize_row(src + b, dst + b, e - b, scale, zp, load); },
+        1 << 16);
     return;
   }
   // Each contiguous source row of a pixel block (a channel's pixels, or an NHWC pixel's

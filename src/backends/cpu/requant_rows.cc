@@ -7,7 +7,9 @@ namespace mpq::cpu {
 
 namespace {
 
-// No `omp simd` in these loops: with it GCC 12 keeps every target clone 4 floats wide.
+// No `omp simd` in these loops: with it GCC 12 keeps every target clone 4 floats wide. The
+// clones are internal and the exported functions forward to them: cloned exported templates lose
+// the fp-contract setting in GCC 12 (CpuRequantRows fails that way).
 template <typename Tin, typename Tout>
 __attribute__((optimize("fp-contract=off"))) MPQ_SIMD_CLONES void channels_row(
     const Tin* __restrict x, Tout* __restrict y, const float* __restrict A,

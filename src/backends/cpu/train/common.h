@@ -19,10 +19,6 @@ using cpu::engine;
 // The training step's stream (training runs one step at a time, on the calling thread).
 dnnl::stream& stream();
 
-// The cpu backend's Shape -> dims.
-inline memory::dims dims(const Shape& s) {
-  return cpu::dims_of(s);
-}
 // Descriptor of a slot's tensor: logical dims, physical layout (nchw/nhwc for rank 4, plain
 // row-major otherwise).
 memory::desc slot_desc(const Slot& s);

@@ -32,7 +32,7 @@ class ConvKernel : public ConvBase {
     has_bias_ = ctx.in.size() > 2 && ctx.in[2];
     const int64_t O = w.shape[0];
     memory::dims wdims = group_ == 1
-                             ? dims(w.shape)
+                             ? cpu::dims_of(w.shape)
                              : memory::dims{group_, O / group_, w.shape[1], w.shape[2], w.shape[3]};
     memory::desc w_user = memory::desc(wdims, dt::f32, group_ == 1 ? tag::oihw : tag::goihw);
     memory::desc w_any = memory::desc(wdims, dt::f32, tag::any);
