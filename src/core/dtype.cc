@@ -18,12 +18,16 @@ T saturate_round(double v) {
   if (std::isnan(v)) return 0;
   double r = std::nearbyint(v);  // default rounding mode: half to even
   if (r < static_cast<double>(std::numeric_limits<T>::min())) return std::numeric_limits<T>::min();
-  if (r > static_cast<double>(std::numeric_limits<T>::max())) return std::numeric_limits<T>::max();
+  // max + 1 is a power of two, exact in a double (max itself is not for 64 bits).
+  if (r >= static_cast<double>(std::numeric_limits<T>::max()) + 1.0)
+    return std::numeric_limits<T>::max();
   return static_cast<T>(r);
 }
 }  // namespace
 
-const DTypeInfo& dtype_info(DType t) { return kTable[static_cast<int>(t)]; }
+const DTypeInfo& dtype_info(DType t) {
+  return kTable[static_cast<int>(t)];
+}
 
 bool parse_dtype(std::string_view s, DType* out) {
   struct Alias {
@@ -31,10 +35,10 @@ bool parse_dtype(std::string_view s, DType* out) {
     DType t;
   };
   static const Alias kAliases[] = {
-      {"float32", DType::f32}, {"fp32", DType::f32},   {"float", DType::f32},
-      {"float16", DType::f16}, {"fp16", DType::f16},   {"half", DType::f16},
-      {"bfloat16", DType::bf16}, {"int8", DType::i8},  {"uint8", DType::u8},
-      {"int32", DType::i32},   {"int64", DType::i64},  {"bool", DType::boolean},
+      {"float32", DType::f32},   {"fp32", DType::f32},  {"float", DType::f32},
+      {"float16", DType::f16},   {"fp16", DType::f16},  {"half", DType::f16},
+      {"bfloat16", DType::bf16}, {"int8", DType::i8},   {"uint8", DType::u8},
+      {"int32", DType::i32},     {"int64", DType::i64}, {"bool", DType::boolean},
   };
   for (const auto& info : kTable)
     if (s == info.name) return *out = info.dtype, true;
@@ -58,7 +62,7 @@ uint16_t float_to_half(float f) {
   if (exp == 0xff) return static_cast<uint16_t>(sign | 0x7c00u | (mant ? 0x200u : 0u));
   int32_t e = exp - 127 + 15;
   if (e >= 0x1f) return static_cast<uint16_t>(sign | 0x7c00u);  // overflow -> inf
-  if (e <= 0) {                                                  // subnormal or zero
+  if (e <= 0) {                                                 // subnormal or zero
     if (e < -10) return static_cast<uint16_t>(sign);
     mant |= 0x00800000u;
     uint32_t shift = static_cast<uint32_t>(14 - e);
@@ -102,28 +106,52 @@ float half_to_float(uint16_t h) {
 
 double load_as_double(const void* data, DType t, size_t i) {
   switch (t) {
-    case DType::f32: return static_cast<const float*>(data)[i];
-    case DType::f16: return half_to_float(static_cast<const uint16_t*>(data)[i]);
-    case DType::bf16: return bf16_to_float(static_cast<const uint16_t*>(data)[i]);
-    case DType::i8: return static_cast<const int8_t*>(data)[i];
-    case DType::u8: return static_cast<const uint8_t*>(data)[i];
-    case DType::i32: return static_cast<const int32_t*>(data)[i];
-    case DType::i64: return static_cast<double>(static_cast<const int64_t*>(data)[i]);
-    case DType::boolean: return static_cast<const uint8_t*>(data)[i] ? 1.0 : 0.0;
+    case DType::f32:
+      return static_cast<const float*>(data)[i];
+    case DType::f16:
+      return half_to_float(static_cast<const uint16_t*>(data)[i]);
+    case DType::bf16:
+      return bf16_to_float(static_cast<const uint16_t*>(data)[i]);
+    case DType::i8:
+      return static_cast<const int8_t*>(data)[i];
+    case DType::u8:
+      return static_cast<const uint8_t*>(data)[i];
+    case DType::i32:
+      return static_cast<const int32_t*>(data)[i];
+    case DType::i64:
+      return static_cast<double>(static_cast<const int64_t*>(data)[i]);
+    case DType::boolean:
+      return static_cast<const uint8_t*>(data)[i] ? 1.0 : 0.0;
   }
   return 0;
 }
 
 void store_from_double(void* data, DType t, size_t i, double v) {
   switch (t) {
-    case DType::f32: static_cast<float*>(data)[i] = static_cast<float>(v); break;
-    case DType::f16: static_cast<uint16_t*>(data)[i] = float_to_half(static_cast<float>(v)); break;
-    case DType::bf16: static_cast<uint16_t*>(data)[i] = float_to_bf16(static_cast<float>(v)); break;
-    case DType::i8: static_cast<int8_t*>(data)[i] = saturate_round<int8_t>(v); break;
-    case DType::u8: static_cast<uint8_t*>(data)[i] = saturate_round<uint8_t>(v); break;
-    case DType::i32: static_cast<int32_t*>(data)[i] = saturate_round<int32_t>(v); break;
-    case DType::i64: static_cast<int64_t*>(data)[i] = static_cast<int64_t>(std::nearbyint(v)); break;
-    case DType::boolean: static_cast<uint8_t*>(data)[i] = v != 0.0; break;
+    case DType::f32:
+      static_cast<float*>(data)[i] = static_cast<float>(v);
+      break;
+    case DType::f16:
+      static_cast<uint16_t*>(data)[i] = float_to_half(static_cast<float>(v));
+      break;
+    case DType::bf16:
+      static_cast<uint16_t*>(data)[i] = float_to_bf16(static_cast<float>(v));
+      break;
+    case DType::i8:
+      static_cast<int8_t*>(data)[i] = saturate_round<int8_t>(v);
+      break;
+    case DType::u8:
+      static_cast<uint8_t*>(data)[i] = saturate_round<uint8_t>(v);
+      break;
+    case DType::i32:
+      static_cast<int32_t*>(data)[i] = saturate_round<int32_t>(v);
+      break;
+    case DType::i64:
+      static_cast<int64_t*>(data)[i] = saturate_round<int64_t>(v);
+      break;
+    case DType::boolean:
+      static_cast<uint8_t*>(data)[i] = v != 0.0;
+      break;
   }
 }
 

@@ -113,6 +113,10 @@ struct OpDef {
   // by strides unchecked), the engine-file reader on every node it reads. Throws kInvalidInput
   // naming the key.
   std::function<void(const Node&)> check_attrs;
+  // Optional: true where check_attrs could not rule out every bad value because an input's rank is
+  // not declared (ONNX's shape inference would index dims with it unchecked; the importer then
+  // skips ONNX's inference, and mpq's own, which knows every rank, checks the value).
+  std::function<bool(const Node&)> needs_declared_ranks;
   // Set for element-wise ops that can be fused into a Conv/Gemm epilogue.
   std::optional<EpilogueTrait> epilogue;
 };

@@ -1,5 +1,8 @@
 #include <gtest/gtest.h>
 
+#include <cmath>
+#include <cstdint>
+
 #include "backends/reference/executor.h"
 #include "ir/op_def.h"
 #include "ir/printer.h"
@@ -65,6 +68,24 @@ TEST(DType, SaturatingHalfToEvenStore) {
   EXPECT_EQ(q[1], -4);
   EXPECT_EQ(q[2], 127);
   EXPECT_EQ(q[3], -128);
+}
+
+// Integer stores saturate at every width, int64 included (2^63 itself is out of range).
+TEST(DType, SaturatingWideIntegerStore) {
+  int64_t l[4];
+  store_from_double(l, DType::i64, 0, -4.7e108);
+  store_from_double(l, DType::i64, 1, 9223372036854775808.0);
+  store_from_double(l, DType::i64, 2, 9223372036854774784.0);  // the largest double below 2^63
+  store_from_double(l, DType::i64, 3, std::nan(""));
+  EXPECT_EQ(l[0], INT64_MIN);
+  EXPECT_EQ(l[1], INT64_MAX);
+  EXPECT_EQ(l[2], 9223372036854774784LL);
+  EXPECT_EQ(l[3], 0);
+  int32_t w[2];
+  store_from_double(w, DType::i32, 0, 2147483648.0);
+  store_from_double(w, DType::i32, 1, 2147483647.0);
+  EXPECT_EQ(w[0], INT32_MAX);
+  EXPECT_EQ(w[1], INT32_MAX);
 }
 
 }  // namespace

@@ -422,5 +422,30 @@ TEST(OnnxBadInput, InitializerDataSizeLies) {
   EXPECT_EQ(s.key, "b") << s.to_string();
 }
 
+// LayerNormalization with its Mean and InvStdDev outputs, on a value whose rank the file does not
+// declare: onnx's inference would index X's dims from `axis` unchecked, so it is skipped and mpq's
+// inference names the bad axis; a good axis imports.
+TEST(OnnxBadInput, LayerNormAxisOnUndeclaredRank) {
+  for (int64_t axis : {int64_t{-5}, (int64_t{1} << 32) - 1, int64_t{-1}}) {
+    auto m = make_model(17);
+    add_input(m, "x", {2, 4});
+    add_initializer(m, "s", {4}, {1, 1, 1, 1});
+    add_node(m, "Relu", {"x"}, {"r"}, "relu");
+    auto* n = add_node(m, "LayerNormalization", {"r", "s"}, {"y", "mean", "inv"}, "ln");
+    auto* a = n->add_attribute();
+    a->set_name("axis");
+    a->set_type(onnx::AttributeProto::INT);
+    a->set_i(axis);
+    add_output(m, "y", {2, 4});
+    if (axis == -1) {
+      EXPECT_NO_THROW(import_model(m));
+      continue;
+    }
+    Status s = expect_error([&] { import_model(m); }, Code::kInvalidInput);
+    EXPECT_EQ(s.node, "ln") << s.to_string();
+    EXPECT_NE(s.to_string().find("axis"), std::string::npos) << s.to_string();
+  }
+}
+
 }  // namespace
 }  // namespace mpq

@@ -48,9 +48,10 @@ std::map<std::string, Value> declared_values(const onnx::GraphProto& g, const st
 
 }  // namespace
 
-void check_node_attributes(const onnx::GraphProto& g, const std::map<std::string, int64_t>& opsets,
+bool check_node_attributes(const onnx::GraphProto& g, const std::map<std::string, int64_t>& opsets,
                            const std::string& file) {
   std::map<std::string, Value> values = declared_values(g, file);
+  bool complete = true;
   for (int i = 0; i < g.node_size(); ++i) {
     const onnx::NodeProto& np = g.node(i);
     const std::string dom = np.domain() == "ai.onnx" ? "" : np.domain();
@@ -66,6 +67,8 @@ void check_node_attributes(const onnx::GraphProto& g, const std::map<std::string
       v.name = in;
       n.inputs.push_back(in.empty() ? nullptr : &v);
     }
+    for (const std::string& out : np.output())  // their count matters, not their types
+      n.outputs.push_back(out.empty() ? nullptr : &values[out]);
     try {
       for (const auto& a : np.attribute()) {
         try {
@@ -78,7 +81,9 @@ void check_node_attributes(const onnx::GraphProto& g, const std::map<std::string
     } catch (const Error& e) {
       throw e.with_node(n.name).with_file(file);
     }
+    if (def->needs_declared_ranks && def->needs_declared_ranks(n)) complete = false;
   }
+  return complete;
 }
 
 bool all_ops_known(const onnx::GraphProto& g, const std::map<std::string, int64_t>& opsets) {

@@ -14,8 +14,10 @@ namespace mpq::onnx_io {
 
 // Throws kInvalidInput naming the file, the node and the attribute on the first bad value.
 // Nodes of ops mpq does not know, and attributes it cannot represent, are left to the importer,
-// which reports them as unsupported.
-void check_node_attributes(const onnx::GraphProto& g, const std::map<std::string, int64_t>& opsets,
+// which reports them as unsupported. Returns false if some node's values could not all be checked
+// for want of a declared input rank (OpDef::needs_declared_ranks): onnx's shape inference must not
+// run then.
+bool check_node_attributes(const onnx::GraphProto& g, const std::map<std::string, int64_t>& opsets,
                            const std::string& file);
 
 // Whether every node's op is one mpq knows at the model's opset. onnx's shape inference runs only

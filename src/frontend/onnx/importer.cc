@@ -357,8 +357,9 @@ std::unique_ptr<Graph> import_onnx_model(onnx::ModelProto& model, const std::str
     load_external_data(&model, base_dir, name);
     check_utf8_names(model.graph(), name);
     precheck_graph(model.graph(), name);
-    check_node_attributes(model.graph(), opsets, name);
-    const bool infer = opts.run_shape_inference && all_ops_known(model.graph(), opsets);
+    const bool attrs_checked = check_node_attributes(model.graph(), opsets, name);
+    const bool infer =
+        opts.run_shape_inference && attrs_checked && all_ops_known(model.graph(), opsets);
     bool checked = run_onnx_checks(&model, opts.run_checker, infer, name);
     std::vector<UnsupportedNode> collected;
     ImportOptions o = opts;

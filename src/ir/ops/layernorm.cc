@@ -37,6 +37,11 @@ OpDef def_LayerNormalization() {
     if (x && x->has_type)
       normalize_axis(n.attrs.i("axis", -1), static_cast<int64_t>(x->shape.size()), "axis");
   };
+  // onnx's inference of the Mean and InvStdDev outputs indexes X's dims from `axis` on.
+  d.needs_declared_ranks = [](const Node& n) {
+    const Value* x = n.input(0);
+    return n.outputs.size() > 1 && !(x && x->has_type);
+  };
   d.infer = [](const Node& n) {
     const Value& x = in(n, 0);
     expect_float(n, 0);
