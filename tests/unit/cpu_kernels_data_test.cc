@@ -164,9 +164,17 @@ TEST(CpuDataKernels, ReduceMean) {
   check(g3, in3, Precision::kBf16, "ReduceMean");
 }
 
-// An SE block: GlobalAveragePool stays int8 between the convolutions.
+// An SE block: GlobalAveragePool stays int8 between the convolutions. 64 and 144 channels: the
+// int8 kernel sums rows of 8 and 4 pixels at once (simd_row_pixels), with pixels left over.
 TEST(CpuDataKernels, GlobalAveragePoolInt8) {
   Rng rng(61);
+  for (Shape s : {Shape{4, 144, 6, 7}, Shape{2, 64, 9, 9}}) {
+    Graph g;
+    Value* x = g.add_input("x", DType::f32, s);
+    Node* gap = add(g, "GlobalAveragePool", {conv_in(g, rng, x, s[1])}, {}, "gap");
+    g.add_output(gap->outputs[0]);
+    check(g, {random_tensor(rng, s)}, Precision::kInt8, "GlobalAveragePool");
+  }
   Graph g;
   Value* x = g.add_input("x", DType::f32, {4, 8, 6, 6});
   Node* gap = add(g, "GlobalAveragePool", {conv_in(g, rng, x, 8)}, {}, "gap");

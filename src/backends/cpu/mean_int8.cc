@@ -5,6 +5,7 @@
 // The output has its own scale, so SE blocks and classifier heads stay int8 end to end.
 #include <algorithm>
 #include <cmath>
+#include <utility>
 #include <vector>
 
 #include "backends/cpu/dnnl_util.h"
@@ -98,9 +99,11 @@ class MeanInt8Kernel : public Kernel {
     }
     const auto* x = static_cast<const Tin*>(a.inputs[0]);
     auto* y = static_cast<Tout*>(a.outputs[0]);
+    const int64_t T = simd_row_pixels(C);
 #pragma omp parallel
     {
-      std::vector<int32_t> acc(static_cast<size_t>(C));
+      // acc[0, C): the window's sums; acc[C, (T + 1) C): T pixels' partial sums.
+      std::vector<int32_t> acc(static_cast<size_t>((T + 1) * C));
 #pragma omp for collapse(3) schedule(static)
       for (int64_t b = 0; b < N; ++b)
         for (int64_t oy = 0; oy < OH; ++oy)
@@ -113,16 +116,25 @@ class MeanInt8Kernel : public Kernel {
               count = (std::min(H + w_.pe[0], ys + w_.k[0]) - ys) *
                       (std::min(W + w_.pe[1], xs + w_.k[1]) - xs);
             std::fill(acc.begin(), acc.end(), 0);
-            for (int64_t iy = y0; iy < y1; ++iy)
-              for (int64_t ix = x0; ix < x1; ++ix) {
-                const Tin* p = x + b * ss[0] + iy * ss[2] + ix * ss[3];
-                const int64_t sc = ss[1];
-                if (sc == 1) {  // NHWC: channels contiguous
+            for (int64_t iy = y0; iy < y1; ++iy) {
+              int64_t ix = x0;
+              const Tin* row = x + b * ss[0] + iy * ss[2];
+              if (ss[1] == 1 && ss[3] == C && x1 - x0 >= T) {
+                // NHWC, a long window row (global pooling): its pixels are one contiguous run,
+                // summed T pixels at a time into T partial sums per channel, folded below.
+                for (; ix + T <= x1; ix += T) accumulate_row(row + ix * C, acc.data() + C, T * C);
+              }
+              for (; ix < x1; ++ix) {
+                const Tin* p = row + ix * ss[3];
+                if (ss[1] == 1) {  // NHWC: channels contiguous
                   accumulate_row(p, acc.data(), C);
                 } else {
-                  for (int64_t c = 0; c < C; ++c) acc[c] += p[c * sc];
+                  for (int64_t c = 0; c < C; ++c) acc[c] += p[c * ss[1]];
                 }
               }
+            }
+            for (int64_t t = 1; t <= T; ++t)  // integer sums: the order does not matter
+              for (int64_t c = 0; c < C; ++c) acc[c] += std::exchange(acc[t * C + c], 0);
             const float m = count > 0 ? s_ratio_ / static_cast<float>(count) : 0.f;
             Tout* q = y + b * ds[0] + oy * ds[2] + ox * ds[3];
             const int32_t* ap = acc.data();

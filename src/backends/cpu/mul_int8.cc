@@ -27,7 +27,8 @@ float real_at(const void* p, const TensorSpec& t, int64_t i) {
 // y[i] = requant((x[i] - zx) * m[i * m_step] + zo): a function of its own so that the restrict
 // qualifiers hold (GCC honours them on parameters) and the loop vectorizes. For u8/s8 outputs
 // finite-math-only turns the saturation into min/max instructions (the values are finite); the
-// rounding (an add and a subtract of 1.5 * 2^23, half to even) is kept as written.
+// rounding (an add and a subtract of 1.5 * 2^23, half to even) is kept as written. No `omp simd`:
+// with it GCC 12 vectorizes this loop 4 floats wide in every clone, the AVX-512 one included.
 template <typename Tx, typename Ty>
 __attribute__((optimize("finite-math-only", "no-signed-zeros"))) MPQ_SIMD_CLONES void scale_row_q(
     const Tx* __restrict x, Ty* __restrict y, const float* __restrict m, int64_t m_step,
@@ -35,7 +36,6 @@ __attribute__((optimize("finite-math-only", "no-signed-zeros"))) MPQ_SIMD_CLONES
   constexpr float lo = std::is_signed_v<Ty> ? -128.f : 0.f;
   constexpr float hi = std::is_signed_v<Ty> ? 127.f : 255.f;
   constexpr float kRound = 12582912.f;
-#pragma omp simd
   for (int64_t i = 0; i < len; ++i) {
     float v = (static_cast<float>(x[i]) - zx) * m[i * m_step] + zo;
     v = v < lo ? lo : v;
@@ -125,9 +125,9 @@ class MulInt8Kernel : public Kernel {
     }
     const bool nhwc = x.layout == Layout::kNHWC;
     const bool per_image = g.shape[0] != 1;
-    // NHWC: the factors repeat every C elements; tiling them over T pixels gives inner loops of
-    // T * C >= 256 elements that vectorize well even for C = 16. Plain: one factor per plane.
-    const int64_t T = nhwc ? std::max<int64_t>(1, 256 / C) : 1;
+    // NHWC: the factors repeat every C elements, tiled over T pixels (simd_row_pixels). Plain:
+    // one factor per plane.
+    const int64_t T = nhwc ? simd_row_pixels(C) : 1;
     const int64_t L = nhwc ? T * C : HW;                 // elements per block
     const int64_t blocks = nhwc ? (HW + T - 1) / T : C;  // blocks per image
 #pragma omp parallel
