@@ -102,7 +102,8 @@ class MeanInt8Kernel : public Kernel {
     const int64_t T = simd_row_pixels(C);
 #pragma omp parallel
     {
-      // acc[0, C): the window's sums; acc[C, (T + 1) C): T pixels' partial sums.
+      // acc[0, C): the window's sums; acc[C, (T + 1) C): T pixels' partial sums, zero between
+      // windows (the fold below takes them back to zero).
       std::vector<int32_t> acc(static_cast<size_t>((T + 1) * C));
 #pragma omp for collapse(3) schedule(static)
       for (int64_t b = 0; b < N; ++b)
@@ -115,15 +116,16 @@ class MeanInt8Kernel : public Kernel {
             if (w_.include_pad)
               count = (std::min(H + w_.pe[0], ys + w_.k[0]) - ys) *
                       (std::min(W + w_.pe[1], xs + w_.k[1]) - xs);
-            std::fill(acc.begin(), acc.end(), 0);
+            std::fill(acc.begin(), acc.begin() + C, 0);
+            // NHWC with long window rows (global pooling): each row's pixels are one contiguous
+            // run, summed T pixels at a time into the partial sums, folded below. Small windows
+            // (AveragePool) sum pixel by pixel and never touch the partials.
+            const bool tiled = ss[1] == 1 && ss[3] == C && x1 - x0 >= T;
             for (int64_t iy = y0; iy < y1; ++iy) {
               int64_t ix = x0;
               const Tin* row = x + b * ss[0] + iy * ss[2];
-              if (ss[1] == 1 && ss[3] == C && x1 - x0 >= T) {
-                // NHWC, a long window row (global pooling): its pixels are one contiguous run,
-                // summed T pixels at a time into T partial sums per channel, folded below.
+              if (tiled)
                 for (; ix + T <= x1; ix += T) accumulate_row(row + ix * C, acc.data() + C, T * C);
-              }
               for (; ix < x1; ++ix) {
                 const Tin* p = row + ix * ss[3];
                 if (ss[1] == 1) {  // NHWC: channels contiguous
@@ -133,8 +135,9 @@ class MeanInt8Kernel : public Kernel {
                 }
               }
             }
-            for (int64_t t = 1; t <= T; ++t)  // integer sums: the order does not matter
-              for (int64_t c = 0; c < C; ++c) acc[c] += std::exchange(acc[t * C + c], 0);
+            if (tiled)  // integer sums: the order does not matter
+              for (int64_t t = 1; t <= T; ++t)
+                for (int64_t c = 0; c < C; ++c) acc[c] += std::exchange(acc[t * C + c], 0);
             const float m = count > 0 ? s_ratio_ / static_cast<float>(count) : 0.f;
             Tout* q = y + b * ds[0] + oy * ds[2] + ox * ds[3];
             const int32_t* ap = acc.data();
