@@ -1,10 +1,10 @@
 // The cuda backend's plan runner (runtime/plan_runner.h), one per ExecutionContext: the
 // activation arena, the model's inputs and outputs live in device memory allocated once, with
-// pinned host staging for the copies; each run copies the inputs in (H2D on the context's
-// stream), replays the CUDA graph of every kernel launch for this batch size (captured at first
-// use), and copies the outputs back (D2H). Steps that run on another backend (the reference
-// fallback for an op without a CUDA kernel) make the runner run eagerly instead, with copies
-// around those steps.
+// pinned host staging for the copies; each run copies the inputs in (staged in chunks, H2D on the
+// context's stream: staged_copy.h), replays the CUDA graph of every kernel launch for this batch
+// size (captured at first use), and copies the outputs back (D2H). Steps that run on another
+// backend (the reference fallback for an op without a CUDA kernel) make the runner run eagerly
+// instead, with copies around those steps.
 #include "runtime/plan_runner.h"
 
 #include <algorithm>
@@ -17,6 +17,7 @@
 #include "backends/cuda/cuda_util.h"
 #include "backends/cuda/kernels.h"
 #include "core/debug_options.h"
+#include "runtime/cuda/staged_copy.h"
 
 namespace mpq {
 
@@ -27,7 +28,7 @@ class CudaPlanRunner : public PlanRunner {
  public:
   CudaPlanRunner(const plan::Plan& plan, const std::vector<std::unique_ptr<Kernel>>& kernels,
                  const plan::MemoryPlan& mem, int threads)
-      : plan_(plan), kernels_(kernels), mem_(mem) {
+      : plan_(plan), kernels_(kernels), mem_(mem), threads_(threads) {
     const int64_t mb = plan.options.max_batch;
     arena_ = DeviceBuffer(std::max<size_t>(mem.arena_bytes, 1));
     dev_.assign(plan.tensors.size(), nullptr);
@@ -84,9 +85,7 @@ class CudaPlanRunner : public PlanRunner {
     const cudaStream_t s = ctx_.stream();
     for (size_t i = 0; i < inputs.size(); ++i) {
       const size_t n = plan_.tensors[plan_.inputs[i]].bytes_at(batch);
-      std::memcpy(in_pinned_[i].get(), inputs[i].raw(), n);
-      MPQ_CUDA_CHECK(
-          cudaMemcpyAsync(in_dev_[i].get(), in_pinned_[i].get(), n, cudaMemcpyHostToDevice, s));
+      staged_host_to_device(in_dev_[i].get(), in_pinned_[i].get(), inputs[i].raw(), n, threads_, s);
     }
     if (all_cuda_) {
       MPQ_CUDA_CHECK(cudaGraphLaunch(graph_for(batch), s));
@@ -308,6 +307,7 @@ class CudaPlanRunner : public PlanRunner {
   const plan::Plan& plan_;
   const std::vector<std::unique_ptr<Kernel>>& kernels_;
   const plan::MemoryPlan& mem_;
+  const int threads_;
   CudaContext ctx_;
   DeviceBuffer arena_;
   std::vector<DeviceBuffer> in_dev_, out_dev_;
