@@ -296,6 +296,19 @@ TEST(CudaOps, ReduceMeanSoftmaxMatMulMatchReference) {
                               rnd({2, 10, 16}, -1.f, 1.f, 7)},
                              kFloat);
   }
+  {
+    // Attention's two products at sizes of several 64 x 64 tiles of the batched kernel: partial
+    // tiles at the m and n edges, k in steps of 16 with a partial last one (40 and 130).
+    G b;
+    Value* q = b.input("q", {2, 3, 70, 40});
+    Value* k = b.input("k", {2, 3, 40, 130});
+    Value* s = b.op("MatMul", {q, k});
+    Attributes swap;
+    swap.set("perm", std::vector<int64_t>{0, 1, 3, 2});
+    auto g = b.done({s, b.op("MatMul", {b.op("Softmax", {s}), b.op("Transpose", {k}, swap)})});
+    expect_matches_reference(
+        *g, {rnd({2, 3, 70, 40}, -1.f, 1.f, 8), rnd({2, 3, 40, 130}, -1.f, 1.f, 9)}, kFloat);
+  }
 }
 
 TEST(CudaOps, LayerNormalizationMatchesReference) {
