@@ -904,7 +904,21 @@ PreparedPlan build_plan(const Graph& g, const quant::CalibrationTable* table,
 
 std::vector<std::unique_ptr<Kernel>> prepare_kernels(Plan& plan, bool tune) {
   std::vector<std::unique_ptr<Kernel>> kernels = prepare_kernels_impl(plan, tune);
-  for (size_t i = 0; i < kernels.size(); ++i) plan.steps[i].variant = kernels[i]->variant();
+  // A recorded choice a kernel did not take (an engine file tuned on another GPU generation, or
+  // by a build with other kernels) was timed again here: the manifest says so.
+  int reselected = 0;
+  std::string first;
+  for (size_t i = 0; i < kernels.size(); ++i) {
+    std::string v = kernels[i]->variant();
+    Step& st = plan.steps[i];
+    if (!st.variant.empty() && v != st.variant && !reselected++)
+      first = str(st.node->name, ": ", st.variant, " -> ", v);
+    st.variant = std::move(v);
+  }
+  if (reselected)
+    plan.manifest.notes.push_back(str(reselected, " step(s) chose their algorithm again on this ",
+                                      "machine (the recorded choice does not apply here; first: ",
+                                      first, ")"));
   return kernels;
 }
 

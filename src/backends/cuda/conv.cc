@@ -97,11 +97,12 @@ class ConvKernel : public Kernel, public WorkspaceUser {
     MPQ_CUDA_CHECK(conv_launch(cfg_, p, ctx.stream()));
   }
 
-  // "<tile configuration>/<splits>/<k-tiles per split>": a loaded engine file runs the same
-  // launch without timing the candidates again (and so gives the same bits: split-K changes the
-  // order of float sums).
+  // "<tile configuration>/<splits>/<k-tiles per split>/sm<XY>": a loaded engine file runs the
+  // same launch without timing the candidates again (and so gives the same bits: split-K changes
+  // the order of float sums), on the architecture the choice was timed on.
   std::string variant() const override {
-    return str(conv_configs().at(cfg_).name, "/", p_.ksplit, "/", p_.kt_per_split);
+    return str(conv_configs().at(cfg_).name, "/", p_.ksplit, "/", p_.kt_per_split, "/sm",
+               device_sm());
   }
 
   size_t workspace_bytes() const override {
@@ -297,14 +298,17 @@ class ConvKernel : public Kernel, public WorkspaceUser {
   }
 
   // Applies a variant() string recorded earlier if it names a compiled candidate and a split
-  // that covers this layer's k-tiles; false (time the candidates) otherwise, e.g. for an engine
-  // file written by a build with other tile configurations.
+  // that covers this layer's k-tiles, timed on this device's architecture (files without one are
+  // taken as they are); false (time the candidates) otherwise, e.g. for an engine file written by
+  // a build with other tile configurations or tuned on another GPU generation.
   bool use_variant(const std::string& v, const std::vector<int>& cands, int kt_total) {
     const size_t a = v.find('/'), b = a == std::string::npos ? a : v.find('/', a + 1);
     if (b == std::string::npos) return false;
+    const size_t c = v.find('/', b + 1);
+    if (c != std::string::npos && v.substr(c + 1) != str("sm", device_sm())) return false;
     const std::string name = v.substr(0, a);
     const int split = std::atoi(v.substr(a + 1, b - a - 1).c_str());
-    const int per = std::atoi(v.substr(b + 1).c_str());
+    const int per = std::atoi(v.substr(b + 1, c == std::string::npos ? c : c - b - 1).c_str());
     auto it = std::find_if(cands.begin(), cands.end(),
                            [&](int c) { return conv_configs()[c].name == name; });
     if (it == cands.end() || split < 1 || split > 64) return false;

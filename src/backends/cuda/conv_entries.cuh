@@ -71,6 +71,8 @@ void add_tc(std::vector<Entry>& v) {
   v.push_back(tc_entry<128, 64, 2, 2, 4, Kind, kLoadVec16>());
   v.push_back(tc_entry<64, 64, 2, 2, 4, Kind, kLoadVec16>());
   v.push_back(tc_entry<64, 32, 2, 1, 4, Kind, kLoadVec16>());
+  // Small batches (serving at batch 1): layers of 4-16 pixels fill a 16-row tile, not a 64-row.
+  v.push_back(tc_entry<16, 64, 1, 2, 4, Kind, kLoadVec16>());
   v.push_back(tc_entry<64, 64, 2, 2, 4, Kind, kLoadVec4>());
   v.push_back(tc_entry<64, 32, 2, 1, 4, Kind, kLoadVec4>());
   v.push_back(tc_entry<128, 64, 2, 2, 3, Kind, kLoadGather>());

@@ -1,5 +1,7 @@
 #include "backends/cuda/cuda_util.h"
 
+#include "backends/cuda/launch.h"
+
 namespace mpq::cuda {
 
 void check(cudaError_t e, const char* what) {
@@ -24,6 +26,10 @@ std::string device_unavailable_reason() {
     if (p.major < 8)
       return str("CUDA device ", p.name, " has compute capability ", p.major, ".", p.minor,
                  "; mpq's CUDA kernels need 8.0 or newer");
+    if (kernel_image_check() != cudaSuccess)
+      return str("CUDA device ", p.name, " is sm_", p.major, p.minor,
+                 ", which this mpq's kernels were not built for: rebuild with -DMPQ_CUDA_ARCHS=",
+                 p.major, p.minor);
     return std::string();
   }();
   return reason;
@@ -34,6 +40,16 @@ std::string device_name() {
   cudaDeviceProp p{};
   if (cudaGetDeviceProperties(&p, 0) != cudaSuccess) return "";
   return p.name;
+}
+
+int device_sm() {
+  static const int sm = [] {
+    if (!device_unavailable_reason().empty()) return 0;
+    cudaDeviceProp p{};
+    if (cudaGetDeviceProperties(&p, 0) != cudaSuccess) return 0;
+    return p.major * 10 + p.minor;
+  }();
+  return sm;
 }
 
 DeviceBuffer::DeviceBuffer(size_t bytes) : n_(bytes) {

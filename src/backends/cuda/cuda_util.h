@@ -16,10 +16,13 @@ namespace mpq::cuda {
 void check(cudaError_t e, const char* what);
 #define MPQ_CUDA_CHECK(call) ::mpq::cuda::check((call), #call)
 
-// "" when a usable CUDA device (compute capability >= 8.0) is present, else why not.
+// "" when a usable CUDA device (compute capability >= 8.0, and one this binary's kernels were
+// built for) is present, else why not.
 std::string device_unavailable_reason();
 // Name of device 0 (e.g. "NVIDIA H100 80GB HBM3"), "" without a device.
 std::string device_name();
+// Compute capability of device 0 as major * 10 + minor (90 for sm_90), 0 without a device.
+int device_sm();
 
 // An owning device allocation.
 class DeviceBuffer {

@@ -84,4 +84,8 @@ cudaError_t pool(const void* src, ElemDesc s, void* dst, ElemDesc d, const PoolP
 cudaError_t unary(const void* x, ElemDesc xs, void* y, ElemDesc ys, int64_t n, int op, float a,
                   float b, cudaStream_t stream);
 
+// cudaSuccess when this binary holds code the current device runs (its sm_XY, or PTX it can
+// compile); else the error of looking a kernel up (cudaErrorNoKernelImageForDevice).
+cudaError_t kernel_image_check();
+
 }  // namespace mpq::cuda

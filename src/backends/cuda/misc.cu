@@ -278,4 +278,11 @@ cudaError_t unary(const void* x, ElemDesc xs, void* y, ElemDesc ys, int64_t n, i
   return cudaGetLastError();
 }
 
+cudaError_t kernel_image_check() {
+  cudaFuncAttributes a{};
+  const cudaError_t e = cudaFuncGetAttributes(&a, unary_kernel);
+  if (e != cudaSuccess) cudaGetLastError();
+  return e;
+}
+
 }  // namespace mpq::cuda
