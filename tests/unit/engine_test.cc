@@ -306,6 +306,33 @@ TEST(Engine, TunedBuildRecordsEachConvChoice) {
   Tensor b = runtime::ExecutionContext(plain).run(m.test)[0];
   EXPECT_LE(testing::max_diff(a, b), 1e-3f * (1.f + testing::max_abs(b)));
 }
+
+// A recorded choice no kernel here can take (an engine file tuned elsewhere) is made again when
+// the plan is prepared, and the manifest says how many steps chose again; a choice that applies
+// is kept without a note.
+TEST(Engine, RecordedChoiceThatDoesNotApplyIsMadeAgainWithANote) {
+  Model m = zoo_model("resnet18_cifar", 2);
+  plan::BuildOptions o;
+  o.max_batch = 2;
+  o.threads = 2;
+  auto built = runtime::Engine::build(*m.g, nullptr, o);
+  for (const bool foreign : {false, true}) {
+    plan::Plan p = built->plan().clone();
+    int changed = 0;
+    for (plan::Step& st : p.steps)
+      if (foreign && st.variant == "direct") st.variant = "direct_on_another_cpu", ++changed;
+    ASSERT_TRUE(!foreign || changed > 0);
+    auto e = runtime::Engine::from_plan(std::move(p));
+    std::string notes;
+    for (const std::string& n : e->manifest().notes) notes += n + "\n";
+    const size_t at = notes.find("chose their algorithm again");
+    EXPECT_EQ(at != std::string::npos, foreign) << notes;
+    if (foreign)
+      EXPECT_NE(notes.find(std::to_string(changed) + " step(s) chose"), std::string::npos) << notes;
+    for (const plan::Step& st : e->plan().steps)
+      EXPECT_NE(st.variant, "direct_on_another_cpu") << st.node->name;
+  }
+}
 }  // namespace
 }  // namespace mpq
 
