@@ -34,7 +34,7 @@ bundle() {
   # oneDNN is in by default (MPQ_GPU_DNNL=0 leaves it out): bench/zoo calibrates on the host's
   # CPU engine before it builds the CUDA engines, and its library travels compressed (~11 MB).
   cmake -S . -B build-gpu -G Ninja -DCMAKE_BUILD_TYPE=Release -DMPQ_CUDA=ON \
-    "-DMPQ_DNNL=$([ "${MPQ_GPU_DNNL:-1}" = 0 ] && echo OFF || echo ON)" -DMPQ_CUDA_ARCHS=90 >/dev/null
+    "-DMPQ_DNNL=$([ "${MPQ_GPU_DNNL:-1}" = 0 ] && echo OFF || echo ON)" -DMPQ_CUDA_ARCHS=90a >/dev/null
   cmake --build build-gpu -j "${MPQ_JOBS:-2}" --target mpq_gpu
   rm -rf "$BUNDLE"
   mkdir -p "$BUNDLE"/{bin,lib,models,data}

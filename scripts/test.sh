@@ -30,7 +30,7 @@ else
   start=$SECONDS
   export CCACHE_BASEDIR="$PWD"
   cmake -S . -B "$CUDA_BUILD_DIR" -G Ninja -DCMAKE_BUILD_TYPE=Release -DMPQ_CUDA=ON -DMPQ_DNNL=ON \
-    "-DMPQ_CUDA_ARCHS=${MPQ_CUDA_ARCHS:-80;90}" >/dev/null
+    "-DMPQ_CUDA_ARCHS=${MPQ_CUDA_ARCHS:-80;90a}" >/dev/null
   cmake --build "$CUDA_BUILD_DIR" -j "${MPQ_JOBS:-$(nproc)}" --target mpq_gpu
   ctest --test-dir "$CUDA_BUILD_DIR" -L cuda --output-on-failure
   took "CUDA build and GPU tests" $start

@@ -27,6 +27,7 @@ bool set_entry(DebugOptions& o, const std::string& key, const std::string& value
   if (key == "cuda-no-direct") return o.cuda_no_direct = true;
   if (key == "cuda-no-depthwise") return o.cuda_no_depthwise = true;
   if (key == "cuda-no-depthwise-row") return o.cuda_no_depthwise_row = true;
+  if (key == "cuda-no-wgmma") return o.cuda_no_wgmma = true;
   if (key == "cuda-no-pdl") return o.cuda_no_pdl = true;
   if (key == "cuda-profile") return o.cuda_profile = true;
   return false;

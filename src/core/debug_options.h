@@ -1,6 +1,6 @@
 // Developer knobs (kernel comparisons, profiles), all in one environment variable:
 //   MPQ_DEBUG=cuda-tile=NAME,cuda-splitk=N,cuda-no-splitk,cuda-no-direct,cuda-no-depthwise,
-//             cuda-no-depthwise-row,cuda-no-pdl,cuda-profile,cuda-warmup-ms=MS
+//             cuda-no-depthwise-row,cuda-no-wgmma,cuda-no-pdl,cuda-profile,cuda-warmup-ms=MS
 // They change how kernels are chosen or timed, never what an engine computes. Read when asked
 // (kernels read them when they are prepared or timed, not per step), so a test can change the
 // variable between builds.
@@ -17,6 +17,7 @@ struct DebugOptions {
   bool cuda_no_direct = false;         // int8 first layers: implicit GEMM only
   bool cuda_no_depthwise = false;      // depthwise layers: implicit GEMM only
   bool cuda_no_depthwise_row = false;  // depthwise layers: leave out the kernels for one window
+  bool cuda_no_wgmma = false;          // int8 convolutions: no Hopper TMA + wgmma kernels
   bool cuda_no_pdl = false;            // no programmatic dependent launch (sm_90)
   bool cuda_profile = false;           // kernel timing also prints a per-step profile
   double cuda_warmup_ms = 1000.0;      // GPU busy time before kernel timing (clocks leave idle)

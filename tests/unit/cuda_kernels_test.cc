@@ -13,10 +13,10 @@
 
 #include "backends/cuda/cuda_util.h"
 #include "backends/reference/convert.h"
+#include "core/quant_math.h"
 #include "cuda_test_util.h"
 #include "int8_conv_emulation.h"
 #include "ir/op_def.h"
-#include "core/quant_math.h"
 
 namespace mpq {
 namespace {
@@ -127,6 +127,54 @@ TEST(CudaKernels, Int8ConvMatchesEmulation) {
                          " out=", dtype_name(od)));
         check_int8_conv(cc, s8, od);
         if (::testing::Test::HasFailure()) return;
+      }
+}
+
+// The Hopper TMA + wgmma kernels (sm_90 only) on layers whose geometry they take (one group,
+// C % 64 == 0, stride 1, input zero point 0, tiles of whole output rows or whole images): each
+// such configuration at the full batch, at batch 1 and with split-K forced, bit for bit.
+TEST(CudaKernels, Int8WgmmaConvMatchesEmulation) {
+  SKIP_WITHOUT_GPU();
+  if (!cuda::wgmma_available()) GTEST_SKIP() << "no sm_90 device or no sm_90a kernels";
+  const ConvCase cases[] = {
+      {2, 64, 16, 16, 64, 3, 1, 1, 1, 1, true, {"Add", "Relu"}},  // tiles of rows of one image
+      {3, 128, 8, 8, 128, 3, 1, 1, 1, 1, true, {"Relu"}},         // whole images, last tile short
+      {5, 64, 4, 4, 200, 3, 1, 1, 1, 1, false, {}},               // OC % 64 != 0, tiny images
+      {2, 64, 8, 8, 64, 3, 1, 2, 2, 1, true, {"Relu"}},           // dilated
+      {2, 192, 8, 8, 96, 1, 1, 0, 1, 1, true, {}},                // 1x1, three k-tiles per tap
+  };
+  for (const auto& cc : cases)
+    for (bool s8 : {false, true})
+      for (DType od : {DType::u8, DType::i8, DType::f32}) {
+        SCOPED_TRACE(str("case c=", cc.c, " h=", cc.h, " oc=", cc.oc, " k=", cc.k, " s8=", s8,
+                         " out=", dtype_name(od)));
+        const int8emu::Int8ConvSetup s = int8emu::make_int8_setup(cc, s8, od, 0);
+        const Node& n = *s.g->nodes()[0];
+        const int kind = s8 ? cuda::kConvS8 : cuda::kConvU8;
+        cuda::ConvParams geom;
+        geom.C = geom.Cg = cc.c;
+        geom.SH = geom.SW = cc.stride;
+        geom.OH = (cc.h + 2 * cc.pad - cc.dil * (cc.k - 1) - 1) / cc.stride + 1;
+        geom.OW = (cc.w + 2 * cc.pad - cc.dil * (cc.k - 1) - 1) / cc.stride + 1;
+        int tried = 0;
+        for (int cfg :
+             cuda::conv_candidates(kind, cuda::conv_load_mode(kind, cc.c),
+                                   int64_t{cc.c} * cc.k * cc.k, 1, cc.oc, nullptr, &geom)) {
+          const std::string name = cuda::conv_configs()[cfg].name;
+          if (!cuda::conv_configs()[cfg].wgmma) continue;
+          SCOPED_TRACE(name);
+          ++tried;
+          for (int64_t batch :
+               {static_cast<int64_t>(cc.n), int64_t{1}, -static_cast<int64_t>(cc.n)}) {
+            const char* split = batch < 0 ? "2" : "1";
+            batch = batch < 0 ? -batch : batch;
+            auto got =
+                run_kernel(n, Precision::kInt8, s.ins, s.outs, s.host, batch, name.c_str(), split);
+            ASSERT_EQ(got.size(), 1u);
+            if (int8emu::compare_int8(s, got[0], true)) return;
+          }
+        }
+        EXPECT_GT(tried, 0) << "no wgmma configuration takes this layer";
       }
 }
 

@@ -12,13 +12,14 @@ TEST(DebugOptions, EveryKnobParses) {
   std::string rejected;
   const DebugOptions o = parse_debug_options(
       "cuda-tile=tc_u8_64x64x64_w2x2_s4,cuda-splitk=4,cuda-no-splitk,cuda-no-direct,"
-      "cuda-no-depthwise,cuda-no-depthwise-row,cuda-no-pdl,cuda-profile,cuda-warmup-ms=0",
+      "cuda-no-depthwise,cuda-no-depthwise-row,cuda-no-wgmma,cuda-no-pdl,cuda-profile,cuda-warmup-"
+      "ms=0",
       &rejected);
   EXPECT_EQ(rejected, "");
   EXPECT_EQ(o.cuda_tile, "tc_u8_64x64x64_w2x2_s4");
   EXPECT_EQ(o.cuda_splitk, 4);
   EXPECT_TRUE(o.cuda_no_splitk && o.cuda_no_direct && o.cuda_no_depthwise &&
-              o.cuda_no_depthwise_row && o.cuda_no_pdl && o.cuda_profile);
+              o.cuda_no_depthwise_row && o.cuda_no_wgmma && o.cuda_no_pdl && o.cuda_profile);
   EXPECT_EQ(o.cuda_warmup_ms, 0.0);
   const DebugOptions d = parse_debug_options("");
   EXPECT_TRUE(d.cuda_tile.empty());

@@ -17,10 +17,10 @@
 #include <vector>
 
 #include "backends/backend.h"
+#include "core/quant_math.h"
 #include "ir/graph.h"
 #include "ir/op_def.h"
 #include "ir/post_op.h"
-#include "core/quant_math.h"
 
 namespace mpq::int8emu {
 
@@ -229,13 +229,15 @@ struct Int8ConvSetup {
   bool q_out = false;
 };
 
-inline Int8ConvSetup make_int8_setup(const ConvCase& cc, bool x_signed, DType out_dt) {
+// u8 inputs have zero point x_zp (s8 inputs 0).
+inline Int8ConvSetup make_int8_setup(const ConvCase& cc, bool x_signed, DType out_dt,
+                                     int x_zp = 17) {
   Int8ConvSetup s;
   s.g = conv_graph(cc);
   const Node& n = *s.g->nodes()[0];
   const Shape xs = n.inputs[0]->shape, ys = n.outputs[0]->shape;
   const Layout lay = cc.gemm ? Layout::kPlain : Layout::kNHWC;
-  const QuantParams xq = x_signed ? qp(0.05f, 0, true) : qp(0.03f, 17, false);
+  const QuantParams xq = x_signed ? qp(0.05f, 0, true) : qp(0.03f, x_zp, false);
   s.yq = out_dt == DType::i8 ? qp(0.2f, -3, true) : qp(0.15f, 40, false);
   const QuantParams rq = qp(0.1f, 9, false);
   s.ins = {spec("x", x_signed ? DType::i8 : DType::u8, xs, lay, xq), const_spec(n.inputs[1]),

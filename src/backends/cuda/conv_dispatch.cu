@@ -17,6 +17,7 @@ const std::vector<Entry>& entries() {
     add_entries_f16(r);
     add_entries_f32(r);
     add_entries_depthwise(r);
+    add_entries_wgmma(r);
     return r;
   }();
   return v;
@@ -40,13 +41,24 @@ int conv_load_mode(int kind, int64_t cg) {
   return kLoadGather;
 }
 
+bool wgmma_fits(const ConvParams& p, int bm) {
+  if (p.groups != 1 || p.C % 64 != 0 || p.SH != 1 || p.SW != 1 || p.x_fill != 0) return false;
+  const int64_t hw = static_cast<int64_t>(p.OH) * p.OW;
+  if (p.OW > 256 || bm % p.OW != 0 || (hw % bm != 0 && bm % hw != 0)) return false;
+  return hw >= bm ? bm / p.OW <= 256 : p.OH <= 256 && bm / hw <= 256;
+}
+
 std::vector<int> conv_candidates(int kind, int vec, int64_t k, int64_t groups, int64_t oc,
-                                 const DepthwiseWindow* dw) {
+                                 const DepthwiseWindow* dw, const ConvParams* geom) {
   std::vector<int> r;
   const auto& e = entries();
   for (size_t i = 0; i < e.size(); ++i) {
     const ConvConfig& c = e[i].cfg;
     if (c.kind != kind) continue;
+    if (c.wgmma) {
+      if (geom && wgmma_available() && wgmma_fits(*geom, c.bm)) r.push_back(static_cast<int>(i));
+      continue;
+    }
     if (c.depthwise) {
       const bool window_fits =
           !c.dw_kw || (dw && dw->kw == c.dw_kw && dw->sw == c.dw_sw && dw->dw == 1);
@@ -122,19 +134,14 @@ __global__ void splitk_reduce_kernel(const __grid_constant__ ConvParams p) {
 
 cudaError_t conv_launch(int cfg, const ConvParams& p, cudaStream_t stream) {
   const Entry& e = entries().at(cfg);
-  if (e.cfg.depthwise) {  // sizes its own grid; never split
-    e.launch(p, dim3(), 0, stream);
-    return cudaGetLastError();
-  }
-  if (e.cfg.direct_k) {  // bm pixels per CTA, all channels; never split
-    e.launch(p, dim3(static_cast<unsigned>(ceil_div(p.M, e.cfg.bm))),
-             direct_smem_bytes(p, e.cfg.direct_k / 4, e.cfg.bm), stream);
-    return cudaGetLastError();
-  }
+  if (e.cfg.depthwise) return e.launch(p, dim3(), 0, stream);  // sizes its own grid; never split
+  if (e.cfg.direct_k)  // bm pixels per CTA, all channels; never split
+    return e.launch(p, dim3(static_cast<unsigned>(ceil_div(p.M, e.cfg.bm))),
+                    direct_smem_bytes(p, e.cfg.direct_k / 4, e.cfg.bm), stream);
   const dim3 grid(static_cast<unsigned>(ceil_div(p.M, e.cfg.bm)),
                   static_cast<unsigned>(ceil_div(p.OCg, e.cfg.bn)),
                   static_cast<unsigned>(p.groups * p.ksplit));
-  e.launch(p, grid, e.cfg.smem, stream);
+  if (const cudaError_t err = e.launch(p, grid, e.cfg.smem, stream); err != cudaSuccess) return err;
   if (p.ksplit > 1) {
     const int64_t items = static_cast<int64_t>(p.M) * ((p.OC + 3) / 4);
     const unsigned blocks = static_cast<unsigned>(std::min<int64_t>(ceil_div(items, 256), 1 << 20));

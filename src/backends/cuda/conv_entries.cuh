@@ -14,7 +14,7 @@
 
 namespace mpq::cuda {
 
-using LaunchFn = void (*)(const ConvParams&, dim3, int, cudaStream_t);
+using LaunchFn = cudaError_t (*)(const ConvParams&, dim3, int, cudaStream_t);
 using AttrFn = cudaError_t (*)(int);
 
 struct Entry {
@@ -24,9 +24,9 @@ struct Entry {
 };
 
 template <int BM, int BN, int WMs, int WNs, int S, int Kind, int Vec>
-void launch_tc(const ConvParams& p, dim3 grid, int smem, cudaStream_t s) {
-  (void)launch_pdl(igemm_tc_kernel<BM, BN, WMs, WNs, S, Kind, Vec>, dim3(grid),
-                   dim3(WMs * WNs * 32), smem, s, p);
+cudaError_t launch_tc(const ConvParams& p, dim3 grid, int smem, cudaStream_t s) {
+  return launch_pdl(igemm_tc_kernel<BM, BN, WMs, WNs, S, Kind, Vec>, dim3(grid),
+                    dim3(WMs * WNs * 32), smem, s, p);
 }
 template <int BM, int BN, int WMs, int WNs, int S, int Kind, int Vec>
 cudaError_t attr_tc(int smem) {
@@ -34,8 +34,8 @@ cudaError_t attr_tc(int smem) {
                               cudaFuncAttributeMaxDynamicSharedMemorySize, smem);
 }
 template <int BM, int BN, int Vec>
-void launch_f32(const ConvParams& p, dim3 grid, int, cudaStream_t s) {
-  (void)launch_pdl(igemm_f32_kernel<BM, BN, Vec>, dim3(grid), dim3(BM * 2), 0, s, p);
+cudaError_t launch_f32(const ConvParams& p, dim3 grid, int, cudaStream_t s) {
+  return launch_pdl(igemm_f32_kernel<BM, BN, Vec>, dim3(grid), dim3(BM * 2), 0, s, p);
 }
 inline cudaError_t attr_none(int) {
   return cudaSuccess;
@@ -96,8 +96,8 @@ Entry f32_entry() {
 }
 
 template <int kWords, int kPix, bool kU8>
-void launch_direct(const ConvParams& p, dim3 grid, int smem, cudaStream_t s) {
-  (void)launch_pdl(direct_int8_kernel<kWords, kPix, kU8>, grid, dim3(kDirectThreads), smem, s, p);
+cudaError_t launch_direct(const ConvParams& p, dim3 grid, int smem, cudaStream_t s) {
+  return launch_pdl(direct_int8_kernel<kWords, kPix, kU8>, grid, dim3(kDirectThreads), smem, s, p);
 }
 
 // The direct int8 kernel for K <= 4 * kWords, kPix pixels per thread (direct_int8.cuh).
@@ -132,5 +132,6 @@ void add_entries_u8(std::vector<Entry>& v);
 void add_entries_f16(std::vector<Entry>& v);
 void add_entries_f32(std::vector<Entry>& v);
 void add_entries_depthwise(std::vector<Entry>& v);
+void add_entries_wgmma(std::vector<Entry>& v);
 
 }  // namespace mpq::cuda

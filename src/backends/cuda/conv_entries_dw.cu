@@ -9,21 +9,21 @@ namespace mpq::cuda {
 namespace {
 
 template <int Kind>
-void launch_dw(const ConvParams& p, dim3, int, cudaStream_t s) {
+cudaError_t launch_dw(const ConvParams& p, dim3, int, cudaStream_t s) {
   const int64_t items = static_cast<int64_t>(p.M) * ((p.C + 3) / 4);
   const unsigned blocks =
       static_cast<unsigned>(std::min<int64_t>(ceil_div(items, kDepthwiseThreads), 1 << 20));
-  (void)launch_pdl(depthwise_kernel<Kind>, dim3(blocks), dim3(kDepthwiseThreads), 0, s, p);
+  return launch_pdl(depthwise_kernel<Kind>, dim3(blocks), dim3(kDepthwiseThreads), 0, s, p);
 }
 
 template <int Kind, int KW, int S>
-void launch_dw_row(const ConvParams& p, dim3, int, cudaStream_t s) {
+cudaError_t launch_dw_row(const ConvParams& p, dim3, int, cudaStream_t s) {
   constexpr int kPix = 4;
   const int64_t items = static_cast<int64_t>(p.N) * p.OH * ceil_div(p.OW, kPix) * ((p.C + 3) / 4);
   const unsigned blocks =
       static_cast<unsigned>(std::min<int64_t>(ceil_div(items, kDepthwiseThreads), 1 << 20));
-  (void)launch_pdl(depthwise_row_kernel<Kind, KW, S, kPix>, dim3(blocks), dim3(kDepthwiseThreads),
-                   0, s, p);
+  return launch_pdl(depthwise_row_kernel<Kind, KW, S, kPix>, dim3(blocks), dim3(kDepthwiseThreads),
+                    0, s, p);
 }
 
 template <int Kind>

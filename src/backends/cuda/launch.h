@@ -27,6 +27,7 @@ struct ConvConfig {
   // Depthwise kernels built for one window: kernel width and stride along W (dilation 1);
   // 0: any window.
   int dw_kw = 0, dw_sw = 0;
+  int wgmma = 0;     // Hopper TMA + wgmma kernel (igemm_wgmma.cuh): sm_90a, geometry of wgmma_fits
   std::string name;  // e.g. "tc_s8_128x128x64_s4_vec"
 };
 
@@ -38,10 +39,17 @@ struct DepthwiseWindow {
 // Indices (into conv_configs()) of the configurations that can run a layer of this kind: the
 // implicit-GEMM tiles of its load mode, the direct kernels where K, groups and OC allow them
 // (k = 0: none), and the depthwise kernels for a depthwise layer (dw given: those for any
-// window and those built for its window).
+// window and those built for its window), and with the layer's geometry `geom` the Hopper
+// kernels where wgmma_available() and wgmma_fits() allow them.
 const std::vector<ConvConfig>& conv_configs();
 std::vector<int> conv_candidates(int kind, int load_mode, int64_t k = 0, int64_t groups = 1,
-                                 int64_t oc = 0, const DepthwiseWindow* dw = nullptr);
+                                 int64_t oc = 0, const DepthwiseWindow* dw = nullptr,
+                                 const ConvParams* geom = nullptr);
+// True when this binary holds the sm_90a kernels and the current device is sm_90.
+bool wgmma_available();
+// Whether the Hopper kernel with BM-row tiles runs layer p: one group, C % 64 == 0, stride 1,
+// input zero point 0, and tiles of whole output rows or whole images (igemm_wgmma.cuh).
+bool wgmma_fits(const ConvParams& p, int bm);
 // The direct kernels' limit on output channels (their weights sit in shared memory).
 constexpr int kDirectMaxOc = 256;
 // K of the narrower direct kernel (larger K, up to 64, takes the wider one).
