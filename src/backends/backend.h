@@ -102,6 +102,9 @@ class Kernel {
   // (output, input) pairs where the output may live in the input's buffer, saving a copy (the
   // residual of a fused sum). The kernel stays correct when the planner does not alias them.
   virtual std::vector<std::pair<int, int>> inplace() const { return {}; }
+  // One line for the manifest about what this machine or build left out when prepare() chose
+  // ("" if nothing); kernels that give the same line get one note.
+  virtual std::string build_note() const { return ""; }
 };
 
 // What a kernel accepts and produces, consulted by the plan builder when it realizes dtypes and

@@ -916,9 +916,14 @@ std::vector<std::unique_ptr<Kernel>> prepare_kernels(Plan& plan, bool tune) {
     st.variant = std::move(v);
   }
   if (reselected)
-    plan.manifest.notes.push_back(str(reselected, " step(s) chose their algorithm again on this ",
-                                      "machine (the recorded choice does not apply here; first: ",
-                                      first, ")"));
+    plan.manifest.notes.push_back(
+        str(reselected, " step(s) chose their algorithm again on this ",
+            "machine (the recorded choice does not apply here; first: ", first, ")"));
+  std::vector<std::string>& notes = plan.manifest.notes;
+  for (const auto& k : kernels) {
+    const std::string n = k->build_note();
+    if (!n.empty() && std::find(notes.begin(), notes.end(), n) == notes.end()) notes.push_back(n);
+  }
   return kernels;
 }
 

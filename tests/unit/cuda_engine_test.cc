@@ -4,12 +4,14 @@
 #ifdef MPQ_HAVE_CUDA
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cmath>
 #include <cstdio>
 #include <cstring>
 #include <random>
 
 #include "backends/cuda/cuda_util.h"
+#include "backends/cuda/launch.h"
 #include "backends/reference/executor.h"
 #include "cuda_test_util.h"
 #include "ir/op_def.h"
@@ -93,6 +95,12 @@ TEST(CudaEngine, SmallResnetMatchesReference) {
     o.max_batch = batch;
     o.default_precision = p;
     auto e = runtime::Engine::build(*g, &table, o);
+    // int8 says in a note when the Hopper kernels were left out, and only then.
+    const std::string fallback =
+        cuda::wgmma_fallback_note(cuda::device_sm(), cuda::wgmma_compiled());
+    const auto& notes = e->manifest().notes;
+    const bool noted = std::find(notes.begin(), notes.end(), fallback) != notes.end();
+    EXPECT_EQ(noted, p == Precision::kInt8 && !fallback.empty());
     for (const auto& l : e->manifest().layers) {
       EXPECT_EQ(l.backend, "cuda") << l.name << " " << l.kernel << " " << l.reason;
       if (l.op == "FusedConv" || l.op == "FusedGemm" || l.op == "Conv" || l.op == "Gemm") {

@@ -12,6 +12,7 @@
 #include <random>
 
 #include "backends/cuda/cuda_util.h"
+#include "backends/cuda/launch.h"
 #include "backends/reference/convert.h"
 #include "core/quant_math.h"
 #include "cuda_test_util.h"
@@ -128,6 +129,18 @@ TEST(CudaKernels, Int8ConvMatchesEmulation) {
         check_int8_conv(cc, s8, od);
         if (::testing::Test::HasFailure()) return;
       }
+}
+
+// The manifest line of int8 engines that run without the Hopper kernels: none on sm_90 with
+// sm_90a code, else one naming the device's architecture or the missing build target. (Pure
+// text: runs without a GPU.)
+TEST(CudaNotes, WgmmaFallbackNamesTheReason) {
+  EXPECT_EQ(cuda::wgmma_fallback_note(90, true), "");
+  const std::string older = cuda::wgmma_fallback_note(86, true);
+  EXPECT_NE(older.find("need an sm_90 GPU (this one is sm_86)"), std::string::npos) << older;
+  const std::string unbuilt = cuda::wgmma_fallback_note(90, false);
+  EXPECT_NE(unbuilt.find("MPQ_CUDA_ARCHS including 90a"), std::string::npos) << unbuilt;
+  EXPECT_NE(cuda::wgmma_fallback_note(100, true).find("sm_100"), std::string::npos);
 }
 
 // The Hopper TMA + wgmma kernels (sm_90 only) on layers whose geometry they take (one group,

@@ -109,6 +109,11 @@ class ConvKernel : public Kernel, public WorkspaceUser {
     return p_.ksplit > 1 ? static_cast<size_t>(p_.ksplit) * max_m_ * p_.OC * sizeof(float) : 0;
   }
 
+  std::string build_note() const override {
+    const bool int8 = kind_ == kConvS8 || kind_ == kConvU8;
+    return int8 && !depthwise_layer(p_) ? wgmma_fallback_note(device_sm(), wgmma_compiled()) : "";
+  }
+
   std::string impl_name() const override {
     static const char* kinds[] = {"s8", "u8", "f16", "f32"};
     const ConvConfig& c = conv_configs().at(cfg_);

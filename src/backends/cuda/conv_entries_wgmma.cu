@@ -91,6 +91,24 @@ void add_wgmma(std::vector<Entry>& v) {
 
 }  // namespace
 
+bool wgmma_compiled() {
+#ifdef MPQ_CUDA_SM90A_BUILD
+  return true;
+#else
+  return false;
+#endif
+}
+
+std::string wgmma_fallback_note(int sm, bool compiled) {
+  if (sm == 90 && compiled) return "";
+  const std::string head = "int8 convolutions run on the sm_80 mma.sync kernels: ";
+  if (sm != 90)
+    return head + "the Hopper TMA + wgmma kernels need an sm_90 GPU (this one is sm_" +
+           std::to_string(sm) + ")";
+  return head + "this build has no sm_90a code for the Hopper TMA + wgmma kernels (build with " +
+         "MPQ_CUDA_ARCHS including 90a)";
+}
+
 bool wgmma_available() {
 #ifdef MPQ_CUDA_SM90A_BUILD
   static const bool ok = [] {

@@ -47,6 +47,11 @@ std::vector<int> conv_candidates(int kind, int load_mode, int64_t k = 0, int64_t
                                  const ConvParams* geom = nullptr);
 // True when this binary holds the sm_90a kernels and the current device is sm_90.
 bool wgmma_available();
+// Whether this binary was built with sm_90a code (MPQ_CUDA_ARCHS including 90a).
+bool wgmma_compiled();
+// The manifest note of int8 convolutions that cannot use the Hopper kernels on a device of
+// compute capability `sm` (e.g. 86) with or without sm_90a code in the binary ("" if they can).
+std::string wgmma_fallback_note(int sm, bool compiled);
 // Whether the Hopper kernel with BM-row tiles runs layer p: one group, C % 64 == 0, stride 1,
 // input zero point 0, and tiles of whole output rows or whole images (igemm_wgmma.cuh).
 bool wgmma_fits(const ConvParams& p, int bm);
