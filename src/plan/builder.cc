@@ -920,9 +920,15 @@ std::vector<std::unique_ptr<Kernel>> prepare_kernels(Plan& plan, bool tune) {
         str(reselected, " step(s) chose their algorithm again on this ",
             "machine (the recorded choice does not apply here; first: ", first, ")"));
   std::vector<std::string>& notes = plan.manifest.notes;
+  const std::string prefix = kMachineNote;
+  notes.erase(std::remove_if(notes.begin(), notes.end(),
+                             [&](const std::string& n) { return n.rfind(prefix, 0) == 0; }),
+              notes.end());
   for (const auto& k : kernels) {
     const std::string n = k->build_note();
-    if (!n.empty() && std::find(notes.begin(), notes.end(), n) == notes.end()) notes.push_back(n);
+    if (n.empty()) continue;
+    if (std::find(notes.begin(), notes.end(), prefix + n) == notes.end())
+      notes.push_back(prefix + n);
   }
   return kernels;
 }

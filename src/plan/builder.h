@@ -30,6 +30,9 @@ PreparedPlan build_plan(const Graph& g, const quant::CalibrationTable* table,
 // weights are packed for this machine. Fills the manifest's impl names.
 // `tune`: kernels with several algorithms time them where the plan recorded no choice (the
 // builder does; loading does not, so it stays fast). The choices are written back to the steps.
+// The kernels' build notes (Kernel::build_note) go to the manifest after kMachineNote; notes with
+// that prefix already there (an engine file's, from the machine that built it) are dropped first.
 std::vector<std::unique_ptr<Kernel>> prepare_kernels(Plan& plan, bool tune = false);
+inline constexpr const char* kMachineNote = "this machine: ";
 
 }  // namespace mpq::plan

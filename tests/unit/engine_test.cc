@@ -3,9 +3,11 @@
 // manifest, the memory plan and concurrent contexts.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <thread>
 
 #include "engine_test_util.h"
+#include "plan/builder.h"
 #include "zoo/zoo.h"
 
 namespace mpq {
@@ -332,6 +334,24 @@ TEST(Engine, RecordedChoiceThatDoesNotApplyIsMadeAgainWithANote) {
     for (const plan::Step& st : e->plan().steps)
       EXPECT_NE(st.variant, "direct_on_another_cpu") << st.node->name;
   }
+}
+
+// Notes about the machine that prepared the kernels (Kernel::build_note) are the loading
+// machine's: those an engine file brings from the machine that built it are dropped, others kept.
+TEST(Engine, NotesOfTheBuildingMachineAreMadeAgainOnLoad) {
+  Model m = zoo_model("resnet18_cifar", 2);
+  plan::BuildOptions o;
+  o.max_batch = 2;
+  o.threads = 2;
+  auto built = runtime::Engine::build(*m.g, nullptr, o);
+  plan::Plan p = built->plan().clone();
+  const std::string stale = std::string(plan::kMachineNote) + "a kernel the builder's GPU lacked";
+  p.manifest.notes.push_back(stale);
+  p.manifest.notes.push_back("QDQ model: kept");
+  auto e = runtime::Engine::from_plan(std::move(p));
+  const auto& notes = e->manifest().notes;
+  EXPECT_EQ(std::count(notes.begin(), notes.end(), stale), 0);
+  EXPECT_EQ(std::count(notes.begin(), notes.end(), "QDQ model: kept"), 1);
 }
 }  // namespace
 }  // namespace mpq
