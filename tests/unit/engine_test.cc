@@ -309,15 +309,24 @@ TEST(Engine, TunedBuildRecordsEachConvChoice) {
   EXPECT_LE(testing::max_diff(a, b), 1e-3f * (1.f + testing::max_abs(b)));
 }
 
+// resnet18_cifar's CPU engine at batch 2, whose plan the loading tests clone and prepare again.
+struct BuiltModel {
+  Model m = zoo_model("resnet18_cifar", 2);
+  std::shared_ptr<const runtime::Engine> engine;
+  BuiltModel() {
+    plan::BuildOptions o;
+    o.max_batch = 2;
+    o.threads = 2;
+    engine = runtime::Engine::build(*m.g, nullptr, o);
+  }
+};
+
 // A recorded choice no kernel here can take (an engine file tuned elsewhere) is made again when
 // the plan is prepared, and the manifest says how many steps chose again; a choice that applies
 // is kept without a note.
 TEST(Engine, RecordedChoiceThatDoesNotApplyIsMadeAgainWithANote) {
-  Model m = zoo_model("resnet18_cifar", 2);
-  plan::BuildOptions o;
-  o.max_batch = 2;
-  o.threads = 2;
-  auto built = runtime::Engine::build(*m.g, nullptr, o);
+  const BuiltModel bm;
+  const auto& built = bm.engine;
   for (const bool foreign : {false, true}) {
     plan::Plan p = built->plan().clone();
     int changed = 0;
@@ -339,12 +348,8 @@ TEST(Engine, RecordedChoiceThatDoesNotApplyIsMadeAgainWithANote) {
 // Notes about the machine that prepared the kernels (Kernel::build_note) are the loading
 // machine's: those an engine file brings from the machine that built it are dropped, others kept.
 TEST(Engine, NotesOfTheBuildingMachineAreMadeAgainOnLoad) {
-  Model m = zoo_model("resnet18_cifar", 2);
-  plan::BuildOptions o;
-  o.max_batch = 2;
-  o.threads = 2;
-  auto built = runtime::Engine::build(*m.g, nullptr, o);
-  plan::Plan p = built->plan().clone();
+  const BuiltModel bm;
+  plan::Plan p = bm.engine->plan().clone();
   const std::string stale = std::string(plan::kMachineNote) + "a kernel the builder's GPU lacked";
   p.manifest.notes.push_back(stale);
   p.manifest.notes.push_back("QDQ model: kept");
