@@ -9,6 +9,7 @@
 
 #include "backends/cuda/cuda_util.h"
 #include "backends/cuda/kernels.h"
+#include "backends/cuda/launch.h"
 #include "core/debug_options.h"
 
 namespace mpq {
@@ -21,8 +22,10 @@ class CudaBackend : public Backend {
   std::string name() const override { return "cuda"; }
   std::string describe() const override {
     const std::string dev = device_name();
-    return dev.empty() ? "cuda (no device)"
-                       : "cuda on " + dev + " (mpq's own mma.sync/FFMA kernels)";
+    if (dev.empty()) return "cuda (no device)";
+    return "cuda on " + dev +
+           (wgmma_available() ? " (mpq's own TMA/wgmma, mma.sync and FFMA kernels)"
+                              : " (mpq's own mma.sync/FFMA kernels)");
   }
   std::unique_ptr<BackendContext> make_context(int) const override {
     return std::make_unique<CudaContext>();
