@@ -224,10 +224,9 @@ class ConvKernel : public Kernel, public WorkspaceUser {
     const bool row = !debug.cuda_no_depthwise_row;
     const DepthwiseWindow win{row ? p_.KW : 0, p_.SW, p_.DW};
     const DepthwiseWindow* dw = depthwise_layer(p_) && !debug.cuda_no_depthwise ? &win : nullptr;
-    // int8 layers on sm_90 also time the Hopper kernels where the geometry allows them.
-    const bool int8 = kind_ == kConvS8 || kind_ == kConvU8;
+    // The layer's geometry lets int8 layers on sm_90 also time the Hopper kernels.
     std::vector<int> cands = q ? conv_candidates(kind_, vec_, p_.K, p_.groups, p_.OC, dw, &p_)
-                               : conv_candidates(kind_, vec_, 0, 1, 0, dw, int8 ? &p_ : nullptr);
+                               : conv_candidates(kind_, vec_, 0, 1, 0, dw, &p_);
     if (cands.empty()) internal_error("no CUDA conv configuration compiled for this kind").raise();
     for (int c : cands) MPQ_CUDA_CHECK(conv_prepare(c));
     if (!debug.cuda_tile.empty()) {

@@ -37,6 +37,8 @@ bool encode(CUtensorMap* map, const void* base, int rank, const cuuint64_t* dims
 
 template <int BM, int BN, int S, int Kind>
 cudaError_t launch_wgmma(const ConvParams& p, dim3 grid, int smem, cudaStream_t s) {
+  // Encoded here, on the host, a few microseconds: once per captured CUDA graph, or per launch
+  // only in engines that run eagerly (host fallback steps) or while tactics are timed.
   if (!encode_tiled() || !wgmma_fits(p, BM)) return cudaErrorInvalidValue;
   // The A box: 64 channels x whole output rows of one image, or x whole images.
   const int64_t hw = static_cast<int64_t>(p.OH) * p.OW;
